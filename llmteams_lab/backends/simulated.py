@@ -1,0 +1,122 @@
+"""Simulated agents: seeded, offline, instant — and vectorised over the whole round.
+
+The model (per agent, see :class:`~llmteams_lab.spec.AgentSpec` for the knobs):
+
+* first answer: correct with probability ``competence``, else a uniformly drawn
+  wrong option;
+* later rounds: with probability ``conformity`` the agent adopts the
+  confidence-weighted plurality of the answers in its inbox (ties: lowest option),
+  else it keeps its answer; a leader in the ``aggregate`` phase always adopts the
+  weighted plurality of its inbox plus its own vote;
+* confidence: ``confidence ± calibration`` (plus when right, minus when wrong) with
+  N(0, 0.05) noise, clipped to [0, 1], in thousandths;
+* latency: ``latency_s · exp(latency_jitter · N(0, 1))`` virtual seconds;
+* tokens: ``prompt_tokens + tokens_per_message · messages read`` in,
+  ``reply_tokens`` out — so an all-to-all team's input grows ~n² per round.
+
+Randomness: one ``numpy`` Generator per (seed, round); row *i* of every draw belongs
+to agent *i* and the full table is drawn whatever subset acts, so an agent's draws
+do not depend on which other agents are alive. No ``hash()`` anywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmteams_lab.backends.base import RoundBatch, RoundReplies
+from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.spec import TeamSpec
+
+__all__ = ["SimulatedBackend"]
+
+_STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams
+
+
+class SimulatedBackend:
+    """Answers for every simulated agent of ``spec`` (batched; per-agent also works)."""
+
+    def __init__(self, spec: TeamSpec):
+        agents = spec.agents
+        self.seed = spec.seed
+        self.ids = spec.ids
+        self.n = len(agents)
+        self._index = {a.id: i for i, a in enumerate(agents)}
+        col = lambda name, dtype: np.array([getattr(a, name) for a in agents], dtype=dtype)  # noqa: E731
+        self.competence = col("competence", np.float64)
+        self.conformity = col("conformity", np.float64)
+        self.confidence = col("confidence", np.float64)
+        self.calibration = col("calibration", np.float64)
+        self.latency = col("latency_s", np.float64)
+        self.jitter = col("latency_jitter", np.float64)
+        self.prompt_tokens = col("prompt_tokens", np.int64)
+        self.per_message = col("tokens_per_message", np.int64)
+        self.reply_tokens = col("reply_tokens", np.int64)
+        self.is_leader = np.array([a.role == "leader" for a in agents], dtype=bool)
+
+    def respond_round(self, batch: RoundBatch) -> RoundReplies:
+        """Vectorised replies of ``batch.acting`` (see the module docstring)."""
+        n, k = self.n, len(batch.question.options)
+        rng = np.random.default_rng([self.seed, batch.round, _STREAM])
+        uniform = rng.random((n, 3))
+        normal = rng.standard_normal((n, 2))
+        truth = batch.question.options.index(batch.question.answer)
+        answer = self._first_answers(uniform, truth, k)
+        previous = batch.previous
+        has_previous = previous >= 0
+        weight = batch.inbox_weight
+        heard = batch.inbox_size > 0
+        best = _argmax_rows(weight)
+        conform = has_previous & heard & (uniform[:, 2] < self.conformity)
+        answer = np.where(has_previous, np.where(conform, best, previous), answer)
+        if batch.view.get("phase") == "aggregate":
+            own = np.zeros_like(weight)
+            own[np.arange(n), np.maximum(previous, 0)] = 1000 * has_previous
+            aggregated = _argmax_rows(weight + own)
+            answer = np.where(self.is_leader & heard, aggregated, answer)
+        idx = batch.acting
+        answer = answer[idx]
+        correct = answer == truth
+        conf = self.confidence[idx] + np.where(correct, 1.0, -1.0) * self.calibration[idx] + 0.05 * normal[idx, 0]
+        confidence = np.rint(np.clip(conf, 0.0, 1.0) * 1000).astype(np.int64)
+        latency = self.latency[idx] * np.exp(self.jitter[idx] * normal[idx, 1])
+        tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * batch.inbox_size[idx]
+        return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
+
+    def _first_answers(self, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
+        right = uniform[:, 0] < self.competence
+        wrong = np.minimum((uniform[:, 1] * (k - 1)).astype(np.int64), k - 2)
+        wrong = wrong + (wrong >= truth)  # skip the true option
+        return np.where(right, truth, wrong)
+
+    async def respond(self, request: AgentRequest) -> AgentReply:
+        """Per-agent form: one agent through the same vectorised model (slower path)."""
+        question = request.question
+        assert question is not None, "the simulated backend needs a question"
+        i = self._index[request.agent]
+        k = len(question.options)
+        votes, weight = np.zeros((self.n, k), np.int64), np.zeros((self.n, k), np.int64)
+        for msg in request.inbox:
+            j = question.index(msg.answer)
+            if j >= 0:
+                votes[i, j] += 1
+                weight[i, j] += int(round((msg.confidence if msg.confidence is not None else 0.5) * 1000))
+        previous = np.full(self.n, -1, np.int64)
+        previous[i] = question.index(request.previous_answer)
+        size = np.zeros(self.n, np.int64)
+        size[i] = len(request.inbox)
+        batch = RoundBatch(request.run_id, request.round, question, request.protocol,
+                           np.array([i]), previous, votes, weight, size, dict(request.view))
+        out = self.respond_round(batch)
+        answer = question.options[int(out.answer[0])]
+        return AgentReply(request.agent, answer, float(out.confidence[0]) / 1000, f"My answer is {answer}.",
+                          int(out.tokens_in[0]), int(out.tokens_out[0]), float(out.latency_s[0]))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _argmax_rows(weight: np.ndarray) -> np.ndarray:
+    """Row-wise argmax; ties go to the lowest option index (deterministic)."""
+    return np.argmax(weight, axis=1).astype(np.int64)
+
+

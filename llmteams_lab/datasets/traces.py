@@ -1,0 +1,96 @@
+"""Trace I/O: our own event logs as JSONL or parquet, read back in the one schema.
+
+``ParquetSink`` collects events and writes a parquet file when the run closes (parquet
+cannot be appended to cheaply; pair it with a ``JsonlSink`` for crash safety).
+Readers check the columns and name the file and the missing/unexpected columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import polars as pl
+
+from llmteams_lab.errors import DatasetError
+from llmteams_lab.events import Event, event_from_dict
+from llmteams_lab.metrics.frame import SCHEMA, events_frame
+
+__all__ = ["ParquetSink", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "write_parquet"]
+
+
+class ParquetSink:
+    """Writes every event it saw to ``path`` as parquet when closed."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._events: list[Event] = []
+
+    def write(self, events: Sequence[Event]) -> None:
+        self._events.extend(events)
+
+    def close(self) -> None:
+        write_parquet(self._events, self.path)
+
+
+def write_parquet(events: Sequence[Event] | pl.DataFrame, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = events if isinstance(events, pl.DataFrame) else events_frame(events)
+    frame.write_parquet(path)
+    return path
+
+
+def read_parquet(path: str | os.PathLike) -> pl.DataFrame:
+    """An events frame from parquet, checked against the schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"no events file at {str(path)!r}")
+    return _checked(pl.read_parquet(path), path)
+
+
+def read_jsonl(path: str | os.PathLike) -> pl.DataFrame:
+    """An events frame from JSONL (one event per line), checked against the schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"no events file at {str(path)!r}")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise DatasetError(f"{path}: line {lineno} is not JSON ({err.msg})") from None
+    if not rows:
+        return pl.DataFrame(schema=SCHEMA)
+    missing = sorted(set(SCHEMA) - set(rows[0]))
+    if missing:
+        raise DatasetError(f"{path}: missing columns {missing}; expected {list(SCHEMA)}")
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def read_events(path: str | os.PathLike) -> pl.DataFrame:
+    """Read a log by extension (.jsonl or .parquet)."""
+    suffix = Path(path).suffix
+    if suffix == ".parquet":
+        return read_parquet(path)
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return read_jsonl(path)
+    raise DatasetError(f"{str(path)!r}: expected a .jsonl or .parquet events file")
+
+
+def records_from_frame(frame: pl.DataFrame) -> list[Event]:
+    """Typed events back from a frame (for replay and re-checking)."""
+    return [event_from_dict(row) for row in frame.iter_rows(named=True)]
+
+
+def _checked(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    missing = sorted(set(SCHEMA) - set(frame.columns))
+    extra = sorted(set(frame.columns) - set(SCHEMA))
+    if missing or extra:
+        raise DatasetError(f"{path}: unexpected columns (missing {missing}, unexpected {extra}); "
+                           f"expected {list(SCHEMA)}")
+    return frame.select(list(SCHEMA)).cast(SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,272 @@
+"""Event records: one type per happening, one column schema for all (level 2, stdlib).
+
+Why tuples: a 64-agent all-to-all round emits ~8,000 message events, so an event must
+cost a fraction of a microsecond to create. Every event type is a ``NamedTuple`` with
+the same columns (:data:`COLUMNS`); the type's name is also stored in the ``kind``
+column, so a row read back from JSONL or parquet is rebuilt as the same type.
+
+Columns (the schema every sink, frame and metric uses):
+
+========== ==========================================================================
+run_id     stable id of the run (derived from the spec; same spec+seed → same id)
+round      1-based round number (0 for run-level events such as ``RunStarted``)
+seq        position of the event in the run's log (0, 1, 2 ...): the total order
+kind       the event type's name, e.g. ``"MessageSent"``
+agent      the acting agent's id (sender for messages); ``None`` for team events
+peer       the other agent (receiver for messages); ``None`` when not applicable
+t_start    start on the run's clock, seconds (virtual for simulated agents)
+t_end      end on the run's clock, seconds
+value      the answer / decision / task id the event is about, as text
+correct    whether ``value`` is the ground truth (``None`` when unknown)
+tokens_in  input tokens the event cost (replies) or carried (messages)
+tokens_out output tokens
+cost_usd   dollars, ``None`` when the price is unknown (never invented)
+fault      the fault kind that caused or touched the event, if any
+detail     free text / JSON with the rest (message text, reasons, spec JSON ...)
+count      how many happenings the row stands for (1, or more in aggregated logging)
+========== ==========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+__all__ = [
+    "AgentFailed",
+    "AgentReplied",
+    "AgentRetried",
+    "AnswersTallied",
+    "COLUMNS",
+    "ClaimBlocked",
+    "Event",
+    "FaultApplied",
+    "FileWritten",
+    "LockDenied",
+    "MessageDelayed",
+    "MessageDelivered",
+    "MessageDropped",
+    "MessageSent",
+    "RoundEnded",
+    "RoundStarted",
+    "RunEnded",
+    "RunStarted",
+    "TaskClaimed",
+    "TaskCompleted",
+    "event_from_dict",
+    "event_kinds",
+    "events_to_jsonl",
+]
+
+
+class Event(NamedTuple):
+    """Base row. Use a concrete subclass (``MessageSent(...)``) to create events."""
+
+    run_id: str
+    round: int
+    seq: int
+    kind: str
+    agent: str | None = None
+    peer: str | None = None
+    t_start: float = 0.0
+    t_end: float = 0.0
+    value: str | None = None
+    correct: bool | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    fault: str | None = None
+    detail: str | None = None
+    count: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a plain dict in column order (what JSONL and frames store)."""
+        return dict(zip(COLUMNS, self))
+
+    def to_json(self) -> str:
+        """One JSON line; key order and float repr are fixed, so bytes are reproducible."""
+        return json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+COLUMNS: tuple[str, ...] = Event._fields
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+def _kind(cls: type) -> type:
+    """Turn a bare subclass into an event type whose ``kind`` column is its own name."""
+    name = cls.__name__
+
+    def __new__(
+        klass,
+        run_id: str,
+        round: int,
+        seq: int,
+        agent: str | None = None,
+        peer: str | None = None,
+        t_start: float = 0.0,
+        t_end: float = 0.0,
+        value: str | None = None,
+        correct: bool | None = None,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost_usd: float | None = None,
+        fault: str | None = None,
+        detail: str | None = None,
+        count: int = 1,
+    ):
+        return tuple.__new__(
+            klass,
+            (run_id, round, seq, name, agent, peer, t_start, t_end, value, correct,
+             tokens_in, tokens_out, cost_usd, fault, detail, count),
+        )
+
+    cls.__new__ = __new__  # type: ignore[method-assign]
+    cls._make = classmethod(lambda klass, it: tuple.__new__(klass, it))  # type: ignore[assignment]
+    _REGISTRY[name] = cls
+    return cls
+
+
+@_kind
+class RunStarted(Event):
+    """A run began. ``detail`` holds the spec as JSON (never any secret)."""
+
+    __slots__ = ()
+
+
+@_kind
+class RoundStarted(Event):
+    """A round began at ``t_start`` on the run's clock."""
+
+    __slots__ = ()
+
+
+@_kind
+class MessageSent(Event):
+    """``agent`` sent a message to ``peer``; ``value`` is the answer it carries."""
+
+    __slots__ = ()
+
+
+@_kind
+class MessageDelivered(Event):
+    """The message from ``agent`` reached ``peer``'s inbox for the next round."""
+
+    __slots__ = ()
+
+
+@_kind
+class MessageDropped(Event):
+    """The message from ``agent`` to ``peer`` was lost (``fault`` says why)."""
+
+    __slots__ = ()
+
+
+@_kind
+class MessageDelayed(Event):
+    """The message is held back; ``detail`` names the round it will be delivered in."""
+
+    __slots__ = ()
+
+
+@_kind
+class AgentReplied(Event):
+    """``agent`` answered ``value`` (confidence in ``detail``) with its token usage."""
+
+    __slots__ = ()
+
+
+@_kind
+class AgentRetried(Event):
+    """A backend call for ``agent`` failed and is being retried (attempt in ``detail``)."""
+
+    __slots__ = ()
+
+
+@_kind
+class AgentFailed(Event):
+    """``agent`` produced no usable reply this round; ``fault`` names the failure kind."""
+
+    __slots__ = ()
+
+
+@_kind
+class AnswersTallied(Event):
+    """Aggregated logging: ``count`` agents answered ``value`` this round."""
+
+    __slots__ = ()
+
+
+@_kind
+class FaultApplied(Event):
+    """A scheduled or live fault took effect; ``fault`` is its kind, ``detail`` its spec."""
+
+    __slots__ = ()
+
+
+@_kind
+class TaskClaimed(Event):
+    """``agent`` claimed task ``value`` on the task board."""
+
+    __slots__ = ()
+
+
+@_kind
+class ClaimBlocked(Event):
+    """``agent``'s claim of task ``value`` was refused (``detail`` says why)."""
+
+    __slots__ = ()
+
+
+@_kind
+class TaskCompleted(Event):
+    """``agent`` completed task ``value``."""
+
+    __slots__ = ()
+
+
+@_kind
+class FileWritten(Event):
+    """``agent`` wrote file ``value``."""
+
+    __slots__ = ()
+
+
+@_kind
+class LockDenied(Event):
+    """``agent`` was refused the lock on file ``value``."""
+
+    __slots__ = ()
+
+
+@_kind
+class RoundEnded(Event):
+    """The round closed; ``value`` is the team decision so far, ``correct`` its truth."""
+
+    __slots__ = ()
+
+
+@_kind
+class RunEnded(Event):
+    """The run ended; ``detail`` gives the reason (consensus, max_rounds, budget ...)."""
+
+    __slots__ = ()
+
+
+def event_kinds() -> tuple[str, ...]:
+    """Names of every event type, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def event_from_dict(row: dict[str, Any]) -> Event:
+    """Rebuild a typed event from a stored row (JSONL line or frame row)."""
+    kind = row.get("kind")
+    cls = _REGISTRY.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"'kind' must be one of {list(event_kinds())} (got {kind!r})")
+    return cls._make(row.get(c, Event._field_defaults.get(c)) for c in COLUMNS)
+
+
+def events_to_jsonl(events: list[Event]) -> str:
+    """The canonical text form of a log: one JSON object per line."""
+    return "".join(e.to_json() + "\n" for e in events)

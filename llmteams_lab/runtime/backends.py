@@ -1,0 +1,141 @@
+"""Which backend answers for which agent, and gathering one round's replies.
+
+Agents are grouped by backend instance. A group whose backend has ``respond_round``
+is answered in one batched call; other groups get one ``respond`` call per agent,
+run concurrently under the run's concurrency bound. Whatever order replies complete
+in, they are stored by agent index, so they are applied in agent order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from llmteams_lab.backends.base import RoundBatch
+from llmteams_lab.errors import BackendError, SpecError
+from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.spec import TeamSpec
+
+__all__ = ["BackendGroup", "RoundReplySlots", "resolve_backends"]
+
+
+@dataclass
+class BackendGroup:
+    backend: Any
+    agents: np.ndarray  # agent indices, sorted
+    batched: bool
+
+
+def resolve_backends(spec: TeamSpec, given: Any = None) -> list[BackendGroup]:
+    """Map every agent to a backend instance.
+
+    ``given`` may be ``None`` (build from each agent's ``backend`` field), one backend
+    for every agent, or a mapping from agent id or backend name to an instance.
+    """
+    built: dict[str, Any] = {}
+    by_instance: dict[int, tuple[Any, list[int]]] = {}
+    for i, agent in enumerate(spec.agents):
+        backend = _pick(spec, agent.id, agent.backend, given, built)
+        by_instance.setdefault(id(backend), (backend, []))[1].append(i)
+    groups = []
+    for backend, idx in by_instance.values():
+        groups.append(BackendGroup(backend, np.array(idx, dtype=np.int64), hasattr(backend, "respond_round")))
+    return groups
+
+
+def _pick(spec: TeamSpec, agent_id: str, name: str, given: Any, built: dict[str, Any]) -> Any:
+    if given is not None and not isinstance(given, Mapping):
+        return given
+    if isinstance(given, Mapping):
+        if agent_id in given:
+            return given[agent_id]
+        if name in given:
+            return given[name]
+    if name not in built:
+        built[name] = _default_backend(spec, name)
+    return built[name]
+
+
+def _default_backend(spec: TeamSpec, name: str) -> Any:
+    if name == "simulated":
+        from llmteams_lab.backends.simulated import SimulatedBackend
+
+        return SimulatedBackend(spec)
+    if name == "mock":
+        from llmteams_lab.backends.mock import MockBackend
+
+        return MockBackend()
+    if name == "openai":
+        from llmteams_lab.backends.openai import OpenAIBackend  # lazy: imports the SDK
+
+        return OpenAIBackend(spec)
+    raise SpecError("agents[].backend", f"needs an instance passed to Run(backends=...) for {name!r}",
+                    name, show_got=False)
+
+
+class RoundReplySlots:
+    """One round's replies by agent index (columns), plus failures and raw replies."""
+
+    def __init__(self, n: int):
+        self.answer = np.full(n, -1, dtype=np.int64)
+        self.confidence = np.zeros(n, dtype=np.int64)
+        self.latency = np.zeros(n, dtype=np.float64)
+        self.tokens_in = np.zeros(n, dtype=np.int64)
+        self.tokens_out = np.zeros(n, dtype=np.int64)
+        self.replied = np.zeros(n, dtype=bool)
+        self.replies: dict[int, AgentReply] = {}
+        self.failures: dict[int, BaseException] = {}
+
+    def put_batch(self, idx: np.ndarray, out) -> None:
+        self.answer[idx] = out.answer
+        self.confidence[idx] = out.confidence
+        self.latency[idx] = out.latency_s
+        self.tokens_in[idx] = out.tokens_in
+        self.tokens_out[idx] = out.tokens_out
+        self.replied[idx] = True
+
+    def put_reply(self, i: int, reply: AgentReply, answer_index: int) -> None:
+        self.replies[i] = reply
+        self.answer[i] = answer_index
+        conf = 0.5 if reply.confidence is None else min(1.0, max(0.0, float(reply.confidence)))
+        self.confidence[i] = int(round(conf * 1000))
+        self.latency[i] = reply.latency_s
+        self.tokens_in[i] = reply.tokens_in
+        self.tokens_out[i] = reply.tokens_out
+        self.replied[i] = True
+
+
+async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: RoundBatch,
+                       requests: "callable", slots: RoundReplySlots, limit: asyncio.Semaphore) -> None:
+    """Collect every acting agent's reply into ``slots`` (failures kept, not raised)."""
+    acting_mask = np.zeros(slots.answer.size, dtype=bool)
+    acting_mask[acting] = True
+    tasks = []
+    for group in groups:
+        idx = group.agents[acting_mask[group.agents]]
+        if idx.size == 0:
+            continue
+        if group.batched:
+            batch.acting = idx
+            slots.put_batch(idx, group.backend.respond_round(batch))
+        else:
+            tasks += [_one(group.backend, requests(int(i)), int(i), batch.question, slots, limit) for i in idx]
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def _one(backend, request: AgentRequest, i: int, question, slots: RoundReplySlots,
+               limit: asyncio.Semaphore) -> None:
+    async with limit:
+        started = time.perf_counter()
+        try:
+            reply = await backend.respond(request)
+        except BackendError as err:
+            slots.failures[i] = err
+            slots.latency[i] = time.perf_counter() - started
+            return
+    slots.put_reply(i, reply, question.index(reply.answer))

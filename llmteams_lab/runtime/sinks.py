@@ -1,0 +1,69 @@
+"""Where events go. The engine hands each sink a whole round of events at once.
+
+Sinks: :class:`MemorySink` (a list), :class:`JsonlSink` (appends and flushes every
+round, so a crashed kernel loses at most the round in flight), :class:`CallbackSink`
+(live figures and widgets). Parquet on close lives in ``datasets.traces`` because it
+needs polars, which sits lower on the import ladder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from llmteams_lab.events import Event
+
+__all__ = ["CallbackSink", "JsonlSink", "MemorySink", "Sink"]
+
+
+class Sink(Protocol):
+    def write(self, events: Sequence[Event]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemorySink:
+    """Keeps every event in ``events``."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.events.extend(events)
+
+    def close(self) -> None:
+        return None
+
+
+class JsonlSink:
+    """Appends one JSON object per event to ``path``; flushed (and fsync'd) per write."""
+
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._fsync = fsync
+
+    def write(self, events: Sequence[Event]) -> None:
+        self._file.write("".join(e.to_json() + "\n" for e in events))
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+class CallbackSink:
+    """Calls ``fn(events)`` with each round's events (used by live plots and widgets)."""
+
+    def __init__(self, fn: Callable[[Sequence[Event]], None]):
+        self.fn = fn
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.fn(events)
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,10 @@
+"""Specs: what to run, as frozen, validated values (level 1 of the import ladder)."""
+
+from llmteams_lab.spec.agent import AgentSpec
+from llmteams_lab.spec.budgets import Budgets
+from llmteams_lab.spec.protocol import ProtocolSpec
+from llmteams_lab.spec.task import TaskSpec
+from llmteams_lab.spec.team import TeamSpec, team
+from llmteams_lab.spec.topology import TopologySpec
+
+__all__ = ["AgentSpec", "Budgets", "ProtocolSpec", "TaskSpec", "TeamSpec", "TopologySpec", "team"]

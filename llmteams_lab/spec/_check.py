@@ -1,0 +1,73 @@
+"""Field validators shared by every spec class.
+
+Each helper raises :class:`SpecError` with the message form the whole project uses:
+``'<path>' must be <expectation> (got <value>)``. Keeping them in one place keeps the
+wording identical everywhere, which the tests assert exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from llmteams_lab.errors import SpecError
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def one_of(path: str, value: Any, choices: Iterable[str]) -> str:
+    options = sorted(choices)
+    if not isinstance(value, str) or value not in options:
+        raise SpecError(path, f"must be one of {options}", value)
+    return value
+
+
+def number_in(path: str, value: Any, low: float, high: float) -> float:
+    if not is_number(value) or not low <= value <= high:
+        raise SpecError(path, f"must be in [{_fmt(low)}, {_fmt(high)}]", value)
+    return float(value)
+
+
+def non_negative(path: str, value: Any) -> float:
+    if not is_number(value) or value < 0:
+        raise SpecError(path, "must be a number >= 0", value)
+    return float(value)
+
+
+def positive(path: str, value: Any) -> float:
+    if not is_number(value) or value <= 0:
+        raise SpecError(path, "must be a number > 0", value)
+    return float(value)
+
+
+def int_at_least(path: str, value: Any, low: int) -> int:
+    if not is_int(value) or value < low:
+        raise SpecError(path, f"must be an integer >= {low}", value)
+    return value
+
+
+def optional(check, path: str, value: Any, *args: Any) -> Any:
+    return None if value is None else check(path, value, *args)
+
+
+def text(path: str, value: Any, *, allow_empty: bool = True) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        expected = "must be a string" if allow_empty else "must be a non-empty string"
+        raise SpecError(path, expected, value)
+    return value
+
+
+def boolean(path: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(path, "must be true or false", value)
+    return value
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)

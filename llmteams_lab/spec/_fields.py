@@ -1,0 +1,92 @@
+"""Generic dict conversion for the frozen spec dataclasses.
+
+Why generic: every spec class (and the fault variants added later) converts to and
+from plain dicts the same way, so adding a field never means touching a serializer.
+A class lists its nested spec fields in ``_NESTED`` (field -> class) and its tuple
+fields in ``_TUPLES``; ``None`` values are left out of dicts because TOML has no null
+(every optional field defaults to ``None``, so leaving it out round-trips).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from llmteams_lab.errors import SpecError
+
+
+def to_dict(spec: Any) -> dict[str, Any]:
+    """Plain, JSON/TOML-ready dict of a spec (tuples become lists, ``None`` is omitted)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if value is None:
+            continue
+        out[f.name] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return to_dict(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_dict(cls: type, data: Any, path: str = "") -> Any:
+    """Build ``cls`` from a mapping, prefixing any :class:`SpecError` path with ``path``."""
+    where = path or cls.__name__
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        raise SpecError(where, "must be a table/mapping", data)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise SpecError(_join(path, key), f"is not a known field; expected one of {sorted(names)}",
+                            show_got=False)
+        kwargs[key] = _field_value(cls, key, value, _join(path, key))
+    return construct(cls, kwargs, path)
+
+
+def construct(cls: type, kwargs: dict[str, Any], path: str) -> Any:
+    """Call ``cls(**kwargs)``, re-raising field errors with the parent's path in front."""
+    try:
+        return cls(**kwargs)
+    except SpecError as err:
+        if not path:
+            raise
+        raise SpecError(_join(path, err.path), err.expected, err.got,
+                        show_got=str(err).endswith(f"(got {err.got!r})")) from None
+
+
+def _field_value(cls: type, key: str, value: Any, path: str) -> Any:
+    nested = getattr(cls, "_NESTED", {}).get(key)
+    if nested is not None:
+        if isinstance(value, (list, tuple)):
+            return tuple(_build(nested, v, f"{path}[{i}]") for i, v in enumerate(value))
+        return _build(nested, value, path)
+    if key in getattr(cls, "_TUPLES", ()):
+        return _tuple(value)
+    return value
+
+
+def _build(nested: Any, value: Any, path: str) -> Any:
+    builder = getattr(nested, "from_dict", None)
+    if builder is not None and not isinstance(nested, type):
+        return builder(value, path)  # a variant dispatcher (e.g. faults)
+    return from_dict(nested, value, path)
+
+
+def _tuple(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuple(v) for v in value)
+    return value
+
+
+def _join(prefix: str, key: str) -> str:
+    if not prefix:
+        return key
+    return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"

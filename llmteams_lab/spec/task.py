@@ -1,0 +1,59 @@
+"""What the team works on: a question with a known answer.
+
+multiple_choice  a generated question with ``options`` labelled A, B, C ...
+arithmetic       a generated sum; ``options`` candidate numbers, one of them right
+custom           your own ``prompt``, ``choices`` and ``answer``
+The generated question depends only on the team's seed and ``index``, so a sweep over
+``index`` asks different questions reproducibly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace as _replace
+from typing import Any
+
+from llmteams_lab.errors import SpecError
+from llmteams_lab.spec import _check as c
+from llmteams_lab.spec._fields import from_dict, to_dict
+
+TASKS = ("arithmetic", "custom", "multiple_choice")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The question (see the module docstring)."""
+
+    kind: str = "multiple_choice"
+    options: int = 4
+    index: int = 0
+    prompt: str | None = None
+    choices: tuple[str, ...] = ()
+    answer: str | None = None
+
+    _TUPLES = ("choices",)
+
+    def __post_init__(self) -> None:
+        c.one_of("kind", self.kind, TASKS)
+        c.int_at_least("options", self.options, 2)
+        if self.options > 26:
+            raise SpecError("options", "must be at most 26", self.options)
+        c.int_at_least("index", self.index, 0)
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if self.kind == "custom":
+            c.text("prompt", self.prompt, allow_empty=False)
+            if len(self.choices) < 2 or len(set(self.choices)) != len(self.choices):
+                raise SpecError("choices", "must hold at least 2 distinct answers", list(self.choices))
+            for i, choice in enumerate(self.choices):
+                c.text(f"choices[{i}]", choice, allow_empty=False)
+            if self.answer not in self.choices:
+                raise SpecError("answer", f"must be one of the choices {list(self.choices)}", self.answer)
+
+    def replace(self, **changes: Any) -> "TaskSpec":
+        return _replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> "TaskSpec":
+        return from_dict(cls, data, path)

@@ -1,0 +1,205 @@
+"""The whole experiment as one frozen value: agents, topology, protocol, task, budgets.
+
+A :class:`TeamSpec` is validated on construction (cross-field rules included), edited
+with :meth:`TeamSpec.replace`, and round-trips exactly through dict, JSON and TOML,
+so a run can always be re-created from the spec recorded in its ``RunStarted`` event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, replace as _replace
+from typing import Any
+
+from llmteams_lab.errors import SpecError
+from llmteams_lab.spec import _check as c
+from llmteams_lab.spec._fields import construct, from_dict, to_dict
+from llmteams_lab.spec._toml import dumps as toml_dumps
+from llmteams_lab.spec.agent import AgentSpec
+from llmteams_lab.spec.budgets import Budgets
+from llmteams_lab.spec.protocol import ProtocolSpec
+from llmteams_lab.spec.task import TaskSpec
+from llmteams_lab.spec.topology import TopologySpec
+
+LOGGING = ("messages", "rounds")
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    """A team and what it runs.
+
+    logging      "messages": one event per message and per reply (the default);
+                 "rounds": aggregated per round (answer tallies, message counts) —
+                 for large sweeps where per-message rows would dominate the cost
+    concurrency  how many backend calls may be in flight at once within a round
+    """
+
+    agents: tuple[AgentSpec, ...]
+    topology: TopologySpec = TopologySpec()
+    protocol: ProtocolSpec = ProtocolSpec()
+    task: TaskSpec = TaskSpec()
+    budgets: Budgets = Budgets()
+    seed: int = 0
+    name: str = "team"
+    concurrency: int = 16
+    logging: str = "messages"
+
+    _NESTED = {"agents": AgentSpec, "topology": TopologySpec, "protocol": ProtocolSpec,
+               "task": TaskSpec, "budgets": Budgets}
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agents", tuple(self.agents))
+        if not self.agents:
+            raise SpecError("agents", "must hold at least one agent", [])
+        for i, agent in enumerate(self.agents):
+            if not isinstance(agent, AgentSpec):
+                raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
+        for name, cls in self._NESTED.items():
+            if name != "agents" and not isinstance(getattr(self, name), cls):
+                raise SpecError(name, f"must be a {cls.__name__}", getattr(self, name))
+        c.int_at_least("seed", self.seed, 0)
+        c.text("name", self.name, allow_empty=False)
+        c.int_at_least("concurrency", self.concurrency, 1)
+        c.one_of("logging", self.logging, LOGGING)
+        self._check_team()
+
+    def _check_team(self) -> None:
+        ids = self.ids
+        seen: set[str] = set()
+        for i, name in enumerate(ids):
+            if name in seen:
+                raise SpecError(f"agents[{i}].id", "must be unique in the team", name)
+            seen.add(name)
+        self.topology.check_members(ids)
+        n = len(ids)
+        if self.protocol.kind == "leader":
+            if self.topology.kind != "star":
+                raise SpecError("topology.kind", "must be 'star' for the leader protocol", self.topology.kind)
+            leaders = [a.id for a in self.agents if a.role == "leader"]
+            if len(leaders) > 1:
+                raise SpecError("agents", "must hold at most one agent with role 'leader'", leaders)
+            if leaders and self.topology.leader not in (None, leaders[0]):
+                raise SpecError("topology.leader", f"must be the leader agent {leaders[0]!r}",
+                                self.topology.leader)
+        if self.protocol.quorum is not None and self.protocol.quorum > n:
+            raise SpecError("protocol.quorum", f"must be <= the team size {n}", self.protocol.quorum)
+        if self.protocol.kind == "quorum" and self.protocol.quorum_size(n) > n:
+            raise SpecError("protocol.faulty", f"must satisfy 2f + 1 <= the team size {n}",
+                            self.protocol.faulty)
+
+    # --- derived values -------------------------------------------------------------
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.agents)
+
+    @property
+    def leader(self) -> str:
+        """The leader: the agent with role 'leader', else the topology's, else the first."""
+        for agent in self.agents:
+            if agent.role == "leader":
+                return agent.id
+        return self.topology.leader or self.agents[0].id
+
+    def arcs(self) -> tuple[tuple[int, int], ...]:
+        """Directed communication arcs between agent indices (see :class:`TopologySpec`)."""
+        topo = self.topology
+        if topo.kind in ("star", "tree") and topo.leader is None:
+            topo = topo.replace(leader=self.leader)
+        return topo.arcs(self.ids, self.seed)
+
+    def fingerprint(self) -> str:
+        """A stable 12-hex id of the spec (sha256 of its canonical JSON)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    # --- editing and conversion ------------------------------------------------------
+    def replace(self, **changes: Any) -> "TeamSpec":
+        """A copy with ``changes`` applied and validated (nested dicts are accepted)."""
+        built = {k: from_dict(self._NESTED[k], v, k) if isinstance(v, dict) and k in self._NESTED else v
+                 for k, v in changes.items()}
+        return _replace(self, **built)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> "TeamSpec":
+        """Build from a mapping. Besides ``agents = [...]``, accepts ``size = n`` plus an
+        optional ``agent`` table applied to every generated agent ``a0 .. a{n-1}``."""
+        if isinstance(data, dict) and ("size" in data or "agent" in data):
+            data = _expand_size(data)
+        return from_dict(cls, data, path)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TeamSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpecError("<json>", f"must be valid JSON: {err.msg} at line {err.lineno}",
+                            show_got=False) from None
+        return cls.from_dict(data)
+
+    def to_toml(self) -> str:
+        return toml_dumps(self.to_dict())
+
+    @classmethod
+    def from_toml(cls, text: str) -> "TeamSpec":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise SpecError("<toml>", f"must be valid TOML: {err}", show_got=False) from None
+        return cls.from_dict(data)
+
+
+def _expand_size(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    size = data.pop("size", None)
+    template = data.pop("agent", {})
+    if "agents" in data:
+        raise SpecError("size", "cannot be combined with an explicit 'agents' list", size)
+    if not c.is_int(size) or size < 1:
+        raise SpecError("size", "must be an integer >= 1", size)
+    if not isinstance(template, dict):
+        raise SpecError("agent", "must be a table/mapping", template)
+    data["agents"] = [{"id": f"a{i}", **template} for i in range(size)]
+    return data
+
+
+def team(
+    n: int = 5,
+    *,
+    topology: str = "complete",
+    protocol: str = "debate",
+    task: str = "multiple_choice",
+    options: int = 4,
+    max_rounds: int = 10,
+    seed: int = 0,
+    backend: str = "simulated",
+    logging: str = "messages",
+    **profile: Any,
+) -> TeamSpec:
+    """The quick way to a spec: ``n`` identical agents ``a0 .. a{n-1}``.
+
+    ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``).
+    For the leader protocol the first agent gets role ``leader`` and the topology is a star.
+    """
+    if not c.is_int(n) or n < 1:
+        raise SpecError("n", "must be an integer >= 1", n)
+    agents = []
+    for i in range(n):
+        role = "leader" if protocol == "leader" and i == 0 else "member"
+        agents.append(construct(AgentSpec, {"id": f"a{i}", "role": role, "backend": backend, **profile},
+                                f"agents[{i}]"))
+    return TeamSpec(
+        agents=tuple(agents),
+        topology=construct(TopologySpec, {"kind": topology}, "topology"),
+        protocol=construct(ProtocolSpec, {"kind": protocol}, "protocol"),
+        task=construct(TaskSpec, {"kind": task, "options": options}, "task"),
+        budgets=construct(Budgets, {"max_rounds": max_rounds}, "budgets"),
+        seed=seed,
+        logging=logging,
+    )
