@@ -18,35 +18,25 @@ for each misuse (see ``llmteams_lab.errors``).
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.errors import (
     RunClosedError,
     RunFailedError,
     RunFinishedError,
     StepInProgressError,
 )
-from llmteams_lab.events import (
-    AgentFailed,
-    AgentReplied,
-    AnswersTallied,
-    RoundEnded,
-    RoundStarted,
-    RunEnded,
-    RunStarted,
-)
-from llmteams_lab.messages import AgentRequest
-from llmteams_lab.protocols import Decision, make_protocol, make_question
+from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
 from llmteams_lab.runtime.backends import RoundReplySlots, gather_round, resolve_backends
+from llmteams_lab.runtime.deliberation import Deliberation
 from llmteams_lab.runtime.log import EventLog
-from llmteams_lab.runtime.network import Inbox, Network
+from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.runtime.workload import Workload
 from llmteams_lab.spec import TeamSpec
 
 __all__ = ["Run", "RoundSummary"]
@@ -76,23 +66,15 @@ class Run:
     def __init__(self, spec: TeamSpec, *, backends: Any = None, sinks: Sequence[Sink] = (),
                  run_id: str | None = None):
         self.spec = spec
-        self.question = make_question(spec.task, spec.seed)
-        self.k = len(self.question.options)
-        self.truth = self.question.options.index(self.question.answer)
-        self.protocol = make_protocol(spec, self.k)
         self.groups = resolve_backends(spec, backends)
         explicit = spec.logging == "messages" or not all(g.batched for g in self.groups)
-        self.network = Network(spec.ids, spec.arcs(), self.k, explicit=explicit)
         self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks)
-        n = len(spec.agents)
-        self.answers = np.full(n, -1, dtype=np.int64)
-        self.confidence = np.zeros(n, dtype=np.int64)
-        self.alive = np.ones(n, dtype=bool)
+        self.workload: Workload = _make_workload(spec, self.log, explicit)
+        self.network = Network(spec.ids, spec.arcs(), self.workload.k, explicit=explicit)
+        self.alive = np.ones(len(spec.agents), dtype=bool)
         self.round = 0
         self.clock = 0.0
         self.tokens_used = 0
-        self.cost_used = 0.0
-        self.decision = Decision(-1)
         self.status = "ready"
         self.end_reason: str | None = None
         self._stepping = False
@@ -110,6 +92,15 @@ class Run:
         return self.log.events
 
     @property
+    def question(self):
+        """The deliberation question (``None`` for workloads without one)."""
+        return getattr(self.workload, "question", None)
+
+    def state(self) -> dict:
+        """A JSON-able snapshot of every agent's current state (for UIs)."""
+        return self.workload.state()
+
+    @property
     def done(self) -> bool:
         return self.status in ("finished", "failed", "closed")
 
@@ -119,11 +110,11 @@ class Run:
         self._stepping = True
         try:
             return await self._step()
-        except BaseException:
+        except BaseException as err:
             if self.status != "closed":
                 self.status = "failed"
-                self.end_reason = "error"
-                self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, detail="error")
+                self.end_reason = "cancelled" if isinstance(err, asyncio.CancelledError) else "error"
+                self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, detail=self.end_reason)
             raise
         finally:
             self._stepping = False
@@ -139,9 +130,9 @@ class Run:
 
     def result(self) -> RunResult:
         """The run so far as a :class:`RunResult` (events, decision, reason)."""
-        value = self.question.options[self.decision.value] if self.decision.value >= 0 else None
-        return RunResult(self.spec, self.run_id, list(self.log.events), self.end_reason, value,
-                         None if value is None else self.decision.value == self.truth, self.round)
+        value, correct = self.workload.outcome()
+        return RunResult(self.spec, self.run_id, list(self.log.events), self.end_reason, value, correct,
+                         self.round)
 
     async def aclose(self) -> None:
         """Release backends and sinks. An unfinished run records ``RunEnded('closed')``."""
@@ -192,100 +183,39 @@ class Run:
         self.log.add(RoundStarted, r, t_start=t0, t_end=t0)
         self.network.deliver_due(self.log, r, t0)
         inbox = self.network.take_inbox()
-        acting = self.protocol.acting(r, self.alive)
+        work = self.workload
+        acting = work.acting(r, self.alive)
         slots = RoundReplySlots(len(self.spec.agents))
-        batch = self._batch(r, acting, inbox)
-        await gather_round(self.groups, acting, batch, lambda i: self._request(r, i, inbox), slots, self._limit)
-        t_end = self._apply_replies(r, t0, acting, slots)
-        self.decision = self.protocol.decide(r, self.answers, self.confidence, self.alive)
-        senders = acting[slots.replied[acting]]
-        values = self._values()
-        texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))] \
-            if self.network.explicit else []
-        self.network.send(self.log, r, senders, self.answers, self.confidence, values, texts,
-                          slots.tokens_out, t0 + slots.latency, t_end)
+        await gather_round(self.groups, acting, work.batch(r, acting, inbox),
+                           lambda i: work.request(r, i, inbox), slots, self._limit)
+        self._count_usage(acting, slots)
+        t_end = work.apply(r, t0, acting, slots)
+        work.decide(r, self.alive)
+        out = work.broadcast(r, acting, slots)
+        self.network.send(self.log, r, out.senders, out.answers, out.confidence, out.values, out.texts,
+                          out.tokens, t0 + slots.latency, t_end)
         return self._close_round(r, t0, t_end)
 
-    def _batch(self, r: int, acting: np.ndarray, inbox: Inbox) -> RoundBatch:
-        return RoundBatch(self.run_id, r, self.question, self.protocol.kind, acting, self.answers.copy(),
-                          inbox.votes, inbox.weight, inbox.size, self.protocol.view(r))
-
-    def _request(self, r: int, i: int, inbox: Inbox) -> AgentRequest:
-        agent = self.spec.agents[i]
-        prev = int(self.answers[i])
-        return AgentRequest(
-            self.run_id, r, agent.id, agent.role, self.question,
-            inbox.messages(i, self.spec.ids, self.question),
-            self.question.options[prev] if prev >= 0 else None,
-            self.confidence[i] / 1000 if prev >= 0 else None,
-            self.protocol.kind, self.protocol.view(r),
-        )
-
-    def _apply_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
-        """Record replies/failures in agent order; update answers; return the round's end."""
-        replied = acting[slots.replied[acting]]
-        self.answers[replied] = slots.answer[replied]
-        self.confidence[replied] = slots.confidence[replied]
+    def _count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
         used = int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
         self.tokens_used += used
         self._max_round_tokens = max(self._max_round_tokens, used)
-        if self.network.explicit:
-            self._log_replies(r, t0, acting, slots)
-        else:
-            self._log_tally(r, t0, replied, slots)
-        return t0 + (float(slots.latency[acting].max()) if acting.size else 0.0)
-
-    def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
-        ids, opts, add = self.spec.ids, self.question.options, self.log.add
-        for i in acting.tolist():
-            t_end = t0 + float(slots.latency[i])
-            if i in slots.failures:
-                err = slots.failures[i]
-                add(AgentFailed, r, ids[i], t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
-                    detail=str(err))
-                continue
-            reply = slots.replies.get(i)
-            a = int(slots.answer[i])
-            value = opts[a] if a >= 0 else (reply.answer if reply else None)
-            cost = reply.cost_usd if reply is not None else 0.0
-            if cost:
-                self.cost_used += cost
-            add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
-                tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
-                detail=json.dumps({"confidence": int(slots.confidence[i]) / 1000}))
-
-    def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots) -> None:
-        counts = np.bincount(slots.answer[replied], minlength=self.k)
-        t_end = t0 + (float(slots.latency[replied].max()) if replied.size else 0.0)
-        for option in np.flatnonzero(counts).tolist():
-            who = replied[slots.answer[replied] == option]
-            self.log.add(AnswersTallied, r, t_start=t0, t_end=t_end, value=self.question.options[option],
-                         correct=option == self.truth, count=int(counts[option]),
-                         tokens_in=int(slots.tokens_in[who].sum()), tokens_out=int(slots.tokens_out[who].sum()),
-                         cost_usd=0.0)
-
-    def _values(self) -> list[str | None]:
-        opts = self.question.options
-        return [opts[a] if a >= 0 else None for a in self.answers.tolist()]
 
     def _close_round(self, r: int, t0: float, t_end: float) -> RoundSummary:
         self.clock = t_end
-        d = self.decision
-        value = self.question.options[d.value] if d.value >= 0 else None
-        correct = None if value is None else d.value == self.truth
-        self.log.add(RoundEnded, r, t_start=t0, t_end=t_end, value=value, correct=correct, detail=d.reason or None)
-        if d.done:
-            self._end(d.reason)
+        value, correct = self.workload.outcome()
+        decision = self.workload.decision
+        self.log.add(RoundEnded, r, t_start=t0, t_end=t_end, value=value, correct=correct,
+                     detail=decision.reason or None)
+        if decision.done:
+            self._end(decision.reason)
         elif r >= self.spec.budgets.max_rounds:
             self._end("max_rounds")
         return RoundSummary(r, value, correct, self._agreement(), self.status == "finished",
                             self.end_reason or "", self.clock)
 
     def _agreement(self) -> float:
-        live = self.answers[self.alive & (self.answers >= 0)]
-        if live.size == 0:
-            return 0.0
-        return float(np.bincount(live).max()) / int(self.alive.sum())
+        return self.workload.agreement(self.alive)
 
     def _budget_stop(self) -> str | None:
         """The reason the next round cannot start, or ``None``. Worst-case estimate for
@@ -295,7 +225,7 @@ class Run:
             return "max_rounds"
         if b.max_tokens is not None and self.tokens_used + self._max_round_tokens > b.max_tokens:
             return "budget_tokens"
-        if b.max_cost_usd is not None and self.cost_used > b.max_cost_usd:
+        if b.max_cost_usd is not None and self.workload.cost_used > b.max_cost_usd:
             return "budget_cost"
         if b.max_wall_s is not None and self.clock >= b.max_wall_s:
             return "budget_wall"
@@ -304,9 +234,12 @@ class Run:
     def _end(self, reason: str) -> RoundSummary:
         self.status = "finished"
         self.end_reason = reason
-        d = self.decision
-        value = self.question.options[d.value] if d.value >= 0 else None
-        self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, value=value,
-                     correct=None if value is None else d.value == self.truth, detail=reason)
-        return RoundSummary(self.round, value, None if value is None else d.value == self.truth,
-                            self._agreement(), True, reason, self.clock)
+        value, correct = self.workload.outcome()
+        self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, value=value, correct=correct,
+                     detail=reason)
+        return RoundSummary(self.round, value, correct, self._agreement(), True, reason, self.clock)
+
+
+def _make_workload(spec: TeamSpec, log: EventLog, explicit: bool) -> Workload:
+    """The workload the spec's task asks for (deliberation on a question by default)."""
+    return Deliberation(spec, log, explicit=explicit)

@@ -18,7 +18,13 @@ def is_int(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    return (is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    """A finite int or float that fits a float (``10**400`` would overflow later)."""
+    if not (is_int(value) or isinstance(value, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def one_of(path: str, value: Any, choices: Iterable[str]) -> str:

@@ -41,18 +41,34 @@ def from_dict(cls: type, data: Any, path: str = "") -> Any:
         return data
     if not isinstance(data, Mapping):
         raise SpecError(where, "must be a table/mapping", data)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
+    _check_names(cls, data, path)
+    kwargs = {key: _field_value(cls, key, value, _join(path, key)) for key, value in data.items()}
+    return construct(cls, kwargs, path)
+
+
+def _check_names(cls: type, data: Mapping[Any, Any], path: str, *, complete: bool = True) -> None:
+    """Unknown and missing fields as :class:`SpecError` (``cls(**kw)`` would raise TypeError)."""
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
+    for key in data:
         if key not in names:
             raise SpecError(_join(path, key), f"is not a known field; expected one of {sorted(names)}",
                             show_got=False)
-        kwargs[key] = _field_value(cls, key, value, _join(path, key))
-    return construct(cls, kwargs, path)
+    for f in fields if complete else ():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and f.name not in data:
+            raise SpecError(_join(path, f.name), "is required", show_got=False)
+
+
+def replace(spec: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` that reports unknown field names as :class:`SpecError`."""
+    _check_names(type(spec), changes, "", complete=False)
+    return dataclasses.replace(spec, **changes)
 
 
 def construct(cls: type, kwargs: dict[str, Any], path: str) -> Any:
     """Call ``cls(**kwargs)``, re-raising field errors with the parent's path in front."""
+    _check_names(cls, kwargs, path)
     try:
         return cls(**kwargs)
     except SpecError as err:
@@ -67,10 +83,18 @@ def _field_value(cls: type, key: str, value: Any, path: str) -> Any:
     if nested is not None:
         if isinstance(value, (list, tuple)):
             return tuple(_build(nested, v, f"{path}[{i}]") for i, v in enumerate(value))
+        if _is_sequence_field(cls, key):
+            raise SpecError(path, "must be a list of tables", value)
         return _build(nested, value, path)
     if key in getattr(cls, "_TUPLES", ()):
         return _tuple(value)
     return value
+
+
+def _is_sequence_field(cls: type, key: str) -> bool:
+    """Whether the field is declared ``tuple[...]`` (a list in dicts), e.g. ``agents``."""
+    annotation = next(str(f.type) for f in dataclasses.fields(cls) if f.name == key)
+    return annotation.startswith(("tuple", "Tuple"))
 
 
 def _build(nested: Any, value: Any, path: str) -> Any:
@@ -86,7 +110,8 @@ def _tuple(value: Any) -> Any:
     return value
 
 
-def _join(prefix: str, key: str) -> str:
+def _join(prefix: str, key: Any) -> str:
+    key = str(key)
     if not prefix:
         return key
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"

@@ -7,11 +7,11 @@ LLM-backed agent ignores the profile and uses ``model``/``temperature``/``person
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
 BACKENDS = ("mock", "openai", "replay", "simulated")
 ROLES = ("leader", "member")

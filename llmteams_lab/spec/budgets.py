@@ -3,11 +3,11 @@ a round it cannot afford; the reason it stopped is recorded in ``RunEnded``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
 
 @dataclass(frozen=True)

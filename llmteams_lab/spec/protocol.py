@@ -10,11 +10,11 @@ quorum    rounds until >= q agents hold the same answer (default q = 2f + 1,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
 PROTOCOLS = ("debate", "leader", "majority", "quorum", "weighted")
 ONE_SHOT = ("majority", "weighted")

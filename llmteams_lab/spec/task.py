@@ -9,12 +9,12 @@ The generated question depends only on the team's seed and ``index``, so a sweep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
 TASKS = ("arithmetic", "custom", "multiple_choice")
 

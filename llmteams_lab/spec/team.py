@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import construct, from_dict, to_dict
+from llmteams_lab.spec._fields import construct, from_dict, replace as _replace, to_dict
 from llmteams_lab.spec._toml import dumps as toml_dumps
 from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets

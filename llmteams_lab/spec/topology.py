@@ -9,12 +9,12 @@ Undirected kinds yield both arcs of each edge, so a message along an edge is one
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
 TOPOLOGIES = ("complete", "edges", "erdos_renyi", "ring", "small_world", "star", "tree")
 

@@ -1,0 +1,136 @@
+"""The deliberation workload: a team answering a question with a known answer.
+
+State: each agent's current answer (an option index, -1 for none yet) and confidence
+(thousandths). Replies are recorded as one ``AgentReplied`` per agent with
+per-message logging, or one ``AnswersTallied`` per distinct answer with aggregated
+logging; the protocol (``llmteams_lab.protocols``) turns answers into the team's
+decision; every agent that replied broadcasts its answer to its neighbours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from llmteams_lab.backends.base import RoundBatch
+from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied
+from llmteams_lab.messages import AgentRequest
+from llmteams_lab.protocols import Decision, make_protocol, make_question
+from llmteams_lab.runtime.backends import RoundReplySlots
+from llmteams_lab.runtime.log import EventLog
+from llmteams_lab.runtime.network import Inbox
+from llmteams_lab.runtime.workload import Outgoing
+from llmteams_lab.spec import TeamSpec
+
+__all__ = ["Deliberation"]
+
+
+class Deliberation:
+    """Answers, confidences and the team decision for one question (see module doc)."""
+
+    def __init__(self, spec: TeamSpec, log: EventLog, *, explicit: bool):
+        self.spec = spec
+        self.log = log
+        self.explicit = explicit
+        self.question = make_question(spec.task, spec.seed)
+        self.k = len(self.question.options)
+        self.truth = self.question.options.index(self.question.answer)
+        self.protocol = make_protocol(spec, self.k)
+        n = len(spec.agents)
+        self.answers = np.full(n, -1, dtype=np.int64)
+        self.confidence = np.zeros(n, dtype=np.int64)
+        self.cost_used = 0.0
+        self.decision = Decision(-1)
+
+    def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
+        return self.protocol.acting(round, alive)
+
+    def batch(self, round: int, acting: np.ndarray, inbox: Inbox) -> RoundBatch:
+        return RoundBatch(self.log.run_id, round, self.question, self.protocol.kind, acting, self.answers.copy(),
+                          inbox.votes, inbox.weight, inbox.size, self.protocol.view(round))
+
+    def request(self, round: int, i: int, inbox: Inbox) -> AgentRequest:
+        agent = self.spec.agents[i]
+        prev = int(self.answers[i])
+        return AgentRequest(
+            self.log.run_id, round, agent.id, agent.role, self.question,
+            inbox.messages(i, self.spec.ids, self.question),
+            self.question.options[prev] if prev >= 0 else None,
+            self.confidence[i] / 1000 if prev >= 0 else None,
+            self.protocol.kind, self.protocol.view(round),
+        )
+
+    def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
+        """Record replies/failures in agent order, update answers; return the round's end."""
+        replied = acting[slots.replied[acting]]
+        self.answers[replied] = slots.answer[replied]
+        self.confidence[replied] = slots.confidence[replied]
+        if self.explicit:
+            self._log_replies(round, t0, acting, slots)
+        else:
+            self._log_tally(round, t0, replied, slots)
+        return t0 + (float(slots.latency[acting].max()) if acting.size else 0.0)
+
+    def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
+        ids, opts, add = self.spec.ids, self.question.options, self.log.add
+        for i in acting.tolist():
+            t_end = t0 + float(slots.latency[i])
+            if i in slots.failures:
+                err = slots.failures[i]
+                add(AgentFailed, r, ids[i], t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
+                    detail=str(err))
+                continue
+            reply = slots.replies.get(i)
+            a = int(slots.answer[i])
+            value = opts[a] if a >= 0 else (reply.answer if reply else None)
+            cost = reply.cost_usd if reply is not None else 0.0
+            if cost:
+                self.cost_used += cost
+            add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
+                tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
+                detail=json.dumps({"confidence": int(slots.confidence[i]) / 1000}))
+
+    def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots) -> None:
+        answers = slots.answer[replied]
+        counts = np.bincount(answers[answers >= 0], minlength=self.k)
+        t_end = t0 + (float(slots.latency[replied].max()) if replied.size else 0.0)
+        for option in np.flatnonzero(counts).tolist():
+            who = replied[answers == option]
+            self.log.add(AnswersTallied, r, t_start=t0, t_end=t_end, value=self.question.options[option],
+                         correct=option == self.truth, count=int(counts[option]),
+                         tokens_in=int(slots.tokens_in[who].sum()), tokens_out=int(slots.tokens_out[who].sum()),
+                         cost_usd=0.0)
+
+    def decide(self, round: int, alive: np.ndarray) -> Decision:
+        self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
+        return self.decision
+
+    def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
+        opts = self.question.options
+        values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
+        texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))] \
+            if self.explicit else []
+        return Outgoing(acting[slots.replied[acting]], self.answers, self.confidence, values, texts,
+                        slots.tokens_out)
+
+    def outcome(self) -> tuple[str | None, bool | None]:
+        """The decision as text and whether it is the ground truth (``None``: undecided)."""
+        d = self.decision.value
+        if d < 0:
+            return None, None
+        return self.question.options[d], d == self.truth
+
+    def agreement(self, alive: np.ndarray) -> float:
+        """Share of live agents holding the modal answer."""
+        live = self.answers[alive & (self.answers >= 0)]
+        if live.size == 0:
+            return 0.0
+        return float(np.bincount(live).max()) / int(alive.sum())
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-able snapshot for UIs: each agent's answer and confidence."""
+        opts = self.question.options
+        return {aid: {"answer": opts[a] if a >= 0 else None, "confidence": c / 1000}
+                for aid, a, c in zip(self.spec.ids, self.answers.tolist(), self.confidence.tolist())}
