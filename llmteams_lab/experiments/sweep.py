@@ -16,6 +16,7 @@ Grid keys:
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -123,7 +124,8 @@ def _execute(jobs: list, workers: int, executor: str, progress: bool) -> list[di
                 if bar is not None:
                     bar.update(1)
             return out
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: polars and numpy start threads, and forking a threaded process can deadlock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             out = []
             for row in pool.map(_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
                 out.append(row)
