@@ -23,7 +23,9 @@ from llmteams_lab.errors import (
 from llmteams_lab.events import COLUMNS, Event
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.runtime import CallbackSink, JsonlSink, MemorySink, RoundSummary, Run, RunResult, run_sync
+from llmteams_lab.runtime.faults import spec_from_events
 from llmteams_lab.spec import AgentSpec, Budgets, ProtocolSpec, TaskSpec, TeamSpec, TopologySpec, team
+from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec
 
 __version__ = "0.1.0"
 
@@ -36,6 +38,8 @@ __all__ = [
     "COLUMNS",
     "CallbackSink",
     "Event",
+    "FailurePolicySpec",
+    "FaultSpec",
     "JsonlSink",
     "LifecycleError",
     "LlmTeamsError",
@@ -56,5 +60,6 @@ __all__ = [
     "TeamSpec",
     "TopologySpec",
     "run_sync",
+    "spec_from_events",
     "team",
 ]

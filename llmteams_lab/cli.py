@@ -100,5 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 _HANDLERS: dict = {}
 
+
+def _register_apps() -> None:
+    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)."""
+    from llmteams_lab.proxy.cli import register as proxy
+    from llmteams_lab.serve.cli import register as serve
+
+    for register in (serve, proxy):
+        register(_EXTENSIONS, _HANDLERS)
+
+
+_register_apps()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

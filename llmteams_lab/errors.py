@@ -81,13 +81,19 @@ class BudgetExceededError(LlmTeamsError, RuntimeError):
 
 
 class BackendError(LlmTeamsError, RuntimeError):
-    """A backend failed to answer. ``kind`` is the short name recorded in events."""
+    """A backend failed to answer. ``kind`` is the short name recorded in events.
+
+    ``latency_s`` is how long the failed call took on the run's clock. Virtual-time
+    backends set it so a failure is as reproducible as a reply; when it is ``None`` the
+    engine records the measured wall time (right for real endpoints).
+    """
 
     kind = "backend_error"
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(self, message: str, *, retry_after: float | None = None, latency_s: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+        self.latency_s = latency_s
 
 
 class BackendTimeoutError(BackendError, TimeoutError):

@@ -53,6 +53,7 @@ __all__ = [
     "RunStarted",
     "TaskClaimed",
     "TaskCompleted",
+    "TestsRan",
     "event_from_dict",
     "event_kinds",
     "events_to_jsonl",
@@ -223,6 +224,16 @@ class TaskCompleted(Event):
     """``agent`` completed task ``value``."""
 
     __slots__ = ()
+
+
+@_kind
+class TestsRan(Event):
+    """The tests ran after ``agent`` finished task ``detail``; ``value`` is the exit code
+    (pytest's: 0 passed, 1 failed, 2 interrupted, 3 internal error), ``correct`` whether
+    they passed. Failed tests mean rework."""
+
+    __slots__ = ()
+    __test__ = False  # not a pytest test class, despite its name
 
 
 @_kind

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Union
 
+from llmteams_lab.errors import BackendError
 from llmteams_lab.messages import AgentReply, AgentRequest
 
 __all__ = ["MockBackend"]
@@ -35,6 +36,8 @@ class MockBackend:
             self.calls.append(request)
         out = self.script(request) if self.script is not None else None
         if isinstance(out, BaseException):
+            if isinstance(out, BackendError) and out.latency_s is None:
+                out.latency_s = self.latency_s  # virtual time: failures stay reproducible
             raise out
         if isinstance(out, AgentReply):
             return out

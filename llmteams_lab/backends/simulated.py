@@ -52,34 +52,62 @@ class SimulatedBackend:
         self.per_message = col("tokens_per_message", np.int64)
         self.reply_tokens = col("reply_tokens", np.int64)
         self.is_leader = np.array([a.role == "leader" for a in agents], dtype=bool)
+        # confidence ± calibration, precomputed: c + (±1.0 · cal) is exactly c ± cal
+        self.confidence_right = self.confidence + self.calibration
+        self.confidence_wrong = self.confidence - self.calibration
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
-        """Vectorised replies of ``batch.acting`` (see the module docstring)."""
+        """Vectorised replies of ``batch.acting`` (see the module docstring).
+
+        The full (n, ·) tables are always drawn, so results never depend on who acts;
+        the branches below only skip work whose result would be discarded (first answers
+        once everyone has one, conformity before anyone has, gathers when all act).
+        """
         n, k = self.n, len(batch.question.options)
-        rng = np.random.default_rng([self.seed, batch.round, _STREAM])
+        rng = np.random.Generator(np.random.PCG64([self.seed, batch.round, _STREAM]))
         uniform = rng.random((n, 3))
         normal = rng.standard_normal((n, 2))
         truth = batch.question.options.index(batch.question.answer)
-        answer = self._first_answers(uniform, truth, k)
+        answer = self._answers(batch, uniform, truth, k)
+        idx = batch.acting
+        if idx.size == n:  # everyone acts (acting is sorted and unique): no gathers needed
+            return self._replies(answer, truth, normal, batch.inbox_size, slice(None))
+        return self._replies(answer[idx], truth, normal[idx], batch.inbox_size[idx], idx)
+
+    def _answers(self, batch: RoundBatch, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
+        """Every agent's answer this round (option indices), before picking who acts."""
         previous = batch.previous
         has_previous = previous >= 0
         weight = batch.inbox_weight
         heard = batch.inbox_size > 0
-        best = _argmax_rows(weight)
-        conform = has_previous & heard & (uniform[:, 2] < self.conformity)
-        answer = np.where(has_previous, np.where(conform, best, previous), answer)
+        everyone = bool(has_previous.all())
+        if not everyone and not has_previous.any():
+            answer = self._first_answers(uniform, truth, k)
+        else:
+            conform = heard & (uniform[:, 2] < self.conformity)
+            if not everyone:
+                conform &= has_previous
+            answer = np.where(conform, _argmax_rows(weight), previous)
+            if not everyone:
+                answer = np.where(has_previous, answer, self._first_answers(uniform, truth, k))
         if batch.view.get("phase") == "aggregate":
             own = np.zeros_like(weight)
-            own[np.arange(n), np.maximum(previous, 0)] = 1000 * has_previous
+            own[np.arange(self.n), np.maximum(previous, 0)] = 1000 * has_previous
             aggregated = _argmax_rows(weight + own)
             answer = np.where(self.is_leader & heard, aggregated, answer)
-        idx = batch.acting
-        answer = answer[idx]
-        correct = answer == truth
-        conf = self.confidence[idx] + np.where(correct, 1.0, -1.0) * self.calibration[idx] + 0.05 * normal[idx, 0]
-        confidence = np.rint(np.clip(conf, 0.0, 1.0) * 1000).astype(np.int64)
-        latency = self.latency[idx] * np.exp(self.jitter[idx] * normal[idx, 1])
-        tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * batch.inbox_size[idx]
+        return answer
+
+    def _replies(self, answer: np.ndarray, truth: int, normal: np.ndarray, inbox_size: np.ndarray,
+                 idx: np.ndarray | slice) -> RoundReplies:
+        conf = np.where(answer == truth, self.confidence_right[idx], self.confidence_wrong[idx])
+        conf += 0.05 * normal[:, 0]
+        np.clip(conf, 0.0, 1.0, out=conf)  # in place: the same operations, fewer temporaries
+        conf *= 1000
+        confidence = np.rint(conf, out=conf).astype(np.int64)
+        latency = self.jitter[idx] * normal[:, 1]
+        np.exp(latency, out=latency)
+        latency *= self.latency[idx]
+        tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * inbox_size
         return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
 
     def _first_answers(self, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
@@ -117,6 +145,6 @@ class SimulatedBackend:
 
 def _argmax_rows(weight: np.ndarray) -> np.ndarray:
     """Row-wise argmax; ties go to the lowest option index (deterministic)."""
-    return np.argmax(weight, axis=1).astype(np.int64)
+    return np.argmax(weight, axis=1).astype(np.int64, copy=False)
 
 

@@ -1,4 +1,4 @@
-"""Datasets (level 6): trace I/O for our own logs (the paper importer joins later)."""
+"""Datasets (level 6): trace I/O for our own logs, their replay, and the paper's runs."""
 
 from llmteams_lab.datasets.traces import (
     ParquetSink,
@@ -8,5 +8,8 @@ from llmteams_lab.datasets.traces import (
     records_from_frame,
     write_parquet,
 )
+from llmteams_lab.datasets.paper import PaperDataset, load_paper_dataset
+from llmteams_lab.datasets.replay import replay_trace
 
-__all__ = ["ParquetSink", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "write_parquet"]
+__all__ = ["PaperDataset", "ParquetSink", "load_paper_dataset", "read_events", "read_jsonl", "read_parquet",
+           "records_from_frame", "replay_trace", "write_parquet"]

@@ -61,6 +61,10 @@ def _pick(spec: TeamSpec, agent_id: str, name: str, given: Any, built: dict[str,
 
 
 def _default_backend(spec: TeamSpec, name: str) -> Any:
+    if name == "simulated" and spec.task.kind == "work_division":
+        from llmteams_lab.backends.workers import SimulatedWorkers
+
+        return SimulatedWorkers(spec)
     if name == "simulated":
         from llmteams_lab.backends.simulated import SimulatedBackend
 
@@ -91,6 +95,13 @@ class RoundReplySlots:
         self.failures: dict[int, BaseException] = {}
 
     def put_batch(self, idx: np.ndarray, out) -> None:
+        if idx.size == self.answer.size:  # one batched call answered everyone: adopt its columns
+            as_int = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731  (no copy when already int64)
+            self.answer, self.confidence, self.tokens_in, self.tokens_out = (
+                as_int(out.answer), as_int(out.confidence), as_int(out.tokens_in), as_int(out.tokens_out))
+            self.latency = np.asarray(out.latency_s, dtype=np.float64)
+            self.replied[:] = True
+            return
         self.answer[idx] = out.answer
         self.confidence[idx] = out.confidence
         self.latency[idx] = out.latency_s
@@ -136,6 +147,9 @@ async def _one(backend, request: AgentRequest, i: int, question, slots: RoundRep
             reply = await backend.respond(request)
         except BackendError as err:
             slots.failures[i] = err
-            slots.latency[i] = time.perf_counter() - started
+            virtual = getattr(err, "latency_s", None)
+            slots.latency[i] = time.perf_counter() - started if virtual is None else virtual
+            slots.tokens_in[i] = getattr(err, "tokens_in", 0)  # a billed but unusable reply counts
+            slots.tokens_out[i] = getattr(err, "tokens_out", 0)
             return
     slots.put_reply(i, reply, question.index(reply.answer))

@@ -38,6 +38,7 @@ class Deliberation:
         self.k = len(self.question.options)
         self.truth = self.question.options.index(self.question.answer)
         self.protocol = make_protocol(spec, self.k)
+        self._ids = spec.ids  # a property that builds a tuple: cached for the per-agent path
         n = len(spec.agents)
         self.answers = np.full(n, -1, dtype=np.int64)
         self.confidence = np.zeros(n, dtype=np.int64)
@@ -56,7 +57,7 @@ class Deliberation:
         prev = int(self.answers[i])
         return AgentRequest(
             self.log.run_id, round, agent.id, agent.role, self.question,
-            inbox.messages(i, self.spec.ids, self.question),
+            inbox.messages(i, self._ids, self.question),
             self.question.options[prev] if prev >= 0 else None,
             self.confidence[i] / 1000 if prev >= 0 else None,
             self.protocol.kind, self.protocol.view(round),
@@ -64,14 +65,20 @@ class Deliberation:
 
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         """Record replies/failures in agent order, update answers; return the round's end."""
-        replied = acting[slots.replied[acting]]
-        self.answers[replied] = slots.answer[replied]
-        self.confidence[replied] = slots.confidence[replied]
+        answered = slots.replied[acting]
+        replied = acting if answered.all() else acting[answered]
+        if replied.size == self.answers.size:  # the whole team answered: no gathers
+            self.answers[:] = slots.answer
+            self.confidence[:] = slots.confidence
+        else:
+            self.answers[replied] = slots.answer[replied]
+            self.confidence[replied] = slots.confidence[replied]
         if self.explicit:
             self._log_replies(round, t0, acting, slots)
         else:
             self._log_tally(round, t0, replied, slots)
-        return t0 + (float(slots.latency[acting].max()) if acting.size else 0.0)
+        latency = slots.latency if acting.size == slots.latency.size else slots.latency[acting]
+        return t0 + (float(latency.max()) if acting.size else 0.0)
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self.spec.ids, self.question.options, self.log.add
@@ -79,7 +86,10 @@ class Deliberation:
             t_end = t0 + float(slots.latency[i])
             if i in slots.failures:
                 err = slots.failures[i]
+                spent = getattr(err, "cost_usd", None)  # e.g. an unparseable LLM reply was still billed
+                self.cost_used += spent or 0.0
                 add(AgentFailed, r, ids[i], t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
+                    tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=spent,
                     detail=str(err))
                 continue
             reply = slots.replies.get(i)
@@ -88,20 +98,29 @@ class Deliberation:
             cost = reply.cost_usd if reply is not None else 0.0
             if cost:
                 self.cost_used += cost
+            info = {"confidence": int(slots.confidence[i]) / 1000}
+            if reply is not None and reply.usage_estimated:
+                info["usage_estimated"] = True  # the server sent no usage: tokens are estimates
             add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
                 tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
-                detail=json.dumps({"confidence": int(slots.confidence[i]) / 1000}))
+                detail=json.dumps(info))
 
     def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots) -> None:
-        answers = slots.answer[replied]
+        pick = slice(None) if replied.size == self.answers.size else replied  # a view when all replied
+        answers = slots.answer[pick]
         counts = np.bincount(answers[answers >= 0], minlength=self.k)
-        t_end = t0 + (float(slots.latency[replied].max()) if replied.size else 0.0)
-        for option in np.flatnonzero(counts).tolist():
-            who = replied[answers == option]
+        t_end = t0 + (float(slots.latency[pick].max()) if replied.size else 0.0)
+        tokens_in, tokens_out = slots.tokens_in[pick], slots.tokens_out[pick]
+        options = np.flatnonzero(counts).tolist()
+        for option in options:
+            if len(options) == 1 and counts[option] == replied.size:  # unanimous: everyone's tokens
+                used_in, used_out = int(tokens_in.sum()), int(tokens_out.sum())
+            else:
+                who = answers == option
+                used_in, used_out = int(tokens_in[who].sum()), int(tokens_out[who].sum())
             self.log.add(AnswersTallied, r, t_start=t0, t_end=t_end, value=self.question.options[option],
                          correct=option == self.truth, count=int(counts[option]),
-                         tokens_in=int(slots.tokens_in[who].sum()), tokens_out=int(slots.tokens_out[who].sum()),
-                         cost_usd=0.0)
+                         tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
 
     def decide(self, round: int, alive: np.ndarray) -> Decision:
         self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
@@ -109,9 +128,11 @@ class Deliberation:
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
         opts = self.question.options
-        values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
-        texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))] \
-            if self.explicit else []
+        if self.explicit:  # only per-message logging reads the answers as text
+            values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
+            texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))]
+        else:
+            values, texts = [], []
         return Outgoing(acting[slots.replied[acting]], self.answers, self.confidence, values, texts,
                         slots.tokens_out)
 
@@ -124,7 +145,8 @@ class Deliberation:
 
     def agreement(self, alive: np.ndarray) -> float:
         """Share of live agents holding the modal answer."""
-        live = self.answers[alive & (self.answers >= 0)]
+        answered = self.answers >= 0
+        live = self.answers if answered.all() and alive.all() else self.answers[alive & answered]
         if live.size == 0:
             return 0.0
         return float(np.bincount(live).max()) / int(alive.sum())

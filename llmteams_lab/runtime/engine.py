@@ -24,22 +24,27 @@ from typing import Any, Sequence
 import numpy as np
 
 from llmteams_lab.errors import (
+    AuthenticationError,
     RunClosedError,
     RunFailedError,
     RunFinishedError,
     StepInProgressError,
 )
 from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
+from llmteams_lab.runtime.backend_reports import log_backend_retries, worst_case_round
 from llmteams_lab.runtime.backends import RoundReplySlots, gather_round, resolve_backends
 from llmteams_lab.runtime.deliberation import Deliberation
+from llmteams_lab.runtime.faults import FaultInjector, needs_messages
 from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.runtime.workdivision import WorkDivision
 from llmteams_lab.runtime.workload import Workload
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import FaultSpec
 
-__all__ = ["Run", "RoundSummary"]
+__all__ = ["RoundSummary", "Run"]
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,13 @@ class Run:
                  run_id: str | None = None):
         self.spec = spec
         self.groups = resolve_backends(spec, backends)
-        explicit = spec.logging == "messages" or not all(g.batched for g in self.groups)
+        explicit = spec.logging == "messages" or not all(g.batched for g in self.groups) \
+            or needs_messages(spec.faults)
         self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks)
         self.workload: Workload = _make_workload(spec, self.log, explicit)
         self.network = Network(spec.ids, spec.arcs(), self.workload.k, explicit=explicit)
         self.alive = np.ones(len(spec.agents), dtype=bool)
+        self.faults = FaultInjector(spec, self.log, self.workload, self.network, self.groups, self.alive)
         self.round = 0
         self.clock = 0.0
         self.tokens_used = 0
@@ -97,8 +104,21 @@ class Run:
         return getattr(self.workload, "question", None)
 
     def state(self) -> dict:
-        """A JSON-able snapshot of every agent's current state (for UIs)."""
-        return self.workload.state()
+        """A JSON-able snapshot of every agent's current state (for UIs), with its
+        liveness (``alive``) and the ``faults`` acting on it."""
+        return self.faults.annotate(self.workload.state())
+
+    def inject(self, fault: FaultSpec | dict) -> FaultSpec:
+        """Inject ``fault`` live: it acts from the next round on, exactly as if it had been
+        scheduled in the spec from that round (see ``runtime.faults.spec_from_events``).
+
+        Validated against the team first: an invalid fault raises the same
+        :class:`SpecError` the spec would and leaves the run unchanged. Returns the fault
+        with its effective schedule.
+        """
+        if self.done:
+            self._check_can_step()
+        return self.faults.inject(fault, self.round + 1)
 
     @property
     def done(self) -> bool:
@@ -113,7 +133,8 @@ class Run:
         except BaseException as err:
             if self.status != "closed":
                 self.status = "failed"
-                self.end_reason = "cancelled" if isinstance(err, asyncio.CancelledError) else "error"
+                self.end_reason = "cancelled" if isinstance(err, asyncio.CancelledError) \
+                    else getattr(err, "end_reason", "error")
                 self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, detail=self.end_reason)
             raise
         finally:
@@ -162,7 +183,7 @@ class Run:
         if self.status == "closed":
             raise RunClosedError(f"run {self.run_id} is closed; create a new Run to continue")
         if self._stepping:
-            raise StepInProgressError(f"run {self.run_id} is already stepping round {self.round + 1}; "
+            raise StepInProgressError(f"run {self.run_id} is already stepping round {self.round}; "
                                       "await the running step() first")
         if self.status == "failed":
             raise RunFailedError(f"run {self.run_id} failed in round {self.round}; its events are kept "
@@ -181,6 +202,9 @@ class Run:
         self.round += 1
         r, t0 = self.round, self.clock
         self.log.add(RoundStarted, r, t_start=t0, t_end=t0)
+        faults = self.faults if self.faults.active else None
+        if faults:
+            faults.begin_round(r, t0)
         self.network.deliver_due(self.log, r, t0)
         inbox = self.network.take_inbox()
         work = self.workload
@@ -188,16 +212,28 @@ class Run:
         slots = RoundReplySlots(len(self.spec.agents))
         await gather_round(self.groups, acting, work.batch(r, acting, inbox),
                            lambda i: work.request(r, i, inbox), slots, self._limit)
+        log_backend_retries(self.log, self.groups, self.spec.ids, r, t0)
+        if faults:
+            faults.after_replies(r, t0, acting, inbox, slots)
         self._count_usage(acting, slots)
         t_end = work.apply(r, t0, acting, slots)
+        if faults:
+            faults.after_apply(r, acting, slots)
         work.decide(r, self.alive)
         out = work.broadcast(r, acting, slots)
+        if faults:
+            t_end = faults.round_end(out.senders, t0 + slots.latency, t_end)
         self.network.send(self.log, r, out.senders, out.answers, out.confidence, out.values, out.texts,
                           out.tokens, t0 + slots.latency, t_end)
-        return self._close_round(r, t0, t_end)
+        summary = self._close_round(r, t0, t_end)
+        if not summary.done and any(isinstance(e, AuthenticationError) for e in slots.failures.values()):
+            return self._end("auth_failed")  # a refused key never heals: stop, keeping every event
+        return summary
 
     def _count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
-        used = int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
+        everyone = acting.size == slots.tokens_in.size  # no gathers in the common case
+        used = int(slots.tokens_in.sum() + slots.tokens_out.sum()) if everyone else \
+            int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
         self.tokens_used += used
         self._max_round_tokens = max(self._max_round_tokens, used)
 
@@ -218,14 +254,21 @@ class Run:
         return self.workload.agreement(self.alive)
 
     def _budget_stop(self) -> str | None:
-        """The reason the next round cannot start, or ``None``. Worst-case estimate for
-        tokens: the most any earlier round used (0 before the first round)."""
+        """The reason the next round cannot start, or ``None``. Worst-case estimate of the
+        next round: what backends that can bound it say (``worst_case_round``, e.g. the
+        openai backend's token cap and prompt bound), plus — for the others — the most
+        any earlier round used (0 before the first round)."""
         b = self.spec.budgets
         if self.round >= b.max_rounds:
             return "max_rounds"
-        if b.max_tokens is not None and self.tokens_used + self._max_round_tokens > b.max_tokens:
+        worst_tokens, worst_cost = 0, 0.0
+        if b.max_tokens is not None or b.max_cost_usd is not None:
+            worst_tokens, worst_cost, unbounded = worst_case_round(self.groups, self.alive, self.round + 1,
+                                                                   self.workload)
+            worst_tokens += self._max_round_tokens if unbounded else 0
+        if b.max_tokens is not None and self.tokens_used + worst_tokens > b.max_tokens:
             return "budget_tokens"
-        if b.max_cost_usd is not None and self.workload.cost_used > b.max_cost_usd:
+        if b.max_cost_usd is not None and self.workload.cost_used + worst_cost > b.max_cost_usd:
             return "budget_cost"
         if b.max_wall_s is not None and self.clock >= b.max_wall_s:
             return "budget_wall"
@@ -242,4 +285,6 @@ class Run:
 
 def _make_workload(spec: TeamSpec, log: EventLog, explicit: bool) -> Workload:
     """The workload the spec's task asks for (deliberation on a question by default)."""
+    if spec.task.kind == "work_division":
+        return WorkDivision(spec, log, explicit=explicit)
     return Deliberation(spec, log, explicit=explicit)

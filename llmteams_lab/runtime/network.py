@@ -5,20 +5,26 @@ out-arcs; messages are delivered at the end of round r into the inboxes read in
 round r + 1. So every message sent in a round is accounted for by that round's end
 (delivered, or — with faults — dropped or delayed to a later round).
 
-Two modes, the same tallies:
+Two logging modes, the same tallies:
 
 * explicit (``logging = "messages"``, faults, or per-agent backends): one
   ``MessageSent`` and one ``MessageDelivered`` event per message and real inboxes;
 * aggregated (``logging = "rounds"`` with batch backends and no network faults): one
-  counted event per round, inbox tallies computed in closed form (complete graph:
-  everyone's tally minus one's own; otherwise a bincount over the arcs).
+  counted event per round.
 
-Tallies of confidence are integers (thousandths), so both modes agree exactly.
+Why the round's broadcast is kept as columns (:class:`_Said`) rather than one entry per
+message: without a router (no network faults) every message along an arc is delivered,
+so inbox tallies have a closed form (complete graph: everyone's tally minus one's own;
+otherwise a bincount over the arcs) and an agent's :class:`Message` records can be
+built from its in-arcs when it asks. Only routed messages (dropped, delayed,
+duplicated ...) are kept as entries. Tallies of confidence are integers (thousandths),
+so every path agrees exactly.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import dataclasses
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -30,31 +36,112 @@ __all__ = ["Inbox", "Network", "Route"]
 
 # (sender, answer index, confidence in thousandths, text, payload, sent round)
 Entry = tuple[int, int, int, str, "str | None", int]
-# A router decides a message's fate: a list of (delay in rounds, fault name) deliveries.
-# [] drops it; [(0, None)] is a normal delivery; None means "no opinion" (normal).
-Route = Callable[[int, int, int], "list[tuple[int, str | None]] | None"]
+# A router decides a message's fate: a list of (delay in rounds, fault name[, change])
+# deliveries (see Network._apply_fates). [] drops it; [(-1, "partition")] drops it for a
+# named reason; [(0, None)] is a normal delivery; None means "no opinion" (normal).
+Route = Callable[[int, int, int], "list[tuple] | None"]
 
 _new = tuple.__new__
 
 
+def _message_factory() -> Callable[..., Message]:
+    """A constructor for :class:`Message` that skips the frozen dataclass ``__init__``.
+
+    Why: a 64-agent all-to-all round builds 4,032 inbox messages; setting the slots
+    through their descriptors costs about half of the frozen ``__init__``. Falls back to
+    the real class if ``Message`` ever gains fields or a ``__post_init__``.
+    """
+    names = tuple(f.name for f in dataclasses.fields(Message))
+    if names != ("round", "sender", "receiver", "answer", "confidence", "text", "payload") \
+            or hasattr(Message, "__post_init__"):
+        return Message
+    new = object.__new__
+    s_round, s_sender, s_receiver, s_answer, s_conf, s_text, s_payload = (getattr(Message, n).__set__ for n in names)
+
+    def make(round, sender, receiver, answer, confidence, text, payload):
+        m = new(Message)
+        s_round(m, round)
+        s_sender(m, sender)
+        s_receiver(m, receiver)
+        s_answer(m, answer)
+        s_conf(m, confidence)
+        s_text(m, text)
+        s_payload(m, payload)
+        return m
+
+    return make
+
+
+_message = _message_factory()
+
+
+class _Said:
+    """One round's router-free broadcast, as columns indexed by agent."""
+
+    __slots__ = ("round", "replied", "answers", "confidence", "texts")
+
+    def __init__(self, round: int, replied: np.ndarray, answers: np.ndarray, confidence: np.ndarray,
+                 texts: Sequence[str] | None):
+        self.round, self.replied, self.answers, self.confidence, self.texts = (
+            round, replied, answers, confidence, texts)
+
+
 class Inbox:
-    """What agents read this round: tallies for batch backends, entries for the rest."""
+    """What agents read this round: tallies for batch backends, messages for the rest."""
 
-    __slots__ = ("votes", "weight", "size", "entries")
+    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads")
 
-    def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray,
-                 entries: list[list[Entry]] | None):
-        self.votes, self.weight, self.size, self.entries = votes, weight, size, entries
+    def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray, said: _Said | None = None,
+                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = ()):
+        self.votes, self.weight, self.size = votes, weight, size
+        self._said, self._slow, self._inn = said, slow, inn
+        self._heads: list | None = None
+
+    @property
+    def entries(self) -> list[list[Entry]] | None:
+        """Every agent's inbox as raw entries sorted by sender (``None`` when aggregated)."""
+        if self._said is None and self._slow is None:
+            return None
+        return [self._entries(i) for i in range(self.size.size)]
+
+    def _entries(self, i: int) -> list[Entry]:
+        said, out = self._said, []
+        if said is not None:
+            texts, r = said.texts, said.round
+            out = [(s, int(said.answers[s]), int(said.confidence[s]), texts[s] if texts else "", None, r)
+                   for s in self._inn[i] if said.replied[s]]
+        if self._slow and self._slow[i]:
+            out = sorted(out + self._slow[i], key=lambda e: e[0])  # stable: this round's first
+        return out
 
     def messages(self, i: int, ids: Sequence[str], question: Question) -> tuple[Message, ...]:
-        """Agent ``i``'s inbox as :class:`Message` records (explicit mode only)."""
-        if self.entries is None:
+        """Agent ``i``'s inbox as :class:`Message` records, sorted by sender."""
+        if self._slow and self._slow[i]:
+            opts, receiver = question.options, ids[i]
+            return tuple([_message(sent, ids[s], receiver, opts[a] if a >= 0 else None, c / 1000, text, payload)
+                          for s, a, c, text, payload, sent in self._entries(i)])
+        if self._said is None:
             return ()
-        out = []
-        for sender, answer, conf, text, payload, sent in self.entries[i]:
-            value = question.options[answer] if answer >= 0 else None
-            out.append(Message(sent, ids[sender], ids[i], value, conf / 1000, text, payload))
+        heads = self._heads if self._heads is not None else self._make_heads(ids, question)
+        receiver, out = ids[i], []
+        append = out.append
+        for s in self._inn[i]:
+            h = heads[s]
+            if h is not None:
+                append(_message(h[0], h[1], receiver, h[2], h[3], h[4], None))
         return tuple(out)
+
+    def _make_heads(self, ids: Sequence[str], question: Question) -> list:
+        """Per sender: what its message says to anyone (``None``: it sent nothing)."""
+        said, opts = self._said, question.options
+        texts = said.texts or [""] * len(ids)
+        heads: list[Any] = [None] * len(ids)
+        for s, (replied, a, c) in enumerate(zip(said.replied.tolist(), said.answers.tolist(),
+                                                said.confidence.tolist())):
+            if replied:
+                heads[s] = (said.round, ids[s], opts[a] if a >= 0 else None, c / 1000, texts[s])
+        self._heads = heads
+        return heads
 
 
 class Network:
@@ -66,72 +153,109 @@ class Network:
         self.k = k
         self.explicit = explicit
         self.out: list[list[int]] = [[] for _ in range(n)]
+        self.inn: list[list[int]] = [[] for _ in range(n)]
         for a, b in arcs:
             self.out[a].append(b)
+            self.inn[b].append(a)
+        for senders in self.inn:
+            senders.sort()
+        self._out_ids = [[self.ids[b] for b in outs] for outs in self.out]
         self.src = np.array([a for a, _ in arcs], dtype=np.int64)
         self.dst = np.array([b for _, b in arcs], dtype=np.int64)
         self.complete = len(arcs) == n * (n - 1)
+        self._rows = np.arange(n, dtype=np.int64)
         self.router: Route | None = None
         self._next: list[list[Entry]] = [[] for _ in range(n)]
-        self._later: dict[int, list[tuple[int, Entry]]] = {}
-        self._agg: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._slow = False  # whether any entry waits in ``_next``
+        self._later: dict[int, list[tuple[int, Entry, str | None, int, str]]] = {}
+        self._said: _Said | None = None
 
     # --- sending ------------------------------------------------------------------
     def send(self, log: EventLog, round: int, senders: np.ndarray, answers: np.ndarray,
              confidence: np.ndarray, values: Sequence[str | None], texts: Sequence[str],
              tokens: np.ndarray, t_sent: np.ndarray, t_end: float) -> None:
         """Broadcast each sender's answer along its out-arcs (see the module docstring)."""
-        if self.explicit:
-            self._send_explicit(log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end)
-        else:
+        if not self.explicit:
             self._send_aggregated(log, round, senders, answers, confidence, tokens, t_end)
+        elif self.router is None:
+            self._send_direct(log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end)
+        else:
+            self._send_routed(log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end)
 
-    def _send_explicit(self, log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end):
-        rows, seq, run_id, ids, nxt, router = log.events, log.seq, log.run_id, self.ids, self._next, self.router
+    def _remember(self, round, senders, answers, confidence, texts) -> None:
+        replied = np.zeros(self.n, dtype=bool)
+        replied[senders] = True
+        self._said = _Said(round, replied, answers.copy(), confidence.copy(), texts)
+
+    def _send_direct(self, log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end):
+        """No router: every message is delivered; two events each, the broadcast kept as columns."""
+        rows, seq, run_id, ids, out_ids = log.events, log.seq, log.run_id, self.ids, self._out_ids
+        append, sent_cls, delivered_cls = rows.append, MessageSent, MessageDelivered
+        tokens_l, t_sent_l = tokens.tolist(), t_sent.tolist()
+        for s in senders.tolist():
+            sid, value, text, tok, ts = ids[s], values[s], texts[s], tokens_l[s], t_sent_l[s]
+            for rid in out_ids[s]:
+                append(_new(sent_cls, (run_id, round, seq, "MessageSent", sid, rid, ts, ts, value, None, 0, tok,
+                                       None, None, text, 1)))
+                append(_new(delivered_cls, (run_id, round, seq + 1, "MessageDelivered", sid, rid, ts, t_end, value,
+                                            None, 0, tok, None, None, None, 1)))
+                seq += 2
+        log.seq = seq
+        self._remember(round, senders, answers, confidence, texts)
+
+    def _send_routed(self, log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end):
+        """A router decides each message's fate (network faults); every entry is kept."""
+        rows, run_id, ids, router = log.events, log.run_id, self.ids, self.router
         for s in senders.tolist():
             sid, value, text, tok, ts = ids[s], values[s], texts[s], int(tokens[s]), float(t_sent[s])
             entry = (s, int(answers[s]), int(confidence[s]), text, None, round)
             for r in self.out[s]:
                 rid = ids[r]
-                rows.append(_new(MessageSent, (run_id, round, seq, "MessageSent", sid, rid, ts, ts, value,
+                rows.append(_new(MessageSent, (run_id, round, log.seq, "MessageSent", sid, rid, ts, ts, value,
                                                None, 0, tok, None, None, text, 1)))
-                seq += 1
-                fates = router(round, s, r) if router is not None else None
-                if fates is None:
-                    nxt[r].append(entry)
-                    rows.append(_new(MessageDelivered, (run_id, round, seq, "MessageDelivered", sid, rid, ts,
+                log.seq += 1
+                fates = router(round, s, r)
+                if fates is None:  # untouched by any fault (most messages): delivered now, inlined
+                    self._next[r].append(entry)
+                    rows.append(_new(MessageDelivered, (run_id, round, log.seq, "MessageDelivered", sid, rid, ts,
                                                         t_end, value, None, 0, tok, None, None, None, 1)))
-                    seq += 1
+                    log.seq += 1
                     continue
-                log.seq = seq
                 self._apply_fates(log, round, s, r, entry, fates, value, tok, ts, t_end)
-                seq = log.seq
-        log.seq = seq
+        self._slow = True
 
     def _apply_fates(self, log, round, s, r, entry, fates, value, tok, ts, t_end) -> None:
+        """A fate is ``(delay, fault[, change])``: delay < 0 drops the message (``fault``
+        says why), 0 delivers it now, d > 0 makes it d rounds late (read in round
+        ``round + d + 1``); ``change(entry, value) -> (entry, value)`` alters its content
+        on the way (corrupt, equivocate, carry a payload)."""
         sid, rid = self.ids[s], self.ids[r]
         if not fates:
             log.add(MessageDropped, round, sid, rid, t_start=ts, t_end=ts, value=value, tokens_out=tok,
                     fault="drop")
-        for delay, fault in fates:
-            if delay <= 0:
-                self._next[r].append(entry)
-                log.add(MessageDelivered, round, sid, rid, t_start=ts, t_end=t_end, value=value,
+        for delay, fault, *change in fates:
+            got, got_value = change[0](entry, value) if change and change[0] is not None else (entry, value)
+            if delay < 0:
+                log.add(MessageDropped, round, sid, rid, t_start=ts, t_end=ts, value=value, tokens_out=tok,
+                        fault=fault or "drop")
+            elif delay == 0:
+                self._next[r].append(got)
+                self._slow = True
+                log.add(MessageDelivered, round, sid, rid, t_start=ts, t_end=t_end, value=got_value,
                         tokens_out=tok, fault=fault)
             else:
-                self._later.setdefault(round + delay, []).append((r, entry))
+                due = round + delay + 1
+                self._later.setdefault(due, []).append((r, got, got_value, tok, fault or "delay"))
                 log.add(MessageDelayed, round, sid, rid, t_start=ts, t_end=ts, value=value, tokens_out=tok,
-                        fault=fault or "delay", detail=f"deliver in round {round + delay}")
+                        fault=fault or "delay", detail=f"deliver in round {due}")
 
     def _send_aggregated(self, log, round, senders, answers, confidence, tokens, t_end) -> None:
-        replied = np.zeros(self.n, dtype=bool)
-        replied[senders] = True
-        self._agg = (replied, answers.copy(), confidence.copy())
+        self._remember(round, senders, answers, confidence, None)
         if self.complete:
             count = int(senders.size) * (self.n - 1)
             tok = int(tokens[senders].sum()) * (self.n - 1)
         else:
-            mask = replied[self.src]
+            mask = self._said.replied[self.src]
             count = int(mask.sum())
             tok = int(tokens[self.src[mask]].sum())
         if count:
@@ -141,51 +265,43 @@ class Network:
     # --- receiving ----------------------------------------------------------------
     def deliver_due(self, log: EventLog, round: int, t: float) -> None:
         """Move messages delayed until ``round`` into the inboxes (recording delivery)."""
-        for r, entry in self._later.pop(round, []):
+        for r, entry, value, tok, fault in self._later.pop(round, []):
             self._next[r].append(entry)
-            s = entry[0]
-            log.add(MessageDelivered, round, self.ids[s], self.ids[r], t_start=t, t_end=t, fault="delay",
-                    value=None if entry[1] < 0 else str(entry[1]))
+            self._slow = True
+            log.add(MessageDelivered, round, self.ids[entry[0]], self.ids[r], t_start=t, t_end=t, fault=fault,
+                    value=value, tokens_out=tok)
 
     def take_inbox(self) -> Inbox:
         """Hand over what arrived since the last round and start a fresh inbox."""
-        n, k = self.n, self.k
+        said, self._said = self._said, None
+        votes, weight, size = self._tallies(said)
+        slow = None
+        if self._slow:
+            slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False
+            self._add_entries(votes, weight, size, slow)
         if not self.explicit:
-            return self._aggregated_inbox()
-        entries, self._next = self._next, [[] for _ in range(n)]
-        recv, ans, conf = [], [], []
-        for r, box in enumerate(entries):
-            if box:
-                box.sort(key=lambda e: e[0])
-                for e in box:
-                    if e[1] >= 0:
-                        recv.append(r)
-                        ans.append(e[1])
-                        conf.append(e[2])
-        idx = np.array(recv, dtype=np.int64) * k + np.array(ans, dtype=np.int64)
-        votes = np.bincount(idx, minlength=n * k).reshape(n, k).astype(np.int64)
-        weight = np.bincount(idx, weights=np.array(conf, dtype=np.float64), minlength=n * k)
-        size = np.array([len(b) for b in entries], dtype=np.int64)
-        return Inbox(votes, weight.reshape(n, k).astype(np.int64), size, entries)
+            return Inbox(votes, weight, size)
+        return Inbox(votes, weight, size, said, slow, self.inn)
 
-    def _aggregated_inbox(self) -> Inbox:
+    def _tallies(self, said: _Said | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Votes, confidence weight (thousandths) per (receiver, option) and inbox sizes."""
         n, k = self.n, self.k
-        if self._agg is None:
-            zero = np.zeros((n, k), dtype=np.int64)
-            return Inbox(zero, zero.copy(), np.zeros(n, dtype=np.int64), None)
-        replied, answers, conf = self._agg
-        self._agg = None
-        valid = replied & (answers >= 0)
-        own_votes = np.zeros((n, k), dtype=np.int64)
-        own_weight = np.zeros((n, k), dtype=np.int64)
-        rows = np.flatnonzero(valid)
-        own_votes[rows, answers[rows]] = 1
-        own_weight[rows, answers[rows]] = conf[rows]
-        if self.complete:
-            votes = own_votes.sum(axis=0) - own_votes
-            weight = own_weight.sum(axis=0) - own_weight
-            size = np.full(n, int(replied.sum()), dtype=np.int64) - replied
-            return Inbox(votes, weight, size, None)
+        if said is None:
+            return np.zeros((n, k), dtype=np.int64), np.zeros((n, k), dtype=np.int64), np.zeros(n, dtype=np.int64)
+        replied, answers, conf = said.replied, said.answers, said.confidence
+        if self.complete:  # everyone hears everyone else: the team's tally minus one's own
+            valid = replied & (answers >= 0)
+            if valid.all():  # the common case: no gathers
+                rows, said_answer, said_conf = self._rows, answers, conf
+            else:
+                rows = np.flatnonzero(valid)
+                said_answer, said_conf = answers[rows], conf[rows]
+            votes = np.tile(np.bincount(said_answer, minlength=k), (n, 1))
+            weight = np.tile(np.bincount(said_answer, weights=said_conf, minlength=k).astype(np.int64), (n, 1))
+            own = rows * k + said_answer  # flat index of (sender, its answer)
+            votes.ravel()[own] -= 1
+            weight.ravel()[own] -= said_conf
+            return votes, weight, int(replied.sum()) - replied.astype(np.int64)
         mask = replied[self.src]
         src, dst = self.src[mask], self.dst[mask]
         ok = answers[src] >= 0
@@ -193,4 +309,13 @@ class Network:
         votes = np.bincount(idx, minlength=n * k).reshape(n, k).astype(np.int64)
         weight = np.bincount(idx, weights=conf[src[ok]].astype(np.float64), minlength=n * k)
         size = np.bincount(dst, minlength=n).astype(np.int64)
-        return Inbox(votes, weight.reshape(n, k).astype(np.int64), size, None)
+        return votes, weight.reshape(n, k).astype(np.int64), size
+
+    @staticmethod
+    def _add_entries(votes: np.ndarray, weight: np.ndarray, size: np.ndarray, slow: list[list[Entry]]) -> None:
+        for r, box in enumerate(slow):
+            size[r] += len(box)
+            for _, answer, conf, *_ in box:
+                if answer >= 0:
+                    votes[r, answer] += 1
+                    weight[r, answer] += conf

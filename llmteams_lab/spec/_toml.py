@@ -46,8 +46,8 @@ def _value(value: Any) -> str:
         if not math.isfinite(value):
             raise ValueError(f"TOML spec values must be finite (got {value!r})")
         return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # JSON escapes every control char TOML forbids except DEL
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):

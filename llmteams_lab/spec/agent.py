@@ -32,6 +32,8 @@ class AgentSpec:
       prompt_tokens   input tokens of a reply with an empty inbox; every message read
       tokens_per_message  adds this many (so all-to-all input cost grows ~n^2 per round)
       reply_tokens    output tokens per reply
+      susceptibility  P(adopting the answer a prompt-injection payload in its inbox urges),
+                      in [0, 1]; unset means 0.5 (see ``runtime.faulty_agents``)
     """
 
     id: str
@@ -49,6 +51,7 @@ class AgentSpec:
     model: str | None = None
     temperature: float | None = None
     persona: str | None = None
+    susceptibility: float | None = None
 
     def __post_init__(self) -> None:
         c.text("id", self.id, allow_empty=False)
@@ -64,6 +67,8 @@ class AgentSpec:
         if self.temperature is not None:
             object.__setattr__(self, "temperature", c.number_in("temperature", self.temperature, 0, 2))
         c.optional(c.text, "persona", self.persona)
+        if self.susceptibility is not None:
+            object.__setattr__(self, "susceptibility", c.number_in("susceptibility", self.susceptibility, 0, 1))
 
     def replace(self, **changes: Any) -> "AgentSpec":
         return _replace(self, **changes)

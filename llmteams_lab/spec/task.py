@@ -3,6 +3,7 @@
 multiple_choice  a generated question with ``options`` labelled A, B, C ...
 arithmetic       a generated sum; ``options`` candidate numbers, one of them right
 custom           your own ``prompt``, ``choices`` and ``answer``
+work_division    a task DAG the team divides (``work``: a :class:`WorkSpec`, see ``spec.tasks``)
 The generated question depends only on the team's seed and ``index``, so a sweep over
 ``index`` asks different questions reproducibly.
 """
@@ -15,8 +16,9 @@ from typing import Any
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
+from llmteams_lab.spec.tasks import WorkSpec
 
-TASKS = ("arithmetic", "custom", "multiple_choice")
+TASKS = ("arithmetic", "custom", "multiple_choice", "work_division")
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,10 @@ class TaskSpec:
     prompt: str | None = None
     choices: tuple[str, ...] = ()
     answer: str | None = None
+    work: WorkSpec | None = None
 
     _TUPLES = ("choices",)
+    _NESTED = {"work": WorkSpec}
 
     def __post_init__(self) -> None:
         c.one_of("kind", self.kind, TASKS)
@@ -38,15 +42,22 @@ class TaskSpec:
         if self.options > 26:
             raise SpecError("options", "must be at most 26", self.options)
         c.int_at_least("index", self.index, 0)
+        if not isinstance(self.choices, (list, tuple)):
+            raise SpecError("choices", "must be a list of answers", self.choices)
         object.__setattr__(self, "choices", tuple(self.choices))
+        for i, choice in enumerate(self.choices):
+            c.text(f"choices[{i}]", choice, allow_empty=False)
         if self.kind == "custom":
             c.text("prompt", self.prompt, allow_empty=False)
             if len(self.choices) < 2 or len(set(self.choices)) != len(self.choices):
                 raise SpecError("choices", "must hold at least 2 distinct answers", list(self.choices))
-            for i, choice in enumerate(self.choices):
-                c.text(f"choices[{i}]", choice, allow_empty=False)
             if self.answer not in self.choices:
                 raise SpecError("answer", f"must be one of the choices {list(self.choices)}", self.answer)
+        if self.kind == "work_division" and not isinstance(self.work, WorkSpec):
+            raise SpecError("work", "must be a WorkSpec (tasks, source or parallel_fraction) for kind "
+                            "'work_division'", self.work)
+        if self.kind != "work_division" and self.work is not None:
+            raise SpecError("work", "is only allowed with kind 'work_division'", show_got=False)
 
     def replace(self, **changes: Any) -> "TaskSpec":
         return _replace(self, **changes)

@@ -19,6 +19,8 @@ from llmteams_lab.spec._fields import construct, from_dict, replace as _replace,
 from llmteams_lab.spec._toml import dumps as toml_dumps
 from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
+from llmteams_lab.spec.endpoint import EndpointSpec
+from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec, check_team_faults, coerce_faults
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
@@ -34,6 +36,11 @@ class TeamSpec:
                  "rounds": aggregated per round (answer tallies, message counts) —
                  for large sweeps where per-message rows would dominate the cost
     concurrency  how many backend calls may be in flight at once within a round
+    faults       scheduled faults (``spec.faults``); failure_policy: what the team does
+                 when a backend call fails. Both are left out of the dict/JSON/TOML form
+                 while empty/default, so fault-free specs keep their run ids.
+    endpoint     the OpenAI-compatible endpoint of ``backend = "openai"`` agents
+                 (``None``: ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` defaults; omitted from dicts)
     """
 
     agents: tuple[AgentSpec, ...]
@@ -45,19 +52,28 @@ class TeamSpec:
     name: str = "team"
     concurrency: int = 16
     logging: str = "messages"
+    faults: tuple[FaultSpec, ...] = ()
+    failure_policy: FailurePolicySpec = FailurePolicySpec()
+    endpoint: EndpointSpec | None = None
 
     _NESTED = {"agents": AgentSpec, "topology": TopologySpec, "protocol": ProtocolSpec,
-               "task": TaskSpec, "budgets": Budgets}
+               "task": TaskSpec, "budgets": Budgets, "faults": FaultSpec, "failure_policy": FailurePolicySpec,
+               "endpoint": EndpointSpec}
 
     def __post_init__(self) -> None:
+        if not isinstance(self.agents, (list, tuple)):
+            raise SpecError("agents", "must be a list of agents", self.agents)
         object.__setattr__(self, "agents", tuple(self.agents))
         if not self.agents:
             raise SpecError("agents", "must hold at least one agent", [])
         for i, agent in enumerate(self.agents):
             if not isinstance(agent, AgentSpec):
                 raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
+        object.__setattr__(self, "faults", coerce_faults(self.faults))
         for name, cls in self._NESTED.items():
-            if name != "agents" and not isinstance(getattr(self, name), cls):
+            if name == "endpoint" and self.endpoint is None:
+                continue
+            if name not in ("agents", "faults") and not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}", getattr(self, name))
         c.int_at_least("seed", self.seed, 0)
         c.text("name", self.name, allow_empty=False)
@@ -73,6 +89,9 @@ class TeamSpec:
                 raise SpecError(f"agents[{i}].id", "must be unique in the team", name)
             seen.add(name)
         self.topology.check_members(ids)
+        if self.task.work is not None:
+            self.task.work.check_members(ids)
+        check_team_faults(self.faults, ids, self.arcs, self.budgets.max_rounds, self.task)
         n = len(ids)
         if self.protocol.kind == "leader":
             if self.topology.kind != "star":
@@ -121,7 +140,12 @@ class TeamSpec:
         return _replace(self, **built)
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        data = to_dict(self)
+        if not self.faults:
+            del data["faults"]
+        if self.failure_policy == FailurePolicySpec():
+            del data["failure_policy"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> "TeamSpec":
@@ -180,12 +204,14 @@ def team(
     seed: int = 0,
     backend: str = "simulated",
     logging: str = "messages",
+    endpoint: Any = None,
     **profile: Any,
 ) -> TeamSpec:
     """The quick way to a spec: ``n`` identical agents ``a0 .. a{n-1}``.
 
     ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``).
     For the leader protocol the first agent gets role ``leader`` and the topology is a star.
+    ``endpoint`` (an :class:`EndpointSpec` or a dict) is where ``backend="openai"`` agents are answered.
     """
     if not c.is_int(n) or n < 1:
         raise SpecError("n", "must be an integer >= 1", n)
@@ -202,4 +228,5 @@ def team(
         budgets=construct(Budgets, {"max_rounds": max_rounds}, "budgets"),
         seed=seed,
         logging=logging,
+        endpoint=None if endpoint is None else from_dict(EndpointSpec, endpoint, "endpoint"),
     )

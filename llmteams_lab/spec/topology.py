@@ -55,6 +55,8 @@ class TopologySpec:
         if self.seed is not None:
             c.int_at_least("seed", self.seed, 0)
         c.boolean("directed", self.directed)
+        if not isinstance(self.edges, (list, tuple)):
+            raise SpecError("edges", "must be a list of [from, to] pairs", self.edges)
         edges = tuple(tuple(e) if isinstance(e, list) else e for e in self.edges)
         for i, edge in enumerate(edges):
             if not (isinstance(edge, tuple) and len(edge) == 2 and all(isinstance(a, str) for a in edge)):

@@ -1,0 +1,396 @@
+"""The ``openai`` backend: agents answered by any OpenAI-compatible chat endpoint.
+
+The only module that imports the ``openai`` SDK (lazily, when a client is created),
+so ``import llmteams_lab`` stays light and nothing above ``backends/`` ever sees an
+``openai`` type: SDK exceptions are translated here into our error tree.
+
+How a call is made, and why:
+
+* one ``AsyncOpenAI`` per backend (a backend belongs to one run), created on the first
+  call inside the running event loop and closed by ``aclose()``; a client reused on
+  another loop fails, so that is refused with a clear error;
+* the SDK's own retries are off (``max_retries=0``) — :mod:`backends.retrying` retries
+  so that every failed attempt becomes an ``AgentRetried`` event — and every attempt has
+  a finite deadline (``EndpointSpec.timeout_s``), never the SDK's 600 s;
+* the HTTP transport is the SDK's aiohttp client (or its httpx default), with its
+  connection pool sized to the run's concurrency;
+* the request body is built here (prompt, per-agent model, temperature, persona,
+  token cap, structured output) and sent with the client's generic ``post``: the typed
+  ``chat.completions.create`` re-walks every parameter on each call, which was the
+  largest client-side CPU cost per call measured for large rounds (see bench/);
+* replies are parsed from the raw JSON tolerantly (missing ``usage`` → estimated and
+  flagged; no choices, a refusal or no parseable answer → :class:`MalformedOutputError`).
+
+The API key is read from the environment variable the spec names, only when the client
+is created, and kept by the SDK client alone: never in this object's attributes, its
+repr, an event or an error message (server messages are scrubbed of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from llmteams_lab.backends.connection import read_key, resolve_connection
+from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
+from llmteams_lab.backends.prompts import (
+    estimate_prompt_tokens,
+    estimate_tokens,
+    inbox_line,
+    parse_reply,
+    render_messages,
+    response_format,
+)
+from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
+from llmteams_lab.errors import (
+    AuthenticationError,
+    BackendError,
+    BackendTimeoutError,
+    LifecycleError,
+    MalformedOutputError,
+    RateLimitedError,
+    ServerError,
+    SpecError,
+)
+from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
+from llmteams_lab.spec import EndpointSpec, TeamSpec
+
+__all__ = ["OpenAIBackend"]
+
+_DISCONNECTS = ("ServerDisconnectedError", "ClientOSError", "RemoteProtocolError", "ReadError")
+
+
+class OpenAIBackend:
+    """Answers a team's agents through one OpenAI-compatible endpoint (see module doc).
+
+    spec      the team (agents' ``model``/``temperature``/``persona``; ``spec.endpoint``)
+    endpoint  overrides ``spec.endpoint``; prices: the price table (default: the shared one)
+    environ   where the key and ``OPENAI_BASE_URL`` are read (default ``os.environ``)
+    """
+
+    def __init__(self, spec: TeamSpec, *, endpoint: EndpointSpec | None = None, prices: PriceTable | None = None,
+                 environ: Mapping[str, str] | None = None):
+        self.endpoint = endpoint or spec.endpoint or EndpointSpec()
+        self.connection = resolve_connection(self.endpoint, environ)
+        self.prices = DEFAULT_PRICES if prices is None else prices
+        self.seed = spec.seed
+        self.protocol = spec.protocol.kind
+        self.concurrency = spec.concurrency
+        self.structured = self.endpoint.structured  # "auto" becomes "none" if the server refuses schemas
+        self._environ = environ
+        self._agents = {a.id: a for a in spec.agents}
+        served = [a for a in spec.agents if a.backend == "openai"] or list(spec.agents)
+        self.models = {a.id: a.model or self.endpoint.model for a in served}
+        self._check_prices(spec)
+        self._ids = spec.ids
+        indegree = np.zeros(len(spec.ids), dtype=np.int64)
+        for _, b in spec.arcs():
+            indegree[b] += 1
+        self._indegree = indegree.tolist()
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._retries: list[Attempt] = []
+
+    def __repr__(self) -> str:
+        models = sorted(set(self.models.values()))
+        return (f"<OpenAIBackend {', '.join(models)} at {self.connection.base_url} "
+                f"(key from ${self.connection.key_env}), structured={self.structured}>")
+
+    def _check_prices(self, spec: TeamSpec) -> None:
+        for model in sorted(set(self.models.values())):
+            if model in self.prices:
+                continue
+            if spec.budgets.max_cost_usd is not None:
+                raise SpecError("budgets.max_cost_usd", f"cannot be enforced: model {model!r} has no price in the "
+                                "price table (add it with llmteams_lab.backends.pricing.set_price)", show_got=False)
+            warnings.warn(UnknownPriceWarning(
+                f"model {model!r} has no price in the price table: its cost is recorded as unknown "
+                "(add it with llmteams_lab.backends.pricing.set_price)"), stacklevel=3)
+
+    # --- the backend protocol --------------------------------------------------------------
+    async def respond(self, request: AgentRequest) -> AgentReply:
+        """One agent's reply, after up to ``endpoint.max_retries`` retries (each recorded)."""
+        client = self._client_now()
+        model = self.models.get(request.agent, self.endpoint.model)
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            began = time.perf_counter()
+            try:
+                data, content = await self._attempt(client, self._body(request, model))
+                break
+            except BackendError as err:
+                wait = wait_before_retry(err, attempt, self.endpoint,
+                                         f"{self.seed}/{request.run_id}/{request.agent}/{request.round}")
+                if wait is None:
+                    if attempt > 1:
+                        err.args = (f"{err.args[0]} (attempt {attempt} of {self.endpoint.max_retries + 1})",)
+                    raise
+                self._retries.append(Attempt(request.agent, attempt, began - started,
+                                             time.perf_counter() - began, wait, err))
+                await asyncio.sleep(wait)
+        return self._reply(request, model, data, content, time.perf_counter() - started, attempt)
+
+    async def aclose(self) -> None:
+        """Close the client (and its connections). Safe to call twice."""
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    def take_retries(self) -> list[Attempt]:
+        """The failed-then-retried attempts since the last call (the engine logs them)."""
+        taken, self._retries = self._retries, []
+        return taken
+
+    async def warm(self, connections: int | None = None) -> int:
+        """Open up to ``connections`` (default: the run's concurrency, at most one per
+        agent) keep-alive connections with ``GET /models``, so the first round does not
+        pay for TCP (and TLS) handshakes. Returns how many requests were made."""
+        client = self._client_now()
+        n = connections if connections is not None else min(self.concurrency, len(self.models))
+        http = _http_module()
+        try:
+            await asyncio.gather(*(client.get("/models", cast_to=http.Response) for _ in range(n)))
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            raise self._translate(exc) from None
+        return n
+
+    def worst_case_round(self, round: int, agents: Sequence[int], question: Question | None,
+                         view: dict[str, Any]) -> tuple[int, float] | None:
+        """Tokens and dollars ``agents`` can spend in ``round`` at most — the bound the
+        engine checks budgets against before starting the round.
+
+        Per agent: completion ≤ ``endpoint.max_tokens`` (the cap sent with every call);
+        prompt ≤ its prompt this round with one message per in-neighbour, each carrying
+        the longest option and a message of ``4 · max_tokens`` characters (replies'
+        messages are cut to that), tokens estimated as in :func:`estimate_tokens`.
+        Assumes one message per in-neighbour (duplicating network faults can exceed it)
+        and a server whose token count matches the estimate (``serve`` does; real
+        tokenizers are usually close to 4 characters per token). ``None`` without a
+        question (the bound is for deliberation prompts).
+        """
+        if question is None:
+            return None
+        cap = self.endpoint.max_tokens
+        worst_id = max(self._ids, key=len)
+        worst_option = max(question.options, key=len)
+        line = len(inbox_line(Message(round, worst_id, worst_id, worst_option, 0.5, "x" * (4 * cap)))) + 1
+        tokens, cost = 0, 0.0
+        for i in np.asarray(agents).tolist():
+            aid = self._ids[i]
+            agent = self._agents[aid]
+            base = AgentRequest("", round, aid, agent.role, question, (), worst_option if round > 1 else None,
+                                0.5 if round > 1 else None, self.protocol, view)
+            system, user = (m["content"] for m in render_messages(base, agent.persona))
+            degree = self._indegree[i]
+            user_chars = len(user) + degree * line + len(str(degree)) - 1
+            prompt = 3 + estimate_tokens(system) + 3 + (user_chars + 3) // 4 + 3
+            tokens += prompt + cap
+            cost += self.prices.cost(self.models.get(aid, self.endpoint.model), prompt, cap) or 0.0
+        return tokens, cost
+
+    # --- one call ------------------------------------------------------------------------------
+    def _client_now(self) -> Any:
+        if self._closed:
+            raise LifecycleError("this OpenAIBackend is closed; a run's backend is closed with the run")
+        loop = asyncio.get_running_loop()
+        if self._client is None:
+            self._client, self._loop = self._make_client(), loop
+        elif self._loop is not loop:
+            raise LifecycleError("this OpenAIBackend's client belongs to the event loop of its first call; "
+                                 "create a new backend (one per run) for a new loop")
+        return self._client
+
+    def _make_client(self) -> Any:
+        import openai
+
+        http = _http_module()
+        limits = http.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency,
+                             keepalive_expiry=60.0)
+        # the SDK's deadline sits above ours, so ours (asyncio.timeout in _attempt) decides
+        timeout = http.Timeout(self.endpoint.timeout_s + 5.0, connect=min(10.0, self.endpoint.timeout_s))
+        factory = openai.DefaultAioHttpClient if self.endpoint.transport == "aiohttp" else \
+            openai.DefaultAsyncHttpxClient
+        return openai.AsyncOpenAI(api_key=read_key(self.connection, self._environ),
+                                  base_url=self.connection.base_url, timeout=timeout, max_retries=0,
+                                  http_client=factory(limits=limits, timeout=timeout))
+
+    def _body(self, request: AgentRequest, model: str) -> dict[str, Any]:
+        agent = self._agents.get(request.agent)
+        persona = agent.persona if agent is not None else None
+        body: dict[str, Any] = {"model": model, "messages": render_messages(request, persona),
+                                self.endpoint.token_param: self.endpoint.max_tokens, "seed": self.seed}
+        if agent is not None and agent.temperature is not None:
+            body["temperature"] = agent.temperature
+        if request.question is not None:
+            fmt = response_format(request.question.options, self.structured)
+            if fmt is not None:
+                body["response_format"] = fmt
+        if self.endpoint.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def _attempt(self, client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """One HTTP exchange under the deadline: the completion (as a dict) and its text."""
+        try:
+            async with asyncio.timeout(self.endpoint.timeout_s):
+                if self.endpoint.stream:
+                    return await _streamed(client, body)
+                return await _posted(client, body)
+        except BackendError:
+            raise
+        except TimeoutError:
+            raise BackendTimeoutError(f"no reply from {self.connection.base_url} within "
+                                      f"{self.endpoint.timeout_s:g} s") from None
+        except Exception as exc:  # noqa: BLE001 - every SDK/transport error is translated here
+            err = self._translate(exc)
+            if self.endpoint.structured == "auto" and "response_format" in body and _refuses_schema(exc):
+                self.structured = "none"  # the server has no structured output: prompt-only from now on
+                body = {k: v for k, v in body.items() if k != "response_format"}
+                return await self._attempt(client, body)
+            raise err from None
+
+    def _translate(self, exc: BaseException) -> BackendError:
+        return translate_error(exc, self.connection.base_url, self.connection.key_env,
+                               getattr(self._client, "api_key", None))
+
+    def _reply(self, request: AgentRequest, model: str, data: dict[str, Any], content: str | None,
+               latency: float, attempts: int) -> AgentReply:
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+        tokens_in = usage.get("prompt_tokens") if usage else None
+        tokens_out = usage.get("completion_tokens") if usage else None
+        estimated = not (isinstance(tokens_in, int) and isinstance(tokens_out, int))
+        if estimated:
+            tokens_in = estimate_prompt_tokens(self._body(request, model)["messages"])
+            tokens_out = estimate_tokens(content or "")
+        cost = self.prices.cost(model, tokens_in, tokens_out)
+        options = request.question.options if request.question is not None else ()
+        try:
+            fields = parse_reply(content, options)
+        except MalformedOutputError as err:
+            err.tokens_in, err.tokens_out, err.cost_usd = tokens_in, tokens_out, cost  # spent all the same
+            raise
+        message = fields.message[: 4 * self.endpoint.max_tokens]  # keeps the budget bound's promise
+        return AgentReply(request.agent, fields.answer, fields.confidence, message, tokens_in, tokens_out,
+                          latency, cost, estimated, (), attempts)
+
+
+def _http_module() -> Any:
+    """The HTTP library the installed SDK is built on (``httpx2`` for openai>=3, else httpx)."""
+    try:
+        import httpx2 as http
+    except ImportError:  # pragma: no cover - older SDKs
+        import httpx as http
+    return http
+
+
+async def _posted(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    response = await client.post("/chat/completions", cast_to=_http_module().Response, body=body)
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedOutputError(f"the server's response is not valid JSON ({len(response.content)} bytes, "
+                                   f"HTTP {response.status_code})") from None
+    return data, _content(data)
+
+
+async def _streamed(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    import openai
+
+    parts: list[str] = []
+    data: dict[str, Any] = {"choices": []}
+    stream = await client.post("/chat/completions", cast_to=object, body=body, stream=True,
+                               stream_cls=openai.AsyncStream[object])
+    async for chunk in stream:
+        if not isinstance(chunk, dict):
+            raise MalformedOutputError("the server streamed a chunk that is not a JSON object")
+        if isinstance(chunk.get("usage"), dict):
+            data["usage"] = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            data["choices"] = [choice]
+            piece = (choice.get("delta") or {}).get("content")
+            if isinstance(piece, str):
+                parts.append(piece)
+    if not data["choices"]:
+        raise MalformedOutputError("the server returned no choices")
+    return data, "".join(parts)
+
+
+def _content(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        raise MalformedOutputError("the server's response is not a JSON object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedOutputError("the server returned no choices")
+    message = choices[0].get("message") or {}
+    content, refusal = message.get("content"), message.get("refusal")
+    if not content and isinstance(refusal, str) and refusal:
+        raise MalformedOutputError(f"the model refused to answer: {refusal[:80]!r}")
+    return content if isinstance(content, str) else None
+
+
+def _refuses_schema(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    return status in (400, 422)
+
+
+def translate_error(exc: BaseException, url: str, key_env: str, key: str | None) -> BackendError:
+    """An SDK/transport exception as one of ours, with a message that names the endpoint
+    and never contains the key (the server's own words are scrubbed and shortened)."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        status, said = exc.status_code, _server_said(exc, key)
+        retry_after = parse_retry_after(exc.response.headers)
+        if status in (401, 403):
+            return AuthenticationError(f"HTTP {status} from {url}: the API key in ${key_env} was refused{said}")
+        if status == 429:
+            wait = "" if retry_after is None else f", retry after {retry_after:g} s"
+            return RateLimitedError(f"HTTP 429 from {url}: rate limited{wait}{said}", retry_after=retry_after)
+        if status >= 500 or status in (408, 409):
+            return ServerError(f"HTTP {status} from {url}{said}", retry_after=retry_after)
+        return BackendError(f"HTTP {status} from {url}: the request was refused{said}")
+    if isinstance(exc, openai.APITimeoutError) and not _disconnected(exc):
+        return BackendTimeoutError(f"timed out waiting for {url}")
+    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+        why = "the connection was dropped" if _disconnected(exc) else "could not connect"
+        return ServerError(f"{why} ({url})")
+    return BackendError(f"{type(exc).__name__} talking to {url}{_scrub(': ' + str(exc), key)[:200]}")
+
+
+def _disconnected(exc: BaseException) -> bool:
+    """Whether the root of ``exc`` is a dropped connection (the aiohttp transport reports a
+    server disconnect as a connect timeout; the cause chain tells them apart)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionError) or type(exc).__name__ in _DISCONNECTS:
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
+def _server_said(exc: Any, key: str | None) -> str:
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = body["error"].get("message")
+    if not isinstance(message, str) or not message.strip():
+        return ""
+    text = _scrub(" ".join(message.split()), key)
+    return f": {text[:160]}"
+
+
+def _scrub(text: str, key: str | None) -> str:
+    if key and len(key) >= 6:
+        text = text.replace(key, "[redacted]")
+    return text

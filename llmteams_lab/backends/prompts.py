@@ -1,0 +1,310 @@
+"""What an LLM agent is asked each round, and how its reply is read (stdlib only).
+
+Shared by the ``openai`` backend (which renders prompts and parses replies) and by
+``llmteams-lab serve`` (which parses the same prompts to play a simulated agent), so
+the two can never drift apart.
+
+The prompt is written for a model *and* for a parser: the system message states the
+agent's role, the protocol's rules and the reply format; the user message is a block
+of ``Key: <JSON value>`` lines (round, agent, question, options, previous answer), then
+one line per message received this round. Free text from peers is flattened to one
+line and placed last on its line, so a peer cannot forge lines of the prompt (a
+prompt-injection payload reaches the model as text, which is the point).
+
+Replies are asked for as JSON ``{"answer", "confidence", "message"}`` — enforced with a
+strict JSON schema where the server supports it — and parsed tolerantly otherwise
+(code fences, prose around the object, ``"B)"`` for ``"B"``, ``85%``). A reply whose
+answer cannot be matched to an option raises :class:`MalformedOutputError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from llmteams_lab.errors import MalformedOutputError
+from llmteams_lab.messages import AgentRequest, Message
+
+__all__ = ["PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens", "match_option",
+           "parse_prompt", "parse_reply", "render_messages", "response_format"]
+
+_HEADER = "Round: "
+_INBOX = re.compile(r'^- from ("(?:[^"\\]|\\.)*"): (?:answer ("(?:[^"\\]|\\.)*")|no answer) '
+                    r'\(confidence ([0-9.]+|unknown)\) says: (.*)$')
+_RULES = {
+    "majority": "The team decides by majority vote in a single round: give your own best answer.",
+    "weighted": "The team decides in a single round by a vote weighted by each member's confidence: give "
+                "your best answer and an honest confidence.",
+    "debate": "The team debates over several rounds. Each round you see the answers your neighbours gave "
+              "last round (they may be wrong); keep or change your answer. The debate ends when everyone "
+              "agrees.",
+    "quorum": "The team decides once a quorum (about two thirds) of its members hold the same answer. Each "
+              "round you see your neighbours' latest answers; keep or change yours.",
+}
+_FORMAT = ('Reply with one JSON object and nothing else: {"answer": one of the options, exactly as written, '
+           '"confidence": a number from 0 to 1, "message": one or two sentences for your teammates}.')
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of ``text`` estimated from its length (about 4 characters per token).
+
+    Used when a server omits ``usage`` (the reply is then flagged ``usage_estimated``),
+    by ``serve`` to report usage, and by the worst-case budget bound.
+    """
+    return (len(text) + 3) // 4
+
+
+def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
+    """Prompt tokens of chat ``messages``: each message's text plus 3 tokens of framing,
+    plus 3 that prime the reply (OpenAI's published accounting for chat formats)."""
+    return sum(3 + estimate_tokens(str(m.get("content") or "")) for m in messages) + 3
+
+
+# --- rendering ------------------------------------------------------------------------
+def render_messages(request: AgentRequest, persona: str | None = None) -> list[dict[str, str]]:
+    """The chat messages (system, user) asking one agent for its reply this round."""
+    system = [f"You are agent {request.agent}, one member of a team of AI agents that answers a question "
+              "together, round by round."]
+    if persona:
+        system.append(f"Persona: {_line(persona)}")
+    system += [_rules(request), _FORMAT]
+    return [{"role": "system", "content": "\n".join(system)},
+            {"role": "user", "content": "\n".join(_user_lines(request))}]
+
+
+def _rules(request: AgentRequest) -> str:
+    if request.protocol != "leader":
+        return _RULES.get(request.protocol, "Answer the question; the team combines its members' answers.")
+    leader, aggregate = request.role == "leader", request.view.get("phase") == "aggregate"
+    if leader and aggregate:
+        return ("You are the team's leader. Your teammates reported their answers (below). Weigh their reports "
+                "and your own view, and give the team's final answer.")
+    if leader:
+        return ("You are the team's leader. This round give your own answer; next round you decide for the "
+                "team from your teammates' reports.")
+    if aggregate:
+        return "The leader is deciding the team's answer now; restate or revise your answer."
+    return "Report your best answer to the team's leader, who decides for the team."
+
+
+def _user_lines(request: AgentRequest) -> list[str]:
+    q = request.question
+    lines = [f"{_HEADER}{request.round}", f"Agent: {_q(request.agent)}", f"Role: {_q(request.role)}",
+             f"Protocol: {_q(request.protocol)}"]
+    phase = request.view.get("phase")
+    if phase is not None:
+        lines.append(f"Phase: {_q(str(phase))}")
+    lines += [f"Question: {_q(q.prompt if q else '')}", f"Options: {_q(list(q.options) if q else [])}"]
+    if request.previous_answer is None:
+        lines.append("Previous answer: null")
+    else:
+        lines.append(f"Previous answer: {_q(request.previous_answer)} "
+                     f"(confidence {_conf(request.previous_confidence)})")
+    lines.append(f"Messages received: {len(request.inbox)}")
+    lines += [inbox_line(m) for m in request.inbox]
+    rest = {k: v for k, v in request.view.items() if k != "phase"}
+    if rest:
+        lines.append(f"View: {_q(rest)}")
+    return lines
+
+
+def inbox_line(message: Message) -> str:
+    """One received message as one line; its free text is flattened and placed last."""
+    said = message.text + (" " + message.payload if message.payload else "")
+    answer = f"answer {_q(message.answer)}" if message.answer is not None else "no answer"
+    return f"- from {_q(message.sender)}: {answer} (confidence {_conf(message.confidence)}) says: {_line(said)}"
+
+
+def _q(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _conf(value: float | None) -> str:
+    return "unknown" if value is None else f"{min(1.0, max(0.0, float(value))):.2f}"
+
+
+def _line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def response_format(options: Sequence[str], mode: str) -> dict[str, Any] | None:
+    """The ``response_format`` request field for ``mode`` (see ``EndpointSpec.structured``)."""
+    if mode == "json_object":
+        return {"type": "json_object"}
+    if mode not in ("json_schema", "auto"):
+        return None
+    schema = {"type": "object",
+              "properties": {"answer": {"type": "string", "enum": list(options)},
+                             "confidence": {"type": "number"}, "message": {"type": "string"}},
+              "required": ["answer", "confidence", "message"], "additionalProperties": False}
+    return {"type": "json_schema", "json_schema": {"name": "team_reply", "strict": True, "schema": schema}}
+
+
+# --- reading prompts (serve) -------------------------------------------------------------
+@dataclass(frozen=True)
+class PromptFacts:
+    """What a prompt rendered by :func:`render_messages` says, read back by ``serve``.
+
+    inbox: ``(sender, answer or None, confidence or None, text)`` per received message.
+    """
+
+    round: int
+    agent: str
+    role: str
+    protocol: str
+    phase: str | None
+    question: str
+    options: tuple[str, ...]
+    previous: str | None
+    previous_confidence: float | None
+    inbox: tuple[tuple[str, str | None, float | None, str], ...]
+
+
+def parse_prompt(messages: Any) -> PromptFacts | None:
+    """The facts of a team prompt, or ``None`` when the messages are not one of ours."""
+    if not isinstance(messages, list):
+        return None
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, str) and content.startswith(_HEADER):
+            try:
+                return _facts(content.split("\n"))
+            except (ValueError, KeyError, TypeError):
+                return None
+    return None
+
+
+def _facts(lines: list[str]) -> PromptFacts:
+    head: dict[str, Any] = {}
+    inbox = []
+    for line in lines:
+        match = _INBOX.match(line)
+        if match:
+            sender, answer, conf, text = match.groups()
+            inbox.append((json.loads(sender), json.loads(answer) if answer else None,
+                          None if conf == "unknown" else float(conf), text))
+            continue
+        key, sep, value = line.partition(": ")
+        if sep and key in ("Round", "Agent", "Role", "Protocol", "Phase", "Question", "Options", "View"):
+            head[key] = json.loads(value)
+        elif key == "Previous answer":
+            head["previous"] = _previous(value)
+    previous, confidence = head.get("previous", (None, None))
+    return PromptFacts(int(head["Round"]), str(head["Agent"]), str(head["Role"]), str(head["Protocol"]),
+                       head.get("Phase"), str(head["Question"]), tuple(str(o) for o in head["Options"]),
+                       previous, confidence, tuple(inbox))
+
+
+def _previous(value: str) -> tuple[str | None, float | None]:
+    if value == "null":
+        return None, None
+    text, _, conf = value.rpartition(" (confidence ")
+    conf = conf.rstrip(")")
+    return json.loads(text), None if conf == "unknown" else float(conf)
+
+
+# --- reading replies (backend) -----------------------------------------------------------
+@dataclass(frozen=True)
+class ReplyFields:
+    """A parsed reply: the matched option, confidence in [0, 1] (or ``None``), message."""
+
+    answer: str
+    confidence: float | None
+    message: str
+
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+_PROSE = re.compile(r'(?i)\banswer\b["\s]*(?:[:=]|is\b)\s*["\']?([^"\'\n,;}]+)')
+_PROSE_CONF = re.compile(r'(?i)\bconfidence\b["\s]*[:=]\s*["\']?([0-9.]+\s*%?)')
+_LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:[.):\s]|$)")
+
+
+def parse_reply(text: str | None, options: Sequence[str]) -> ReplyFields:
+    """The reply's answer (one of ``options``), confidence and message; see module doc."""
+    if text is None or not text.strip():
+        raise MalformedOutputError("the model returned an empty reply")
+    data = _json_object(text)
+    if data is not None:
+        raw = next((data[k] for k in ("answer", "final_answer", "choice") if k in data), None)
+        confidence, message = _confidence(data.get("confidence")), data.get("message", "")
+    else:
+        found = _PROSE.search(text)
+        raw = found.group(1) if found else None
+        conf = _PROSE_CONF.search(text)
+        confidence, message = _confidence(conf.group(1) if conf else None), ""
+    if raw is None:
+        raise MalformedOutputError(f"no answer found in the reply {_excerpt(text)}")
+    answer = match_option(raw, options)
+    if answer is None:
+        raise MalformedOutputError(f"the answer {_excerpt(str(raw))} is not one of the options {list(options)}")
+    if not isinstance(message, str):
+        message = json.dumps(message, ensure_ascii=False)
+    return ReplyFields(answer, confidence, message.strip())
+
+
+def match_option(raw: Any, options: Sequence[str]) -> str | None:
+    """``raw`` as one of ``options``: exact, case-insensitive, ``"(B)"``/``"B) 17"`` for a
+    letter, or the same number (``"1,234.0"`` for ``"1234"``); ``None`` if none fits."""
+    text = str(raw).strip().strip("\"'`*")
+    if text in options:
+        return text
+    folded = {o.casefold(): o for o in options}
+    if text.casefold() in folded:
+        return folded[text.casefold()]
+    letter = _LETTER.match(text)
+    if letter and letter.group(1).upper() in options:
+        return letter.group(1).upper()
+    number = _number(text)
+    if number is not None:
+        for option in options:
+            if _number(option) == number:
+                return option
+    return None
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", "").rstrip("."))
+    except ValueError:
+        return None
+
+
+def _confidence(value: Any) -> float | None:
+    """Confidence in [0, 1]; ``"85%"`` and 85 mean 0.85; anything else is unknown."""
+    percent = isinstance(value, str) and value.strip().endswith("%")
+    number = _number(value.strip().rstrip("%")) if isinstance(value, str) else value
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+        return None
+    if percent or 1 < number <= 100:
+        number = number / 100
+    return float(number) if 0 <= number <= 1 else None
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text`` (code fences and prose around it are ignored)."""
+    body = _FENCE.sub("", text.strip())
+    try:
+        data = json.loads(body)
+        return data if isinstance(data, dict) else None
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    start = body.find("{")
+    for _ in range(20):  # bounded: a reply is short, and garbage must not cost much
+        if start < 0:
+            return None
+        try:
+            data, _end = decoder.raw_decode(body, start)
+            if isinstance(data, dict):
+                return data
+        except json.JSONDecodeError:
+            pass
+        start = body.find("{", start + 1)
+    return None
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    flat = _line(text)
+    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")

@@ -1,0 +1,156 @@
+"""Work-division metrics: pure polars functions over the events frame.
+
+They read only the one event schema, so they give the same numbers on a simulated run,
+a real-LLM run, a replay and the paper's imported runs. Per run (:func:`work_summary`):
+
+* makespan      ``makespan_rounds`` (the round the run ended in) and ``makespan_s``
+                (``RunEnded.t_end`` on the run's clock); ``finished`` when every task was
+                done (``RunEnded`` reason ``all_tasks_done``)
+* claims / blocked_claims / lock_denied / tasks_completed: counts of ``TaskClaimed``,
+  ``ClaimBlocked``, ``LockDenied``, ``TaskCompleted``
+* writes        ``FileWritten`` rows; ``concurrent_writes``: writes to a file in a round
+                in which another agent also wrote it; ``rewrites``: writes to a file in a
+                round after the round it was first written (the paper's definition)
+* test_failures ``TestsRan`` with exit code 1–3 (the paper's definition); ``test_runs``
+* replies       ``AgentReplied`` rows — the paper counts each reply as a message;
+                ``peer_messages``: Σ count of ``MessageSent``
+* idle_rounds   rounds with replies but no ``TaskCompleted`` (the paper's definition)
+* tokens        Σ tokens in + out over the usage rows (replies, tallies and ``RunEnded``,
+                which carries run totals when per-reply usage is unknown)
+
+Across runs (:func:`speedups`): speedup = mean ``makespan_s`` of the finished n = 1 runs
+of the same key ÷ the run's own ``makespan_s`` (finished runs); efficiency = speedup/n;
+token multiplier = run tokens ÷ mean tokens of the finished n = 1 runs of the key;
+Amdahl's bound S(n) = 1/((1 − p) + p/n) and the critical-path bound min(n, 1/(1 − p))
+when a ``p`` column is given. :func:`straggler_gaps`: per round, max − mean reply
+latency (``AgentReplied.t_end`` − the round's start) over rounds with ≥ 2 replies.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import polars as pl
+
+__all__ = ["amdahl_bound", "critical_path_bound", "idle_rounds", "run_specs", "speedups", "straggler_gaps",
+           "work_summary", "write_conflicts"]
+
+_USAGE = ("AgentReplied", "AnswersTallied", "RunEnded")
+
+
+def amdahl_bound(p, n):
+    """S(n) = 1 / ((1 − p) + p/n); works on numbers and on polars expressions."""
+    return 1.0 / ((1.0 - p) + p / n)
+
+
+def critical_path_bound(p, n):
+    """min(n, W/C) = min(n, 1/(1 − p)): no schedule beats the longest chain or n-fold work."""
+    if isinstance(p, pl.Expr) or isinstance(n, pl.Expr):
+        return pl.min_horizontal(pl.lit(1.0) * n, 1.0 / (1.0 - p))
+    return min(float(n), 1.0 / (1.0 - p)) if p < 1 else float(n)
+
+
+def _count(kind: str) -> pl.Expr:
+    return pl.col("count").filter(pl.col("kind") == kind).sum()
+
+
+def work_summary(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per run with every work-division measure (see the module docstring)."""
+    ends = events.filter(pl.col("kind") == "RunEnded").group_by("run_id").agg(
+        makespan_rounds=pl.col("round").last(), makespan_s=pl.col("t_end").last(),
+        finished=(pl.col("detail").last() == "all_tasks_done"))
+    counts = events.group_by("run_id").agg(
+        n_agents=pl.col("agent").filter(pl.col("kind").is_in(("AgentReplied", "AgentFailed"))).n_unique(),
+        claims=_count("TaskClaimed"), blocked_claims=_count("ClaimBlocked"), lock_denied=_count("LockDenied"),
+        tasks_completed=_count("TaskCompleted"), writes=_count("FileWritten"), test_runs=_count("TestsRan"),
+        test_failures=pl.col("count").filter((pl.col("kind") == "TestsRan")
+                                             & pl.col("value").is_in(("1", "2", "3"))).sum(),
+        replies=_count("AgentReplied"), peer_messages=_count("MessageSent"),
+        tokens=(pl.col("tokens_in") + pl.col("tokens_out")).filter(pl.col("kind").is_in(_USAGE)).sum(),
+    )
+    out = counts.join(ends, on="run_id", how="left").join(write_conflicts(events), on="run_id", how="left")
+    out = out.join(idle_rounds(events), on="run_id", how="left")
+    fill = ["concurrent_writes", "rewrites", "idle_rounds"]
+    return out.with_columns(pl.col(fill).fill_null(0)).sort("run_id").select(
+        "run_id", "n_agents", "finished", "makespan_rounds", "makespan_s", "tasks_completed", "claims",
+        "blocked_claims", "lock_denied", "writes", "concurrent_writes", "rewrites", "test_runs", "test_failures",
+        "replies", "peer_messages", "idle_rounds", "tokens")
+
+
+def write_conflicts(events: pl.DataFrame) -> pl.DataFrame:
+    """Per run: concurrent writes (a file written by ≥ 2 agents in one round, counting
+    every such write) and rewrites (writes after the round a file was first written)."""
+    writes = events.filter(pl.col("kind") == "FileWritten").select("run_id", "round", "agent", "value")
+    if writes.is_empty():
+        return pl.DataFrame(schema={"run_id": pl.String, "concurrent_writes": pl.Int64, "rewrites": pl.Int64})
+    marked = writes.with_columns(
+        shared=pl.col("agent").n_unique().over("run_id", "round", "value") > 1,
+        later=pl.col("round") > pl.col("round").min().over("run_id", "value"))
+    return marked.group_by("run_id").agg(concurrent_writes=pl.col("shared").sum().cast(pl.Int64),
+                                         rewrites=pl.col("later").sum().cast(pl.Int64))
+
+
+def idle_rounds(events: pl.DataFrame) -> pl.DataFrame:
+    """Per run: rounds in which agents replied but no task was completed."""
+    per = events.filter(pl.col("kind").is_in(("AgentReplied", "TaskCompleted"))).group_by("run_id", "round").agg(
+        replied=(pl.col("kind") == "AgentReplied").any(), completed=(pl.col("kind") == "TaskCompleted").any())
+    return per.group_by("run_id").agg(
+        idle_rounds=(pl.col("replied") & ~pl.col("completed")).sum().cast(pl.Int64))
+
+
+def straggler_gaps(events: pl.DataFrame, *, max_latency_s: float | None = None) -> pl.DataFrame:
+    """Per (run_id, round) with ≥ 2 replies: replies, max and mean latency, gap = max − mean.
+
+    Latency is a reply's ``t_end`` minus its round's start; with ``max_latency_s`` only
+    latencies in (0, max_latency_s) count (the paper uses 180 s).
+    """
+    starts = events.filter(pl.col("kind") == "RoundStarted").select("run_id", "round", start=pl.col("t_start"))
+    replies = events.filter(pl.col("kind") == "AgentReplied").select("run_id", "round", "t_end")
+    lat = replies.join(starts, on=["run_id", "round"]).select(
+        "run_id", "round", latency=pl.col("t_end") - pl.col("start"))
+    if max_latency_s is not None:
+        lat = lat.filter((pl.col("latency") > 0) & (pl.col("latency") < max_latency_s))
+    per = lat.group_by("run_id", "round").agg(
+        replies=pl.len().cast(pl.Int64), max_latency=pl.col("latency").max(), mean_latency=pl.col("latency").mean())
+    return per.filter(pl.col("replies") >= 2).with_columns(
+        gap_s=pl.col("max_latency") - pl.col("mean_latency")).sort("run_id", "round")
+
+
+def speedups(runs: pl.DataFrame, by: Sequence[str] = (), *, n: str = "n_agents", p: str | None = None) -> pl.DataFrame:
+    """Add speedup, efficiency and token multiplier against the matching n = 1 runs.
+
+    ``runs`` needs ``makespan_s``, ``tokens``, ``finished`` and the ``n`` column (e.g. a
+    :func:`work_summary` joined with your own keys); ``by`` names the columns that define
+    "matching" (model, suite, p, assignment ...). Unfinished runs get null speedups.
+    """
+    keys = list(by)
+    base = runs.filter(pl.col("finished") & (pl.col(n) == 1))
+    base = base.group_by(keys).agg(baseline_s=pl.col("makespan_s").mean(), baseline_tokens=pl.col("tokens").mean()) \
+        if keys else base.select(baseline_s=pl.col("makespan_s").mean(), baseline_tokens=pl.col("tokens").mean())
+    out = runs.join(base, on=keys, how="left") if keys else runs.join(base, how="cross")
+    ok = pl.col("finished")
+    out = out.with_columns(
+        speedup=pl.when(ok).then(pl.col("baseline_s") / pl.col("makespan_s")),
+        token_multiplier=pl.when(ok).then(pl.col("tokens") / pl.col("baseline_tokens")),
+    ).with_columns(efficiency=pl.col("speedup") / pl.col(n))
+    if p is not None:
+        out = out.with_columns(amdahl=amdahl_bound(pl.col(p), pl.col(n).cast(pl.Float64)),
+                               critical_path=critical_path_bound(pl.col(p), pl.col(n).cast(pl.Float64)))
+    return out
+
+
+def run_specs(events: pl.DataFrame) -> pl.DataFrame:
+    """Per run, from the spec JSON in ``RunStarted``: name, seed, agents, task kind, and
+    for work division the assignment mode, declared p and source file."""
+    starts = events.filter(pl.col("kind") == "RunStarted").select("run_id", "detail")
+    spec = pl.col("detail")
+    return starts.select(
+        "run_id",
+        name=spec.str.json_path_match("$.name"),
+        seed=spec.str.json_path_match("$.seed").cast(pl.Int64),
+        agents=spec.str.count_matches('"backend":'),
+        task=spec.str.json_path_match("$.task.kind"),
+        assignment=spec.str.json_path_match("$.task.work.assignment"),
+        parallel_fraction=spec.str.json_path_match("$.task.work.parallel_fraction").cast(pl.Float64),
+        source=spec.str.json_path_match("$.task.work.source"),
+    ).sort("run_id")

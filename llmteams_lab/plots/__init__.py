@@ -1,0 +1,25 @@
+"""Plots (level 7): plotly figures built from metrics frames by pure functions.
+
+Every builder takes a metrics frame (``metrics.convergence``, ``metrics.overhead`` or a
+sweep table) and returns a ``plotly.graph_objects.Figure``; the ``*_series`` halves
+give the arrays the live FigureWidgets of the lab re-assign round by round.
+"""
+
+from llmteams_lab.plots._style import ANSWER_PALETTE, NO_ANSWER, answer_colors
+from llmteams_lab.plots.convergence import CONVERGENCE_TRACES, convergence_figure, convergence_series
+from llmteams_lab.plots.overhead import OVERHEAD_TRACES, overhead_figure, overhead_series, reference_messages
+from llmteams_lab.plots.sweeps import sweep_figure
+
+__all__ = [
+    "ANSWER_PALETTE",
+    "CONVERGENCE_TRACES",
+    "NO_ANSWER",
+    "OVERHEAD_TRACES",
+    "answer_colors",
+    "convergence_figure",
+    "convergence_series",
+    "overhead_figure",
+    "overhead_series",
+    "reference_messages",
+    "sweep_figure",
+]

@@ -1,0 +1,89 @@
+"""Communication overhead per round and cumulative, against O(n) and O(n²) references.
+
+Input is the frame of :func:`llmteams_lab.metrics.overhead`. Only the per-round
+columns are read and the cumulative sums are recomputed here, so the live lab can feed
+one round at a time. Several runs in one frame are averaged per round.
+
+Reference curves for a team of n agents, per round: O(n) is 2(n − 1) messages (a star:
+everyone reports to a hub and hears back) and O(n²) is n(n − 1) (all-to-all, a complete
+graph); cumulative references are r times those. Where a team's curve sits between
+them shows how its bill scales with team size.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from llmteams_lab.plots._style import METRIC_COLORS, base_layout
+
+__all__ = ["OVERHEAD_TRACES", "overhead_figure", "overhead_series", "reference_messages"]
+
+# (series key, legend name, subplot row, secondary y) in trace order.
+OVERHEAD_TRACES: tuple[tuple[str, str, int, bool], ...] = (
+    ("messages", "messages / round", 1, False),
+    ("tokens", "tokens / round", 1, True),
+    ("ref_n", "O(n): 2(n−1)", 1, False),
+    ("ref_n2", "O(n²): n(n−1)", 1, False),
+    ("cum_messages", "messages, cumulative", 2, False),
+    ("cum_tokens", "tokens, cumulative", 2, True),
+    ("cum_ref_n", "O(n) cumulative", 2, False),
+    ("cum_ref_n2", "O(n²) cumulative", 2, False),
+)
+
+
+def reference_messages(n: int) -> tuple[int, int]:
+    """Messages per round of an O(n) team (a star) and an O(n²) team (complete graph)."""
+    return 2 * max(n - 1, 0), n * max(n - 1, 0)
+
+
+def overhead_series(ov: pl.DataFrame, n: int | None = None) -> dict[str, tuple[list[int], list[float]]]:
+    """``{key: (rounds, values)}`` for every trace in :data:`OVERHEAD_TRACES`.
+
+    Without ``n`` the reference curves are empty.
+    """
+    if ov.is_empty():
+        return {key: ([], []) for key, *_ in OVERHEAD_TRACES}
+    per = (
+        ov.group_by("round")
+        .agg(pl.col("messages").mean(), (pl.col("tokens_in") + pl.col("tokens_out")).mean().alias("tokens"))
+        .sort("round")
+        .with_columns(pl.col("messages").cum_sum().alias("cum_messages"), pl.col("tokens").cum_sum().alias("cum_tokens"))
+    )
+    rounds = per["round"].to_list()
+    out = {key: (rounds, per[key].to_list()) for key in ("messages", "tokens", "cum_messages", "cum_tokens")}
+    if n is None:
+        for key in ("ref_n", "ref_n2", "cum_ref_n", "cum_ref_n2"):
+            out[key] = ([], [])
+        return out
+    lin, quad = reference_messages(n)
+    out["ref_n"] = (rounds, [lin] * len(rounds))
+    out["ref_n2"] = (rounds, [quad] * len(rounds))
+    out["cum_ref_n"] = (rounds, [lin * r for r in rounds])
+    out["cum_ref_n2"] = (rounds, [quad * r for r in rounds])
+    return out
+
+
+def overhead_figure(ov: pl.DataFrame, n: int | None = None, *,
+                    title: str = "Communication overhead") -> go.Figure:
+    """Messages and tokens per round (top) and cumulative (bottom), with references."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        specs=[[{"secondary_y": True}], [{"secondary_y": True}]],
+                        subplot_titles=("per round", "cumulative"))
+    series = overhead_series(ov, n)
+    for key, name, row, secondary in OVERHEAD_TRACES:
+        x, y = series[key]
+        base = key.replace("cum_", "")
+        color = METRIC_COLORS[base]
+        is_ref = base.startswith("ref")
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines" if is_ref else "lines+markers",
+                                 line={"color": color, "dash": "dash" if is_ref else ("dot" if base == "tokens" else None),
+                                       "width": 1.5 if is_ref else 2},
+                                 marker={"size": 4}, legendgroup=base, showlegend=row == 1),
+                      row=row, col=1, secondary_y=secondary)
+    fig.update_layout(**base_layout(title, height=430, hovermode="x"))
+    fig.update_xaxes(title_text="round", row=2, col=1, rangemode="tozero")
+    fig.update_yaxes(title_text="messages", secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False, rangemode="tozero")
+    return fig

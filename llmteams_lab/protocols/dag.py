@@ -1,0 +1,132 @@
+"""Task-DAG algorithms (level 4): order, critical path, parallel fraction, bounds, and
+the pre-assignment that keeps dependency chains on one agent.
+
+Definitions (the paper's, arXiv 2603.12229): with W the total work (Σ task work) and C
+the work on the longest dependency chain, the parallel fraction is p = (W − C)/W.
+
+* Amdahl's bound      S(n) = 1 / ((1 − p) + p/n)
+* critical-path bound S(n) ≤ min(n, W/C): no schedule beats the chain or n-fold
+  parallelism (Amdahl's bound is never above it; the two meet at n = 1)
+
+Pre-assignment (:func:`chain_assignment`) mirrors the paper's system assignment: walk
+the tasks in dependency order; a task with dependencies goes to the agent that holds
+its last listed dependency (so a chain never crosses agents); a free task goes to the
+next agent round-robin. On the paper's DAGs (one chain of C unit tasks plus W − C free
+ones) the chain's agent ends up with C + ⌊(W − C)/n⌋ tasks, so a pre-assigned team of
+unit tasks finishes in exactly that many rounds — Amdahl's T₁/S(n) = C + (W − C)/n
+whenever n divides W − C (see :func:`assigned_makespan`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from llmteams_lab.spec.tasks import WorkTask
+
+__all__ = ["amdahl", "assigned_makespan", "chain_assignment", "critical_path", "critical_path_bound",
+           "parallel_fraction", "topological_order"]
+
+
+def topological_order(tasks: Sequence[WorkTask]) -> list[str]:
+    """Task ids, dependencies first; ties follow the listed order (depth-first from each
+    task in list order, as the paper's assigner walks them). Assumes a validated DAG."""
+    deps = {t.id: t.dependencies for t in tasks}
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in deps:
+        stack = [(root, 0)]
+        while stack:
+            node, k = stack.pop()
+            if k == 0 and node in seen:
+                continue
+            seen.add(node)
+            pending = deps[node]
+            if k < len(pending):
+                stack.append((node, k + 1))
+                if pending[k] not in seen:
+                    stack.append((pending[k], 0))
+            else:
+                order.append(node)
+    return order
+
+
+def critical_path(tasks: Sequence[WorkTask]) -> list[str]:
+    """One longest (by work) dependency chain, first task first."""
+    work = {t.id: t.work for t in tasks}
+    deps = {t.id: t.dependencies for t in tasks}
+    best: dict[str, tuple[int, str | None]] = {}
+    for tid in topological_order(tasks):
+        prev = max(deps[tid], key=lambda d: best[d][0], default=None)
+        best[tid] = (work[tid] + (best[prev][0] if prev else 0), prev)
+    node: str | None = max(best, key=lambda t: best[t][0]) if best else None
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = best[node][1]
+    return chain[::-1]
+
+
+def parallel_fraction(tasks: Sequence[WorkTask]) -> float:
+    """p = (W − C)/W: the share of the work off the longest chain."""
+    total = sum(t.work for t in tasks)
+    work = {t.id: t.work for t in tasks}
+    chain = sum(work[t] for t in critical_path(tasks))
+    return (total - chain) / total if total else 0.0
+
+
+def amdahl(p: float, n: float) -> float:
+    """Amdahl's bound S(n) = 1 / ((1 − p) + p/n)."""
+    return 1.0 / ((1.0 - p) + p / n)
+
+
+def critical_path_bound(total: float, chain: float, n: float) -> float:
+    """The best speedup any schedule of work ``total`` with a chain of ``chain`` can reach."""
+    return min(float(n), total / chain)
+
+
+def chain_assignment(tasks: Sequence[WorkTask], agents: Sequence[str]) -> dict[str, str]:
+    """Task id → agent: chains stay on one agent, free tasks go round-robin."""
+    if not agents:
+        raise ValueError("chain_assignment needs at least one agent")
+    deps = {t.id: t.dependencies for t in tasks}
+    owner: dict[str, str] = {}
+    turn = 0
+    for tid in topological_order(tasks):
+        if deps[tid] and deps[tid][-1] in owner:
+            owner[tid] = owner[deps[tid][-1]]
+        else:
+            owner[tid] = agents[turn % len(agents)]
+            turn += 1
+    return owner
+
+
+def assigned_makespan(tasks: Sequence[WorkTask], owner: dict[str, str]) -> int:
+    """Rounds a pre-assigned team needs when nothing fails: each round every agent puts
+    one unit of work into its current task, or starts the first of its tasks (in
+    dependency order) whose dependencies were done when the round began — the policy of
+    the simulated workers, computed without the engine."""
+    work = {t.id: t.work for t in tasks}
+    deps = {t.id: t.dependencies for t in tasks}
+    queue: dict[str, list[str]] = {}
+    for tid in topological_order(tasks):
+        queue.setdefault(owner[tid], []).append(tid)
+    done: set[str] = set()
+    current: dict[str, list] = {}  # agent -> [task, units left]
+    rounds = 0
+    while len(done) < len(work):
+        rounds += 1
+        finished = []
+        for agent, mine in queue.items():
+            if agent not in current:
+                ready = next((t for t in mine if all(d in done for d in deps[t])), None)
+                if ready is None:
+                    continue
+                mine.remove(ready)
+                current[agent] = [ready, work[ready]]
+            current[agent][1] -= 1
+            if current[agent][1] == 0:
+                finished.append(current.pop(agent)[0])
+        if not finished and not current:  # pragma: no cover - a validated DAG always progresses
+            raise ValueError("the assignment cannot finish the DAG")
+        done.update(finished)
+    return rounds

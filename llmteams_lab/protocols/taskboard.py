@@ -1,0 +1,183 @@
+"""The shared task board of a work-division team (level 4, pure state, no events).
+
+Each task is ``pending`` → (``assigned``) → ``in_progress`` → ``done``; it has an owner,
+a size in rounds of work (``work``) and the rounds put into it so far (``progress``).
+Agents change the board only through the action vocabulary, applied one at a time in
+agent order; each call returns an :class:`Outcome` the runtime turns into an event:
+
+claim T       allowed for a pending unowned task (or one assigned to the claimer) whose
+              dependencies are done; otherwise refused with a reason (→ ``ClaimBlocked``)
+write F       writes file F. With locks, a file held by another agent is refused
+              (→ ``LockDenied``); a write takes the lock, kept while the writer owns an
+              unfinished task on F. A write by the owner of an in-progress task on F is
+              a round of work on it (at most one per task per round). Without locks a
+              write also clobbers what other agents wrote to F this round: their round of
+              work is lost and a task they completed this round is reopened.
+complete T    by T's owner once its work is done: the tests run (→ ``TestsRan``); faulty
+              work fails them and the task starts over (rework), else ``TaskCompleted``.
+              A task without files gets its round of work from the ``complete`` itself.
+assign T A    (a lead) assigns a pending task to agent A; A must still claim it.
+
+Agents decide on the board as it was when the round began (a stale view), so two
+agents can claim or write the same thing in one round — the board arbitrates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, NamedTuple, Sequence
+
+from llmteams_lab.spec.tasks import WorkTask
+
+__all__ = ["Outcome", "STATUSES", "TaskBoard"]
+
+STATUSES = ("pending", "assigned", "in_progress", "done")
+
+
+class Outcome(NamedTuple):
+    """What one action did. ``kind``: claimed, claim_blocked, written, lock_denied,
+    tests, completed, assigned, refused, noop. ``peer``: lock holder or assignee."""
+
+    kind: str
+    task: str | None = None
+    file: str | None = None
+    ok: bool = True
+    reason: str | None = None
+    peer: str | None = None
+    damaged: tuple[str, ...] = ()
+
+
+class TaskBoard:
+    """Task statuses, owners, progress and file locks (see the module docstring)."""
+
+    def __init__(self, tasks: Sequence[WorkTask], work: Mapping[str, int] | None = None, *, locks: bool = True):
+        self.tasks = {t.id: t for t in tasks}
+        self.order = [t.id for t in tasks]
+        self.work = {t.id: int((work or {}).get(t.id, t.work)) for t in tasks}
+        self.status = dict.fromkeys(self.order, "pending")
+        self.owner: dict[str, str | None] = dict.fromkeys(self.order)
+        self.progress = dict.fromkeys(self.order, 0)
+        self.attempts = dict.fromkeys(self.order, 0)
+        self.locks = locks
+        self.holder: dict[str, str] = {}
+        self.by_file: dict[str, list[str]] = {}
+        for t in tasks:
+            for f in t.files:
+                self.by_file.setdefault(f, []).append(t.id)
+        self._worked: set[str] = set()      # tasks that got a round of work this round
+        self._finished: set[str] = set()    # tasks completed this round
+
+    # --- queries ------------------------------------------------------------------
+    @property
+    def done_count(self) -> int:
+        return sum(s == "done" for s in self.status.values())
+
+    @property
+    def all_done(self) -> bool:
+        return all(s == "done" for s in self.status.values())
+
+    def ready(self, tid: str) -> bool:
+        return all(self.status[d] == "done" for d in self.tasks[tid].dependencies)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The board as plain JSON-able rows (what agents see at the start of a round)."""
+        return [{"id": tid, "title": t.title, "status": self.status[tid], "owner": self.owner[tid],
+                 "dependencies": list(t.dependencies), "files": list(t.files), "work": self.work[tid],
+                 "progress": self.progress[tid]} for tid, t in self.tasks.items()]
+
+    # --- actions ------------------------------------------------------------------
+    def assign(self, tid: str, agent: str) -> Outcome:
+        if tid not in self.tasks:
+            return Outcome("refused", tid, ok=False, reason="unknown_task", peer=agent)
+        if self.status[tid] != "pending" or self.owner[tid] is not None:
+            return Outcome("refused", tid, ok=False, reason="not_pending", peer=agent)
+        self.status[tid], self.owner[tid] = "assigned", agent
+        return Outcome("assigned", tid, peer=agent)
+
+    def claim(self, agent: str, tid: str) -> Outcome:
+        reason = self._claim_refusal(agent, tid)
+        if reason == "already_owned":
+            return Outcome("noop", tid, reason=reason)
+        if reason:
+            return Outcome("claim_blocked", tid, ok=False, reason=reason, peer=self.owner.get(tid))
+        self.status[tid], self.owner[tid] = "in_progress", agent
+        return Outcome("claimed", tid)
+
+    def _claim_refusal(self, agent: str, tid: str) -> str | None:
+        if tid not in self.tasks:
+            return "unknown_task"
+        status, owner = self.status[tid], self.owner[tid]
+        if status == "in_progress" and owner == agent:
+            return "already_owned"
+        if status in ("in_progress", "done"):
+            return "already_claimed" if status == "in_progress" else "already_done"
+        if owner not in (None, agent):
+            return "assigned_to_other"
+        if not self.ready(tid):
+            return "dependencies_not_done"
+        return None
+
+    def write(self, agent: str, path: str) -> Outcome:
+        held = self.holder.get(path)
+        if self.locks and held not in (None, agent):
+            return Outcome("lock_denied", file=path, ok=False, reason="locked", peer=held)
+        if self.locks:
+            self.holder[path] = agent
+        damaged = () if self.locks else self._clobber(agent, path)
+        mine = [t for t in self.by_file.get(path, ()) if self.owner[t] == agent and self.status[t] == "in_progress"]
+        for tid in mine:
+            if tid not in self._worked:
+                self._worked.add(tid)
+                self.progress[tid] += 1
+        return Outcome("written", mine[0] if mine else None, path, damaged=damaged)
+
+    def _clobber(self, agent: str, path: str) -> tuple[str, ...]:
+        """Without locks: undo the other agents' work on ``path`` from this round."""
+        hit = []
+        for tid in self.by_file.get(path, ()):
+            if self.owner[tid] != agent and tid in self._worked:
+                self._worked.discard(tid)
+                self.progress[tid] = max(0, self.progress[tid] - 1)
+                if tid in self._finished:
+                    self._finished.discard(tid)
+                    self.status[tid] = "in_progress"
+                hit.append(tid)
+        return tuple(hit)
+
+    def complete(self, agent: str, tid: str, *, faulty: bool = False) -> list[Outcome]:
+        if tid not in self.tasks:
+            return [Outcome("refused", tid, ok=False, reason="unknown_task")]
+        if self.owner[tid] != agent or self.status[tid] != "in_progress":
+            reason = "already_done" if self.status[tid] == "done" else "not_owner"
+            return [Outcome("refused", tid, ok=False, reason=reason)]
+        if not self.tasks[tid].files and tid not in self._worked:
+            self._worked.add(tid)
+            self.progress[tid] += 1
+        if self.progress[tid] < self.work[tid]:
+            return [Outcome("refused", tid, ok=False, reason="unfinished")]
+        if faulty:
+            self.progress[tid] = 0
+            self.attempts[tid] += 1
+            self._worked.discard(tid)
+            return [Outcome("tests", tid, ok=False, reason="rework")]
+        self.status[tid] = "done"
+        self._finished.add(tid)
+        return [Outcome("tests", tid), Outcome("completed", tid)]
+
+    def end_round(self) -> None:
+        """Release locks whose holder no longer owns an unfinished task on the file."""
+        for path, agent in list(self.holder.items()):
+            busy = any(self.owner[t] == agent and self.status[t] == "in_progress" for t in self.by_file.get(path, ()))
+            if not busy:
+                del self.holder[path]
+        self._worked.clear()
+        self._finished.clear()
+
+    def restore(self, status: Mapping[str, str], owner: Mapping[str, str | None],
+                progress: Mapping[str, int] | None = None) -> None:
+        """Set the board to a recorded state (used when a replay forks)."""
+        for tid in self.order:
+            self.status[tid] = status.get(tid, "pending")
+            self.owner[tid] = owner.get(tid)
+            self.progress[tid] = int((progress or {}).get(tid, 0))
+        self.holder.clear()
+        self.end_round()

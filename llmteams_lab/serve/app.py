@@ -1,0 +1,218 @@
+"""``serve``: an OpenAI-compatible endpoint whose model is a simulated agent profile.
+
+Routes (aiohttp):
+
+``GET  /v1/models``             the profile names (any model name is accepted; unknown
+                                names are answered by the default profile)
+``POST /v1/chat/completions``   a JSON completion, or server-sent events with
+                                ``"stream": true``
+``GET  /_admin/stats``          request counters and the in-flight gauge (loopback only)
+``POST /_admin/faults``         add fault rules (a JSON list; see :mod:`serve.faults`)
+``POST /_admin/reset``          clear the rules and counters
+
+The reply is computed as soon as a request arrives; then the handler sleeps for the
+simulated latency — so a burst of requests really is served concurrently, and the
+``in_flight``/``peak_in_flight`` counters show how many calls a client has open.
+
+With ``api_key`` set, requests must carry ``Authorization: Bearer <key>`` (401
+otherwise). The key is compared in constant time and never logged, echoed or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import itertools
+import json
+import time
+from collections import Counter
+from typing import Any, Mapping
+
+from aiohttp import web
+
+from llmteams_lab.backends.prompts import parse_prompt
+from llmteams_lab.serve import payloads
+from llmteams_lab.serve.agent import ChatReply, answer_chat
+from llmteams_lab.serve.faults import FaultPlan, FaultRule
+from llmteams_lab.serve.responses import error_response as _error, fault_response
+from llmteams_lab.serve.running import Listening, is_loopback_host
+from llmteams_lab.spec import AgentSpec
+
+__all__ = ["DEFAULT_MODEL", "Server", "ServerStats"]
+
+DEFAULT_MODEL = "llmteams-sim"
+_PROSE = "Let me think about this question carefully. Several options look plausible to me."
+
+
+class ServerStats:
+    """Counters of one server (read them from any thread)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.statuses: Counter[int] = Counter()
+        self.models: Counter[str] = Counter()
+
+    def enter(self) -> None:
+        self.requests += 1
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"requests": self.requests, "in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight,
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "models": dict(self.models)}
+
+
+class Server:
+    """The simulated endpoint (see the module docstring). ``await start()`` → base URL.
+
+    profile   the default model's :class:`AgentSpec` (competence, conformity,
+              latency_s, latency_jitter, reply_tokens ...); ``models`` adds named ones
+    seed      draws per (seed, agent, round); a request's own ``seed`` field wins
+    answers   question text → right option, for custom questions it cannot work out
+    """
+
+    def __init__(self, profile: AgentSpec | None = None, *, models: Mapping[str, AgentSpec] | None = None,
+                 seed: int = 0, api_key: str | None = None, answers: Mapping[str, str] | None = None,
+                 faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.profile = profile or AgentSpec(DEFAULT_MODEL)
+        self.models = dict(models or {})
+        self.seed = seed
+        self.answers = dict(answers or {})
+        self.faults = faults or FaultPlan(seed=seed)
+        self.stats = ServerStats()
+        self.url = ""
+        self.__key = api_key
+        self._ids = itertools.count(1)
+        self._listening = Listening(self._app(is_loopback_host(host)), host, port)
+
+    def __repr__(self) -> str:
+        auth = "key required" if self.__key else "no key"
+        return f"<Server {self.url or 'not started'} ({auth}), {len(self.models) + 1} model(s)>"
+
+    async def start(self) -> str:
+        port = await self._listening.start()
+        host = self._listening.host
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+        return self.url
+
+    async def stop(self) -> None:
+        await self._listening.stop()
+
+    def _app(self, admin: bool) -> web.Application:
+        app = web.Application(client_max_size=16 * 2**20)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        if admin:  # never expose the controls beyond this machine
+            app.router.add_get("/_admin/stats", self._stats)
+            app.router.add_post("/_admin/faults", self._add_faults)
+            app.router.add_post("/_admin/reset", self._reset)
+        return app
+
+    # --- routes ------------------------------------------------------------------------
+    async def _models(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        return web.json_response(payloads.model_list([DEFAULT_MODEL, *sorted(self.models)]))
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.stats.enter()
+        try:
+            response = await self._complete(request)
+        finally:
+            self.stats.in_flight -= 1
+        self.stats.statuses[response.status] += 1
+        return response
+
+    async def _complete(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        raw = await request.read()
+        body, problem = _read_body(raw)
+        if body is None:
+            return _error(400, problem, "invalid_request_error")
+        facts = parse_prompt(body["messages"])
+        fault = self.faults.pick(raw, facts.agent if facts else None, facts.round if facts else None,
+                                 "response_format" in body)
+        early = await fault_response(request, fault)
+        if early is not None:
+            return early
+        self.stats.models[body["model"]] += 1
+        reply = answer_chat(body, self.models.get(body["model"], self.profile), self.seed, self.answers)
+        extra = (fault.delay_s or 0.0) if fault is not None and fault.kind == "delay" else 0.0
+        await asyncio.sleep(reply.latency_s + extra)
+        if body.get("stream"):
+            return await self._stream(request, body, reply, fault)
+        return self._body_response(body, reply, fault)
+
+    def _body_response(self, body: dict, reply: ChatReply, fault: FaultRule | None) -> web.Response:
+        kind = fault.kind if fault else None
+        if kind == "malformed":
+            return web.Response(body=b'{"id": "chatcmpl-x", "choices": [{"message": {"content": "{\\"ans',
+                                content_type="application/json")
+        content = _PROSE if kind == "prose" else reply.content
+        usage = None if kind == "no_usage" else payloads.usage(reply.prompt_tokens, reply.completion_tokens)
+        data = payloads.completion(f"chatcmpl-{next(self._ids)}", body["model"], content, reply.finish_reason,
+                                   usage, int(time.time()), choices=kind != "no_choices")
+        encoded = json.dumps(data).encode()
+        if kind == "truncated":
+            encoded = encoded[: len(encoded) // 2]
+        return web.Response(body=encoded, content_type="application/json")
+
+    async def _stream(self, request: web.Request, body: dict, reply: ChatReply,
+                      fault: FaultRule | None) -> web.StreamResponse:
+        kind = fault.kind if fault else None
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and kind != "no_usage"
+        usage = payloads.usage(reply.prompt_tokens, reply.completion_tokens) if include_usage else None
+        content = _PROSE if kind == "prose" else reply.content
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        chunks = payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
+                                        reply.finish_reason, usage, int(time.time()))
+        for chunk in chunks:
+            if kind == "malformed":
+                chunk = b"data: {not json\n\n"
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({**self.stats.snapshot(), "faults_fired": dict(self.faults.fired)})
+
+    async def _add_faults(self, request: web.Request) -> web.Response:
+        try:
+            rules = json.loads(await request.read())
+            added = [self.faults.add(rule) for rule in (rules if isinstance(rules, list) else [rules])]
+        except (ValueError, TypeError) as err:
+            return _error(400, f"bad fault rules: {err}", "invalid_request_error")
+        return web.json_response({"added": len(added), "rules": len(self.faults.rules)})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        self.stats.reset()
+        return web.json_response({"reset": True})
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self.__key is None:
+            return True
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.__key}".encode())
+
+
+def _read_body(raw: bytes) -> tuple[dict | None, str]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, "We could not parse the JSON body of your request."
+    if not isinstance(body, dict):
+        return None, "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return None, "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return None, "'messages' must be a non-empty array of message objects"
+    return body, ""

@@ -1,0 +1,204 @@
+"""The team builder: form controls that produce a new, validated :class:`TeamSpec`.
+
+Why build from the whole form each time (not field by field): some rules span fields
+(the leader protocol needs a star topology), so a user passes through invalid states
+while editing — protocol first, topology second. The candidate spec is the last valid
+spec with *every* form value applied; when it is invalid the spec's own message (e.g.
+``'agents[0].competence' must be in [0, 1] (got 1.4)``) is shown under the form, the
+offending control is highlighted, and :attr:`TeamBuilder.spec` keeps the last valid
+spec. Profile fields apply to every agent only once touched, so a heterogeneous team
+passed in keeps its agents' own values until the user edits that field.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from html import escape
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from llmteams_lab.errors import SpecError
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.protocol import PROTOCOLS
+from llmteams_lab.spec.topology import TOPOLOGIES
+
+__all__ = ["TeamBuilder", "available_backends"]
+
+_PROFILE = ("competence", "conformity", "latency_s", "backend")
+_TASK_KINDS = ("multiple_choice", "arithmetic")
+# spec path prefix -> the control to highlight (first match wins)
+_CONTROL_OF_PATH = (("task.options", "options"), ("task.index", "index"), ("task", "task"),
+                    ("budgets.max_rounds", "rounds"), ("topology", "topology"), ("protocol", "protocol"),
+                    ("seed", "seed"), ("n", "n"))
+
+
+def available_backends(current: str | None = None) -> list[str]:
+    """Backends a builder can offer: simulated always, openai when its module exists."""
+    names = ["simulated"]
+    if importlib.util.find_spec("llmteams_lab.backends.openai") is not None:
+        names.append("openai")
+    if current and current not in names:
+        names.append(current)
+    return names
+
+
+class TeamBuilder(w.VBox):
+    """The builder form. ``spec`` is the last valid spec; ``on_spec(fn)`` hears changes."""
+
+    def __init__(self, spec: TeamSpec) -> None:
+        self.spec = spec
+        self.error: SpecError | None = None
+        self._loading = False
+        self._touched: set[str] = set()
+        self._listeners: list[Callable[[TeamSpec], None]] = []
+        self.controls = self._make_controls(spec)
+        self.message = w.HTML()
+        self.message.add_class("ltl-builder-message")
+        self.view_as = w.ToggleButtons(options=["hide", "TOML", "JSON"], value="hide",
+                                       description="show spec", style={"button_width": "60px"})
+        self.spec_view = w.HTML()
+        self.spec_view.add_class("ltl-spec-view")
+        self.view_as.observe(lambda _: self._render_spec(), "value")
+        c = self.controls
+        rows = [w.HBox([c["n"], c["topology"], c["protocol"], c["backend"]]),
+                w.HBox([c["competence"], c["conformity"], c["latency_s"]]),
+                w.HBox([c["task"], c["options"], c["index"], c["rounds"], c["seed"]])]
+        super().__init__(children=[*rows, self.message, self.view_as, self.spec_view])
+        self.add_class("ltl-builder")
+        for name, control in self.controls.items():
+            control.observe(self._changed(name), "value")
+
+    # --- controls ------------------------------------------------------------------------
+    def _make_controls(self, spec: TeamSpec) -> dict[str, w.ValueWidget]:
+        a = spec.agents[0]
+        short = {"style": {"description_width": "initial"}, "layout": w.Layout(width="150px")}
+        topo = list(TOPOLOGIES) if spec.topology.kind == "edges" else [k for k in TOPOLOGIES if k != "edges"]
+        tasks = list(_TASK_KINDS) + ([spec.task.kind] if spec.task.kind not in _TASK_KINDS else [])
+        controls = {
+            "n": w.IntText(len(spec.agents), description="agents", **short),
+            "topology": w.Dropdown(options=topo, value=spec.topology.kind, description="topology", **short),
+            "protocol": w.Dropdown(options=list(PROTOCOLS), value=spec.protocol.kind, description="protocol",
+                                   **short),
+            "backend": w.Dropdown(options=available_backends(a.backend), value=a.backend, description="backend",
+                                  **short),
+            "competence": w.FloatText(a.competence, description="competence", step=0.05, **short),
+            "conformity": w.FloatText(a.conformity, description="conformity", step=0.05, **short),
+            "latency_s": w.FloatText(a.latency_s, description="latency (s)", step=0.1, **short),
+            "task": w.Dropdown(options=tasks, value=spec.task.kind, description="questions", **short),
+            "options": w.IntText(spec.task.options, description="options", **short),
+            "index": w.IntText(spec.task.index, description="question #", **short),
+            "rounds": w.IntText(spec.budgets.max_rounds, description="rounds", **short),
+            "seed": w.IntText(spec.seed, description="seed", **short),
+        }
+        for name, control in controls.items():
+            control.add_class(f"ltl-builder-{name}")
+        return controls
+
+    def load(self, spec: TeamSpec) -> None:
+        """Show ``spec`` in the form (e.g. after ``lab.reset(spec)``) without re-announcing it."""
+        self._loading = True
+        try:
+            fresh = self._make_controls(spec)
+            for name, control in self.controls.items():
+                if isinstance(control, w.Dropdown):
+                    control.options = fresh[name].options
+                control.value = fresh[name].value
+                fresh[name].close()
+        finally:
+            self._loading = False
+        self.spec, self.error, self._touched = spec, None, set()
+        self.message.value = ""
+        self._render_spec()
+
+    def _changed(self, name: str) -> Callable[[Any], None]:
+        def handler(_change: Any) -> None:
+            if self._loading:
+                return
+            if name in _PROFILE:
+                self._touched.add(name)
+            self.apply()
+        return handler
+
+    def on_spec(self, fn: Callable[[TeamSpec], None]) -> None:
+        """Call ``fn(spec)`` whenever the form yields a new valid spec."""
+        self._listeners.append(fn)
+
+    # --- building the spec -----------------------------------------------------------------
+    def candidate(self) -> TeamSpec:
+        """The spec the form describes (raises :class:`SpecError` if it is invalid)."""
+        v = {name: control.value for name, control in self.controls.items()}
+        data = self.spec.to_dict()
+        n = v["n"]
+        if not isinstance(n, int) or n < 1:
+            raise SpecError("n", "must be an integer >= 1", n)
+        agents = data["agents"][:n]
+        while len(agents) < n:
+            agents.append({**agents[-1], "id": _fresh_id(agents), "role": "member"})
+        for agent in agents:
+            agent.update({k: v[k] for k in _PROFILE if k in self._touched})
+        if v["protocol"] == "leader" and not any(a.get("role") == "leader" for a in agents):
+            agents[0]["role"] = "leader"
+        data["agents"] = agents
+        data["topology"] = {**data.get("topology", {}), "kind": v["topology"]}
+        data["protocol"] = {**data.get("protocol", {}), "kind": v["protocol"]}
+        data["task"] = {**data.get("task", {}), "kind": v["task"], "options": v["options"], "index": v["index"]}
+        data["budgets"] = {**data.get("budgets", {}), "max_rounds": v["rounds"]}
+        data["seed"] = v["seed"]
+        return TeamSpec.from_dict(data)
+
+    def apply(self) -> TeamSpec | None:
+        """Validate the form; on success adopt and announce the new spec, else show why."""
+        for control in self.controls.values():
+            control.remove_class("ltl-invalid")
+        try:
+            spec = self.candidate()
+        except SpecError as err:
+            self.error = err
+            self.message.value = f"<span class='ltl-invalid-text'>{escape(str(err))}</span> — keeping the last valid spec"
+            control = _control_for(err.path)
+            if control is not None:
+                self.controls[control].add_class("ltl-invalid")
+            return None
+        self.error = None
+        changed = spec != self.spec
+        self.spec = spec
+        self.message.value = ""
+        self._render_spec()
+        if changed:
+            for fn in list(self._listeners):
+                fn(spec)
+        return spec
+
+    def _render_spec(self) -> None:
+        fmt = self.view_as.value
+        if fmt == "hide":
+            self.spec_view.value = ""
+            return
+        text = self.spec.to_toml() if fmt == "TOML" else self.spec.to_json(indent=2)
+        self.spec_view.value = f"<pre class='ltl-spec-text'>{escape(text)}</pre>"
+
+    @property
+    def spec_text(self) -> str:
+        """What the "show spec" view shows (empty when hidden)."""
+        fmt = self.view_as.value
+        return "" if fmt == "hide" else (self.spec.to_toml() if fmt == "TOML" else self.spec.to_json(indent=2))
+
+
+def _control_for(path: str) -> str | None:
+    """The control to highlight for a :class:`SpecError` path."""
+    if path.startswith("agents"):
+        leaf = path.rsplit(".", 1)[-1]
+        return leaf if leaf in _PROFILE else "n"
+    for prefix, control in _CONTROL_OF_PATH:
+        if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "["):
+            return control
+    return None
+
+
+def _fresh_id(agents: list[dict[str, Any]]) -> str:
+    taken = {a["id"] for a in agents}
+    i = len(agents)
+    while f"a{i}" in taken:
+        i += 1
+    return f"a{i}"

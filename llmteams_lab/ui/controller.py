@@ -1,0 +1,276 @@
+"""The lab's controller: the one object that owns the engine; widgets only call it.
+
+Why one owner: Step, Play, Reset, the scrubber and live fault injection all touch the
+same :class:`~llmteams_lab.runtime.Run`. Funnelling them through here gives one place
+that knows whether a step is in flight (so a fault clicked mid-step is queued until the
+round ends, and Reset/Step are refused), one place that turns each round's events into
+history, and one place where every exception is caught and *reported* — in JupyterLab
+an exception raised in a widget callback or a background task is otherwise lost.
+
+Play runs as an ``asyncio`` task on the kernel's own loop (never nest-asyncio, which
+would block the kernel so the Pause click is never handled). Between rounds the task
+sleeps (at least ``sleep(0)``), which is when the kernel handles clicks. Pause cancels
+the task while it sleeps; if a round is in flight (a slow LLM backend) it lets the round
+finish first, because cancelling ``run.step()`` mid-round would fail the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any, Callable
+
+from llmteams_lab.errors import BackendError, LifecycleError, RunFailedError
+from llmteams_lab.runtime import RoundSummary, Run
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.ui.history import FaultNote, RoundState, next_state
+
+__all__ = ["LabController", "TOPICS"]
+
+TOPICS = ("error", "faults", "reset", "round", "state")
+# AgentFailed ``fault`` values that are not backend errors (a crashed agent is "down")
+NOT_BACKEND_FAILURES = frozenset({"crash", "crash_recover"})
+
+
+class LabController:
+    """Owns one :class:`Run` of ``spec`` at a time and its per-round history.
+
+    backends  as for ``Run`` (instance or mapping), or a callable ``spec -> backends``
+              called at every reset (so a rebuilt run gets fresh clients)
+    speed     Play's pace in rounds per second (``math.inf``: as fast as possible)
+    """
+
+    def __init__(self, spec: TeamSpec, *, backends: Any = None, speed: float = 5.0):
+        self._backends = backends
+        self._listeners: dict[str, list[Callable[..., None]]] = {t: [] for t in TOPICS}
+        self.speed = speed
+        self.errors: list[BaseException] = []
+        self._task: asyncio.Task | None = None
+        self._in_step = False
+        self._stop_after_step = False
+        self._pending: list[Any] = []
+        self._start(spec)
+
+    # --- state -------------------------------------------------------------------------
+    def _start(self, spec: TeamSpec) -> None:
+        self.spec = spec
+        self.run = Run(spec, backends=self._backends_for(spec))
+        self.history: list[RoundState] = [RoundState.initial(spec.ids)]
+        self.notes: list[FaultNote] = []
+        self.error: BaseException | None = None
+        self._seen = 0
+        self._faulted: set[str] = set()  # agents and fault kinds (untargeted faults) injected
+        self.state = "finished" if self.run.done else "idle"
+
+    def _backends_for(self, spec: TeamSpec) -> Any:
+        b = self._backends
+        if callable(b) and not hasattr(b, "respond") and not hasattr(b, "respond_round"):
+            return b(spec)
+        return b
+
+    @property
+    def busy(self) -> bool:
+        """A step or Play is in progress (Step, Reset and the scrubber must wait)."""
+        return self._in_step or self.playing or self.state == "resetting"
+
+    @property
+    def playing(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def round(self) -> int:
+        return self.history[-1].round
+
+    def subscribe(self, topic: str, fn: Callable[..., None]) -> None:
+        """Call ``fn`` on ``topic`` (see :data:`TOPICS`); its errors are reported, not raised."""
+        if topic not in self._listeners:
+            raise ValueError(f"'topic' must be one of {list(TOPICS)} (got {topic!r})")
+        self._listeners[topic].append(fn)
+
+    def _emit(self, topic: str, *args: Any) -> None:
+        for fn in list(self._listeners[topic]):
+            try:
+                fn(*args)
+            except Exception as err:  # a broken listener must not stop the run
+                if topic == "error":
+                    raise
+                self.report(err)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._emit("state", state)
+
+    def report(self, err: BaseException) -> None:
+        """Record an exception and show it (every widget callback and task ends here)."""
+        self.errors.append(err)
+        self._emit("error", err)
+
+    # --- stepping ----------------------------------------------------------------------
+    async def step(self) -> RoundSummary | None:
+        """Run one round; ``None`` if it failed (the error is reported and kept)."""
+        if self._in_step or self.state == "resetting":
+            raise LifecycleError("a round is already in progress; wait for it to finish")
+        if self.run.done:
+            raise _done_error(self.run)
+        playing = self.playing and asyncio.current_task() is self._task
+        self._in_step = True
+        self._set_state("playing" if playing else "stepping")
+        try:
+            summary = await self.run.step()
+        except Exception as err:
+            self._record(None)
+            self.error = err
+            self._in_step = False
+            self._set_state("error")
+            self.report(err)
+            return None
+        finally:
+            self._in_step = False
+        self._record(summary)
+        self._flush_pending()
+        if not playing:
+            self._set_state("finished" if self.run.done else "idle")
+        return summary
+
+    def _record(self, summary: RoundSummary | None) -> None:
+        """Turn the events since the last round into history and notify listeners."""
+        events = self.run.events[self._seen:]
+        self._seen += len(events)
+        snapshot = self.run.state() if hasattr(self.run, "state") else None
+        alive = getattr(self.run, "alive", None)
+        r = summary.round if summary is not None else self.run.round
+        state = next_state(self.history[-1], self.spec.ids, r, events, snapshot,
+                           None if alive is None else alive.tolist())
+        self._faulted.update(e.agent or e.fault for e in events if e.kind == "FaultApplied")
+        if r > self.history[-1].round:
+            self.history.append(state)
+        else:  # a failed step that never started a round: keep its events' notes
+            self.history[-1] = state
+        self.notes.extend(state.notes)
+        self._emit("round", state, events)
+
+    async def run_rounds(self, rounds: int | None = None) -> RoundState:
+        """Step until the run ends (or ``rounds`` rounds); from a notebook: ``await``."""
+        stepped = 0
+        while not self.run.done and (rounds is None or stepped < rounds):
+            if await self.step() is None:
+                break
+            stepped += 1
+        return self.history[-1]
+
+    # --- play / pause ------------------------------------------------------------------
+    def play(self) -> asyncio.Task:
+        """Start playing on the running loop (a kernel's); returns the task."""
+        if self.playing:
+            return self._task  # type: ignore[return-value]
+        if self._in_step or self.state == "resetting":
+            raise LifecycleError("a round is in progress; Play once it has finished")
+        if self.run.done:
+            raise _done_error(self.run)
+        loop = asyncio.get_running_loop()
+        self._stop_after_step = False
+        self._task = loop.create_task(self._play())
+        self._task.add_done_callback(self._play_done)
+        self._set_state("playing")
+        return self._task
+
+    def pause(self) -> None:
+        """Stop playing: at once between rounds, or after the round in flight."""
+        if not self.playing:
+            return
+        if self._in_step:
+            self._stop_after_step = True
+        else:
+            self._task.cancel()  # type: ignore[union-attr]
+
+    async def _play(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.run.done and not self._stop_after_step:
+            started = loop.time()
+            if await self.step() is None:
+                return
+            failures = self._backend_failures()
+            if failures:
+                self.report(BackendError(f"round {self.round}: " + "; ".join(failures)
+                                         + " — paused; Step to continue or Reset"))
+                return
+            wait = 0.0 if math.isinf(self.speed) else 1.0 / max(self.speed, 1e-3) - (loop.time() - started)
+            await asyncio.sleep(max(wait, 0.0))
+
+    def _play_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.report(task.exception())  # type: ignore[arg-type]
+        if self.state in ("playing", "stepping"):
+            self.state = "finished" if self.run.done else "idle"
+        self._emit("state", self.state)  # always: "playing" no longer holds, whatever the state
+
+    def _backend_failures(self) -> list[str]:
+        """Real backend errors of the last round: failures no injected fault explains."""
+        return [f"{n.agent} failed ({n.fault}): {n.detail}" for n in self.history[-1].notes
+                if n.kind == "AgentFailed" and n.fault not in NOT_BACKEND_FAILURES
+                and n.agent not in self._faulted and n.fault not in self._faulted]
+
+    async def wait(self) -> None:
+        """Wait until Play stops (used by notebooks and tests)."""
+        if self._task is not None:
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    # --- reset and faults --------------------------------------------------------------
+    async def reset(self, spec: TeamSpec | None = None) -> None:
+        """Close the current run and start a fresh one of ``spec`` (default: the same)."""
+        if self.busy:
+            raise LifecycleError("pause the lab before resetting it")
+        self._set_state("resetting")
+        old = self.run
+        try:
+            await old.aclose()  # release clients before a new run opens its own
+            self._pending.clear()
+            self._start(spec or self.spec)
+        except Exception as err:
+            self.error = err
+            self._set_state("error")
+            self.report(err)
+            return
+        self._emit("reset", self.spec)
+        self._emit("state", self.state)
+
+    def inject(self, fault: Any) -> None:
+        """Inject ``fault`` live; it takes effect from the next round (queued mid-step).
+
+        An invalid fault raises the engine's :class:`SpecError` and changes nothing.
+        """
+        if self.run.done:
+            raise _done_error(self.run)
+        if self._in_step:
+            self._pending.append(fault)
+            return
+        self._note_injected(self.run.inject(fault))
+
+    def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for fault in pending:
+            try:
+                self.inject(fault)
+            except Exception as err:
+                self.report(err)
+
+    def _note_injected(self, fault: Any) -> None:
+        agent = getattr(fault, "agent", None)
+        link = getattr(fault, "link", None) or (None, None)
+        kind = getattr(fault, "kind", "fault")
+        self._faulted.add(agent or kind)
+        detail = json.dumps(fault.to_dict(), sort_keys=True) if hasattr(fault, "to_dict") else repr(fault)
+        note = FaultNote(self.round + 1, "injected", kind, agent or link[0], link[1], detail)
+        self.notes.append(note)
+        self._emit("faults", note)
+
+
+def _done_error(run: Run) -> LifecycleError:
+    if run.status == "failed":
+        return RunFailedError(f"the run failed in round {run.round}; press Reset to start again")
+    return LifecycleError(f"the run has ended ({run.end_reason}) after round {run.round}; press Reset")

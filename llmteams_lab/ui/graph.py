@@ -1,0 +1,147 @@
+"""The team graph widget: agents as nodes, the topology as edges, messages in flight.
+
+Python computes everything a user should see — layout, node colours, states, which
+messages to animate — and the ESM front end (``widgets/team_graph.js``) only draws it.
+That keeps the widget's behaviour testable without a browser (assert the traits) and
+the JavaScript small. Clicks come back through the ``selected`` trait, which the lab's
+fault panel observes; the widget itself never touches the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import anywidget
+import traitlets as t
+
+from llmteams_lab.plots import NO_ANSWER, answer_colors
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.ui._assets import asset
+from llmteams_lab.ui.history import RoundState
+
+__all__ = ["MAX_ANIMATED", "TeamGraph", "layout_positions"]
+
+MAX_ANIMATED = 160  # messages animated per round; beyond that an even sample (20² = 380)
+
+
+class TeamGraph(anywidget.AnyWidget):
+    """SVG team graph. ``show(state)`` paints a round; ``selected`` reports clicks."""
+
+    _esm = asset("team_graph.js")
+    _css = asset("team_graph.css")
+
+    agents = t.List(t.Unicode()).tag(sync=True)
+    positions = t.List(t.List(t.Float())).tag(sync=True)
+    edges = t.List(t.List()).tag(sync=True)  # [i, j, bidirectional] with i < j when both ways
+    options = t.List(t.Unicode()).tag(sync=True)
+    truth = t.Unicode(None, allow_none=True).tag(sync=True)
+    palette = t.List(t.Unicode()).tag(sync=True)
+    colors = t.List(t.Unicode()).tag(sync=True)
+    answers = t.List(t.Unicode(None, allow_none=True)).tag(sync=True)
+    confidence = t.List(t.Float()).tag(sync=True)
+    states = t.List(t.Unicode()).tag(sync=True)
+    faults = t.List(t.List(t.Unicode())).tag(sync=True)
+    messages = t.List(t.List()).tag(sync=True)  # [sender index, receiver index, status]
+    link_faults = t.List(t.List()).tag(sync=True)  # [agent index, agent index, fault kind]
+    round = t.Int(0).tag(sync=True)
+    frame = t.Int(0).tag(sync=True)  # bumped to (re)play the round's message animation
+    anim_ms = t.Int(450).tag(sync=True)
+    height = t.Int(340).tag(sync=True)
+    selected = t.Dict().tag(sync=True)  # {"kind": "node", "agent"} | {"kind": "edge", "agents"} | {}
+
+    def set_team(self, spec: TeamSpec, options: Sequence[str] = (), truth: str | None = None) -> None:
+        """Lay out ``spec``'s team and reset every per-round trait."""
+        arcs = spec.arcs()
+        arc_set = set(arcs)
+        edges = sorted({(min(a, b), max(a, b)) for a, b in arcs if (b, a) in arc_set})
+        one_way = sorted((a, b) for a, b in arcs if (b, a) not in arc_set)
+        palette = answer_colors(tuple(options))
+        with self.hold_sync():
+            self.selected = {}
+            self.agents = list(spec.ids)
+            self.positions = layout_positions(spec)
+            self.edges = [[a, b, True] for a, b in edges] + [[a, b, False] for a, b in one_way]
+            self.options = list(options)
+            self.truth = truth
+            self.palette = [palette[o] for o in options]
+            self.show(RoundState.initial(spec.ids), animate=False)
+
+    def show(self, state: RoundState, *, animate: bool = True) -> None:
+        """Paint the team as it was after ``state.round``; fly that round's messages."""
+        palette = dict(zip(self.options, self.palette))
+        with self.hold_sync():
+            self.answers = list(state.answers)
+            self.confidence = [float(c) for c in state.confidence]
+            self.states = list(state.states)
+            self.faults = [list(f) for f in state.faults]
+            self.colors = [NO_ANSWER if s == "crashed" or a is None else palette.get(a, NO_ANSWER)
+                           for a, s in zip(state.answers, state.states)]
+            index = {a: i for i, a in enumerate(self.agents)}
+            self.link_faults = [[index[a], index[b], kind] for a, b, kind in state.links
+                                if a in index and b in index]
+            self.round = state.round
+            self.messages = self._flights(state) if animate else []
+            self.frame += 1
+
+    def _flights(self, state: RoundState) -> list[list]:
+        index = {a: i for i, a in enumerate(self.agents)}
+        flights = [[index[m.sender], index[m.receiver], m.status] for m in state.messages
+                   if m.sender in index and m.receiver in index]
+        if not flights and state.aggregated_messages:  # aggregated logging: every arc between live agents
+            live = [s != "crashed" for s in state.states]
+            flights = [[x, y, "delivered"] for a, b, both in self.edges if live[a] and live[b]
+                       for x, y in ([(a, b), (b, a)] if both else [(a, b)])]
+        if len(flights) > MAX_ANIMATED:
+            stride = len(flights) / MAX_ANIMATED
+            flights = [flights[int(i * stride)] for i in range(MAX_ANIMATED)]
+        return flights
+
+
+def layout_positions(spec: TeamSpec) -> list[list[float]]:
+    """Node positions in [0, 1]²: a circle; a star's hub in the centre; a tree in layers."""
+    n = len(spec.agents)
+    kind = spec.topology.kind
+    if n == 1:
+        return [[0.5, 0.5]]
+    if kind == "star":
+        hub = spec.ids.index(spec.topology.leader or spec.leader)
+        rim = [i for i in range(n) if i != hub]
+        pos = {hub: [0.5, 0.5]}
+        pos.update({i: _on_circle(k, len(rim)) for k, i in enumerate(rim)})
+        return [pos[i] for i in range(n)]
+    if kind == "tree":
+        return _layers(spec)
+    return [_on_circle(i, n) for i in range(n)]
+
+
+def _on_circle(k: int, count: int) -> list[float]:
+    angle = -math.pi / 2 + 2 * math.pi * k / max(count, 1)
+    return [round(0.5 + 0.46 * math.cos(angle), 4), round(0.5 + 0.46 * math.sin(angle), 4)]
+
+
+def _layers(spec: TeamSpec) -> list[list[float]]:
+    """Breadth-first depth from the root; nodes spread evenly within each layer."""
+    n = len(spec.agents)
+    root = spec.ids.index(spec.topology.leader or spec.leader)
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for a, b in spec.arcs():
+        nbrs[a].append(b)
+    depth = {root: 0}
+    order = [root]
+    for i in order:
+        for j in sorted(nbrs[i]):
+            if j not in depth:
+                depth[j] = depth[i] + 1
+                order.append(j)
+    for i in range(n):
+        depth.setdefault(i, max(depth.values()) + 1)
+    levels = max(depth.values()) + 1
+    rows: dict[int, list[int]] = {}
+    for i in order + [i for i in range(n) if i not in order]:
+        rows.setdefault(depth[i], []).append(i)
+    pos = {}
+    for d, row in rows.items():
+        for k, i in enumerate(row):
+            pos[i] = [round((k + 1) / (len(row) + 1), 4), round(0.04 + 0.92 * d / max(levels - 1, 1), 4)]
+    return [pos[i] for i in range(n)]

@@ -1,0 +1,26 @@
+"""The paper's released runs, loaded once per test session (per xdist worker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PAPER_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+
+
+@pytest.fixture(scope="session")
+def paper():
+    """The converted dataset; skipped (not failed) where the shared data is not present."""
+    if not (PAPER_DATA / "runs.parquet").is_file():
+        pytest.skip(f"the paper's data is not at {PAPER_DATA}")
+    from llmteams_lab.datasets import load_paper_dataset
+
+    return load_paper_dataset(PAPER_DATA)
+
+
+@pytest.fixture(scope="session")
+def paper_figures(paper):
+    from llmteams_lab.datasets.paper_figures import reproduce
+
+    return reproduce(paper)

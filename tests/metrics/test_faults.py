@@ -1,0 +1,95 @@
+"""Fault metrics on runs whose numbers are known exactly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import polars as pl
+import pytest
+
+from llmteams_lab import Run, team
+from llmteams_lab.backends import MockBackend
+from llmteams_lab.metrics import byzantine_influence, events_frame, faulty_agents, message_loss, time_to_recover
+from llmteams_lab.spec import FaultSpec, TeamSpec
+from tests.support import no_stop
+
+
+def frame(spec: TeamSpec, backend=None) -> pl.DataFrame:
+    async def main():
+        async with Run(spec, backends=backend) as run:
+            await run.run()
+            return events_frame(run.events)
+
+    return asyncio.run(main())
+
+
+def mock_team(rounds: int, **kw) -> TeamSpec:
+    return no_stop(team(5, backend="mock", max_rounds=rounds, **kw))
+
+
+def test_message_loss_counts_every_fate() -> None:
+    spec = mock_team(3).replace(faults=[
+        FaultSpec(kind="partition", groups=(("a0", "a1"), ("a2", "a3", "a4")), heal_round=3),
+        FaultSpec(kind="duplicate", link=("a2", "a3"), at_round=3),
+        FaultSpec(kind="corrupt", link=("a3", "a4"), at_round=3),
+        FaultSpec(kind="delay", link=("a0", "a1"), rounds=1, at_round=1)])
+    events = frame(spec, MockBackend())
+    total = message_loss(events).row(0, named=True)
+    assert {k: v for k, v in total.items() if k != "run_id"} == {
+        "sent": 60, "delivered": 36, "dropped": 24, "delayed": 2, "duplicated": 2, "corrupted": 2,
+        "loss_rate": 0.4}
+    per_round = message_loss(events, per_round=True).select("round", "sent", "dropped", "delayed", "delivered")
+    assert per_round.rows() == [(1, 20, 12, 2, 6), (2, 20, 12, 0, 8), (3, 20, 0, 0, 22)]
+
+
+def test_message_loss_is_null_without_messages() -> None:
+    events = frame(team(1, backend="mock", protocol="majority"), MockBackend())
+    assert message_loss(events)["loss_rate"].to_list() == [None]
+
+
+def test_byzantine_influence_with_and_without_the_liars() -> None:
+    base = no_stop(team(5, competence=1.0, conformity=1.0, max_rounds=3, seed=2))
+    liars = base.replace(faults=[FaultSpec(kind="byzantine", group=("a0", "a1", "a2"), lie="C")])
+    faulty, clean = frame(liars), frame(base)
+    assert faulty_agents(faulty).select("agent", "fault", "round").rows() == [
+        ("a0", "byzantine", 1), ("a1", "byzantine", 1), ("a2", "byzantine", 1)]
+    out = byzantine_influence(faulty, clean).select(
+        "round", "accuracy_all", "accuracy_correct", "agreement_all", "baseline_accuracy_correct", "influence",
+        "team_correct", "baseline_team_correct")
+    assert out.rows() == [
+        (1, pytest.approx(0.4), 1.0, pytest.approx(0.6), 1.0, 0.0, False, True),
+        (2, 0.0, 0.0, 1.0, 1.0, 1.0, False, True),
+        (3, 0.0, 0.0, 1.0, 1.0, 1.0, False, True),
+    ]
+    alone = byzantine_influence(faulty)
+    assert "influence" not in alone.columns and alone["accuracy_correct"].to_list() == [1.0, 0.0, 0.0]
+
+
+def _scripted(wrong: dict[int, set[str]]):
+    """Agents answer the truth, except those listed as wrong in a round."""
+    def script(request):
+        q = request.question
+        return next(o for o in q.options if o != q.answer) if request.agent in wrong.get(request.round, ()) else None
+    return script
+
+
+def test_time_to_recover_after_a_healed_partition_and_a_crash() -> None:
+    wrong = {2: {"a0", "a1"}, 3: {"a0", "a1"}, 4: {"a0", "a1"}, 5: set()}
+    spec = mock_team(6).replace(faults=[
+        FaultSpec(kind="partition", groups=(("a0", "a1"),), at_round=2, heal_round=4),
+        FaultSpec(kind="crash", agent="a4", at_round=2),
+        FaultSpec(kind="crash_recover", agent="a3", start_round=5, end_round=6)])
+    out = time_to_recover(frame(spec, MockBackend(_scripted(wrong), latency_s=1.0)))
+    rows = out.select("fault", "agent", "fault_round", "from_round", "target_agreement", "recovered_round",
+                      "rounds_to_recover", "seconds_to_recover").rows()
+    assert rows == [
+        ("crash", "a4", 2, 2, 1.0, 5, 3, 4.0),
+        ("partition", None, 2, 4, 1.0, 5, 1, 2.0),
+        ("crash_recover", "a3", 5, None, 0.5, None, None, None),  # still down when the run ended
+    ]
+
+
+def test_time_to_recover_is_null_when_agreement_never_returns() -> None:
+    spec = mock_team(4).replace(faults=[FaultSpec(kind="crash", agent="a0", at_round=2)])
+    out = time_to_recover(frame(spec, MockBackend(_scripted({r: {"a1"} for r in (2, 3, 4)}))))
+    assert out.select("recovered_round", "rounds_to_recover").rows() == [(None, None)]

@@ -1,0 +1,87 @@
+"""Helpers shared by the tests: scripted backends, canonical logs, the golden runs.
+
+Why a module and not fixtures: golden specs are plain values that the golden test,
+the determinism test (in a subprocess) and the regeneration flag all need by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any, Awaitable, Callable
+
+from llmteams_lab import Run, team
+from llmteams_lab.backends import MockBackend
+from llmteams_lab.errors import RateLimitedError
+from llmteams_lab.events import events_to_jsonl
+from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.spec import TeamSpec
+
+
+def aio(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an ``async def`` test on a fresh event loop (no pytest async plugin needed;
+    ``functools.wraps`` keeps the signature, so fixtures still work)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+def no_stop(spec: TeamSpec) -> TeamSpec:
+    """The spec with ``stop_at_consensus`` off, so it runs its whole round budget."""
+    return spec.replace(protocol=spec.protocol.replace(stop_at_consensus=False))
+
+
+def flaky_script(request: AgentRequest) -> Any:
+    """A scripted team: a2 is rate-limited in round 2; a3 answers the first option
+    until it has heard two messages; everyone else answers the truth."""
+    question = request.question
+    assert question is not None
+    if request.agent == "a2" and request.round == 2:
+        return RateLimitedError("429 from the scripted server")
+    if request.agent == "a3" and len(request.inbox) < 2:
+        return AgentReply("a3", question.options[0], 0.4, "I am not sure.", 30 + len(request.inbox), 7, 0.5)
+    return AgentReply(request.agent, question.answer, 0.9, f"{request.agent} says {question.answer}",
+                      20 + 5 * len(request.inbox), 9, 0.1 * (1 + int(request.agent[1:])))
+
+
+def _directed_edges_spec() -> TeamSpec:
+    base = team(5, protocol="debate", task="arithmetic", options=5, competence=0.35, conformity=0.7,
+                seed=9, max_rounds=6)
+    edges = [["a0", "a1"], ["a1", "a2"], ["a2", "a3"], ["a3", "a4"], ["a4", "a0"], ["a0", "a2"]]
+    return base.replace(topology={"kind": "edges", "edges": edges, "directed": True})
+
+
+# name -> (spec, backends factory or None). Each log is committed as tests/golden/<name>.jsonl.
+GOLDEN: dict[str, tuple[TeamSpec, Any]] = {
+    "debate_complete": (team(6, protocol="debate", competence=0.4, conformity=0.5, seed=4, max_rounds=8), None),
+    "majority_ring": (team(5, topology="ring", protocol="majority", competence=0.5, seed=6), None),
+    "weighted_complete": (team(5, protocol="weighted", competence=0.5, calibration=0.3, seed=3), None),
+    "leader_star": (team(6, topology="star", protocol="leader", competence=0.5, seed=6), None),
+    "quorum_small_world": (team(7, topology="small_world", protocol="quorum", competence=0.45,
+                                conformity=0.4, seed=5, max_rounds=8), None),
+    "debate_rounds_logging": (team(8, topology="ring", protocol="debate", logging="rounds", competence=0.4,
+                                   seed=6, max_rounds=5), None),
+    "debate_directed_arithmetic": (_directed_edges_spec(), None),
+    "mock_flaky_tree": (no_stop(team(5, topology="tree", protocol="debate", backend="mock", seed=1,
+                                     max_rounds=3)), lambda: MockBackend(flaky_script)),
+}
+
+
+def run_events(spec: TeamSpec, backends: Any = None, sinks=()) -> list:
+    """Run ``spec`` to the end on a fresh event loop; return its typed events."""
+
+    async def main() -> list:
+        async with Run(spec, backends=backends, sinks=sinks) as run:
+            await run.run()
+            return list(run.events)
+
+    return asyncio.run(main())
+
+
+def golden_jsonl(name: str) -> str:
+    """The canonical JSONL text of golden run ``name``, computed now."""
+    spec, factory = GOLDEN[name]
+    return events_to_jsonl(run_events(spec, factory() if factory else None))

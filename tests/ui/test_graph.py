@@ -1,0 +1,93 @@
+"""The team-graph widget's traits: layout, edges, colours, states and message flights."""
+
+from __future__ import annotations
+
+from llmteams_lab import team
+from llmteams_lab.events import AgentFailed, AgentReplied, FaultApplied, MessageDelivered, MessageDropped, MessageSent
+from llmteams_lab.plots import NO_ANSWER, answer_colors
+from llmteams_lab.ui import RoundState, TeamGraph
+from llmteams_lab.ui.graph import MAX_ANIMATED, layout_positions
+from llmteams_lab.ui.history import next_state
+
+
+def _graph(spec, options=("A", "B", "C")) -> TeamGraph:
+    g = TeamGraph()
+    g.set_team(spec, options, "B")
+    return g
+
+
+def test_edges_are_the_topology_once_per_pair():
+    g = _graph(team(6, topology="complete"))
+    assert len(g.edges) == 15 and all(both for _, _, both in g.edges)
+    ring = _graph(team(5, topology="ring"))
+    assert sorted((a, b) for a, b, _ in ring.edges) == [(0, 1), (0, 4), (1, 2), (2, 3), (3, 4)]
+    directed = team(3).replace(topology={"kind": "edges", "edges": [["a0", "a1"], ["a1", "a2"]], "directed": True})
+    assert _graph(directed).edges == [[0, 1, False], [1, 2, False]]
+
+
+def test_layout_puts_a_star_hub_in_the_centre_and_a_tree_in_layers():
+    star = layout_positions(team(5, topology="star"))
+    assert star[0] == [0.5, 0.5] and all(p != [0.5, 0.5] for p in star[1:])
+    tree = layout_positions(team(7, topology="tree"))
+    assert tree[0][1] < tree[1][1] == tree[2][1] < tree[3][1]
+    ring = layout_positions(team(8, topology="ring"))
+    assert len({tuple(p) for p in ring}) == 8 and all(0 <= v <= 1 for p in ring for v in p)
+
+
+def test_nodes_are_coloured_by_answer_sized_by_confidence_and_greyed_when_crashed():
+    spec = team(3)
+    g = _graph(spec)
+    palette = answer_colors(("A", "B", "C"))
+    events = [AgentReplied("r", 1, 0, "a0", value="B", detail='{"confidence": 0.9}'),
+              AgentReplied("r", 1, 1, "a1", value="C", detail='{"confidence": 0.4}'),
+              FaultApplied("r", 1, 2, "a2", fault="crash")]
+    state = next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None)
+    g.show(state)
+    assert g.colors == [palette["B"], palette["C"], NO_ANSWER]
+    assert g.confidence == [0.9, 0.4, 0.0] and g.states == ["alive", "alive", "crashed"]
+    assert g.faults == [[], [], ["crash"]] and g.round == 1 and g.palette == [palette[o] for o in "ABC"]
+
+
+def test_round_messages_become_flights_with_their_fate():
+    spec = team(3)
+    g = _graph(spec)
+    events = [MessageSent("r", 1, 0, "a0", "a1", value="A"), MessageDelivered("r", 1, 1, "a0", "a1", value="A"),
+              MessageSent("r", 1, 2, "a1", "a2", value="B"),
+              MessageDropped("r", 1, 3, "a1", "a2", value="B", fault="drop"),
+              AgentFailed("r", 1, 4, "a2", fault="timeout", detail="slow")]
+    state = next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None)
+    g.show(state)
+    assert g.messages == [[0, 1, "delivered"], [1, 2, "dropped"]]
+    assert g.states == ["alive", "alive", "failed"]
+    frame = g.frame
+    g.show(state, animate=False)
+    assert g.messages == [] and g.frame == frame + 1
+
+
+def test_large_rounds_animate_an_even_sample():
+    spec = team(20)
+    g = _graph(spec)
+    events = []
+    for a in range(20):
+        for b in range(20):
+            if a != b:
+                events += [MessageSent("r", 1, 0, f"a{a}", f"a{b}"), MessageDelivered("r", 1, 0, f"a{a}", f"a{b}")]
+    g.show(next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None))
+    assert len(g.messages) == MAX_ANIMATED
+    assert {m[0] for m in g.messages} == set(range(20)), "every sender is represented"
+
+
+def test_aggregated_logging_animates_every_live_link():
+    spec = team(4, topology="ring", logging="rounds")
+    g = _graph(spec)
+    events = [MessageSent("r", 1, 0, count=8)]
+    state = next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, [True, True, True, False])
+    g.show(state)
+    assert state.aggregated_messages == 8
+    assert sorted(m[:2] for m in g.messages) == [[0, 1], [1, 0], [1, 2], [2, 1]]
+
+
+def test_widget_ships_its_front_end_sources():
+    g = TeamGraph()
+    assert "export default { render }" in g._esm
+    assert ".ltl-node" in g._css

@@ -1,0 +1,154 @@
+"""The Lab driven like a user would, without a browser: click, then read the widgets."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from llmteams_lab import team
+from llmteams_lab.backends import MockBackend
+from llmteams_lab.plots import answer_colors
+from llmteams_lab.ui import Lab
+from tests.support import aio, no_stop
+from tests.ui.conftest import until
+
+
+def _spec(rounds: int = 30):
+    return no_stop(team(6, protocol="debate", competence=0.45, conformity=0.4, seed=3, max_rounds=rounds))
+
+
+async def _click_step(lab: Lab, times: int = 1) -> None:
+    for _ in range(times):
+        before = lab.controller.round
+        lab.controls.step.click()
+        await until(lambda: lab.controller.round == before + 1 and not lab.controller.busy)
+
+
+@aio
+async def test_step_clicks_colour_the_graph_and_extend_the_live_figures():
+    lab = Lab(_spec())
+    assert set(lab.graph.colors) == {"#d0d4da"} and lab.figures.rounds == []
+    await _click_step(lab, 3)
+    state = lab.history[-1]
+    palette = answer_colors(lab.controller.run.question.options)
+    assert lab.graph.round == 3 and lab.graph.answers == list(state.answers)
+    assert lab.graph.colors == [palette[a] for a in state.answers]
+    assert lab.graph.confidence == list(state.confidence)
+    assert len(lab.graph.messages) == 30 and lab.graph.frame >= 3  # 6 agents, all-to-all
+    assert lab.figures.rounds == [1, 2, 3]
+    conv = lab.summary()
+    assert list(lab.figures.convergence.data[0].y) == conv["agreement"].to_list()
+    assert list(lab.figures.overhead.data[0].y) == [30.0, 30.0, 30.0]
+    assert list(lab.figures.overhead.data[3].y) == [30, 30, 30]  # the O(n²) reference, n = 6
+    assert "Messages of round 3" in lab.table.value and lab.table.value.count("<tr") == 31
+    assert "data-round='3'" in lab.controls.status.value
+    assert lab.controls.scrubber.max == 3 and lab.controls.scrubber.value == 3
+
+
+@aio
+async def test_play_and_pause_buttons_run_a_task_and_stop_it():
+    lab = Lab(_spec(rounds=500), speed=50.0)
+    lab.controls.play.click()
+    await until(lambda: lab.controller.round >= 2)
+    assert lab.controls.play.description == "Pause"
+    assert lab.controls.step.disabled and lab.controls.reset.disabled
+    lab.controls.play.click()
+    await lab.wait()
+    assert lab.controls.play.description == "Play" and not lab.controls.step.disabled
+    assert not lab.controls.reset.disabled and lab.controller.state == "idle"
+    assert lab.figures.rounds == list(range(1, lab.controller.round + 1)), "every round plotted"
+
+
+@aio
+async def test_speed_slider_sets_the_controller_pace():
+    lab = Lab(_spec())
+    lab.controls.speed.value = "max"
+    assert math.isinf(lab.controller.speed)
+    lab.controls.speed.value = "2"
+    assert lab.controller.speed == 2.0
+
+
+@aio
+async def test_scrubber_shows_a_past_round_and_returns_to_live():
+    lab = Lab(_spec())
+    await _click_step(lab, 4)
+    lab.controls.scrubber.value = 1
+    past = lab.history[1]
+    assert lab.graph.round == 1 and lab.graph.answers == list(past.answers)
+    assert "Messages of round 1" in lab.table.value
+    assert lab.figures.convergence.layout.shapes[0].x0 == 1
+    await _click_step(lab)  # not following: the view stays on round 1
+    assert lab.graph.round == 1 and lab.controls.scrubber.max == 5
+    lab.controls.scrubber.value = 5
+    assert lab.graph.round == 5 and lab.figures.convergence.layout.shapes == ()
+    await _click_step(lab)
+    assert lab.graph.round == 6 and lab.controls.scrubber.value == 6
+
+
+@aio
+async def test_reset_button_rebuilds_from_the_builders_spec():
+    lab = Lab(_spec())
+    await _click_step(lab, 2)
+    lab.builder.controls["n"].value = 4
+    assert lab.spec.ids != lab.builder.spec.ids and "press Reset" in lab.controls.status.value
+    lab.controls.reset.click()
+    await until(lambda: lab.controller.state == "idle" and len(lab.spec.agents) == 4)
+    assert lab.graph.agents == ["a0", "a1", "a2", "a3"] and lab.figures.rounds == []
+    assert lab.controls.scrubber.max == 0 and "press Reset" not in lab.controls.status.value
+    await _click_step(lab)
+    assert lab.figures.rounds == [1] and list(lab.figures.overhead.data[3].y) == [12]
+
+
+@aio
+async def test_backend_failure_during_play_is_shown_in_the_panel_and_reset_works():
+    def script(request):
+        if request.round == 2:
+            return RuntimeError("model server on fire")
+        return None
+
+    spec = no_stop(team(3, backend="mock", seed=1, max_rounds=9))
+    lab = Lab(spec, backends=lambda s: MockBackend(script), speed=math.inf)
+    lab.controls.play.click()
+    await lab.wait()
+    assert lab.errors.messages == ["RuntimeError: model server on fire"]
+    assert lab.errors.layout.display == "flex" and "model server on fire" in lab.errors.html.value
+    assert lab.controls.step.disabled and lab.controls.play.disabled and not lab.controls.reset.disabled
+    assert lab.events.filter(lab.events["kind"] == "RoundEnded").height == 1
+    lab.controls.reset.click()
+    await until(lambda: lab.controller.state == "idle")
+    assert not lab.controls.step.disabled and lab.history[-1].round == 0
+
+
+@aio
+async def test_exceptions_in_callbacks_reach_the_panel():
+    lab = Lab(team(3, seed=1, max_rounds=1))
+    await _click_step(lab)
+    assert lab.controller.run.done
+    lab.controls.step.click()  # the button is disabled in the browser; a stray click still reports
+    await until(lambda: bool(lab.errors.messages))
+    assert "has ended" in lab.errors.messages[0]
+    lab.errors.clear_button.click()
+    assert lab.errors.messages == [] and lab.errors.layout.display == "none"
+
+
+def test_clicks_without_an_event_loop_explain_what_is_missing():
+    lab = Lab(team(3, seed=1))
+    lab.controls.step.click()
+    assert "needs a running event loop" in lab.errors.messages[0]
+
+
+def test_display_is_the_whole_panel():
+    lab = Lab()
+    bundle = lab._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == lab.widget.model_id
+
+
+@aio
+async def test_notebook_api_runs_to_the_end():
+    lab = Lab(no_stop(team(4, seed=5, max_rounds=6)))
+    state = await lab.run()
+    assert state.round == 6 and lab.controller.state == "finished"
+    assert lab.summary()["round"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert "finished (max_rounds)" in lab.controls.status.value
+    await asyncio.sleep(0)
