@@ -22,9 +22,29 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.events import COLUMNS, Event
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
-from llmteams_lab.runtime import CallbackSink, JsonlSink, MemorySink, RoundSummary, Run, RunResult, run_sync
+from llmteams_lab.runtime import (
+    CallbackSink,
+    JsonlSink,
+    MemorySink,
+    ReplayRun,
+    RoundSummary,
+    Run,
+    RunResult,
+    run_sync,
+)
 from llmteams_lab.runtime.faults import spec_from_events
-from llmteams_lab.spec import AgentSpec, Budgets, ProtocolSpec, TaskSpec, TeamSpec, TopologySpec, team
+from llmteams_lab.spec import (
+    AgentSpec,
+    Budgets,
+    ProtocolSpec,
+    TaskSpec,
+    TeamSpec,
+    TopologySpec,
+    WorkSpec,
+    WorkTask,
+    team,
+    work_team,
+)
 from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec
 
 __version__ = "0.1.0"
@@ -47,6 +67,7 @@ __all__ = [
     "Message",
     "ProtocolSpec",
     "Question",
+    "ReplayRun",
     "RoundSummary",
     "Run",
     "RunClosedError",
@@ -59,7 +80,10 @@ __all__ = [
     "TaskSpec",
     "TeamSpec",
     "TopologySpec",
+    "WorkSpec",
+    "WorkTask",
     "run_sync",
     "spec_from_events",
     "team",
+    "work_team",
 ]

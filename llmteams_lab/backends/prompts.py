@@ -272,7 +272,8 @@ def _number(text: str) -> float | None:
 
 
 def _confidence(value: Any) -> float | None:
-    """Confidence in [0, 1]; ``"85%"`` and 85 mean 0.85; anything else is unknown."""
+    """Confidence in [0, 1]; ``"85%"`` and 85 mean 0.85 (numbers above 1 are read as
+    percentages); anything else is unknown (``None``)."""
     percent = isinstance(value, str) and value.strip().endswith("%")
     number = _number(value.strip().rstrip("%")) if isinstance(value, str) else value
     if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:

@@ -15,13 +15,13 @@ backend, another fault schedule or (work division) another team:
 * work division with the recorded team and recorded actions (our own traces keep them
   in ``AgentReplied.detail``) re-executes rounds 1..k like deliberation (below): exact,
   inboxes included. With another team it restores the task board after round k —
-  exactly, by re-applying the recorded actions, or, for traces without actions (the
-  paper's runs do not release task ids), by inference: the
-  recorded number of completed tasks, taken in dependency order and preferring tasks
-  whose files were written, are done; written but unfinished tasks are held by their
-  last writer. Tasks held by agents not in the new team, and every other unfinished
-  task, start as the new team's assignment mode says. The fork's log starts with the
-  recorded rounds 1..k (under the fork's run id and spec);
+  exactly, by re-applying the recorded actions, or by inference for traces without
+  actions (the paper's runs do not release task ids): the recorded number of completed
+  tasks, taken in dependency order and preferring tasks whose files were written, are
+  done; written but unfinished tasks are held by their last writer. Tasks held by agents
+  not in the new team, and every other unfinished task, start as the new team's
+  assignment mode says. The fork's log starts with the recorded rounds 1..k (under the
+  fork's run id and spec); messages in flight at round k are not carried over;
 * deliberation re-executes rounds 1..k through the engine with the recorded replies
   (:class:`~llmteams_lab.backends.replay.SwitchBackend`), which rebuilds answers, inboxes
   and protocol state exactly; it needs the recorded agents and per-agent rows.

@@ -126,3 +126,23 @@ async def test_result_and_summary_work_on_a_partial_replay() -> None:
     assert result.rounds == 2 and not replay.done and result.summary()["round"].to_list() == [1, 2]
     assert events_frame(replay.events).equals(events_frame([e for e in trace if e.round <= 2
                                                            and e.kind != "RunEnded"]))
+
+
+@aio
+async def test_a_fork_can_continue_under_another_fault_schedule() -> None:
+    trace = await record(work_team(3, p=0.5, seed=2))
+    spec = work_team(4, p=0.5, seed=2).replace(faults=[{"kind": "crash", "agent": "a3", "at_round": 6},
+                                                       {"kind": "straggler", "agent": "a0", "factor": 4.0,
+                                                        "start_round": 5}])
+    result = await (await ReplayRun(trace).fork(4, spec=spec)).run()
+    ev = result.events
+    applied = ev.filter(pl.col("kind") == "FaultApplied").select("round", "agent", "fault").rows()
+    assert applied == [(5, "a0", "straggler"), (6, "a3", "crash")]
+    assert ev.filter((pl.col("agent") == "a3") & (pl.col("kind") == "AgentReplied"))["round"].to_list() == [5]
+    assert result.reason == "all_tasks_done"
+    same_team = work_team(3, p=0.5, seed=2).replace(faults=[{"kind": "crash", "agent": "a2", "at_round": 6}])
+    again = await (await ReplayRun(trace).fork(4, spec=same_team)).run()
+    replied = again.events.filter((pl.col("agent") == "a2") & (pl.col("kind") == "AgentReplied"))["round"]
+    assert replied.to_list() == [1, 2, 3, 4, 5]
+    strip = lambda events: [e._replace(run_id="") for e in events if e.round <= 4][1:]  # noqa: E731
+    assert strip(again.records) == strip(trace)

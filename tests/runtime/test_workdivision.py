@@ -179,3 +179,21 @@ def test_round_budget_stops_an_unfinished_project() -> None:
     s = summary(result.events)
     assert result.reason == "max_rounds" and not s["finished"] and s["tasks_completed"] == 5
     assert result.decision == "5/20 tasks done" and result.correct is False
+
+
+def test_runs_are_byte_identical_across_processes_and_hash_seeds() -> None:
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib; from llmteams_lab import run_sync; from llmteams_lab.spec import work_team; "
+            "from llmteams_lab.events import events_to_jsonl; "
+            "r = run_sync(work_team(5, p=0.5, seed=11, work={'eagerness': 0.3, 'error_rate': 0.2, 'locks': False, "
+            "'work_jitter': 0.7})); print(hashlib.sha256(events_to_jsonl(r.records).encode()).hexdigest())")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "12345"}, timeout=60).stdout.strip()
+    here = run_sync(work_team(5, p=0.5, seed=11, work={"eagerness": 0.3, "error_rate": 0.2, "locks": False,
+                                                        "work_jitter": 0.7}))
+    assert out == hashlib.sha256(events_to_jsonl(here.records).encode()).hexdigest()
