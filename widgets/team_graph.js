@@ -172,7 +172,12 @@ function render({ model, el: host }) {
   for (const name of ["colors", "confidence", "states", "faults", "answers", "round", "selected", "link_faults"]) {
     model.on(`change:${name}`, paint);
   }
-  model.on("change:frame", () => animate(model, msgs, running));
+  model.on("change:frame", () => {
+    animate(model, msgs, running);
+    const frame = model.get("frame");  // acknowledge once painted: the lab's flow control
+    requestAnimationFrame(() => model.send({ type: "painted", frame }));
+  });
+  model.send({ type: "view" });
   return () => running.forEach((a) => a.cancel());
 }
 

@@ -14,10 +14,11 @@ How a call is made, and why:
   a finite deadline (``EndpointSpec.timeout_s``), never the SDK's 600 s;
 * the HTTP transport is the SDK's aiohttp client (or its httpx default), with its
   connection pool sized to the run's concurrency;
-* the request body is built here (prompt, per-agent model, temperature, persona,
-  token cap, structured output) and sent with the client's generic ``post``: the typed
-  ``chat.completions.create`` re-walks every parameter on each call, which was the
-  largest client-side CPU cost per call measured for large rounds (see bench/);
+* the request body is built here (the deliberation prompt of :mod:`backends.prompts`,
+  or the task-board turn of :mod:`backends.actions` for work division; per-agent model,
+  temperature, persona, token cap, structured output) and sent with the client's generic
+  ``post``: the typed ``chat.completions.create`` re-walks every parameter on each call,
+  which was the largest client-side CPU cost per call measured for large rounds (bench/);
 * replies are parsed from the raw JSON tolerantly (missing ``usage`` → estimated and
   flagged; no choices, a refusal or no parseable answer → :class:`MalformedOutputError`).
 
@@ -36,7 +37,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from llmteams_lab.backends.actions import parse_work_reply, work_messages, work_response_format
 from llmteams_lab.backends.connection import read_key, resolve_connection
+from llmteams_lab.backends.http_replies import completion_text, disconnected, scrub, server_said
 from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
 from llmteams_lab.backends.prompts import (
     estimate_prompt_tokens,
@@ -61,8 +64,6 @@ from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.spec import EndpointSpec, TeamSpec
 
 __all__ = ["OpenAIBackend"]
-
-_DISCONNECTS = ("ServerDisconnectedError", "ClientOSError", "RemoteProtocolError", "ReadError")
 
 
 class OpenAIBackend:
@@ -127,8 +128,7 @@ class OpenAIBackend:
                 data, content = await self._attempt(client, self._body(request, model))
                 break
             except BackendError as err:
-                wait = wait_before_retry(err, attempt, self.endpoint,
-                                         f"{self.seed}/{request.run_id}/{request.agent}/{request.round}")
+                wait = wait_before_retry(err, attempt, self.endpoint, f"{self.seed}/{request.agent}/{request.round}")
                 if wait is None:
                     if attempt > 1:
                         err.args = (f"{err.args[0]} (attempt {attempt} of {self.endpoint.max_retries + 1})",)
@@ -217,23 +217,34 @@ class OpenAIBackend:
                              keepalive_expiry=60.0)
         # the SDK's deadline sits above ours, so ours (asyncio.timeout in _attempt) decides
         timeout = http.Timeout(self.endpoint.timeout_s + 5.0, connect=min(10.0, self.endpoint.timeout_s))
-        factory = openai.DefaultAioHttpClient if self.endpoint.transport == "aiohttp" else \
-            openai.DefaultAsyncHttpxClient
+        http_client = None
+        if self.endpoint.transport == "aiohttp" and hasattr(openai, "DefaultAioHttpClient"):
+            try:
+                http_client = openai.DefaultAioHttpClient(limits=limits, timeout=timeout)
+            except RuntimeError:  # an SDK installed without its aiohttp extra: use its httpx client
+                http_client = None
+        if http_client is None:
+            http_client = openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout)
         return openai.AsyncOpenAI(api_key=read_key(self.connection, self._environ),
                                   base_url=self.connection.base_url, timeout=timeout, max_retries=0,
-                                  http_client=factory(limits=limits, timeout=timeout))
+                                  http_client=http_client)
 
     def _body(self, request: AgentRequest, model: str) -> dict[str, Any]:
         agent = self._agents.get(request.agent)
         persona = agent.persona if agent is not None else None
-        body: dict[str, Any] = {"model": model, "messages": render_messages(request, persona),
+        if request.protocol == "work_division":  # a task-board turn: actions, not an answer
+            messages, fmt = work_messages(request), work_response_format(self.structured)
+            if persona:
+                messages[0]["content"] += f"\nPersona: {' '.join(persona.split())}"
+        else:
+            messages = render_messages(request, persona)
+            fmt = response_format(request.question.options, self.structured) if request.question else None
+        body: dict[str, Any] = {"model": model, "messages": messages,
                                 self.endpoint.token_param: self.endpoint.max_tokens, "seed": self.seed}
         if agent is not None and agent.temperature is not None:
             body["temperature"] = agent.temperature
-        if request.question is not None:
-            fmt = response_format(request.question.options, self.structured)
-            if fmt is not None:
-                body["response_format"] = fmt
+        if fmt is not None:
+            body["response_format"] = fmt
         if self.endpoint.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -275,6 +286,10 @@ class OpenAIBackend:
         cost = self.prices.cost(model, tokens_in, tokens_out)
         options = request.question.options if request.question is not None else ()
         try:
+            if request.protocol == "work_division":
+                actions, said = parse_work_reply(content)
+                return AgentReply(request.agent, None, None, said, tokens_in, tokens_out, latency, cost, estimated,
+                                  actions, attempts)
             fields = parse_reply(content, options)
         except MalformedOutputError as err:
             err.tokens_in, err.tokens_out, err.cost_usd = tokens_in, tokens_out, cost  # spent all the same
@@ -300,7 +315,7 @@ async def _posted(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], st
     except (ValueError, UnicodeDecodeError):
         raise MalformedOutputError(f"the server's response is not valid JSON ({len(response.content)} bytes, "
                                    f"HTTP {response.status_code})") from None
-    return data, _content(data)
+    return data, completion_text(data)
 
 
 async def _streamed(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -310,32 +325,29 @@ async def _streamed(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], 
     data: dict[str, Any] = {"choices": []}
     stream = await client.post("/chat/completions", cast_to=object, body=body, stream=True,
                                stream_cls=openai.AsyncStream[object])
-    async for chunk in stream:
-        if not isinstance(chunk, dict):
-            raise MalformedOutputError("the server streamed a chunk that is not a JSON object")
-        if isinstance(chunk.get("usage"), dict):
-            data["usage"] = chunk["usage"]
-        for choice in chunk.get("choices") or ():
-            data["choices"] = [choice]
-            piece = (choice.get("delta") or {}).get("content")
-            if isinstance(piece, str):
-                parts.append(piece)
+    try:
+        async for chunk in stream:
+            _take_chunk(chunk, data, parts)
+    except ValueError:  # an event whose data is not JSON (the SDK's decoder raises JSONDecodeError)
+        raise MalformedOutputError("the server streamed an event that is not valid JSON") from None
+    finally:
+        await stream.close()  # releases the connection even when the stream broke off
     if not data["choices"]:
         raise MalformedOutputError("the server returned no choices")
     return data, "".join(parts)
 
 
-def _content(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        raise MalformedOutputError("the server's response is not a JSON object")
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise MalformedOutputError("the server returned no choices")
-    message = choices[0].get("message") or {}
-    content, refusal = message.get("content"), message.get("refusal")
-    if not content and isinstance(refusal, str) and refusal:
-        raise MalformedOutputError(f"the model refused to answer: {refusal[:80]!r}")
-    return content if isinstance(content, str) else None
+def _take_chunk(chunk: Any, data: dict[str, Any], parts: list[str]) -> None:
+    """Fold one streamed chunk into the completion: usage, the last choice, text pieces."""
+    if not isinstance(chunk, dict):
+        raise MalformedOutputError("the server streamed a chunk that is not a JSON object")
+    if isinstance(chunk.get("usage"), dict):
+        data["usage"] = chunk["usage"]
+    for choice in chunk.get("choices") or ():
+        data["choices"] = [choice]
+        piece = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
+        if isinstance(piece, str):
+            parts.append(piece)
 
 
 def _refuses_schema(exc: BaseException) -> bool:
@@ -349,7 +361,7 @@ def translate_error(exc: BaseException, url: str, key_env: str, key: str | None)
     import openai
 
     if isinstance(exc, openai.APIStatusError):
-        status, said = exc.status_code, _server_said(exc, key)
+        status, said = exc.status_code, server_said(exc, key)
         retry_after = parse_retry_after(exc.response.headers)
         if status in (401, 403):
             return AuthenticationError(f"HTTP {status} from {url}: the API key in ${key_env} was refused{said}")
@@ -359,38 +371,9 @@ def translate_error(exc: BaseException, url: str, key_env: str, key: str | None)
         if status >= 500 or status in (408, 409):
             return ServerError(f"HTTP {status} from {url}{said}", retry_after=retry_after)
         return BackendError(f"HTTP {status} from {url}: the request was refused{said}")
-    if isinstance(exc, openai.APITimeoutError) and not _disconnected(exc):
+    if isinstance(exc, openai.APITimeoutError) and not disconnected(exc):
         return BackendTimeoutError(f"timed out waiting for {url}")
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        why = "the connection was dropped" if _disconnected(exc) else "could not connect"
+        why = "the connection was dropped" if disconnected(exc) else "could not connect"
         return ServerError(f"{why} ({url})")
-    return BackendError(f"{type(exc).__name__} talking to {url}{_scrub(': ' + str(exc), key)[:200]}")
-
-
-def _disconnected(exc: BaseException) -> bool:
-    """Whether the root of ``exc`` is a dropped connection (the aiohttp transport reports a
-    server disconnect as a connect timeout; the cause chain tells them apart)."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ConnectionError) or type(exc).__name__ in _DISCONNECTS:
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-        seen += 1
-    return False
-
-
-def _server_said(exc: Any, key: str | None) -> str:
-    body = getattr(exc, "body", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        message = body["error"].get("message")
-    if not isinstance(message, str) or not message.strip():
-        return ""
-    text = _scrub(" ".join(message.split()), key)
-    return f": {text[:160]}"
-
-
-def _scrub(text: str, key: str | None) -> str:
-    if key and len(key) >= 6:
-        text = text.replace(key, "[redacted]")
-    return text
+    return BackendError(f"{type(exc).__name__} talking to {url}{scrub(': ' + str(exc), key)[:200]}")

@@ -18,7 +18,7 @@ import polars as pl
 
 from llmteams_lab.plots._style import METRIC_COLORS, base_layout
 
-__all__ = ["CONVERGENCE_TRACES", "convergence_figure", "convergence_series"]
+__all__ = ["CONVERGENCE_TRACES", "convergence_figure", "convergence_series", "round_dtick"]
 
 # (series key, legend name, y-axis) in trace order; entropy (bits) has its own axis.
 CONVERGENCE_TRACES: tuple[tuple[str, str, str], ...] = (
@@ -47,6 +47,11 @@ def convergence_series(conv: pl.DataFrame) -> dict[str, tuple[list[int], list[fl
     return {key: (rounds, per[key].to_list()) for key, _, _ in CONVERGENCE_TRACES}
 
 
+def round_dtick(rounds: list[int]) -> int:
+    """Tick spacing for a round axis: whole rounds, at most ~10 ticks."""
+    return max(1, math.ceil(max(rounds, default=1) / 10))
+
+
 def convergence_figure(conv: pl.DataFrame, *, options: int | None = None,
                        title: str = "Consensus convergence") -> go.Figure:
     """The convergence figure of ``conv``; ``options`` (k) fixes the entropy axis at log2 k."""
@@ -54,16 +59,18 @@ def convergence_figure(conv: pl.DataFrame, *, options: int | None = None,
     series = convergence_series(conv)
     for key, name, axis in CONVERGENCE_TRACES:
         x, y = series[key]
-        dash = "dot" if key == "entropy" else None
+        dash = {"entropy": "dot", "accuracy": "dash"}.get(key)
         mode = "markers" if key == "team_accuracy" else "lines+markers"
         fig.add_trace(go.Scatter(x=x, y=y, name=name, yaxis=axis, mode=mode,
-                                 line={"color": METRIC_COLORS[key], "dash": dash},
+                                 line={"color": METRIC_COLORS[key], "dash": dash, "width": 3 if key == "agreement" else 2},
                                  marker={"color": METRIC_COLORS[key], "size": 7 if key == "team_accuracy" else 5}))
+    # both axes get the same padding, so 0 and 1 (0 and log2 k bits) sit at the same heights
     top = math.log2(options) if options and options > 1 else None
+    pad = 0.04
     fig.update_layout(
-        xaxis={"title": {"text": "round"}, "rangemode": "tozero", "dtick": None},
-        yaxis={"title": {"text": "share of agents"}, "range": [-0.03, 1.03]},
+        xaxis={"title": {"text": "round"}, "rangemode": "tozero", "dtick": round_dtick(series["agreement"][0])},
+        yaxis={"title": {"text": "share of agents"}, "range": [-pad, 1 + pad]},
         yaxis2={"title": {"text": "entropy (bits)"}, "overlaying": "y", "side": "right", "showgrid": False,
-                "range": [0, top * 1.03] if top else None, "rangemode": "tozero"},
+                "tickmode": "auto", "range": [-pad * top, (1 + pad) * top] if top else None, "rangemode": "tozero"},
     )
     return fig

@@ -17,6 +17,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from llmteams_lab.plots._style import METRIC_COLORS, base_layout
+from llmteams_lab.plots.convergence import round_dtick
 
 __all__ = ["OVERHEAD_TRACES", "overhead_figure", "overhead_series", "reference_messages"]
 
@@ -83,7 +84,8 @@ def overhead_figure(ov: pl.DataFrame, n: int | None = None, *,
                                  marker={"size": 4}, legendgroup=base, showlegend=row == 1),
                       row=row, col=1, secondary_y=secondary)
     fig.update_layout(**base_layout(title, height=430, hovermode="x"))
-    fig.update_xaxes(title_text="round", row=2, col=1, rangemode="tozero")
+    fig.update_xaxes(rangemode="tozero", dtick=round_dtick(series["messages"][0]))
+    fig.update_xaxes(title_text="round", row=2, col=1)
     fig.update_yaxes(title_text="messages", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False, rangemode="tozero")
     return fig

@@ -75,10 +75,11 @@ def _is_prime(x: int) -> bool:
 
 
 def answer_chat(body: Mapping[str, Any], profile: AgentSpec, seed: int,
-                answers: Mapping[str, str] | None = None) -> ChatReply:
-    """The simulated model's reply to one chat-completions request body."""
+                answers: Mapping[str, str] | None = None, facts: PromptFacts | None = None) -> ChatReply:
+    """The simulated model's reply to one chat-completions request body (``facts``: the
+    body's prompt, when the caller has already parsed it)."""
     messages = body.get("messages") or []
-    facts = parse_prompt(messages)
+    facts = facts if facts is not None else parse_prompt(messages)
     seed = body["seed"] if isinstance(body.get("seed"), int) else seed
     if facts is None or not facts.options:
         content, latency = _small_talk(), profile.latency_s

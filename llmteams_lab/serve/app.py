@@ -142,7 +142,7 @@ class Server:
         if early is not None:
             return early
         self.stats.models[body["model"]] += 1
-        reply = answer_chat(body, self.models.get(body["model"], self.profile), self.seed, self.answers)
+        reply = answer_chat(body, self.models.get(body["model"], self.profile), self.seed, self.answers, facts)
         extra = (fault.delay_s or 0.0) if fault is not None and fault.kind == "delay" else 0.0
         await asyncio.sleep(reply.latency_s + extra)
         if body.get("stream"):

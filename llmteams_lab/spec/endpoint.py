@@ -36,7 +36,9 @@ class EndpointSpec:
                    a loopback endpoint (127.0.0.1, localhost) needs no key
     model          model for agents whose ``model`` is not set
     timeout_s      deadline of one attempt (the SDK's default of 600 s is never used)
-    max_retries    retries after a 429, a 5xx, a timeout or a dropped connection
+    max_retries    retries after a 429, a 5xx, a timeout or a dropped connection, inside
+                   one agent call (each an ``AgentRetried`` event); the team's
+                   ``failure_policy`` decides what happens when they are spent
     backoff_s      first retry delay when the server sends no ``Retry-After``; doubles
     max_backoff_s  cap of that delay (a server's ``Retry-After`` is honoured up to 60 s)
     max_tokens     completion cap per call; also the worst case used by token budgets
@@ -46,7 +48,8 @@ class EndpointSpec:
                    back to prompt-only if the server rejects it)
     stream         ask for server-sent events instead of one JSON body
     transport      HTTP transport under the ``openai`` client: ``aiohttp`` (the SDK's
-                   aiohttp client; less CPU per call) or ``httpx`` (the SDK default)
+                   aiohttp client; far less CPU per call in large rounds — bench/README;
+                   the httpx one when the SDK has none) or ``httpx`` (the SDK default)
     """
 
     base_url: str | None = None

@@ -1,18 +1,20 @@
 """Live plotly FigureWidgets: convergence and overhead, extended as each round arrives.
 
-The figures are built by the pure builders in ``llmteams_lab.plots`` and updated
-with the same ``*_series`` functions, so a live lab and a notebook plot of a saved
-run draw exactly the same thing. Each round's metrics are computed from that round's
-events only (the metrics are per round; cumulative sums are recomputed by the series
-functions), so an update costs the same in round 5 and in round 500.
+The figures are built by the pure builders in ``llmteams_lab.plots`` (so a live lab
+and a notebook plot of a saved run look the same), and each round's points are the
+metrics of that round's events (``metrics.convergence`` / ``metrics.overhead`` on
+the round alone). The series are then extended in place — one row per round, running
+sums for the cumulative curves — instead of regrouping the whole run, so an update
+costs the same in round 5 and in round 500. A test checks that the live arrays equal
+``plots.convergence_series`` / ``overhead_series`` of the finished run.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import plotly.graph_objects as go
-import polars as pl
 
 from llmteams_lab.events import Event
 from llmteams_lab.metrics import convergence, empty_frame, events_frame, overhead
@@ -20,60 +22,91 @@ from llmteams_lab.plots import (
     CONVERGENCE_TRACES,
     OVERHEAD_TRACES,
     convergence_figure,
-    convergence_series,
     overhead_figure,
-    overhead_series,
+    reference_messages,
 )
+from llmteams_lab.plots.convergence import round_dtick
 
 __all__ = ["LiveFigures"]
+
+# the event kinds the two figures are computed from (message fates are not plotted)
+_PLOTTED = frozenset({"AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
 
 
 class LiveFigures:
     """The lab's two live figures (``.convergence``, ``.overhead``) for a team of ``n``."""
 
     def __init__(self, n: int, options: int | None = None):
-        self.n, self.options = n, options
         empty = empty_frame()
-        self._conv = convergence(empty)
-        self._over = overhead(empty)
-        self.convergence = go.FigureWidget(convergence_figure(self._conv, options=options))
-        self.overhead = go.FigureWidget(overhead_figure(self._over, n))
+        self.convergence = go.FigureWidget(convergence_figure(convergence(empty), options=options))
+        self.overhead = go.FigureWidget(overhead_figure(overhead(empty), n))
         self.marked: int | None = None
+        self._clear(n, options)
+
+    def _clear(self, n: int, options: int | None) -> None:
+        self.n, self.options = n, options
+        self.series: dict[str, tuple[list, list]] = {
+            key: ([], []) for key in [k for k, *_ in CONVERGENCE_TRACES] + [k for k, *_ in OVERHEAD_TRACES]}
+        self._dtick = 0
 
     def reset(self, n: int, options: int | None = None) -> None:
         """Empty both figures for a new run of a team of ``n`` with ``options`` answers."""
-        self.n, self.options = n, options
-        empty = empty_frame()
-        self._conv, self._over = convergence(empty), overhead(empty)
-        fresh = convergence_figure(self._conv, options=options)
-        with self.convergence.batch_update():
-            self.convergence.layout.yaxis2.range = fresh.layout.yaxis2.range
-        self._redraw()
+        self._clear(n, options)
+        fresh = convergence_figure(convergence(empty_frame()), options=options)
+        self.convergence.layout.yaxis2.range = fresh.layout.yaxis2.range
+        self.redraw()
         self.mark(None)
 
-    def add_round(self, events: Sequence[Event]) -> None:
-        """Append the metrics of one round's events and redraw the traces."""
-        frame = events_frame(events)
-        conv, over = convergence(frame), overhead(frame)
-        if conv.is_empty() and over.is_empty():
-            return
-        self._conv = pl.concat([self._conv, conv], how="vertical_relaxed")
-        self._over = pl.concat([self._over, over], how="vertical_relaxed")
-        self._redraw()
+    def add_round(self, events: Sequence[Event], *, redraw: bool = True) -> None:
+        """Append the metrics of one round's events (and redraw, unless told not to)."""
+        frame = events_frame(e for e in events if e.kind in _PLOTTED)
+        added = False
+        for row in convergence(frame).iter_rows(named=True):
+            correct = row["team_correct"]
+            for key, value in (("agreement", row["agreement"]), ("accuracy", row["accuracy"]),
+                               ("team_accuracy", None if correct is None else float(correct)),
+                               ("entropy", row["entropy"])):
+                self._append(key, row["round"], value)
+            added = True
+        for row in overhead(frame).iter_rows(named=True):
+            self._add_overhead(row["round"], row["messages"], row["tokens_in"] + row["tokens_out"])
+            added = True
+        if added and redraw:
+            self.redraw()
+
+    def _append(self, key: str, round: int, value: float | None) -> None:
+        xs, ys = self.series[key]
+        xs.append(round)
+        ys.append(value)
+
+    def _add_overhead(self, round: int, messages: int, tokens: int) -> None:
+        lin, quad = reference_messages(self.n)
+        cum = {key: (self.series[key][1][-1] if self.series[key][1] else 0) for key in ("cum_messages", "cum_tokens")}
+        for key, value in (("messages", float(messages)), ("tokens", float(tokens)),
+                           ("cum_messages", cum["cum_messages"] + float(messages)),
+                           ("cum_tokens", cum["cum_tokens"] + float(tokens)), ("ref_n", lin), ("ref_n2", quad),
+                           ("cum_ref_n", lin * round), ("cum_ref_n2", quad * round)):
+            self._append(key, round, value)
 
     @property
     def rounds(self) -> list[int]:
         """Rounds plotted so far (what the browser test and benchmark count)."""
-        return list(self.convergence.data[0].x or ())
+        x = self.convergence.data[0].x
+        return [] if x is None else [int(v) for v in x]
 
-    def _redraw(self) -> None:
-        conv = convergence_series(self._conv)
-        over = overhead_series(self._over, self.n)
-        for fig, keys, series in ((self.convergence, [k for k, *_ in CONVERGENCE_TRACES], conv),
-                                  (self.overhead, [k for k, *_ in OVERHEAD_TRACES], over)):
+    def redraw(self) -> None:
+        """Send every series to the browser (one restyle per figure)."""
+        dtick = round_dtick(self.series["agreement"][0])
+        for fig, keys in ((self.convergence, [k for k, *_ in CONVERGENCE_TRACES]),
+                          (self.overhead, [k for k, *_ in OVERHEAD_TRACES])):
             with fig.batch_update():
                 for trace, key in zip(fig.data, keys):
-                    trace.x, trace.y = series[key]
+                    x, y = self.series[key]  # numpy: validated in bulk and sent as binary buffers
+                    trace.x = np.asarray(x, dtype=np.int64)
+                    trace.y = np.asarray([np.nan if v is None else v for v in y], dtype=np.float64)
+                if dtick != self._dtick:
+                    fig.update_xaxes(dtick=dtick)
+        self._dtick = dtick
 
     def mark(self, round: int | None) -> None:
         """Draw a vertical line at ``round`` (the scrubber's round); ``None`` removes it."""

@@ -5,12 +5,18 @@ messages to animate — and the ESM front end (``widgets/team_graph.js``) only d
 That keeps the widget's behaviour testable without a browser (assert the traits) and
 the JavaScript small. Clicks come back through the ``selected`` trait, which the lab's
 fault panel observes; the widget itself never touches the engine.
+
+Flow control: every view says hello when it renders and acknowledges each painted
+frame. :attr:`TeamGraph.caught_up` tells the lab whether the browser has drawn the last
+frame; while it has not, the lab keeps computing rounds and shows them all at once when
+the browser is ready. So a fast Play never buries the browser under a backlog of
+updates (which would make Pause look dead for seconds) and no round is lost.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import anywidget
 import traitlets as t
@@ -49,6 +55,35 @@ class TeamGraph(anywidget.AnyWidget):
     anim_ms = t.Int(450).tag(sync=True)
     height = t.Int(340).tag(sync=True)
     selected = t.Dict().tag(sync=True)  # {"kind": "node", "agent"} | {"kind": "edge", "agents"} | {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.views = 0  # hellos from rendered views; 0: nobody is watching, never wait
+        self.painted = 0  # the last frame a view reported painted
+        self._on_painted: list[Callable[[], None]] = []
+        self.on_msg(self._from_view)
+
+    def _from_view(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "view":
+            self.views += 1
+            self.painted = self.frame
+        elif content.get("type") == "painted":
+            self.painted = max(self.painted, int(content.get("frame", 0)))
+        else:
+            return
+        for fn in list(self._on_painted):
+            fn()
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the browser has painted the last frame (always, with no view)."""
+        return self.views == 0 or self.painted >= self.frame
+
+    def on_painted(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` whenever a view reports a painted frame (or a new view appears)."""
+        self._on_painted.append(fn)
 
     def set_team(self, spec: TeamSpec, options: Sequence[str] = (), truth: str | None = None) -> None:
         """Lay out ``spec``'s team and reset every per-round trait."""

@@ -43,6 +43,7 @@ class FaultNote(NamedTuple):
     agent: str | None
     peer: str | None
     detail: str
+    phase: str | None = None  # FaultApplied: "start" or "end" of the fault's window
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def fault_notes(events: Sequence[Event]) -> tuple[FaultNote, ...]:
     for e in events:
         if e.kind in ("FaultApplied", "AgentFailed", "MessageDropped", "MessageDelayed") or (
                 e.kind == "MessageDelivered" and e.fault):
-            notes.append(FaultNote(e.round, e.kind, e.fault or "", e.agent, e.peer, e.detail or ""))
+            phase = e.value if e.kind == "FaultApplied" else None
+            notes.append(FaultNote(e.round, e.kind, e.fault or "", e.agent, e.peer, e.detail or "", phase))
     return tuple(notes)
 
 

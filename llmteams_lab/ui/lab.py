@@ -57,6 +57,7 @@ class Lab:
         self.controls = Controls(speed)
         self._following = True
         self._quiet = False
+        self._dirty = False
         self._set_team(spec)
         self.widget = self._compose()
         self._wire()
@@ -85,7 +86,8 @@ class Lab:
         self.graph.observe(self._guard(lambda ch: self.faults.select(ch["new"])), "selected")
         self.builder.on_spec(lambda _spec: self._sync())
         ctl.subscribe("round", self._on_round)
-        ctl.subscribe("state", lambda _s: self._sync())
+        ctl.subscribe("state", self._on_state)
+        self.graph.on_painted(self._guard(lambda: self._render()))
         ctl.subscribe("error", self._on_error)
         ctl.subscribe("reset", self._on_reset)
         ctl.subscribe("faults", self._on_fault)
@@ -115,7 +117,18 @@ class Lab:
 
     # --- controller events -----------------------------------------------------------------
     def _on_round(self, state: RoundState, events: list) -> None:
-        self.figures.add_round(events)
+        """Record the round's points; show it now, or as soon as the browser has caught up."""
+        self.figures.add_round(events, redraw=False)
+        self._dirty = True
+        self._render()
+
+    def _render(self, *, force: bool = False) -> None:
+        """Bring every view up to the latest round (see ``TeamGraph`` on flow control)."""
+        if not self._dirty or not (force or self.graph.caught_up):
+            return
+        self._dirty = False
+        state = self.controller.history[-1]
+        self.figures.redraw()
         s = self.controls.scrubber
         self._quiet = True
         try:
@@ -124,10 +137,14 @@ class Lab:
                 s.value = state.round
         finally:
             self._quiet = False
-        if self._following:
+        self.fault_log.show(self.controller.notes)
+        self._sync()
+        if self._following:  # last: the graph's paint acknowledges the whole frame
             self._show(state, animate=True)
-        if state.notes:
-            self.fault_log.show(self.controller.notes)
+
+    def _on_state(self, _state: str) -> None:
+        if not self.controller.playing:
+            self._render(force=True)  # a paused or finished lab shows its last round at once
         self._sync()
 
     def _on_error(self, err: BaseException) -> None:
@@ -148,6 +165,7 @@ class Lab:
         finally:
             self._quiet = False
         self._following = True
+        self._dirty = False
 
     def _on_fault(self, note: FaultNote) -> None:
         self.fault_log.show(self.controller.notes)

@@ -20,6 +20,7 @@ __all__ = ["FaultLog", "MessageTable", "fault_lines", "message_table_html"]
 
 MAX_ROWS = 120
 _AGGREGATED = ("MessageDropped", "MessageDelayed", "MessageDelivered")
+_DOWN = ("crash", "crash_recover")
 
 
 def message_table_html(state: RoundState, limit: int = MAX_ROWS) -> str:
@@ -47,20 +48,30 @@ def message_table_html(state: RoundState, limit: int = MAX_ROWS) -> str:
 
 def fault_lines(notes: Iterable[FaultNote], limit: int = MAX_ROWS) -> list[str]:
     """Fault-log lines, newest first; dropped/delayed messages counted per round and fault."""
-    lines: list[str] = []
+    lines: list[tuple[int, str]] = []
     counted: Counter = Counter()
     for n in notes:
         if n.kind in _AGGREGATED:
             counted[(n.round, n.kind, n.fault)] += 1
             continue
-        who = n.agent if n.peer is None else f"{n.agent} → {n.peer}"
-        verb = {"injected": "injected (from round)", "FaultApplied": "applied", "AgentFailed": "agent failed"}
-        lines.append(f"round {n.round}: {verb.get(n.kind, n.kind)} {n.fault} {who or ''} {_short(n.detail, 90)}")
+        who = n.agent if n.peer is None else f"{n.agent} — {n.peer}"
+        who = f" on {who}" if who else ""
+        if n.kind == "injected":
+            text = f"{n.fault} injected{who} (from this round)"
+        elif n.kind == "FaultApplied":
+            text = f"{n.fault} {'ends' if n.phase == 'end' else 'applied'}{who}"
+        elif n.kind == "AgentFailed" and n.fault in _DOWN:
+            continue  # a crashed agent sits out every round; its crash is logged once
+        elif n.kind == "AgentFailed":
+            text = f"{n.agent} failed ({n.fault}): {_short(n.detail, 80)}"
+        else:
+            text = f"{n.kind} {n.fault}{who}"
+        lines.append((n.round, f"round {n.round}: {text}"))
     for (r, kind, fault), count in counted.items():
         what = {"MessageDropped": "dropped", "MessageDelayed": "delayed"}.get(kind, "delivered late")
-        lines.append(f"round {r}: {count} message{'s' * (count != 1)} {what} ({fault or 'network'})")
-    lines.sort(key=lambda s: -int(s.split(":")[0].split()[1]))
-    return lines[:limit]
+        lines.append((r, f"round {r}: {count} message{'s' * (count != 1)} {what} ({fault or 'network'})"))
+    lines.sort(key=lambda item: -item[0])  # stable: within a round, log order
+    return [text for _, text in lines[:limit]]
 
 
 def _short(text: str, width: int = 70) -> str:

@@ -8,6 +8,7 @@ streaming, usage and cost, and budgets checked before each round.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import numpy as np
 import polars as pl
@@ -80,7 +81,7 @@ def test_the_same_seed_gives_the_same_events_and_another_seed_other_answers() ->
 
 @pytest.mark.parametrize("concurrency", [3, 8])
 def test_the_run_never_has_more_calls_in_flight_than_its_concurrency(concurrency: int) -> None:
-    with serving(latency_s=0.03) as (server, url):
+    with serving(latency_s=0.08) as (server, url):
         spec = openai_team(url, 8, seed=1, max_rounds=1).replace(concurrency=concurrency)
         run_team(spec)
     assert server.stats.requests == 8
@@ -207,3 +208,51 @@ def test_warm_opens_keep_alive_connections_before_the_first_round() -> None:
 
         assert asyncio.run(main()) == 4
     assert server.stats.requests == 0  # warming lists models; it is not a completion
+
+
+class BoardModel:
+    """A scripted endpoint for task-board turns: claims the first pending task it is shown."""
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        from llmteams_lab.serve.running import Listening
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._turn)
+        self._listening = Listening(app, "127.0.0.1", 0)
+        self.prompts: list[list[dict]] = []
+
+    async def _turn(self, request):
+        import re
+
+        from aiohttp import web
+
+        body = await request.json()
+        self.prompts.append(body["messages"])
+        pending = re.findall(r"^- (\S+) \[pending\]", body["messages"][1]["content"], re.M)
+        content = json.dumps({"actions": [{"do": "claim", "task": pending[0]}] if pending else [],
+                              "message": "claiming"})
+        return web.json_response({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+                                  "usage": {"prompt_tokens": 50, "completion_tokens": 9}})
+
+    async def start(self) -> str:
+        return f"http://127.0.0.1:{await self._listening.start()}/v1"
+
+    async def stop(self) -> None:
+        await self._listening.stop()
+
+
+def test_work_division_turns_use_the_task_board_prompt_and_return_actions() -> None:
+    from llmteams_lab.serve import Background
+    from llmteams_lab.spec import work_team
+
+    model = BoardModel()
+    with Background(model) as url:
+        spec = work_team(2, p=0.5, size=4, max_rounds=1, backend="openai", seed=1).replace(
+            endpoint={"base_url": url, "timeout_s": 2.0})
+        result = run_team(spec)
+    assert "Task board:" in model.prompts[0][1]["content"] and len(model.prompts) == 2
+    claims = rows(result, "TaskClaimed", "ClaimBlocked")
+    assert claims.height == 2 and claims["agent"].to_list() == ["a0", "a1"]
+    assert rows(result, "AgentFailed").height == 0

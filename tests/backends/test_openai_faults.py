@@ -59,10 +59,11 @@ def test_a_timeout_is_retried_and_the_next_attempt_can_succeed() -> None:
     assert kinds(result, "a0") == [(1, "AgentRetried", "timeout"), (1, "AgentReplied", None)]
 
 
-def test_a_body_that_is_not_json_is_a_malformed_reply_and_not_retried() -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_body_that_is_not_json_is_a_malformed_reply_and_not_retried(stream: bool) -> None:
     with serving(competence=1.0) as (server, url):
         server.faults.add("malformed", agent="a0")
-        result = run_team(openai_team(url, 3, seed=1, max_rounds=2))
+        result = run_team(openai_team(url, 3, seed=1, max_rounds=2, endpoint={"stream": stream}))
     assert kinds(result, "a0")[0] == (1, "AgentFailed", "malformed")
     assert "not valid JSON" in rows(result, "AgentFailed")["detail"][0]
     assert server.stats.requests == 3 + 3 * (result.rounds - 1)

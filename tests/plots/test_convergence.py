@@ -39,7 +39,7 @@ def test_figure_has_one_trace_per_metric_and_entropy_axis_up_to_log2_k():
     fig = convergence_figure(_conv(1), options=8)
     assert [t.name for t in fig.data] == [name for _, name, _ in CONVERGENCE_TRACES]
     assert fig.data[3].yaxis == "y2"
-    assert math.isclose(fig.layout.yaxis2.range[1], 3 * 1.03)
+    assert math.isclose(fig.layout.yaxis2.range[1], 3 * 1.04) and math.isclose(fig.layout.yaxis.range[1], 1.04)
     assert list(fig.data[0].x) == [1, 2, 3, 4]
 
 

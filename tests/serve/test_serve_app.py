@@ -82,9 +82,10 @@ def test_the_in_flight_gauge_counts_concurrent_requests() -> None:
         return await asyncio.gather(*(client.chat.completions.create(model="m", messages=PROMPT)
                                       for _ in range(6)))
 
-    with serving(latency_s=0.05) as (server, url):
+    with serving(latency_s=0.08) as (server, url):
         asyncio.run(with_client(url, burst=burst))
-        stats = json.loads(urllib.request.urlopen(url.removesuffix("/v1") + "/_admin/stats").read())
+        with urllib.request.urlopen(url.removesuffix("/v1") + "/_admin/stats") as response:
+            stats = json.loads(response.read())
     assert stats["requests"] == 6 and stats["peak_in_flight"] == 6 and stats["in_flight"] == 0
 
 
@@ -92,13 +93,14 @@ def test_fault_rules_can_be_added_over_http() -> None:
     with serving() as (server, url):
         admin = url.removesuffix("/v1") + "/_admin/faults"
         body = json.dumps([{"kind": "server_error", "status": 502, "times": 1}]).encode()
-        urllib.request.urlopen(urllib.request.Request(admin, data=body, method="POST"))
+        urllib.request.urlopen(urllib.request.Request(admin, data=body, method="POST")).close()
         with pytest.raises(openai.InternalServerError):
             asyncio.run(with_client(url, chat=lambda c: c.chat.completions.create(model="m", messages=PROMPT)))
         bad = urllib.request.Request(admin, data=b'[{"kind": "gremlins"}]', method="POST")
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(bad)
-    assert err.value.code == 400 and "'kind' must be one of" in err.value.read().decode()
+    with err.value:
+        assert err.value.code == 400 and "'kind' must be one of" in err.value.read().decode()
     assert server.faults.fired == {"server_error": 1}
 
 
