@@ -18,6 +18,7 @@ for each misuse (see ``llmteams_lab.errors``).
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -125,9 +126,19 @@ class Run:
         return self.status in ("finished", "failed", "closed")
 
     async def step(self) -> RoundSummary:
-        """Run exactly one round and return its summary."""
+        """Run exactly one round and return its summary.
+
+        CPython's cyclic garbage collector is paused while the round runs and resumes
+        when it ends. Why: a round allocates tens of thousands of short-lived, acyclic
+        records (one event per message); with the collector on, those allocations
+        trigger a full scan of the whole process heap every few rounds (more than the
+        round's own work for a 64-agent all-to-all team). Nothing is leaked: cycles
+        created during the round are collected at the next collection after it.
+        """
         self._check_can_step()
         self._stepping = True
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return await self._step()
         except BaseException as err:
@@ -138,6 +149,8 @@ class Run:
                 self.log.add(RunEnded, self.round, t_start=self.clock, t_end=self.clock, detail=self.end_reason)
             raise
         finally:
+            if gc_was_enabled:
+                gc.enable()
             self._stepping = False
             self.log.flush()
 
