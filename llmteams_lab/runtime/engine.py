@@ -86,7 +86,6 @@ class Run:
         self.status = "ready"
         self.end_reason: str | None = None
         self._stepping = False
-        self._limit = asyncio.Semaphore(spec.concurrency)
         self._max_round_tokens = 0
 
     # --- public API -------------------------------------------------------------------
@@ -224,7 +223,7 @@ class Run:
         acting = work.acting(r, self.alive)
         slots = RoundReplySlots(len(self.spec.agents))
         await gather_round(self.groups, acting, work.batch(r, acting, inbox),
-                           lambda i: work.request(r, i, inbox), slots, self._limit)
+                           lambda i: work.request(r, i, inbox), slots, self.spec.concurrency)
         log_backend_retries(self.log, self.groups, self.spec.ids, r, t0)
         if faults:
             faults.after_replies(r, t0, acting, inbox, slots)

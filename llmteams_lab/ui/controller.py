@@ -9,7 +9,7 @@ an exception raised in a widget callback or a background task is otherwise lost.
 
 Play runs as an ``asyncio`` task on the kernel's own loop (never nest-asyncio, which
 would block the kernel so the Pause click is never handled). Between rounds the task
-sleeps (at least ``sleep(0)``), which is when the kernel handles clicks. Pause cancels
+sleeps (at least :data:`YIELD_S`), which is when the kernel handles clicks. Pause cancels
 the task while it sleeps; if a round is in flight (a slow LLM backend) it lets the round
 finish first, because cancelling ``run.step()`` mid-round would fail the run.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from llmteams_lab.errors import BackendError, LifecycleError, RunFailedError
 from llmteams_lab.runtime import RoundSummary, Run
@@ -29,6 +29,10 @@ from llmteams_lab.ui.history import FaultNote, RoundState, next_state
 __all__ = ["LabController", "TOPICS"]
 
 TOPICS = ("error", "faults", "reset", "round", "state")
+# Play's shortest pause between rounds. Not sleep(0): the kernel handles a widget message
+# (a click, a view's acknowledgement) over many loop iterations, and sleep(0) grants one
+# per round, so a Pause click would wait dozens of rounds. A millisecond drains them.
+YIELD_S = 0.001
 # AgentFailed ``fault`` values that are not backend errors (a crashed agent is "down")
 NOT_BACKEND_FAILURES = frozenset({"crash", "crash_recover"})
 
@@ -50,6 +54,8 @@ class LabController:
         self._in_step = False
         self._stop_after_step = False
         self._pending: list[Any] = []
+        # awaited between rounds while playing: lets a view hold Play back (see Lab)
+        self.pace: Callable[[], Awaitable[None]] | None = None
         self._start(spec)
 
     # --- state -------------------------------------------------------------------------
@@ -197,7 +203,9 @@ class LabController:
                                          + " — paused; Step to continue or Reset"))
                 return
             wait = 0.0 if math.isinf(self.speed) else 1.0 / max(self.speed, 1e-3) - (loop.time() - started)
-            await asyncio.sleep(max(wait, 0.0))
+            await asyncio.sleep(max(wait, YIELD_S))
+            if self.pace is not None:
+                await self.pace()
 
     def _play_done(self, task: asyncio.Task) -> None:
         if not task.cancelled() and task.exception() is not None:

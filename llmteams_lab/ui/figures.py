@@ -31,6 +31,8 @@ __all__ = ["LiveFigures"]
 
 # the event kinds the two figures are computed from (message fates are not plotted)
 _PLOTTED = frozenset({"AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
+_STRAIGHT = frozenset({"ref_n", "ref_n2", "cum_ref_n", "cum_ref_n2"})  # lines: two points draw them
+MARKERS_UP_TO = 60  # rounds; beyond, lines only (thousands of SVG markers slow the browser)
 
 
 class LiveFigures:
@@ -48,6 +50,7 @@ class LiveFigures:
         self.series: dict[str, tuple[list, list]] = {
             key: ([], []) for key in [k for k, *_ in CONVERGENCE_TRACES] + [k for k, *_ in OVERHEAD_TRACES]}
         self._dtick = 0
+        self._markers = True
 
     def reset(self, n: int, options: int | None = None) -> None:
         """Empty both figures for a new run of a team of ``n`` with ``options`` answers."""
@@ -96,17 +99,24 @@ class LiveFigures:
 
     def redraw(self) -> None:
         """Send every series to the browser (one restyle per figure)."""
-        dtick = round_dtick(self.series["agreement"][0])
+        rounds = self.series["agreement"][0]
+        dtick = round_dtick(rounds)
+        markers = len(rounds) <= MARKERS_UP_TO
         for fig, keys in ((self.convergence, [k for k, *_ in CONVERGENCE_TRACES]),
                           (self.overhead, [k for k, *_ in OVERHEAD_TRACES])):
             with fig.batch_update():
                 for trace, key in zip(fig.data, keys):
-                    x, y = self.series[key]  # numpy: validated in bulk and sent as binary buffers
+                    x, y = self.series[key]
+                    if key in _STRAIGHT and len(x) > 2:
+                        x, y = [x[0], x[-1]], [y[0], y[-1]]
+                    # numpy: validated in bulk and sent to the browser as binary buffers
                     trace.x = np.asarray(x, dtype=np.int64)
                     trace.y = np.asarray([np.nan if v is None else v for v in y], dtype=np.float64)
+                    if markers != self._markers and trace.mode != "markers" and key not in _STRAIGHT:
+                        trace.mode = "lines+markers" if markers else "lines"
                 if dtick != self._dtick:
                     fig.update_xaxes(dtick=dtick)
-        self._dtick = dtick
+        self._dtick, self._markers = dtick, markers
 
     def mark(self, round: int | None) -> None:
         """Draw a vertical line at ``round`` (the scrubber's round); ``None`` removes it."""

@@ -36,6 +36,9 @@ from llmteams_lab.ui.tables import FaultLog, MessageTable
 
 __all__ = ["Lab"]
 
+MAX_AHEAD = 30  # rounds Play may run ahead of what the browser has drawn
+PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
+
 
 class Lab:
     """The lab for ``spec`` (default: 7 simulated agents debating on a complete graph).
@@ -58,9 +61,11 @@ class Lab:
         self._following = True
         self._quiet = False
         self._dirty = False
+        self._ahead = 0
         self._set_team(spec)
         self.widget = self._compose()
         self._wire()
+        self.controller.pace = self._pace
         self._sync()
 
     # --- composition ---------------------------------------------------------------------
@@ -120,13 +125,26 @@ class Lab:
         """Record the round's points; show it now, or as soon as the browser has caught up."""
         self.figures.add_round(events, redraw=False)
         self._dirty = True
+        self._ahead += 1
         self._render()
+
+    async def _pace(self) -> None:
+        """Hold Play while the browser is ``MAX_AHEAD`` rounds behind (bounded wait).
+
+        Without it the kernel would out-run a busy browser on a shared machine: the
+        updates it could not draw pile up, and Pause seems to take seconds to land.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PACE_TIMEOUT_S
+        while self._ahead >= MAX_AHEAD and not self.graph.caught_up and loop.time() < deadline:
+            await asyncio.sleep(0.002)
 
     def _render(self, *, force: bool = False) -> None:
         """Bring every view up to the latest round (see ``TeamGraph`` on flow control)."""
         if not self._dirty or not (force or self.graph.caught_up):
             return
         self._dirty = False
+        self._ahead = 0
         state = self.controller.history[-1]
         self.figures.redraw()
         s = self.controls.scrubber

@@ -132,9 +132,9 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     """Wait until every cell has run and the kernel is idle again."""
     page.wait_for_function("""() => {
         const w = window.jupyterapp.shell.currentWidget;
-        const k = w.sessionContext.session.kernel;
+        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
         const pending = [...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'));
-        return k.status === 'idle' && !pending;
+        return !!k && k.status === 'idle' && !pending;
     }""", timeout=timeout_ms)
 
 

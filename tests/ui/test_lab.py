@@ -39,7 +39,9 @@ async def test_step_clicks_colour_the_graph_and_extend_the_live_figures():
     conv = lab.summary()
     assert list(lab.figures.convergence.data[0].y) == conv["agreement"].to_list()
     assert list(lab.figures.overhead.data[0].y) == [30.0, 30.0, 30.0]
-    assert list(lab.figures.overhead.data[3].y) == [30, 30, 30]  # the O(n²) reference, n = 6
+    reference = lab.figures.overhead.data[3]  # O(n²), n = 6: a straight line, drawn by its ends
+    assert (list(reference.x), list(reference.y)) == ([1, 3], [30, 30])
+    assert lab.figures.series["ref_n2"] == ([1, 2, 3], [30, 30, 30])
     assert "Messages of round 3" in lab.table.value and lab.table.value.count("<tr") == 31
     assert "data-round='3'" in lab.controls.status.value
     assert lab.controls.scrubber.max == 3 and lab.controls.scrubber.value == 3
