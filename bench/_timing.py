@@ -41,33 +41,35 @@ class ConstantBatchBackend:
 
 def time_run(spec: TeamSpec, backends: Callable[[], Any] | None, rounds: int, repeats: int,
              *, pause_gc: bool = False) -> dict[str, float]:
-    """Best-of-``repeats`` seconds for ``rounds`` rounds (one warm-up round excluded).
+    """Best-of-``repeats`` seconds for ``rounds`` rounds (one warm-up round excluded):
+    wall clock (``seconds``) and this process's CPU time (``cpu_seconds``; steadier on a
+    shared machine, where other jobs stretch the wall clock but not our CPU time).
 
     ``pause_gc`` switches CPython's cyclic garbage collector off while the rounds are
     timed, to separate the engine's own work from the collector's (every event is a
     GC-tracked tuple subclass, and full collections re-traverse all events so far).
     """
 
-    async def once() -> tuple[float, int]:
+    async def once() -> tuple[float, float, int]:
         run = Run(spec, backends=backends() if backends else None)
         await run.step()  # warm-up: imports, first-round allocation
         gc.collect()
         if pause_gc:
             gc.disable()
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for _ in range(rounds):
                 await run.step()
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             gc.enable()
         events = len(run.events)
         await run.aclose()
-        return elapsed, events
+        return elapsed, cpu, events
 
     results = [asyncio.run(once()) for _ in range(repeats)]
-    best = min(r[0] for r in results)
-    return {"seconds": best, "events": results[0][1]}
+    return {"seconds": min(r[0] for r in results), "cpu_seconds": min(r[1] for r in results),
+            "events": results[0][2]}
 
 
 def emit(name: str, rows: list[dict[str, Any]]) -> None:

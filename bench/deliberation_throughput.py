@@ -30,6 +30,7 @@ def measure(n: int, logging: str, quick: bool) -> dict:
     steps_per_s = n * rounds / timing["seconds"]
     row = {"n": n, "topology": "complete", "logging": logging, "rounds_timed": rounds,
            "ms_per_round": round(timing["seconds"] / rounds * 1e3, 4),
+           "cpu_ms_per_round": round(timing["cpu_seconds"] / rounds * 1e3, 4),
            "agent_steps_per_s": round(steps_per_s), "events_per_round": timing["events"] // (rounds + 1)}
     if (logging, n) == TARGET[:2]:
         row["target"] = {"agent_steps_per_s": TARGET[2], "met": steps_per_s >= TARGET[2]}

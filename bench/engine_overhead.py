@@ -42,6 +42,7 @@ def measure(n: int, topology: str, logging: str, quick: bool) -> dict:
            "backend": "MockBackend (per agent)" if logging == "messages" else "constant batched",
            "messages_per_round": messages, "rounds_timed": rounds,
            "ms_per_round": round(per_round, 4), "ms_per_agent_step": round(per_round / n, 5),
+           "cpu_ms_per_round": round(timing["cpu_seconds"] / rounds * 1e3, 4),
            "us_per_message": round(per_round * 1e3 / messages, 3),
            "ms_per_round_gc_paused": round(without_gc["seconds"] / rounds * 1e3, 4)}
     target = TARGETS.get((topology, n, logging))

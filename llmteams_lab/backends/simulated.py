@@ -14,9 +14,11 @@ The model (per agent, see :class:`~llmteams_lab.spec.AgentSpec` for the knobs):
 * tokens: ``prompt_tokens + tokens_per_message · messages read`` in,
   ``reply_tokens`` out — so an all-to-all team's input grows ~n² per round.
 
-Randomness: one ``numpy`` Generator per (seed, round); row *i* of every draw belongs
-to agent *i* and the full table is drawn whatever subset acts, so an agent's draws
-do not depend on which other agents are alive. No ``hash()`` anywhere.
+Randomness: one ``numpy`` stream per (seed, round), ``PCG64(SeedSequence([seed, round,
+stream]))`` (seeded in blocks of rounds by :class:`~llmteams_lab.backends.round_streams.RoundStreams`,
+same numbers); row *i* of every draw belongs to agent *i* and the full table is drawn
+whatever subset acts, so an agent's draws do not depend on which other agents are
+alive. No ``hash()`` anywhere.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch, RoundReplies
+from llmteams_lab.backends.round_streams import RoundStreams
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
 
@@ -55,6 +58,7 @@ class SimulatedBackend:
         # confidence ± calibration, precomputed: c + (±1.0 · cal) is exactly c ± cal
         self.confidence_right = self.confidence + self.calibration
         self.confidence_wrong = self.confidence - self.calibration
+        self._streams = RoundStreams(self.seed, _STREAM)
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         """Vectorised replies of ``batch.acting`` (see the module docstring).
@@ -64,7 +68,7 @@ class SimulatedBackend:
         once everyone has one, conformity before anyone has, gathers when all act).
         """
         n, k = self.n, len(batch.question.options)
-        rng = np.random.Generator(np.random.PCG64([self.seed, batch.round, _STREAM]))
+        rng = self._streams.generator(batch.round)
         uniform = rng.random((n, 3))
         normal = rng.standard_normal((n, 2))
         truth = batch.question.options.index(batch.question.answer)
@@ -80,7 +84,7 @@ class SimulatedBackend:
         has_previous = previous >= 0
         weight = batch.inbox_weight
         heard = batch.inbox_size > 0
-        everyone = bool(has_previous.all())
+        everyone = np.count_nonzero(has_previous) == self.n  # cheaper than .all() on this hot path
         if not everyone and not has_previous.any():
             answer = self._first_answers(uniform, truth, k)
         else:
@@ -101,7 +105,9 @@ class SimulatedBackend:
                  idx: np.ndarray | slice) -> RoundReplies:
         conf = np.where(answer == truth, self.confidence_right[idx], self.confidence_wrong[idx])
         conf += 0.05 * normal[:, 0]
-        np.clip(conf, 0.0, 1.0, out=conf)  # in place: the same operations, fewer temporaries
+        # clip to [0, 1] in place as max then min (np.clip's wrapper costs more than both
+        # ufuncs; the values are the same, up to the sign of a zero that rint/astype erase)
+        np.minimum(np.maximum(conf, 0.0, out=conf), 1.0, out=conf)
         conf *= 1000
         confidence = np.rint(conf, out=conf).astype(np.int64)
         latency = self.jitter[idx] * normal[:, 1]
@@ -145,6 +151,6 @@ class SimulatedBackend:
 
 def _argmax_rows(weight: np.ndarray) -> np.ndarray:
     """Row-wise argmax; ties go to the lowest option index (deterministic)."""
-    return np.argmax(weight, axis=1).astype(np.int64, copy=False)
+    return weight.argmax(axis=1).astype(np.int64, copy=False)
 
 

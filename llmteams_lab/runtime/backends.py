@@ -44,7 +44,9 @@ def resolve_backends(spec: TeamSpec, given: Any = None) -> list[BackendGroup]:
         by_instance.setdefault(id(backend), (backend, []))[1].append(i)
     groups = []
     for backend, idx in by_instance.values():
-        groups.append(BackendGroup(backend, np.array(idx, dtype=np.int64), hasattr(backend, "respond_round")))
+        agents = np.array(idx, dtype=np.int64)
+        agents.flags.writeable = False  # handed to backends as ``batch.acting`` when everyone acts
+        groups.append(BackendGroup(backend, agents, hasattr(backend, "respond_round")))
     return groups
 
 
@@ -110,6 +112,15 @@ class RoundReplySlots:
         self.tokens_out[idx] = out.tokens_out
         self.replied[idx] = True
 
+    def put_failure(self, i: int, err: BackendError, elapsed: float) -> None:
+        """A failed call: its virtual duration if the error carries one, else ``elapsed``;
+        tokens of a billed but unusable reply still count."""
+        self.failures[i] = err
+        virtual = getattr(err, "latency_s", None)
+        self.latency[i] = elapsed if virtual is None else virtual
+        self.tokens_in[i] = getattr(err, "tokens_in", 0)
+        self.tokens_out[i] = getattr(err, "tokens_out", 0)
+
     def put_reply(self, i: int, reply: AgentReply, answer_index: int) -> None:
         self.replies[i] = reply
         self.answer[i] = answer_index
@@ -127,11 +138,13 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
 
     Batched groups answer first, in one call each; then the per-agent calls run with at
     most ``bound`` in flight (see ``_answer_each``)."""
-    acting_mask = np.zeros(slots.answer.size, dtype=bool)
-    acting_mask[acting] = True
+    everyone = acting.size == slots.answer.size  # acting is sorted and distinct
+    if not everyone:
+        acting_mask = np.zeros(slots.answer.size, dtype=bool)
+        acting_mask[acting] = True
     jobs: list[tuple[Any, int]] = []
     for group in groups:
-        idx = group.agents[acting_mask[group.agents]]
+        idx = group.agents if everyone else group.agents[acting_mask[group.agents]]
         if idx.size == 0:
             continue
         if group.batched:
@@ -140,13 +153,13 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
         else:
             jobs += [(group.backend, i) for i in idx.tolist()]
     if jobs:
-        question = batch.question
-        await _answer_each(jobs, lambda backend, i: _one(backend, requests(i), i, question, slots), bound)
+        await _answer_each(jobs, requests, batch.question, slots, bound)
 
 
-async def _answer_each(jobs: list[tuple[Any, int]], answer: "callable", bound: int) -> None:
-    """Run ``answer(backend, i)`` for every job, at most ``bound`` at a time, starting them
-    in job order.
+async def _answer_each(jobs: list[tuple[Any, int]], requests: "callable", question, slots: RoundReplySlots,
+                       bound: int) -> None:
+    """Ask every job's backend for its agent's reply, at most ``bound`` calls at a time,
+    starting them in job order; replies and failures land in ``slots`` by agent index.
 
     Why workers instead of one task per agent: a task costs ~10 µs to create, schedule
     and collect, which is most of a zero-latency round's backend work. Each worker takes
@@ -159,7 +172,15 @@ async def _answer_each(jobs: list[tuple[Any, int]], answer: "callable", bound: i
 
     async def work() -> None:
         while queue:
-            await answer(*queue.popleft())
+            backend, i = queue.popleft()
+            request = requests(i)
+            started = time.perf_counter()
+            try:
+                reply = await backend.respond(request)
+            except BackendError as err:
+                slots.put_failure(i, err, time.perf_counter() - started)
+                continue
+            slots.put_reply(i, reply, question.index(reply.answer))
 
     loop = asyncio.get_running_loop()
     workers = [loop.create_task(work())]
@@ -170,17 +191,3 @@ async def _answer_each(jobs: list[tuple[Any, int]], answer: "callable", bound: i
         raise
     workers += [loop.create_task(work()) for _ in range(min(bound - 1, len(queue)))]
     await asyncio.gather(*workers)
-
-
-async def _one(backend, request: AgentRequest, i: int, question, slots: RoundReplySlots) -> None:
-    started = time.perf_counter()
-    try:
-        reply = await backend.respond(request)
-    except BackendError as err:
-        slots.failures[i] = err
-        virtual = getattr(err, "latency_s", None)
-        slots.latency[i] = time.perf_counter() - started if virtual is None else virtual
-        slots.tokens_in[i] = getattr(err, "tokens_in", 0)  # a billed but unusable reply counts
-        slots.tokens_out[i] = getattr(err, "tokens_out", 0)
-        return
-    slots.put_reply(i, reply, question.index(reply.answer))

@@ -65,62 +65,87 @@ class Deliberation:
 
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         """Record replies/failures in agent order, update answers; return the round's end."""
-        answered = slots.replied[acting]
-        replied = acting if answered.all() else acting[answered]
-        if replied.size == self.answers.size:  # the whole team answered: no gathers
+        n = self.answers.size
+        answered = slots.replied if acting.size == n else slots.replied[acting]  # acting: sorted, distinct
+        replied = acting if np.count_nonzero(answered) == acting.size else acting[answered]
+        if replied.size == n:  # the whole team answered: no gathers
             self.answers[:] = slots.answer
             self.confidence[:] = slots.confidence
         else:
             self.answers[replied] = slots.answer[replied]
             self.confidence[replied] = slots.confidence[replied]
+        latency = slots.latency if acting.size == n else slots.latency[acting]
+        t_end = t0 + (float(latency.max()) if acting.size else 0.0)
         if self.explicit:
             self._log_replies(round, t0, acting, slots)
         else:
-            self._log_tally(round, t0, replied, slots)
-        latency = slots.latency if acting.size == slots.latency.size else slots.latency[acting]
-        return t0 + (float(latency.max()) if acting.size else 0.0)
+            self._log_tally(round, t0, replied, slots, t_end if replied.size == acting.size else None)
+        return t_end
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
-        ids, opts, add = self.spec.ids, self.question.options, self.log.add
+        ids, opts, add, failures, replies = self._ids, self.question.options, self.log.add, slots.failures, slots.replies
+        latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
+        answers, confidence = slots.answer.tolist(), slots.confidence.tolist()
         for i in acting.tolist():
-            t_end = t0 + float(slots.latency[i])
-            if i in slots.failures:
-                err = slots.failures[i]
+            t_end = t0 + latency[i]
+            if i in failures:
+                err = failures[i]
                 spent = getattr(err, "cost_usd", None)  # e.g. an unparseable LLM reply was still billed
                 self.cost_used += spent or 0.0
                 add(AgentFailed, r, ids[i], t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
-                    tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=spent,
-                    detail=str(err))
+                    tokens_in=tokens_in[i], tokens_out=tokens_out[i], cost_usd=spent, detail=str(err))
                 continue
-            reply = slots.replies.get(i)
-            a = int(slots.answer[i])
+            reply = replies.get(i)
+            a = answers[i]
             value = opts[a] if a >= 0 else (reply.answer if reply else None)
             cost = reply.cost_usd if reply is not None else 0.0
             if cost:
                 self.cost_used += cost
-            info = {"confidence": int(slots.confidence[i]) / 1000}
-            if reply is not None and reply.usage_estimated:
-                info["usage_estimated"] = True  # the server sent no usage: tokens are estimates
+            # usage_estimated: the server sent no usage, so the tokens are estimates
+            detail = _reply_detail(confidence[i], reply is not None and reply.usage_estimated)
             add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
-                tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
-                detail=json.dumps(info))
+                tokens_in=tokens_in[i], tokens_out=tokens_out[i], cost_usd=cost, detail=detail)
 
-    def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots) -> None:
+    def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots,
+                   t_end: float | None) -> None:
+        """One ``AnswersTallied`` per answer given, with its count and its agents' tokens.
+        ``t_end``: the slowest reply's end when the caller already knows it."""
         pick = slice(None) if replied.size == self.answers.size else replied  # a view when all replied
         answers = slots.answer[pick]
-        counts = np.bincount(answers[answers >= 0], minlength=self.k)
-        t_end = t0 + (float(slots.latency[pick].max()) if replied.size else 0.0)
-        tokens_in, tokens_out = slots.tokens_in[pick], slots.tokens_out[pick]
+        valid = answers >= 0
+        everyone_valid = np.count_nonzero(valid) == answers.size
+        counts = np.bincount(answers if everyone_valid else answers[valid], minlength=self.k)
+        if t_end is None:
+            t_end = t0 + (float(slots.latency[pick].max()) if replied.size else 0.0)
         options = np.flatnonzero(counts).tolist()
+        used = self._tokens_by_option(answers, valid, everyone_valid, slots.tokens_in[pick],
+                                      slots.tokens_out[pick], options, counts, replied.size)
+        opts, add, truth = self.question.options, self.log.add, self.truth
+        for option, (used_in, used_out), count in zip(options, used, counts[options].tolist()):
+            add(AnswersTallied, r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
+                count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
+
+    @staticmethod
+    def _tokens_by_option(answers, valid, everyone_valid, tokens_in, tokens_out, options, counts,
+                          replied: int) -> list[tuple[int, int]]:
+        """Input and output tokens summed per option in ``options``.
+
+        Unanimous: the totals. Otherwise per-option sums in one ``bincount`` each when
+        its float64 sums are exact (non-negative totals below 2**53, always so for
+        token counts), else exact integer sums per option."""
+        if len(options) == 1 and counts[options[0]] == replied:
+            return [(int(tokens_in.sum()), int(tokens_out.sum()))]
+        if len(options) > 1 and everyone_valid and tokens_in.min() >= 0 and tokens_out.min() >= 0 \
+                and int(tokens_in.sum()) < _EXACT and int(tokens_out.sum()) < _EXACT:
+            k = options[-1] + 1
+            sums_in = np.bincount(answers, weights=tokens_in, minlength=k)[options].astype(np.int64).tolist()
+            sums_out = np.bincount(answers, weights=tokens_out, minlength=k)[options].astype(np.int64).tolist()
+            return list(zip(sums_in, sums_out))
+        out = []
         for option in options:
-            if len(options) == 1 and counts[option] == replied.size:  # unanimous: everyone's tokens
-                used_in, used_out = int(tokens_in.sum()), int(tokens_out.sum())
-            else:
-                who = answers == option
-                used_in, used_out = int(tokens_in[who].sum()), int(tokens_out[who].sum())
-            self.log.add(AnswersTallied, r, t_start=t0, t_end=t_end, value=self.question.options[option],
-                         correct=option == self.truth, count=int(counts[option]),
-                         tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
+            who = answers == option
+            out.append((int(tokens_in[who].sum()), int(tokens_out[who].sum())))
+        return out
 
     def decide(self, round: int, alive: np.ndarray) -> Decision:
         self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
@@ -133,8 +158,9 @@ class Deliberation:
             texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))]
         else:
             values, texts = [], []
-        return Outgoing(acting[slots.replied[acting]], self.answers, self.confidence, values, texts,
-                        slots.tokens_out)
+        everyone = acting.size == self.answers.size and np.count_nonzero(slots.replied) == acting.size
+        return Outgoing(acting if everyone else acting[slots.replied[acting]], self.answers, self.confidence,
+                        values, texts, slots.tokens_out)
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """The decision as text and whether it is the ground truth (``None``: undecided)."""
@@ -145,14 +171,36 @@ class Deliberation:
 
     def agreement(self, alive: np.ndarray) -> float:
         """Share of live agents holding the modal answer."""
+        n = self.answers.size
         answered = self.answers >= 0
-        live = self.answers if answered.all() and alive.all() else self.answers[alive & answered]
+        n_alive = np.count_nonzero(alive)
+        live = self.answers if n_alive == n and np.count_nonzero(answered) == n else self.answers[alive & answered]
         if live.size == 0:
             return 0.0
-        return float(np.bincount(live).max()) / int(alive.sum())
+        return float(np.bincount(live).max()) / n_alive
 
     def state(self) -> dict[str, Any]:
         """A JSON-able snapshot for UIs: each agent's answer and confidence."""
         opts = self.question.options
         return {aid: {"answer": opts[a] if a >= 0 else None, "confidence": c / 1000}
                 for aid, a, c in zip(self.spec.ids, self.answers.tolist(), self.confidence.tolist())}
+
+
+_EXACT = 2**53  # float64 sums of non-negative integers below this are exact
+_DETAILS: dict[tuple[int, bool], str] = {}
+
+
+def _reply_detail(confidence: int, estimated: bool) -> str:
+    """The ``AgentReplied`` detail JSON for a confidence in thousandths. Memoised: a team
+    reports few distinct confidences, and ``json.dumps`` is most of a reply's logging.
+    Only the 0..1000 range is kept, so the memo stays small whatever a backend sends."""
+    key = (confidence, estimated)
+    detail = _DETAILS.get(key)
+    if detail is None:
+        info: dict[str, Any] = {"confidence": confidence / 1000}
+        if estimated:
+            info["usage_estimated"] = True
+        detail = json.dumps(info)
+        if 0 <= confidence <= 1000:
+            _DETAILS[key] = detail
+    return detail

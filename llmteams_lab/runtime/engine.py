@@ -36,6 +36,7 @@ from llmteams_lab.runtime.backend_reports import log_backend_retries, worst_case
 from llmteams_lab.runtime.backends import RoundReplySlots, gather_round, resolve_backends
 from llmteams_lab.runtime.deliberation import Deliberation
 from llmteams_lab.runtime.faults import FaultInjector, needs_messages
+from llmteams_lab.runtime.gc_pause import resume_gc
 from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.result import RunResult
@@ -132,12 +133,15 @@ class Run:
         records (one event per message); with the collector on, those allocations
         trigger a full scan of the whole process heap every few rounds (more than the
         round's own work for a 64-agent all-to-all team). Nothing is leaked: cycles
-        created during the round are collected at the next collection after it.
+        created during the round are collected by a later collection (when the round's
+        young objects are nearly all new log records, they go straight to the oldest
+        generation; see ``runtime.gc_pause``).
         """
         self._check_can_step()
         self._stepping = True
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        logged = len(self.log.events)
         try:
             return await self._step()
         except BaseException as err:
@@ -149,7 +153,7 @@ class Run:
             raise
         finally:
             if gc_was_enabled:
-                gc.enable()
+                resume_gc(len(self.log.events) - logged)
             self._stepping = False
             self.log.flush()
 
@@ -224,7 +228,7 @@ class Run:
         slots = RoundReplySlots(len(self.spec.agents))
         await gather_round(self.groups, acting, work.batch(r, acting, inbox),
                            lambda i: work.request(r, i, inbox), slots, self.spec.concurrency)
-        log_backend_retries(self.log, self.groups, self.spec.ids, r, t0)
+        log_backend_retries(self.log, self.groups, self.network.ids, r, t0)  # spec.ids rebuilds a tuple
         if faults:
             faults.after_replies(r, t0, acting, inbox, slots)
         self._count_usage(acting, slots)

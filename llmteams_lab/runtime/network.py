@@ -23,7 +23,6 @@ so every path agrees exactly.
 
 from __future__ import annotations
 
-import dataclasses
 from itertools import chain, repeat
 from typing import Any, Callable, Sequence
 
@@ -32,6 +31,8 @@ import numpy as np
 from llmteams_lab.events import MessageDelayed, MessageDelivered, MessageDropped, MessageSent
 from llmteams_lab.messages import Message, Question
 from llmteams_lab.runtime.log import EventLog
+from llmteams_lab.runtime.message_drafts import from_heads
+from llmteams_lab.runtime.message_drafts import new_message as _message
 
 __all__ = ["Inbox", "Network", "Route"]
 
@@ -43,51 +44,6 @@ Entry = tuple[int, int, int, str, "str | None", int]
 Route = Callable[[int, int, int], "list[tuple] | None"]
 
 _new = tuple.__new__
-
-
-class _Draft:
-    """A mutable stand-in with exactly :class:`Message`'s slots (see ``_draft_class``)."""
-
-    __slots__ = ("round", "sender", "receiver", "answer", "confidence", "text", "payload")
-
-
-def _draft_class() -> type | None:
-    """``_Draft`` if a filled draft can become a real :class:`Message` by ``__class__``
-    assignment, else ``None``.
-
-    Why: a 64-agent all-to-all round builds 4,032 inbox messages. The frozen dataclass
-    ``__init__`` goes through ``object.__setattr__`` per field (~0.8 µs a message);
-    filling a plain slotted object and then switching its class to ``Message`` (which
-    CPython allows because both have the same slots) costs ~0.16 µs and yields an
-    ordinary, frozen ``Message``. Checked once here, so if ``Message`` ever gains a
-    field, a ``__post_init__`` or a different layout, the real constructor is used.
-    """
-    names = tuple(f.name for f in dataclasses.fields(Message))
-    if names != _Draft.__slots__ or hasattr(Message, "__post_init__"):
-        return None
-    probe = _Draft()
-    for name in names:
-        setattr(probe, name, None)
-    try:
-        probe.__class__ = Message
-    except TypeError:
-        return None
-    return _Draft
-
-
-_DRAFT = _draft_class()
-
-
-def _message(round, sender, receiver, answer, confidence, text, payload) -> Message:
-    """A :class:`Message` built through the draft (see ``_draft_class``), or the real
-    constructor when drafts are unavailable."""
-    if _DRAFT is None:
-        return Message(round, sender, receiver, answer, confidence, text, payload)
-    m = _DRAFT()
-    m.round, m.sender, m.receiver, m.answer, m.confidence, m.text, m.payload = (
-        round, sender, receiver, answer, confidence, text, payload)
-    m.__class__ = Message
-    return m
 
 
 class _Said:
@@ -138,7 +94,7 @@ class Inbox:
         if self._said is None:
             return ()
         heads = self._heads if self._heads is not None else self._make_heads(ids, question)
-        return _from_heads(heads, self._inn[i], ids[i])
+        return from_heads(heads, self._inn[i], ids[i])
 
     def _make_heads(self, ids: Sequence[str], question: Question) -> list:
         """Per sender: what its message says to anyone (``None``: it sent nothing)."""
@@ -151,25 +107,6 @@ class Inbox:
                 heads[s] = (said.round, ids[s], opts[a] if a >= 0 else None, c / 1000, texts[s])
         self._heads = heads
         return heads
-
-
-def _from_heads(heads: list, senders: Sequence[int], receiver: str) -> tuple[Message, ...]:
-    """``receiver``'s messages from ``senders`` (in order); ``heads[s]`` is what ``s`` said
-    (``None``: nothing). The loop inlines ``_message``: it runs once per delivered message."""
-    if _DRAFT is None:
-        return tuple([_message(h[0], h[1], receiver, h[2], h[3], h[4], None)
-                      for h in map(heads.__getitem__, senders) if h is not None])
-    out: list[Message] = []
-    append, draft, cls = out.append, _DRAFT, Message
-    for h in map(heads.__getitem__, senders):
-        if h is not None:
-            m = draft()
-            m.round, m.sender, m.answer, m.confidence, m.text = h
-            m.receiver = receiver
-            m.payload = None
-            m.__class__ = cls
-            append(m)
-    return tuple(out)
 
 
 class Network:
@@ -193,7 +130,7 @@ class Network:
         self.src = np.array([a for a, _ in arcs], dtype=np.int64)
         self.dst = np.array([b for _, b in arcs], dtype=np.int64)
         self.complete = len(arcs) == n * (n - 1)
-        self._rows = np.arange(n, dtype=np.int64)
+        self._row_base = np.arange(n, dtype=np.int64) * k  # flat index of each agent's row in (n, k)
         self.router: Route | None = None
         self._next: list[list[Entry]] = [[] for _ in range(n)]
         self._slow = False  # whether any entry waits in ``_next``
@@ -213,8 +150,11 @@ class Network:
             self._send_routed(log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end)
 
     def _remember(self, round, senders, answers, confidence, texts) -> None:
-        replied = np.zeros(self.n, dtype=bool)
-        replied[senders] = True
+        if senders.size == self.n:  # senders are distinct agent indices: everyone replied
+            replied = np.ones(self.n, dtype=bool)
+        else:
+            replied = np.zeros(self.n, dtype=bool)
+            replied[senders] = True
         self._said = _Said(round, replied, answers.copy(), confidence.copy(), texts)
 
     def _send_direct(self, log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end):
@@ -309,7 +249,7 @@ class Network:
         self._remember(round, senders, answers, confidence, None)
         if self.complete:
             count = int(senders.size) * (self.n - 1)
-            tok = int(tokens[senders].sum()) * (self.n - 1)
+            tok = int((tokens if senders.size == self.n else tokens[senders]).sum()) * (self.n - 1)
         else:
             mask = self._said.replied[self.src]
             count = int(mask.sum())
@@ -345,19 +285,8 @@ class Network:
         if said is None:
             return np.zeros((n, k), dtype=np.int64), np.zeros((n, k), dtype=np.int64), np.zeros(n, dtype=np.int64)
         replied, answers, conf = said.replied, said.answers, said.confidence
-        if self.complete:  # everyone hears everyone else: the team's tally minus one's own
-            valid = replied & (answers >= 0)
-            if valid.all():  # the common case: no gathers
-                rows, said_answer, said_conf = self._rows, answers, conf
-            else:
-                rows = np.flatnonzero(valid)
-                said_answer, said_conf = answers[rows], conf[rows]
-            votes = np.tile(np.bincount(said_answer, minlength=k), (n, 1))
-            weight = np.tile(np.bincount(said_answer, weights=said_conf, minlength=k).astype(np.int64), (n, 1))
-            own = rows * k + said_answer  # flat index of (sender, its answer)
-            votes.ravel()[own] -= 1
-            weight.ravel()[own] -= said_conf
-            return votes, weight, int(replied.sum()) - replied.astype(np.int64)
+        if self.complete:
+            return self._complete_tallies(replied, answers, conf)
         mask = replied[self.src]
         src, dst = self.src[mask], self.dst[mask]
         ok = answers[src] >= 0
@@ -366,6 +295,25 @@ class Network:
         weight = np.bincount(idx, weights=conf[src[ok]].astype(np.float64), minlength=n * k)
         size = np.bincount(dst, minlength=n).astype(np.int64)
         return votes, weight.reshape(n, k).astype(np.int64), size
+
+    def _complete_tallies(self, replied: np.ndarray, answers: np.ndarray, conf: np.ndarray):
+        """Complete graph: everyone hears everyone else, so an inbox is the team's tally
+        minus one's own message (row copies of the tally, then one scatter each)."""
+        n, k = self.n, self.k
+        valid = replied & (answers >= 0)
+        everyone = np.count_nonzero(valid) == n
+        if everyone:  # the usual round: no gathers
+            said_answer, said_conf, base = answers, conf, self._row_base
+        else:
+            rows = np.flatnonzero(valid)
+            said_answer, said_conf, base = answers[rows], conf[rows], rows * k
+        votes = np.bincount(said_answer, minlength=k)[None, :].repeat(n, 0)
+        weight = np.bincount(said_answer, weights=said_conf, minlength=k).astype(np.int64)[None, :].repeat(n, 0)
+        own = base + said_answer  # flat index of (sender, its answer)
+        votes.ravel()[own] -= 1
+        weight.ravel()[own] -= said_conf
+        size = np.full(n, n - 1, dtype=np.int64) if everyone else int(replied.sum()) - replied.astype(np.int64)
+        return votes, weight, size
 
     @staticmethod
     def _add_entries(votes: np.ndarray, weight: np.ndarray, size: np.ndarray, slow: list[list[Entry]]) -> None:

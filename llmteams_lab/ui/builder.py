@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.endpoint import EndpointSpec
 from llmteams_lab.spec.protocol import PROTOCOLS
 from llmteams_lab.spec.topology import TOPOLOGIES
 
@@ -28,7 +29,9 @@ __all__ = ["TeamBuilder", "available_backends"]
 _PROFILE = ("competence", "conformity", "latency_s", "backend")
 _TASK_KINDS = ("multiple_choice", "arithmetic")
 # spec path prefix -> the control to highlight (first match wins)
-_CONTROL_OF_PATH = (("task.options", "options"), ("task.index", "index"), ("task", "task"),
+_CONTROL_OF_PATH = (("endpoint.base_url", "base_url"), ("endpoint.model", "model"),
+                    ("endpoint.api_key_env", "api_key_env"), ("task.options", "options"), ("task.index", "index"),
+                    ("task", "task"),
                     ("budgets.max_rounds", "rounds"), ("topology", "topology"), ("protocol", "protocol"),
                     ("seed", "seed"), ("n", "n"))
 
@@ -61,10 +64,12 @@ class TeamBuilder(w.VBox):
         self.spec_view.add_class("ltl-spec-view")
         self.view_as.observe(lambda _: self._render_spec(), "value")
         c = self.controls
-        rows = [w.HBox([c["n"], c["topology"], c["protocol"], c["backend"]]),
+        self.endpoint_row = w.HBox([c["base_url"], c["model"], c["api_key_env"]])
+        rows = [w.HBox([c["n"], c["topology"], c["protocol"], c["backend"]]), self.endpoint_row,
                 w.HBox([c["competence"], c["conformity"], c["latency_s"]]),
                 w.HBox([c["task"], c["options"], c["index"], c["rounds"], c["seed"]])]
         super().__init__(children=[*rows, self.message, self.view_as, self.spec_view])
+        self._show_endpoint()
         self.add_class("ltl-builder")
         for name, control in self.controls.items():
             control.observe(self._changed(name), "value")
@@ -72,6 +77,7 @@ class TeamBuilder(w.VBox):
     # --- controls ------------------------------------------------------------------------
     def _make_controls(self, spec: TeamSpec) -> dict[str, w.ValueWidget]:
         a = spec.agents[0]
+        ep = spec.endpoint or EndpointSpec()
         short = {"style": {"description_width": "initial"}, "layout": w.Layout(width="150px")}
         topo = list(TOPOLOGIES) if spec.topology.kind == "edges" else [k for k in TOPOLOGIES if k != "edges"]
         tasks = list(_TASK_KINDS) + ([spec.task.kind] if spec.task.kind not in _TASK_KINDS else [])
@@ -90,6 +96,13 @@ class TeamBuilder(w.VBox):
             "index": w.IntText(spec.task.index, description="question #", **short),
             "rounds": w.IntText(spec.budgets.max_rounds, description="rounds", **short),
             "seed": w.IntText(spec.seed, description="seed", **short),
+            # the endpoint of openai agents; the key itself is never typed here, only the
+            # name of the environment variable that holds it
+            "base_url": w.Text(ep.base_url or "", description="base URL", placeholder="OPENAI_BASE_URL or OpenAI",
+                               style=short["style"], layout=w.Layout(width="330px")),
+            "model": w.Text(ep.model, description="model", **short),
+            "api_key_env": w.Text(ep.api_key_env, description="key env var", style=short["style"],
+                                  layout=w.Layout(width="220px")),
         }
         for name, control in controls.items():
             control.add_class(f"ltl-builder-{name}")
@@ -107,6 +120,7 @@ class TeamBuilder(w.VBox):
                 fresh[name].close()
         finally:
             self._loading = False
+        self._show_endpoint()
         self.spec, self.error, self._touched = spec, None, set()
         self.message.value = ""
         self._render_spec()
@@ -117,6 +131,8 @@ class TeamBuilder(w.VBox):
                 return
             if name in _PROFILE:
                 self._touched.add(name)
+            if name == "backend":
+                self._show_endpoint()
             self.apply()
         return handler
 
@@ -145,7 +161,15 @@ class TeamBuilder(w.VBox):
         data["task"] = {**data.get("task", {}), "kind": v["task"], "options": v["options"], "index": v["index"]}
         data["budgets"] = {**data.get("budgets", {}), "max_rounds": v["rounds"]}
         data["seed"] = v["seed"]
+        if any(a.get("backend") == "openai" for a in agents):
+            endpoint = {**data.get("endpoint", {}), "model": v["model"], "api_key_env": v["api_key_env"]}
+            endpoint.pop("base_url", None)
+            data["endpoint"] = {**endpoint, **({"base_url": v["base_url"]} if v["base_url"] else {})}
         return TeamSpec.from_dict(data)
+
+    def _show_endpoint(self) -> None:
+        """The endpoint fields only matter (and only show) for openai agents."""
+        self.endpoint_row.layout.display = "flex" if self.controls["backend"].value == "openai" else "none"
 
     def apply(self) -> TeamSpec | None:
         """Validate the form; on success adopt and announce the new spec, else show why."""

@@ -43,10 +43,14 @@ class LabController:
     backends  as for ``Run`` (instance or mapping), or a callable ``spec -> backends``
               called at every reset (so a rebuilt run gets fresh clients)
     speed     Play's pace in rounds per second (``math.inf``: as fast as possible)
+    run_factory  ``spec -> run`` building something with the engine's shape instead of a
+              :class:`Run` (e.g. a ``ReplayRun`` of a recorded trace); called at every reset
     """
 
-    def __init__(self, spec: TeamSpec, *, backends: Any = None, speed: float = 5.0):
+    def __init__(self, spec: TeamSpec, *, backends: Any = None, speed: float = 5.0,
+                 run_factory: Callable[[TeamSpec], Any] | None = None):
         self._backends = backends
+        self._run_factory = run_factory
         self._listeners: dict[str, list[Callable[..., None]]] = {t: [] for t in TOPICS}
         self.speed = speed
         self.errors: list[BaseException] = []
@@ -61,7 +65,8 @@ class LabController:
     # --- state -------------------------------------------------------------------------
     def _start(self, spec: TeamSpec) -> None:
         self.spec = spec
-        self.run = Run(spec, backends=self._backends_for(spec))
+        self.run = self._run_factory(spec) if self._run_factory is not None \
+            else Run(spec, backends=self._backends_for(spec))
         self.history: list[RoundState] = [RoundState.initial(spec.ids)]
         self.notes: list[FaultNote] = []
         self.error: BaseException | None = None
@@ -121,6 +126,8 @@ class LabController:
         if self.run.done:
             raise _done_error(self.run)
         playing = self.playing and asyncio.current_task() is self._task
+        if self.playing and not playing:
+            raise LifecycleError("the lab is playing; pause it before stepping")
         self._in_step = True
         self._set_state("playing" if playing else "stepping")
         try:
@@ -252,6 +259,9 @@ class LabController:
 
         An invalid fault raises the engine's :class:`SpecError` and changes nothing.
         """
+        if not hasattr(self.run, "inject"):
+            raise LifecycleError("a replayed trace takes no faults: fork it into a live run first "
+                                 "(`run = await trace.fork(k)`) and open a Lab on that run's spec")
         if self.run.done:
             raise _done_error(self.run)
         if self._in_step:

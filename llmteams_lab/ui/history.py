@@ -135,13 +135,7 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
             crashed[i] = (e.fault in _CRASH and e.value != "end") or (crashed[i] and e.fault not in _CRASH)
         elif e.kind == "RoundEnded":
             decision, correct = e.value, e.correct
-    for aid, agent in (snapshot or {}).items():
-        if aid in index and isinstance(agent, dict):
-            i = index[aid]
-            answers[i] = agent.get("answer", answers[i])
-            confidence[i] = float(agent.get("confidence") or 0.0) if "confidence" in agent else confidence[i]
-            crashed[i] = not agent["alive"] if "alive" in agent else crashed[i]
-            faults[i] = set(agent["faults"]) if "faults" in agent else faults[i]
+    _apply_snapshot(snapshot or {}, index, answers, confidence, crashed, faults)
     if alive is not None:
         crashed = [c or not a for c, a in zip(crashed, alive)]
     states = tuple("crashed" if c else ("failed" if f else "alive") for c, f in zip(crashed, failed))
@@ -149,6 +143,18 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
     return RoundState(round, tuple(answers), tuple(confidence), states, tuple(tuple(sorted(f)) for f in faults),
                       messages, aggregated, decision, correct, fault_notes(events), link_faults(ids, active),
                       tuple(sorted(active)))
+
+
+def _apply_snapshot(snapshot: dict[str, Any], index: dict[str, int], answers: list, confidence: list,
+                    crashed: list, faults: list) -> None:
+    """Overwrite what the events said with the run's own per-agent snapshot, where given."""
+    for aid, agent in snapshot.items():
+        if aid in index and isinstance(agent, dict):
+            i = index[aid]
+            answers[i] = agent.get("answer", answers[i])
+            confidence[i] = float(agent.get("confidence") or 0.0) if "confidence" in agent else confidence[i]
+            crashed[i] = not agent["alive"] if "alive" in agent else crashed[i]
+            faults[i] = set(agent["faults"]) if "faults" in agent else faults[i]
 
 
 def link_faults(ids: Sequence[str], active: set[str]) -> tuple[tuple[str, str, str], ...]:

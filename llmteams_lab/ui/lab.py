@@ -15,13 +15,16 @@ From a notebook::
 from __future__ import annotations
 
 import asyncio
+import time
 from html import escape
 from typing import Any, Callable, Coroutine
 
 import ipywidgets as w
 import polars as pl
 
+from llmteams_lab.errors import DatasetError
 from llmteams_lab.metrics import events_frame, round_summary
+from llmteams_lab.runtime.replay import ReplayRun
 from llmteams_lab.spec import TeamSpec, team
 from llmteams_lab.ui._assets import asset
 from llmteams_lab.ui.builder import TeamBuilder
@@ -36,8 +39,12 @@ from llmteams_lab.ui.tables import FaultLog, MessageTable
 
 __all__ = ["Lab"]
 
-MAX_AHEAD = 30  # rounds Play may run ahead of what the browser has drawn
+MAX_AHEAD = 10  # rounds Play may run ahead of what the browser has drawn (see _pace)
 PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
+# While playing, the plots are redrawn at most this often (every point still arrives):
+# a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
+# graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
+PLOT_INTERVAL_S = 0.5
 
 
 class Lab:
@@ -47,9 +54,10 @@ class Lab:
     speed     Play's initial pace, rounds per second
     """
 
-    def __init__(self, spec: TeamSpec | None = None, *, backends: Any = None, speed: float = 5.0):
+    def __init__(self, spec: TeamSpec | None = None, *, backends: Any = None, speed: float = 5.0,
+                 run_factory: Callable[[TeamSpec], Any] | None = None):
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
-        self.controller = LabController(spec, backends=backends, speed=speed)
+        self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
         self.builder = TeamBuilder(spec)
         self.graph = TeamGraph()
         self.figures = LiveFigures(len(spec.agents), self._options_count())
@@ -62,11 +70,24 @@ class Lab:
         self._quiet = False
         self._dirty = False
         self._ahead = 0
+        self._plotted, self._plots_behind = 0.0, False
+        self._notes_shown = 0
         self._set_team(spec)
         self.widget = self._compose()
         self._wire()
         self.controller.pace = self._pace
         self._sync()
+
+    @classmethod
+    def replay(cls, trace: ReplayRun, *, speed: float = 5.0) -> "Lab":
+        """A lab stepping through a recorded run (ours or one of the paper's): Step, Play,
+        the scrubber and the live plots work as on a live run; Reset starts the trace
+        again. Faults need a live team: fork the replay (``trace.fork(k)``) first."""
+        if trace.spec is None:
+            raise DatasetError(f"trace {trace.run_id!r} records no spec this version can rebuild, so the lab "
+                               "cannot draw its team; step it with `await trace.step()` instead")
+        records, run_id, spec = trace.records, trace.run_id, trace.spec
+        return cls(spec, speed=speed, run_factory=lambda _spec: ReplayRun(records, spec=spec, run_id=run_id))
 
     # --- composition ---------------------------------------------------------------------
     def _compose(self) -> w.VBox:
@@ -146,7 +167,12 @@ class Lab:
         self._dirty = False
         self._ahead = 0
         state = self.controller.history[-1]
-        self.figures.redraw()
+        now = time.monotonic()
+        if force or not self.controller.playing or now - self._plotted >= PLOT_INTERVAL_S:
+            self.figures.redraw()
+            self._plotted, self._plots_behind = now, False
+        else:
+            self._plots_behind = True
         s = self.controls.scrubber
         self._quiet = True
         try:
@@ -155,15 +181,19 @@ class Lab:
                 s.value = state.round
         finally:
             self._quiet = False
-        self.fault_log.show(self.controller.notes)
+        if len(self.controller.notes) != self._notes_shown:
+            self._notes_shown = len(self.controller.notes)
+            self.fault_log.show(self.controller.notes)
         self._sync()
         if self._following:  # last: the graph's paint acknowledges the whole frame
             self._show(state, animate=True)
 
     def _on_state(self, _state: str) -> None:
+        self._sync()  # first: the user sees "idle" and a Play button at once
         if not self.controller.playing:
+            if self._plots_behind:
+                self._dirty = True
             self._render(force=True)  # a paused or finished lab shows its last round at once
-        self._sync()
 
     def _on_error(self, err: BaseException) -> None:
         self.errors.show(err)
@@ -175,6 +205,7 @@ class Lab:
         self.figures.reset(len(spec.agents), self._options_count())
         self._set_team(spec)
         self.fault_log.show(())
+        self._notes_shown = 0
         self.faults.select({})
         self._quiet = True
         try:

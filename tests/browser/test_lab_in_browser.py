@@ -1,8 +1,8 @@
 """The lab in a real JupyterLab, driven by headless Chromium like a user would.
 
-Opens ``01_quickstart``, runs every cell, clicks Step three times and Play, and checks
-from the page itself that the team graph re-coloured its nodes and that the
-convergence plot gained a point per round. A screenshot of the lab and of the
+Opens ``01_quickstart``, runs every cell, clicks an agent and makes it a straggler,
+clicks Step three times and Play, and checks from the page itself that the team graph
+re-coloured its nodes and that the convergence plot gained a point per round. A screenshot of the lab and of the
 notebook panel is saved under the test's output directory (``test-output/browser``).
 """
 
@@ -41,6 +41,10 @@ def test_quickstart_step_and_play_in_a_real_browser(tmp_path: Path) -> None:
         assert [n["agent"] for n in before] == [f"a{i}" for i in range(7)]
         assert plot_x(page, CONVERGENCE) == [1, 2]
 
+        page.click('.ltl-graph .ltl-node[data-agent="a5"]')  # fault actions for the clicked agent
+        page.wait_for_selector(".ltl-fault-panel >> text=Agent a5", timeout=10_000)
+        page.click(".ltl-fault-straggler")
+        page.wait_for_selector('.ltl-node[data-agent="a5"][data-faults*="straggler"]', timeout=10_000)
         for r in (3, 4, 5):
             page.click(".ltl-step")
             _round(page, r)
@@ -52,6 +56,7 @@ def test_quickstart_step_and_play_in_a_real_browser(tmp_path: Path) -> None:
         final = status(page)
         after = node_fills(page)
         points = plot_x(page, CONVERGENCE)
+        log_text = page.locator(".ltl-fault-log").text_content()
         page.wait_for_timeout(700)  # let the last round's message animation land
         page.locator(".ltl-lab").screenshot(path=str(tmp_path / "lab.png"))
         page.locator(".jp-NotebookPanel").screenshot(path=str(tmp_path / "notebook_panel.png"))
@@ -68,3 +73,4 @@ def test_quickstart_step_and_play_in_a_real_browser(tmp_path: Path) -> None:
         expected = "#d0d4da" if node["state"] == "crashed" else palette[node["answer"]]
         assert node["attr"] == expected, node
     assert {n["state"] for n in after} == {"alive", "crashed"}
+    assert log_text.count("straggler") >= 2, log_text  # injected from the page, then applied

@@ -97,3 +97,26 @@ def test_load_shows_a_spec_without_announcing_it():
     builder.load(other)
     assert seen == [] and builder.spec == other
     assert builder.controls["n"].value == 6 and builder.controls["protocol"].value == "majority"
+
+
+def test_choosing_openai_shows_the_endpoint_and_puts_it_in_the_spec():
+    builder = TeamBuilder(team(3, seed=1))
+    assert builder.endpoint_row.layout.display == "none" and builder.spec.endpoint is None
+    builder.controls["base_url"].value = "http://127.0.0.1:8000/v1"
+    builder.controls["backend"].value = "openai"
+    assert builder.endpoint_row.layout.display == "flex"
+    spec = builder.spec
+    assert {a.backend for a in spec.agents} == {"openai"}
+    assert spec.endpoint.base_url == "http://127.0.0.1:8000/v1" and spec.endpoint.api_key_env == "OPENAI_API_KEY"
+    builder.controls["model"].value = "sim-large"
+    assert builder.spec.endpoint.model == "sim-large"
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them():
+    builder = TeamBuilder(team(2, seed=1))
+    builder.controls["backend"].value = "openai"
+    builder.controls["base_url"].value = "http://me:hunter2@127.0.0.1:8000/v1"
+    assert builder.error is not None and "'endpoint.base_url' must not embed credentials" in str(builder.error)
+    assert "hunter2" not in builder.message.value and "hunter2" not in str(builder.error)
+    assert "ltl-invalid" in builder.controls["base_url"]._dom_classes
+    assert builder.spec.endpoint is None or "hunter2" not in (builder.spec.endpoint.base_url or "")

@@ -12,7 +12,7 @@ from llmteams_lab.backends import MockBackend
 from llmteams_lab.errors import LifecycleError, RunFailedError, ServerError
 from llmteams_lab.ui import LabController
 from tests.support import aio, no_stop
-from tests.ui.conftest import GateBackend, until
+from tests.ui.helpers import GateBackend, until
 
 
 def _mock_spec(n: int = 4, rounds: int = 6):
@@ -39,6 +39,8 @@ async def test_play_is_a_task_on_the_running_loop_and_pause_stops_it():
     task = ctl.play()
     assert isinstance(task, asyncio.Task) and ctl.playing and ctl.state == "playing"
     await until(lambda: ctl.round >= 3)
+    with pytest.raises(LifecycleError, match="pause it before stepping"):
+        await ctl.step()
     ctl.pause()
     await ctl.wait()
     stopped = ctl.round

@@ -9,7 +9,7 @@ from llmteams_lab.plots import NO_ANSWER
 from llmteams_lab.ui import Lab, LabController
 from llmteams_lab.ui.faults import split_at
 from tests.support import aio, no_stop
-from tests.ui.conftest import GateBackend, until
+from tests.ui.helpers import GateBackend, until
 
 
 def _lab(n: int = 5, topology: str = "complete", rounds: int = 12) -> Lab:

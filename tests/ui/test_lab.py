@@ -10,7 +10,7 @@ from llmteams_lab.backends import MockBackend
 from llmteams_lab.plots import answer_colors
 from llmteams_lab.ui import Lab
 from tests.support import aio, no_stop
-from tests.ui.conftest import until
+from tests.ui.helpers import until
 
 
 def _spec(rounds: int = 30):

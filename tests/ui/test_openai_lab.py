@@ -1,0 +1,50 @@
+"""The lab on the OpenAI backend: the same controller, over real loopback HTTP.
+
+The endpoint is ``llmteams_lab.serve`` on 127.0.0.1 (an ephemeral port, stopped by the
+test), answered through the real ``openai`` client — nothing is patched.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llmteams_lab.ui import Lab
+from tests.serve.servers import openai_team, serving
+from tests.support import aio, no_stop
+from tests.ui.helpers import until
+
+
+@aio
+async def test_steps_and_plays_an_openai_team_behind_the_same_controls():
+    with serving(competence=0.9) as (server, url):
+        lab = Lab(no_stop(openai_team(url, n=3, seed=2, max_rounds=3)), speed=math.inf)
+        lab.controls.step.click()
+        await until(lambda: lab.controller.round == 1 and not lab.controller.busy)
+        replies = lab.events.filter(lab.events["kind"] == "AgentReplied")
+        assert replies.height == 3 and lab.graph.round == 1
+        assert all(a is not None for a in lab.graph.answers)
+        assert "Messages of round 1" in lab.table.value
+        lab.controls.play.click()
+        await lab.wait()
+        assert lab.controller.state == "finished" and lab.figures.rounds == [1, 2, 3]
+        assert lab.errors.messages == [] and server.stats.requests == 9  # 3 agents x 3 rounds, over HTTP
+        await lab.reset()  # closes the run's HTTP client before the next run opens its own
+        assert lab.controller.round == 0
+
+
+@aio
+async def test_a_failing_endpoint_pauses_play_shows_the_error_and_keeps_the_events():
+    with serving(competence=0.9) as (server, url):
+        server.faults.add("server_error", round=2, times=None)
+        spec = no_stop(openai_team(url, n=3, seed=2, max_rounds=6, endpoint={"max_retries": 0}))
+        lab = Lab(spec, speed=math.inf)
+        lab.controls.play.click()
+        await lab.wait()
+        assert lab.controller.round == 2 and lab.controller.state == "idle" and not lab.controller.run.done
+        assert len(lab.errors.messages) == 1 and "server_error" in lab.errors.messages[0]
+        kinds = lab.events["kind"].to_list()
+        assert kinds.count("AgentFailed") == 3 and kinds.count("RoundEnded") == 2
+        lab.controls.reset.click()
+        await until(lambda: lab.controller.state == "idle" and lab.controller.round == 0)
+        await lab.step()
+        assert lab.controller.round == 1 and lab.events.filter(lab.events["kind"] == "AgentReplied").height == 3
