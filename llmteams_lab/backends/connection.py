@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec.endpoint import EndpointSpec, check_base_url
 
-__all__ = ["Connection", "OPENAI_URL", "is_loopback", "read_key", "resolve_connection"]
+__all__ = ["Connection", "OPENAI_URL", "is_loopback", "is_loopback_host", "read_key", "resolve_connection"]
 
 OPENAI_URL = "https://api.openai.com/v1"
 LOOPBACK_KEY = "no-key-needed-on-loopback"  # the SDK insists on some key
@@ -37,7 +37,11 @@ class Connection:
 
 def is_loopback(url: str) -> bool:
     """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or ``localhost``)."""
-    host = urlsplit(url).hostname or ""
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine."""
     if host == "localhost":
         return True
     try:

@@ -12,23 +12,15 @@ and stop it deterministically with :meth:`Background.stop`.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import threading
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from llmteams_lab.backends.connection import is_loopback_host
+
 __all__ = ["AppServer", "Background", "Listening", "is_loopback_host"]
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Listening:
