@@ -13,8 +13,6 @@ from llmteams_lab.messages import AgentReply, AgentRequest
 
 __all__ = ["MockBackend"]
 
-_MEMO_LIMIT = 4096  # plain replies remembered per backend (see MockBackend._reply)
-
 Script = Callable[[AgentRequest], Union[AgentReply, str, None, BaseException]]
 
 
@@ -31,7 +29,6 @@ class MockBackend:
         self.tokens_out = tokens_out
         self.keep_calls = keep_calls
         self.calls: list[AgentRequest] = []
-        self._replies: dict[tuple[str, str | None], AgentReply] = {}
         self.closed = False
 
     async def respond(self, request: AgentRequest) -> AgentReply:
@@ -45,25 +42,7 @@ class MockBackend:
         if isinstance(out, AgentReply):
             return out
         answer = out if out is not None else (request.question.answer if request.question else None)
-        return self._reply(request.agent, answer)
-
-    def _reply(self, agent: str, answer: str | None) -> AgentReply:
-        """The plain reply of ``agent``, reused while nothing it holds changes.
-
-        Why: replies are frozen values and a scripted team gives the same one round after
-        round; building it is most of this backend's cost in engine benchmarks. Reuse is
-        checked by identity, so changing ``latency_s`` or the token counts takes effect;
-        the memo is bounded (a script may answer free text).
-        """
-        key = (agent, answer)
-        reply = self._replies.get(key)
-        if reply is None or reply.latency_s is not self.latency_s or reply.tokens_in is not self.tokens_in \
-                or reply.tokens_out is not self.tokens_out:
-            if len(self._replies) >= _MEMO_LIMIT:
-                self._replies.clear()
-            reply = self._replies[key] = AgentReply(agent, answer, 1.0, "", self.tokens_in, self.tokens_out,
-                                                    self.latency_s)
-        return reply
+        return AgentReply(request.agent, answer, 1.0, "", self.tokens_in, self.tokens_out, self.latency_s)
 
     async def aclose(self) -> None:
         self.closed = True

@@ -18,7 +18,7 @@ import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.errors import BackendError, SpecError
-from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.messages import AgentReply
 from llmteams_lab.spec import TeamSpec
 
 __all__ = ["BackendGroup", "RoundReplySlots", "resolve_backends"]

@@ -37,6 +37,7 @@ class Deliberation:
         self.question = make_question(spec.task, spec.seed)
         self.k = len(self.question.options)
         self.truth = self.question.options.index(self.question.answer)
+        self._one_hot = np.eye(self.k, dtype=np.int64)  # row a: an answer of option a (token sums)
         self.protocol = make_protocol(spec, self.k)
         self._ids = spec.ids  # a property that builds a tuple: cached for the per-agent path
         n = len(spec.agents)
@@ -83,7 +84,8 @@ class Deliberation:
         return t_end
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
-        ids, opts, add, failures, replies = self._ids, self.question.options, self.log.add, slots.failures, slots.replies
+        ids, opts, add = self._ids, self.question.options, self.log.add
+        failures, replies = slots.failures, slots.replies
         latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
         answers, confidence = slots.answer.tolist(), slots.confidence.tolist()
         for i in acting.tolist():
@@ -118,29 +120,25 @@ class Deliberation:
         if t_end is None:
             t_end = t0 + (float(slots.latency[pick].max()) if replied.size else 0.0)
         options = np.flatnonzero(counts).tolist()
-        used = self._tokens_by_option(answers, valid, everyone_valid, slots.tokens_in[pick],
-                                      slots.tokens_out[pick], options, counts, replied.size)
+        used = self._tokens_by_option(answers, everyone_valid, slots.tokens_in[pick], slots.tokens_out[pick],
+                                      options, counts, replied.size)
         opts, add, truth = self.question.options, self.log.add, self.truth
         for option, (used_in, used_out), count in zip(options, used, counts[options].tolist()):
             add(AnswersTallied, r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
                 count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
 
-    @staticmethod
-    def _tokens_by_option(answers, valid, everyone_valid, tokens_in, tokens_out, options, counts,
+    def _tokens_by_option(self, answers: np.ndarray, all_valid: bool, tokens_in: np.ndarray,
+                          tokens_out: np.ndarray, options: list[int], counts: np.ndarray,
                           replied: int) -> list[tuple[int, int]]:
-        """Input and output tokens summed per option in ``options``.
+        """Input and output tokens summed over the agents of each option in ``options``.
 
-        Unanimous: the totals. Otherwise per-option sums in one ``bincount`` each when
-        its float64 sums are exact (non-negative totals below 2**53, always so for
-        token counts), else exact integer sums per option."""
+        Unanimous: the totals. Every answer an option: one integer product with the
+        answers' one-hot rows (exact, a few numpy calls whatever k). Else a mask per option."""
         if len(options) == 1 and counts[options[0]] == replied:
             return [(int(tokens_in.sum()), int(tokens_out.sum()))]
-        if len(options) > 1 and everyone_valid and tokens_in.min() >= 0 and tokens_out.min() >= 0 \
-                and int(tokens_in.sum()) < _EXACT and int(tokens_out.sum()) < _EXACT:
-            k = options[-1] + 1
-            sums_in = np.bincount(answers, weights=tokens_in, minlength=k)[options].astype(np.int64).tolist()
-            sums_out = np.bincount(answers, weights=tokens_out, minlength=k)[options].astype(np.int64).tolist()
-            return list(zip(sums_in, sums_out))
+        if all_valid:
+            used = (np.stack((tokens_in, tokens_out)) @ self._one_hot.take(answers, axis=0))[:, options]
+            return list(zip(*used.tolist()))
         out = []
         for option in options:
             who = answers == option
@@ -186,7 +184,6 @@ class Deliberation:
                 for aid, a, c in zip(self.spec.ids, self.answers.tolist(), self.confidence.tolist())}
 
 
-_EXACT = 2**53  # float64 sums of non-negative integers below this are exact
 _DETAILS: dict[tuple[int, bool], str] = {}
 
 
