@@ -29,6 +29,22 @@ def aio(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return wrapper
 
 
+def run_all(spec: TeamSpec, backend: Any = None) -> tuple[Run, list]:
+    """Run ``spec`` to its end on a fresh loop; the closed run and its events."""
+
+    async def main() -> tuple[Run, list]:
+        async with Run(spec, backends=backend) as run:
+            await run.run()
+            return run, list(run.events)
+
+    return asyncio.run(main())
+
+
+def of(events: list, kind: str, **match: Any) -> list:
+    """The events of ``kind`` whose fields equal ``match``."""
+    return [e for e in events if e.kind == kind and all(getattr(e, k) == v for k, v in match.items())]
+
+
 def no_stop(spec: TeamSpec) -> TeamSpec:
     """The spec with ``stop_at_consensus`` off, so it runs its whole round budget."""
     return spec.replace(protocol=spec.protocol.replace(stop_at_consensus=False))

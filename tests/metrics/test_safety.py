@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import polars as pl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from llmteams_lab import Run, team
+from llmteams_lab import team
 from llmteams_lab.backends import MockBackend
 from llmteams_lab.metrics import check_agreement, check_run, check_termination, check_validity, events_frame, prefix
 from llmteams_lab.spec import FaultSpec, TeamSpec
-from tests.support import no_stop
+from tests.support import no_stop, run_all
 
 
 def frame(spec: TeamSpec, backend=None) -> pl.DataFrame:
-    async def main():
-        async with Run(spec, backends=backend) as run:
-            await run.run()
-            return events_frame(run.events)
-
-    return asyncio.run(main())
+    return events_frame(run_all(spec, backend)[1])
 
 
 def verdicts(table: pl.DataFrame) -> dict[str, tuple]:

@@ -13,20 +13,7 @@ from llmteams_lab import Run, team
 from llmteams_lab.backends import MockBackend
 from llmteams_lab.messages import AgentReply
 from llmteams_lab.spec import FaultSpec, TeamSpec
-from tests.support import no_stop
-
-
-def run_all(spec: TeamSpec, backend=None) -> tuple[Run, list]:
-    async def main():
-        async with Run(spec, backends=backend) as run:
-            await run.run()
-            return run, list(run.events)
-
-    return asyncio.run(main())
-
-
-def of(events, kind: str, **match) -> list:
-    return [e for e in events if e.kind == kind and all(getattr(e, k) == v for k, v in match.items())]
+from tests.support import no_stop, of, run_all
 
 
 def mock_team(n: int = 5, rounds: int = 4, **kw) -> TeamSpec:

@@ -11,7 +11,7 @@ from llmteams_lab import Run, team
 from llmteams_lab.backends import MockBackend
 from llmteams_lab.errors import RateLimitedError, RunFailedError
 from llmteams_lab.spec import FailurePolicySpec, FaultSpec, TeamSpec
-from tests.support import no_stop
+from tests.support import no_stop, of, run_all
 
 RATE_LIMIT_A1_R2 = FaultSpec(kind="rate_limit", agent="a1", at_round=2)
 
@@ -19,19 +19,6 @@ RATE_LIMIT_A1_R2 = FaultSpec(kind="rate_limit", agent="a1", at_round=2)
 def mock_team(rounds: int = 3, **policy) -> TeamSpec:
     spec = no_stop(team(4, backend="mock", max_rounds=rounds))
     return spec.replace(failure_policy=FailurePolicySpec(**policy)) if policy else spec
-
-
-def run_all(spec: TeamSpec, backend=None) -> tuple[Run, list]:
-    async def main():
-        async with Run(spec, backends=backend) as run:
-            await run.run()
-            return run, list(run.events)
-
-    return asyncio.run(main())
-
-
-def of(events, kind: str, **match) -> list:
-    return [e for e in events if e.kind == kind and all(getattr(e, k) == v for k, v in match.items())]
 
 
 @pytest.mark.parametrize("kind, recorded", [("timeout", "timeout"), ("rate_limit", "rate_limited"),
