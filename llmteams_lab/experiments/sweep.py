@@ -26,6 +26,7 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.metrics import convergence, overhead
 from llmteams_lab.runtime import run_sync
 from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.spec.team import check_team_size
 
 __all__ = ["sweep", "variant"]
 
@@ -36,9 +37,7 @@ def variant(spec: TeamSpec, **changes: Any) -> TeamSpec:
     """``spec`` with the sweep's changes applied (see the module docstring for keys)."""
     agents = list(spec.agents)
     if "n" in changes:
-        n = changes.pop("n")
-        if not isinstance(n, int) or n < 1:
-            raise SpecError("n", "must be an integer >= 1", n)
+        n = check_team_size("n", changes.pop("n"))
         template = agents[0]
         agents = [template.replace(id=f"a{i}", role="leader" if (i == 0 and template.role == "leader")
                                    else "member") for i in range(n)]

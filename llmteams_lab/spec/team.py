@@ -26,6 +26,9 @@ from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
 
 LOGGING = ("messages", "rounds")
+# Why a cap: a generated team is built eagerly (and a complete graph has n(n-1) arcs), so a
+# typo such as size = 10**12 must be refused up front rather than exhaust memory.
+MAX_AGENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -179,14 +182,20 @@ class TeamSpec:
         return cls.from_dict(data)
 
 
+def check_team_size(path: str, n: Any) -> int:
+    """A team size for generated teams: an integer in [1, MAX_AGENTS] (one message everywhere)."""
+    if not c.is_int(n) or not 1 <= n <= MAX_AGENTS:
+        raise SpecError(path, f"must be an integer in [1, {MAX_AGENTS}]", n)
+    return n
+
+
 def _expand_size(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     size = data.pop("size", None)
     template = data.pop("agent", {})
     if "agents" in data:
         raise SpecError("size", "cannot be combined with an explicit 'agents' list", size)
-    if not c.is_int(size) or size < 1:
-        raise SpecError("size", "must be an integer >= 1", size)
+    check_team_size("size", size)
     if not isinstance(template, dict):
         raise SpecError("agent", "must be a table/mapping", template)
     data["agents"] = [{"id": f"a{i}", **template} for i in range(size)]
@@ -213,8 +222,7 @@ def team(
     For the leader protocol the first agent gets role ``leader`` and the topology is a star.
     ``endpoint`` (an :class:`EndpointSpec` or a dict) is where ``backend="openai"`` agents are answered.
     """
-    if not c.is_int(n) or n < 1:
-        raise SpecError("n", "must be an integer >= 1", n)
+    check_team_size("n", n)
     agents = []
     for i in range(n):
         role = "leader" if protocol == "leader" and i == 0 else "member"

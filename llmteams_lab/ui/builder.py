@@ -22,6 +22,7 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.endpoint import EndpointSpec
 from llmteams_lab.spec.protocol import PROTOCOLS
+from llmteams_lab.spec.team import check_team_size
 from llmteams_lab.spec.topology import TOPOLOGIES
 
 __all__ = ["TeamBuilder", "available_backends"]
@@ -145,9 +146,7 @@ class TeamBuilder(w.VBox):
         """The spec the form describes (raises :class:`SpecError` if it is invalid)."""
         v = {name: control.value for name, control in self.controls.items()}
         data = self.spec.to_dict()
-        n = v["n"]
-        if not isinstance(n, int) or n < 1:
-            raise SpecError("n", "must be an integer >= 1", n)
+        n = check_team_size("n", v["n"])
         agents = data["agents"][:n]
         while len(agents) < n:
             agents.append({**agents[-1], "id": _fresh_id(agents), "role": "member"})
