@@ -28,6 +28,7 @@ __all__ = [
     "StepInProgressError",
     "SyncBridgeError",
     "TraceEndedError",
+    "backend_error_class",
 ]
 
 
@@ -124,6 +125,15 @@ class MalformedOutputError(BackendError):
     """The backend answered, but the reply could not be parsed (or was empty)."""
 
     kind = "malformed"
+
+
+def backend_error_class(kind: str) -> type[BackendError]:
+    """The :class:`BackendError` subclass recorded as ``kind`` (e.g. ``"rate_limited"``), so a
+    replayed ``AgentFailed`` event raises the same type as the original failure."""
+    for cls in (BackendTimeoutError, RateLimitedError, ServerError, AuthenticationError, MalformedOutputError):
+        if cls.kind == kind:
+            return cls
+    return BackendError
 
 
 class DatasetError(LlmTeamsError, ValueError):

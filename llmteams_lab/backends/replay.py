@@ -17,23 +17,11 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from llmteams_lab.errors import (
-    AuthenticationError,
-    BackendError,
-    BackendTimeoutError,
-    MalformedOutputError,
-    RateLimitedError,
-    ServerError,
-    TraceEndedError,
-)
+from llmteams_lab.errors import BackendError, TraceEndedError, backend_error_class
 from llmteams_lab.events import Event
 from llmteams_lab.messages import AgentReply, AgentRequest
 
 __all__ = ["ReplayBackend", "SwitchBackend"]
-
-_ERRORS = {cls.kind: cls for cls in (BackendError, BackendTimeoutError, RateLimitedError, ServerError,
-                                     AuthenticationError, MalformedOutputError)}
-
 
 class ReplayBackend:
     """Answers ``(round, agent)`` from a recorded run's events (see the module doc)."""
@@ -61,7 +49,7 @@ class ReplayBackend:
                                   f"(it records rounds 1..{self.last_round})")
         latency = float(row.t_end) - float(row.t_start)
         if row.kind == "AgentFailed":
-            cls = _ERRORS.get(row.fault or "", BackendError)
+            cls = backend_error_class(row.fault or "")
             err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)
             if cls is BackendError and row.fault:
                 err.kind = row.fault  # keep the recorded kind (e.g. a fault the injector applied)
