@@ -25,6 +25,22 @@ fault      the fault kind that caused or touched the event, if any
 detail     free text / JSON with the rest (message text, reasons, spec JSON ...)
 count      how many happenings the row stands for (1, or more in aggregated logging)
 ========== ==========================================================================
+
+Numbers are machine-independent. The same spec and seed give the same bytes on every
+CPU and numpy build, so no number may carry the last bits of a float computation whose
+result depends on the CPU (numpy's SIMD ``exp``/``log``, reductions in another order):
+
+* times (``t_start``/``t_end``, every latency and delay) lie on a grid of whole
+  microseconds (:data:`TICKS_PER_SECOND`): a latency is put on the grid at the one place
+  the engine takes it from a backend (reply slots), before any arithmetic, and the
+  clock only adds, subtracts and maxes such values (exact IEEE operations);
+* confidences are integers in thousandths inside the engine (shown as ``/ 1000``);
+* costs are rounded to 10⁻¹² dollars where they are computed (:func:`on_cost_grid`).
+
+A one-ulp change in a drawn latency therefore changes nothing, unless the value lies
+within an ulp of a half-microsecond, which for latencies of seconds has odds of about
+one in a billion per draw (``tests/runtime/test_float_determinism.py`` perturbs every
+draw and restricts numpy's SIMD dispatch to prove it on the golden runs).
 """
 
 from __future__ import annotations
@@ -51,13 +67,33 @@ __all__ = [
     "RoundStarted",
     "RunEnded",
     "RunStarted",
+    "TICKS_PER_SECOND",
     "TaskClaimed",
     "TaskCompleted",
     "TestsRan",
     "event_from_dict",
     "event_kinds",
     "events_to_jsonl",
+    "on_cost_grid",
+    "on_time_grid",
 ]
+
+TICKS_PER_SECOND = 1_000_000  # the run clock's grid: whole microseconds (see the module docstring)
+
+
+def on_time_grid(seconds: float) -> float:
+    """``seconds`` rounded to the run clock's grid (whole microseconds, ties to even —
+    the same rounding as numpy's ``rint``, so scalar and array paths agree). A value that
+    is not finite is returned as it is."""
+    ticks = seconds * TICKS_PER_SECOND
+    if ticks != ticks or ticks in (float("inf"), float("-inf")):
+        return seconds
+    return round(ticks) / TICKS_PER_SECOND
+
+
+def on_cost_grid(usd: float | None) -> float | None:
+    """Dollars rounded to 10⁻¹² (``None`` stays unknown)."""
+    return None if usd is None else round(usd, 12)
 
 
 class Event(NamedTuple):

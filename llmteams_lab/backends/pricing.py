@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from llmteams_lab.events import on_cost_grid
+
 __all__ = ["DEFAULT_PRICES", "PRICES_AS_OF", "Price", "PriceTable", "UnknownPriceWarning", "set_price"]
 
 PRICES_AS_OF = "2025-06"
@@ -46,7 +48,7 @@ class Price:
                 raise ValueError(f"'{name}' must be a number >= 0 (got {value!r})")
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
-        return (tokens_in * self.input_per_mtok + tokens_out * self.output_per_mtok) / 1_000_000
+        return on_cost_grid((tokens_in * self.input_per_mtok + tokens_out * self.output_per_mtok) / 1_000_000)
 
 
 class PriceTable:

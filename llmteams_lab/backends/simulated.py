@@ -30,7 +30,7 @@ from llmteams_lab.backends.round_streams import RoundStreams
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
 
-__all__ = ["SimulatedBackend"]
+__all__ = ["SimulatedBackend", "draw_latency"]
 
 _STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams
 
@@ -110,9 +110,7 @@ class SimulatedBackend:
         np.minimum(np.maximum(conf, 0.0, out=conf), 1.0, out=conf)
         conf *= 1000
         confidence = np.rint(conf, out=conf).astype(np.int64)
-        latency = self.jitter[idx] * normal[:, 1]
-        np.exp(latency, out=latency)
-        latency *= self.latency[idx]
+        latency = draw_latency(self.latency[idx], self.jitter[idx], normal[:, 1])
         tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * inbox_size
         return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
 
@@ -147,6 +145,18 @@ class SimulatedBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+def draw_latency(base: np.ndarray, jitter: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Latencies ``base · exp(jitter · z)`` in seconds, the one place simulated agents
+    draw them. numpy's ``exp`` may differ in the last bit between CPUs (its SIMD code
+    path); the engine puts every latency on its microsecond grid before using it, so
+    that bit never reaches an event (``tests/runtime/test_float_determinism.py``
+    perturbs this function's results by one ulp to check it)."""
+    latency = jitter * normal
+    np.exp(latency, out=latency)
+    latency *= base
+    return latency
 
 
 def _argmax_rows(weight: np.ndarray) -> np.ndarray:

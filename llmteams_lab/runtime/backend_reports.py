@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.events import AgentRetried
+from llmteams_lab.events import AgentRetried, on_time_grid
 from llmteams_lab.runtime.log import EventLog
 
 __all__ = ["log_backend_retries", "worst_case_round"]
@@ -43,7 +43,8 @@ def log_backend_retries(log: EventLog, groups: Sequence[Any], ids: Sequence[str]
     index = {name: i for i, name in enumerate(ids)}
     attempts.sort(key=lambda a: (index.get(a.agent, len(index)), a.attempt))
     for a in attempts:
-        log.add(AgentRetried, round, a.agent, t_start=t0 + a.start_s, t_end=t0 + a.start_s + a.took_s,
+        log.add(AgentRetried, round, a.agent, t_start=on_time_grid(t0 + a.start_s),
+                t_end=on_time_grid(t0 + a.start_s + a.took_s),
                 fault=getattr(a.error, "kind", "error"),
                 detail=json.dumps({"attempt": a.attempt, "backoff_s": round_s(a.wait_s), "error": str(a.error)}))
 

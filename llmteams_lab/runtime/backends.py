@@ -18,10 +18,22 @@ import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.errors import BackendError, SpecError
+from llmteams_lab.events import TICKS_PER_SECOND, on_time_grid
 from llmteams_lab.messages import AgentReply
 from llmteams_lab.spec import TeamSpec
 
-__all__ = ["BackendGroup", "RoundReplySlots", "resolve_backends"]
+__all__ = ["BackendGroup", "RoundReplySlots", "on_grid", "resolve_backends"]
+
+
+def on_grid(seconds: np.ndarray) -> np.ndarray:
+    """Latencies on the run clock's grid of whole microseconds (a new float64 array).
+
+    The one place the engine takes times from backends, so nothing a CPU-dependent
+    float computation left in a latency's last bits reaches an event (see ``events``)."""
+    grid = np.multiply(seconds, TICKS_PER_SECOND, dtype=np.float64)
+    np.rint(grid, out=grid)
+    grid /= TICKS_PER_SECOND
+    return grid
 
 
 @dataclass
@@ -102,12 +114,12 @@ class RoundReplySlots:
             as_int = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731  (no copy when already int64)
             self.answer, self.confidence, self.tokens_in, self.tokens_out = (
                 as_int(out.answer), as_int(out.confidence), as_int(out.tokens_in), as_int(out.tokens_out))
-            self.latency = np.asarray(out.latency_s, dtype=np.float64)
+            self.latency = on_grid(out.latency_s)
             self.replied[:] = True
             return
         self.answer[idx] = out.answer
         self.confidence[idx] = out.confidence
-        self.latency[idx] = out.latency_s
+        self.latency[idx] = on_grid(out.latency_s)
         self.tokens_in[idx] = out.tokens_in
         self.tokens_out[idx] = out.tokens_out
         self.replied[idx] = True
@@ -117,7 +129,7 @@ class RoundReplySlots:
         tokens of a billed but unusable reply still count."""
         self.failures[i] = err
         virtual = getattr(err, "latency_s", None)
-        self.latency[i] = elapsed if virtual is None else virtual
+        self.latency[i] = on_time_grid(elapsed if virtual is None else virtual)
         self.tokens_in[i] = getattr(err, "tokens_in", 0)
         self.tokens_out[i] = getattr(err, "tokens_out", 0)
 
@@ -126,7 +138,7 @@ class RoundReplySlots:
         self.answer[i] = answer_index
         conf = 0.5 if reply.confidence is None else min(1.0, max(0.0, float(reply.confidence)))
         self.confidence[i] = int(round(conf * 1000))
-        self.latency[i] = reply.latency_s
+        self.latency[i] = on_time_grid(reply.latency_s)
         self.tokens_in[i] = reply.tokens_in
         self.tokens_out[i] = reply.tokens_out
         self.replied[i] = True

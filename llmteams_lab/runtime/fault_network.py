@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from llmteams_lab.events import on_time_grid
 from llmteams_lab.runtime.fault_schedule import ScheduledFault
 
 __all__ = ["MessagePlan", "plan_messages"]
@@ -46,7 +47,7 @@ class MessagePlan:
         if not self.seconds:
             return t_end
         speaking = set(senders.tolist())
-        arrivals = [float(t_sent[s]) + sec for (s, _), sec in self.seconds.items() if s in speaking]
+        arrivals = [on_time_grid(float(t_sent[s]) + sec) for (s, _), sec in self.seconds.items() if s in speaking]
         return max([t_end, *arrivals])
 
 

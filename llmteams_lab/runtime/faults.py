@@ -31,7 +31,8 @@ import numpy as np
 
 from llmteams_lab.errors import RunFailedError, SpecError
 from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied
-from llmteams_lab.runtime.backends import RoundReplySlots
+from llmteams_lab.events import on_time_grid
+from llmteams_lab.runtime.backends import RoundReplySlots, on_grid
 from llmteams_lab.runtime.fault_backends import Attempts, FaultyBackend, wrap_backend
 from llmteams_lab.runtime.fault_network import MessagePlan, plan_messages
 from llmteams_lab.runtime.fault_schedule import ScheduledFault, canonical_json
@@ -206,7 +207,7 @@ class FaultInjector:
         hits = self._agent_hits(r, acting)
         for f, hit in hits.get("straggler", ()):
             idx = np.flatnonzero(hit)
-            slots.latency[idx] = slots.latency[idx] * (f.spec.factor or 1.0) + (f.spec.extra_s or 0.0)
+            slots.latency[idx] = on_grid(slots.latency[idx] * (f.spec.factor or 1.0) + (f.spec.extra_s or 0.0))
         if self.behaviour is not None:
             replied = acting[slots.replied[acting]]
             adopt = np.random.default_rng([self.seed, _ADOPT, r]).random(self.n)
@@ -229,13 +230,14 @@ class FaultInjector:
         for i, err in book.failed.items():
             slots.replied[i] = False
             slots.failures[i] = err
-            slots.latency[i] = float(err.latency_s or 0.0)
+            slots.latency[i] = on_time_grid(float(err.latency_s or 0.0))
             slots.tokens_in[i] = slots.tokens_out[i] = 0
         for i, waited in book.waited.items():
-            slots.latency[i] += waited
+            slots.latency[i] = on_time_grid(slots.latency[i] + waited)
         for i in sorted(book.retries):
             for attempt, start, took, wait, err in book.retries[i]:
-                self.log.add(AgentRetried, r, self.ids[i], t_start=t0 + start, t_end=t0 + start + took,
+                self.log.add(AgentRetried, r, self.ids[i], t_start=on_time_grid(t0 + start),
+                             t_end=on_time_grid(t0 + start + took),
                              fault=getattr(err, "kind", "error"),
                              detail=json.dumps({"attempt": attempt, "backoff_s": wait, "error": str(err)}))
 
