@@ -19,6 +19,7 @@ __all__ = [
     "LifecycleError",
     "LlmTeamsError",
     "MalformedOutputError",
+    "PlotRenderError",
     "RateLimitedError",
     "RunClosedError",
     "RunFailedError",
@@ -142,3 +143,7 @@ class DatasetError(LlmTeamsError, ValueError):
 
 class TraceEndedError(LlmTeamsError, LookupError):
     """A replay was asked for a round past the end of its recorded trace."""
+
+
+class PlotRenderError(LlmTeamsError, RuntimeError):
+    """A plot of the lab could not be drawn in the browser (the view's own message)."""

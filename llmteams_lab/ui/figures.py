@@ -1,4 +1,4 @@
-"""Live plotly FigureWidgets: convergence and overhead, extended as each round arrives.
+"""Live plots: convergence and overhead, extended as each round arrives.
 
 The figures are built by the pure builders in ``llmteams_lab.plots`` (so a live lab
 and a notebook plot of a saved run look the same), and each round's points are the
@@ -7,14 +7,17 @@ the round alone). The series are then extended in place — one row per round, r
 sums for the cumulative curves — instead of regrouping the whole run, so an update
 costs the same in round 5 and in round 500. A test checks that the live arrays equal
 ``plots.convergence_series`` / ``overhead_series`` of the finished run.
+
+Each figure is shown by a :class:`~llmteams_lab.ui.plot_view.PlotView`, whose state is the
+whole figure: a redraw sends the complete figure (a few kB), never a delta that a view
+not yet listening could miss (the cause of the blank plots FigureWidget showed).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-import plotly.graph_objects as go
+import copy
 
 from llmteams_lab.events import Event
 from llmteams_lab.metrics import convergence, empty_frame, events_frame, overhead
@@ -26,6 +29,7 @@ from llmteams_lab.plots import (
     reference_messages,
 )
 from llmteams_lab.plots.convergence import round_dtick
+from llmteams_lab.ui.plot_view import PlotView, figure_json
 
 __all__ = ["LiveFigures"]
 
@@ -39,26 +43,25 @@ class LiveFigures:
     """The lab's two live figures (``.convergence``, ``.overhead``) for a team of ``n``."""
 
     def __init__(self, n: int, options: int | None = None):
-        empty = empty_frame()
-        self.convergence = go.FigureWidget(convergence_figure(convergence(empty), options=options))
-        self.overhead = go.FigureWidget(overhead_figure(overhead(empty), n))
+        self.convergence = PlotView()
+        self.overhead = PlotView()
         self.marked: int | None = None
         self._clear(n, options)
+        self.redraw()
 
     def _clear(self, n: int, options: int | None) -> None:
         self.n, self.options = n, options
+        empty = empty_frame()  # the builders' figures with no points: styles, axes, titles
+        self._base = {"convergence": figure_json(convergence_figure(convergence(empty), options=options)),
+                      "overhead": figure_json(overhead_figure(overhead(empty), n))}
         self.series: dict[str, tuple[list, list]] = {
             key: ([], []) for key in [k for k, *_ in CONVERGENCE_TRACES] + [k for k, *_ in OVERHEAD_TRACES]}
-        self._dtick = 0
-        self._markers = True
 
     def reset(self, n: int, options: int | None = None) -> None:
         """Empty both figures for a new run of a team of ``n`` with ``options`` answers."""
         self._clear(n, options)
-        fresh = convergence_figure(convergence(empty_frame()), options=options)
-        self.convergence.layout.yaxis2.range = fresh.layout.yaxis2.range
+        self.marked = None
         self.redraw()
-        self.mark(None)
 
     def add_round(self, events: Sequence[Event], *, redraw: bool = True) -> None:
         """Append the metrics of one round's events (and redraw, unless told not to)."""
@@ -94,37 +97,40 @@ class LiveFigures:
     @property
     def rounds(self) -> list[int]:
         """Rounds plotted so far (what the browser test and benchmark count)."""
-        x = self.convergence.data[0].x
-        return [] if x is None else [int(v) for v in x]
+        return [int(v) for v in self.convergence.figure["data"][0].get("x") or []]
+
+    def on_error(self, fn) -> None:
+        """Call ``fn(error)`` when either plot cannot be drawn in the browser."""
+        self.convergence.on_error(fn)
+        self.overhead.on_error(fn)
 
     def redraw(self) -> None:
-        """Send every series to the browser (one restyle per figure)."""
+        """Send both figures, with every series, to the browser (one state update each)."""
         rounds = self.series["agreement"][0]
         dtick = round_dtick(rounds)
         markers = len(rounds) <= MARKERS_UP_TO
-        for fig, keys in ((self.convergence, [k for k, *_ in CONVERGENCE_TRACES]),
-                          (self.overhead, [k for k, *_ in OVERHEAD_TRACES])):
-            with fig.batch_update():
-                for trace, key in zip(fig.data, keys):
-                    x, y = self.series[key]
-                    if key in _STRAIGHT and len(x) > 2:
-                        x, y = [x[0], x[-1]], [y[0], y[-1]]
-                    # numpy: validated in bulk and sent to the browser as binary buffers
-                    trace.x = np.asarray(x, dtype=np.int64)
-                    trace.y = np.asarray([np.nan if v is None else v for v in y], dtype=np.float64)
-                    if markers != self._markers and trace.mode != "markers" and key not in _STRAIGHT:
-                        trace.mode = "lines+markers" if markers else "lines"
-                if dtick != self._dtick:
-                    fig.update_xaxes(dtick=dtick)
-        self._dtick, self._markers = dtick, markers
+        shapes = [] if self.marked is None else [
+            {"type": "line", "x0": self.marked, "x1": self.marked, "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+             "line": {"color": "#D55E00", "width": 1.5, "dash": "dot"}}]
+        for view, name, keys in ((self.convergence, "convergence", [k for k, *_ in CONVERGENCE_TRACES]),
+                                 (self.overhead, "overhead", [k for k, *_ in OVERHEAD_TRACES])):
+            figure = copy.deepcopy(self._base[name])
+            for trace, key in zip(figure["data"], keys):
+                x, y = self.series[key]
+                if key in _STRAIGHT and len(x) > 2:
+                    x, y = [x[0], x[-1]], [y[0], y[-1]]
+                trace["x"], trace["y"] = list(x), list(y)  # None: a gap (JSON has no NaN)
+                if not markers and trace.get("mode") == "lines+markers" and key not in _STRAIGHT:
+                    trace["mode"] = "lines"
+            layout = figure.setdefault("layout", {})
+            if dtick:
+                layout.setdefault("xaxis", {})["dtick"] = dtick
+            layout["shapes"] = shapes
+            view.update(figure)
 
     def mark(self, round: int | None) -> None:
         """Draw a vertical line at ``round`` (the scrubber's round); ``None`` removes it."""
         if round == self.marked:
             return
         self.marked = round
-        shapes = [] if round is None else [
-            {"type": "line", "x0": round, "x1": round, "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
-             "line": {"color": "#D55E00", "width": 1.5, "dash": "dot"}}]
-        for fig in (self.convergence, self.overhead):
-            fig.layout.shapes = shapes
+        self.redraw()

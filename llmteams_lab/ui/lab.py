@@ -117,6 +117,7 @@ class Lab:
         ctl.subscribe("error", self._on_error)
         ctl.subscribe("reset", self._on_reset)
         ctl.subscribe("faults", self._on_fault)
+        self.figures.on_error(self.controller.report)  # a plot that cannot be drawn is never silent
 
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., None]:
         """Wrap a widget callback so its exceptions are shown in the panel."""

@@ -99,10 +99,26 @@ class JupyterLab:
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}"
 
+    def add(self, name: str, source: Path | None = None) -> str:
+        """Copy notebook ``name`` (from ``notebooks/``, or ``source``) into the server's root."""
+        shutil.copy(source or NOTEBOOKS / name, self.root / name)
+        return name
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel the server runs (so the next test starts on an idle machine)."""
+        def call(method: str, path: str) -> bytes:
+            req = urllib.request.Request(f"{self.url}{path}?token={self.token}", method=method)
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.read()
+
+        for kernel in json.loads(call("GET", "/api/kernels")):
+            with contextlib.suppress(OSError):
+                call("DELETE", f"/api/kernels/{kernel['id']}")
+
 
 @contextlib.contextmanager
-def chromium(width: int = 1400, height: int = 2200) -> Iterator:
-    """A page of a fresh headless system Chromium (closed on exit)."""
+def chromium_browser() -> Iterator:
+    """A fresh headless system Chromium (closed on exit)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -110,10 +126,16 @@ def chromium(width: int = 1400, height: int = 2200) -> Iterator:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium(width: int = 1400, height: int = 2200) -> Iterator:
+    """A page of a fresh headless system Chromium (closed on exit)."""
+    with chromium_browser() as browser:
+        yield browser.new_page(viewport={"width": width, "height": height})
 
 
 def open_and_run_all(page, lab: JupyterLab, name: str, timeout_ms: int = 60_000) -> None:
@@ -157,7 +179,70 @@ def plot_x(page, title: str) -> list:
     }""", title)
 
 
+def plots(page) -> list[dict]:
+    """Every live plot of the page as drawn: its state, title, traces and points on screen."""
+    return page.eval_on_selector_all(".ltl-plot", """boxes => boxes.map(b => {
+        const gd = b.querySelector('.js-plotly-plot');
+        const data = (gd && gd.data) || [];
+        const note = b.querySelector('.ltl-plot-error');
+        return {state: b.dataset.state || '', title: gd ? ((gd.querySelector('.gtitle') || {}).textContent || '') : '',
+                traces: data.length, points: data.reduce((s, t) => s + Array.from(t.x || []).length, 0),
+                error: note && !note.hidden ? note.textContent : ''};
+    })""")
+
+
+def wait_plots_drawn(page, count: int, timeout_ms: int = 20_000) -> list[dict]:
+    """Wait until ``count`` live plots are drawn, each with a title and a trace holding points
+    (a blank plot — bare axes, no title, no traces — fails here); return them."""
+    try:
+        page.wait_for_function("""count => {
+            const boxes = [...document.querySelectorAll('.ltl-plot')];
+            return boxes.length >= count && boxes.every(b => {
+                const gd = b.querySelector('.js-plotly-plot');
+                return b.dataset.state === 'drawn' && gd && gd.data && gd.data.length > 0
+                    && gd.data.some(t => Array.from(t.x || []).length > 0)
+                    && ((gd.querySelector('.gtitle') || {}).textContent || '').length > 0;
+            });
+        }""", arg=count, timeout=timeout_ms)
+    except Exception as err:  # name what is on screen instead of a bare timeout
+        raise AssertionError(f"live plots not drawn: {plots(page)}") from err
+    return plots(page)
+
+
 def status(page) -> dict:
     """The lab's status line: round and controller state."""
     return page.eval_on_selector(".ltl-status-line", "s => ({round: +s.dataset.round, state: s.dataset.state,"
                                                      " text: s.textContent})")
+
+
+# --- a widget's front end alone -------------------------------------------------------------
+FAKE_MODEL = """async ([esm, state, plotly]) => {
+    // A minimal anywidget model (get/set/on/off/send/save_changes) hosting one view:
+    // custom messages the view sends are kept in window.__sent; 'need_plotly' is answered.
+    const handlers = {};
+    window.__sent = [];
+    const model = {
+        get: (k) => state[k], set: (k, v) => { state[k] = v; (handlers['change:' + k] || []).forEach(f => f()); },
+        save_changes: () => {}, on: (e, f) => { (handlers[e] = handlers[e] || []).push(f); },
+        off: (e, f) => { handlers[e] = (handlers[e] || []).filter(g => g !== f); },
+        send: (msg) => {
+            window.__sent.push(msg);
+            if (msg.type === 'need_plotly' && plotly !== null)
+                setTimeout(() => (handlers['msg:custom'] || []).forEach(f => f({type: 'plotly', source: plotly})), 0);
+        },
+    };
+    window.__model = model;
+    const url = URL.createObjectURL(new Blob([esm], {type: 'text/javascript'}));
+    const mod = await import(url);
+    const host = document.createElement('div');
+    document.body.append(host);
+    mod.default.render({model, el: host});
+    return true;
+}"""
+
+
+def mount_widget(page, esm: Path, state: dict, *, plotly: str | None = None) -> None:
+    """Render one anywidget front end (``esm``) on a blank page with ``state`` as its model;
+    ``plotly`` is the plotly.js source the view gets when it asks the 'kernel' for it."""
+    page.set_content("<!doctype html><html><body></body></html>")
+    page.evaluate(FAKE_MODEL, [esm.read_text(encoding="utf-8"), state, plotly])

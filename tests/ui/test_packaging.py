@@ -13,10 +13,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = sorted(p.name for p in (ROOT / "widgets").iterdir() if p.suffix in (".js", ".css"))
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_widget_sources_and_the_installed_package_finds_them(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -31,7 +34,8 @@ def test_the_wheel_ships_the_widget_sources_and_the_installed_package_finds_them
     with zipfile.ZipFile(wheel) as zf:
         shipped = {name: zf.read(name) for name in zf.namelist() if name.startswith("llmteams_lab/ui/_widgets/")}
         zf.extractall(tmp_path / "installed")
-    assert sorted(Path(n).name for n in shipped) == ASSETS == ["lab.css", "team_graph.css", "team_graph.js"]
+    assert sorted(Path(n).name for n in shipped) == ASSETS
+    assert {"lab.css", "plot_view.css", "plot_view.js", "team_graph.css", "team_graph.js"} <= set(ASSETS)
     for name, data in shipped.items():
         assert data == (ROOT / "widgets" / Path(name).name).read_bytes()
     probe = ("import llmteams_lab.ui._assets as a, llmteams_lab.ui.graph as g; "
