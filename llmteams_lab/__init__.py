@@ -22,11 +22,11 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.events import COLUMNS, Event
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.runtime import (
     CallbackSink,
     JsonlSink,
     MemorySink,
-    ReplayRun,
     RoundSummary,
     Run,
     RunResult,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AgentReply", "AgentRequest", "Message", "Question"]
+__all__ = ["AgentReply", "AgentRequest", "Message", "ParsedReply", "Question"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,8 @@ class AgentRequest:
     previous_answer  its own answer last round (``None`` in round 1)
     view             the protocol's extra view (e.g. ``{"phase": "aggregate"}``, the
                      leader's decision, a task board snapshot) — plain JSON-able data
+    workload         what the team works on (``"deliberation"``, ``"work_division"`` ...):
+                     which codec renders the request for a language model
     """
 
     run_id: str
@@ -71,6 +73,7 @@ class AgentRequest:
     previous_confidence: float | None = None
     protocol: str = "debate"
     view: dict[str, Any] = field(default_factory=dict)
+    workload: str = "deliberation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,15 @@ class AgentReply:
     usage_estimated: bool = False
     actions: tuple[tuple[str, ...], ...] = ()
     attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedReply:
+    """What a workload's codec read from a model's text: an answer (one of the options,
+    or ``None`` for workloads without answers), a confidence in [0, 1] (``None``:
+    unknown), the message for peers and any actions (work division's verbs)."""
+
+    answer: str | None
+    confidence: float | None = None
+    message: str = ""
+    actions: tuple[tuple[str, ...], ...] = ()

@@ -15,19 +15,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "llmteams_lab"
-APP = 10  # cli.py and the serve/proxy apps sit above every library level
+APP = 11  # cli.py and the serve/proxy apps sit above every library level
 
 LEVELS = {
     "errors": 0,
     "spec": 1,
     "messages": 2, "events": 2,
     "backends": 3,
-    "protocols": 4,
-    "runtime": 5,
-    "metrics": 6, "datasets": 6,
-    "plots": 7,
-    "experiments": 8,
-    "ui": 9,
+    "protocols": 4, "rounds": 4,
+    "workloads": 5,
+    "runtime": 6,
+    "metrics": 7, "datasets": 7,
+    "plots": 8,
+    "experiments": 9,
+    "ui": 10,
     "cli": APP, "serve": APP, "proxy": APP,
     "__init__": APP,  # the curated façade; the subprocess test keeps it free of heavy imports
 }
@@ -35,12 +36,11 @@ LEVELS = {
 # third-party top-level module -> (lowest level allowed, or a set of module paths allowed)
 THIRD_PARTY: dict[str, int | frozenset[str]] = {
     "numpy": 3,
-    "polars": 6,
-    "plotly": 7,
-    "tqdm": 8,
-    "ray": 8,
-    "ipywidgets": 9, "anywidget": 9, "traitlets": 9, "IPython": 9,
-    "nest_asyncio": frozenset({"ui/_loop.py"}),
+    "polars": 7,
+    "plotly": 8,
+    "tqdm": 9,
+    "ray": 9,
+    "ipywidgets": 10, "anywidget": 10, "traitlets": 10, "IPython": 10,
     "openai": frozenset({"backends/openai.py"}),
     "httpx": frozenset({"backends/openai.py"}),
     "httpx2": frozenset({"backends/openai.py"}),  # the HTTP library of openai>=3 (httpx's successor)
@@ -51,6 +51,7 @@ THIRD_PARTY: dict[str, int | frozenset[str]] = {
 LAZY_UPWARD = {
     ("runtime/result.py", "metrics.frame"): "RunResult.events builds the polars frame on first access",
     ("runtime/result.py", "metrics.summary"): "RunResult.summary() is the per-round table",
+    ("backends/openai.py", "workloads"): "an OpenAIBackend built by hand takes the codec of its spec's workload",
 }
 
 
@@ -161,9 +162,9 @@ def test_lazy_upward_allowlist_is_still_needed() -> None:
 
 
 @pytest.mark.parametrize(("source", "expected"), [
-    ("import polars\n", "imports 'polars' at level 3; allowed from level 6"),
-    ("from llmteams_lab.runtime import Run\n", "imports llmteams_lab.runtime (level 5) from level 3"),
-    ("def f():\n    from llmteams_lab.metrics import frame\n", "imports llmteams_lab.metrics (level 6) from level 3"),
+    ("import polars\n", "imports 'polars' at level 3; allowed from level 7"),
+    ("from llmteams_lab.runtime import Run\n", "imports llmteams_lab.runtime (level 6) from level 3"),
+    ("def f():\n    from llmteams_lab.metrics import frame\n", "imports llmteams_lab.metrics (level 7) from level 3"),
     ("import openai\n", "imports 'openai', allowed only in ['backends/openai.py']"),
     ("import leftpad\n", "imports third-party 'leftpad', which is not on the ladder"),
 ])

@@ -1,7 +1,15 @@
-"""Backends answer for agents (level 3). ``openai`` and ``replay`` are imported lazily."""
+"""Backends (level 3): transports that answer for agents.
 
-from llmteams_lab.backends.base import Backend, BatchBackend, RoundBatch, RoundReplies
+base      the declared backend protocol (``Backend``), the batched round form, ``Codec``
+openai    any OpenAI-compatible endpoint through the ``openai`` client (imported lazily)
+mock      a scripted, zero-latency backend for tests and engine benchmarks
+replay    answers exactly as a recorded run says (how replays fork)
+
+The simulated agents are each workload's own (``llmteams_lab.workloads``), as are the
+prompts and reply parsers (the workload's codec).
+"""
+
+from llmteams_lab.backends.base import Backend, Codec, RoundBatch, RoundReplies, as_backend
 from llmteams_lab.backends.mock import MockBackend
-from llmteams_lab.backends.simulated import SimulatedBackend
 
-__all__ = ["Backend", "BatchBackend", "MockBackend", "RoundBatch", "RoundReplies", "SimulatedBackend"]
+__all__ = ["Backend", "Codec", "MockBackend", "RoundBatch", "RoundReplies", "as_backend"]

@@ -1,35 +1,46 @@
-"""The one small protocol every backend implements, and the batched round form.
+"""What a backend is to the engine: one declared protocol, and the batched round form.
 
-Per-agent form (the general path, used by LLM, replay and mock backends)::
+A backend answers for agents. Every method the engine calls is declared here on
+:class:`Backend`, with a safe default for the optional ones, so the engine never probes
+an object for methods it might have:
 
-    async def respond(request: AgentRequest) -> AgentReply
-    async def aclose() -> None
+============================  =====================================================
+``async respond(request)``    one agent's reply (the general path: LLM, replay, mock)
+``respond_round(batch)``      a whole round in one call; only when ``batched`` is true
+                              (the simulated agents, vectorised with numpy)
+``take_retries()``            attempts the backend retried on its own since the last
+                              call (logged as ``AgentRetried``); default: none
+``worst_case_round(...)``     the most tokens and dollars some agents can spend in a
+                              round, or ``None`` when it cannot say (default)
+``async aclose()``            release clients and connections
+============================  =====================================================
 
-Batched form (optional, for backends that answer a whole round at once — the
-simulated one, vectorised with numpy): ``respond_round(batch) -> RoundReplies``.
-A backend that has it is called once per round for all of its agents; per-agent
-calls stay the general path. Both forms feed the same engine and the same events.
+``simulated`` says the replies come from the workload's simulated-agent model (the
+fault injector models how such agents read an injected prompt; a real LLM reads it).
+
+Our backends subclass :class:`Backend`. Any other object with ``respond`` and ``aclose``
+(and optionally ``respond_round``) is adopted once, when a run is built, by
+:func:`as_backend`, which wraps it with the defaults.
+
+A backend that talks to a model over text is a *transport*: the workload's
+:class:`Codec` renders a request as chat messages and parses the model's text back,
+so one transport serves every workload.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence
 
 import numpy as np
 
-from llmteams_lab.messages import AgentReply, AgentRequest, Question
+from llmteams_lab.errors import LifecycleError
+from llmteams_lab.messages import AgentReply, AgentRequest, ParsedReply, Question
 
-__all__ = ["Backend", "BatchBackend", "RoundBatch", "RoundReplies"]
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.backends.retrying import Attempt
 
-
-@runtime_checkable
-class Backend(Protocol):
-    """Answers one agent's request. Errors must be our own (``llmteams_lab.errors``)."""
-
-    async def respond(self, request: AgentRequest) -> AgentReply: ...
-
-    async def aclose(self) -> None: ...
+__all__ = ["Backend", "Codec", "RoundBatch", "RoundReplies", "as_backend", "replies_from_list"]
 
 
 @dataclass(slots=True)
@@ -42,12 +53,12 @@ class RoundBatch:
     inbox_weight  (n, k) confidence received per option, in thousandths (integers, so
                   sums are exact whatever order messages arrive in)
     inbox_size    (n,) messages read (drives the token model)
-    roles         per-agent role text; ``view`` is the protocol's extra view
+    view          the protocol's extra view (e.g. ``{"phase": "aggregate"}``)
     """
 
     run_id: str
     round: int
-    question: Question
+    question: Question | None
     protocol: str
     acting: np.ndarray
     previous: np.ndarray
@@ -71,12 +82,85 @@ class RoundReplies:
     tokens_out: np.ndarray
 
 
-class BatchBackend(Protocol):
-    """A backend that can answer a whole round in one call."""
+class Codec(Protocol):
+    """How one workload talks to a language model (see ``llmteams_lab.workloads``).
 
-    def respond_round(self, batch: RoundBatch) -> RoundReplies: ...
+    ``render`` builds the chat messages of a request; ``response_format`` the structured
+    output asked for (``mode`` as ``EndpointSpec.structured``); ``parse`` reads the
+    model's text (raising :class:`~llmteams_lab.errors.MalformedOutputError`);
+    ``with_inbox`` is the request as it would look with one message from each of
+    ``senders``, each ``message_chars`` long (the longest prompt, for budget bounds);
+    ``read_prompt`` turns rendered messages back into the request (``None`` if they
+    are not this codec's) — how ``serve`` plays the agent.
+    """
 
-    async def aclose(self) -> None: ...
+    name: str
+
+    def render(self, request: AgentRequest, persona: str | None = None) -> list[dict[str, str]]: ...
+
+    def response_format(self, request: AgentRequest, mode: str) -> dict[str, Any] | None: ...
+
+    def parse(self, text: str | None, request: AgentRequest) -> ParsedReply: ...
+
+    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest: ...
+
+    def read_prompt(self, messages: Any) -> AgentRequest | None: ...
+
+
+class Backend:
+    """Base class of every backend (see the module docstring for the protocol)."""
+
+    batched: ClassVar[bool] = False
+    simulated: ClassVar[bool] = False
+
+    async def respond(self, request: AgentRequest) -> AgentReply:
+        raise NotImplementedError(f"{type(self).__name__} does not answer single agents")
+
+    def respond_round(self, batch: RoundBatch) -> RoundReplies:
+        raise NotImplementedError(f"{type(self).__name__} does not answer whole rounds (batched is False)")
+
+    def take_retries(self) -> list["Attempt"]:
+        return []
+
+    def worst_case_round(self, round: int, agents: Sequence[int],
+                         request_of: Callable[[int], AgentRequest]) -> tuple[int, float] | None:
+        """Tokens and dollars ``agents`` can spend in ``round`` at most (``request_of(i)``
+        is agent i's request of that round before its inbox), or ``None`` if unknown."""
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _Adopted(Backend):
+    """An object with ``respond``/``aclose`` (and maybe ``respond_round``) as a Backend."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.batched = callable(getattr(inner, "respond_round", None))  # type: ignore[misc]
+
+    async def respond(self, request: AgentRequest) -> AgentReply:
+        return await self.inner.respond(request)
+
+    def respond_round(self, batch: RoundBatch) -> RoundReplies:
+        return self.inner.respond_round(batch)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def __repr__(self) -> str:
+        return f"<adopted backend {self.inner!r}>"
+
+
+def as_backend(obj: Any) -> Backend:
+    """``obj`` as a :class:`Backend` (our backends as they are; other objects wrapped once)."""
+    if isinstance(obj, Backend):
+        return obj
+    answers = callable(getattr(obj, "respond", None)) or callable(getattr(obj, "respond_round", None))
+    if not answers or not callable(getattr(obj, "aclose", None)):
+        raise LifecycleError(f"a backend needs async respond(request) (or respond_round(batch)) and async "
+                             f"aclose(); {type(obj).__name__} has neither")
+    return _Adopted(obj)
 
 
 def replies_from_list(replies: list[AgentReply], question: Question) -> RoundReplies:

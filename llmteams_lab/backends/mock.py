@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Union
 
+from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import BackendError
 from llmteams_lab.messages import AgentReply, AgentRequest
 
@@ -16,7 +17,7 @@ __all__ = ["MockBackend"]
 Script = Callable[[AgentRequest], Union[AgentReply, str, None, BaseException]]
 
 
-class MockBackend:
+class MockBackend(Backend):
     """Answers by ``script(request)``: an :class:`AgentReply`, an answer string, ``None``
     (answer the truth) or an exception instance (raised). Without a script every agent
     answers the truth with confidence 1. Every request is kept in ``calls``."""

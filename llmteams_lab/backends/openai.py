@@ -14,12 +14,13 @@ How a call is made, and why:
   a finite deadline (``EndpointSpec.timeout_s``), never the SDK's 600 s;
 * the HTTP transport is the SDK's aiohttp client (or its httpx default), with its
   connection pool sized to the run's concurrency;
-* the request body is built here (the deliberation prompt of :mod:`backends.prompts`,
-  or the task-board turn of :mod:`backends.actions` for work division; per-agent model,
-  temperature, persona, token cap, structured output) and sent with the client's generic
+* it is a transport: the workload's codec renders the request as chat messages and
+  parses the reply's text (``codec.render`` → HTTP → ``codec.parse``), so one backend
+  serves deliberation, work division and any other workload. The body (per-agent model,
+  temperature, persona, token cap, structured output) is sent with the client's generic
   ``post``: the typed ``chat.completions.create`` re-walks every parameter on each call,
   which was the largest client-side CPU cost per call measured for large rounds (bench/);
-* replies are parsed from the raw JSON tolerantly (missing ``usage`` → estimated and
+* replies are read from the raw JSON tolerantly (missing ``usage`` → estimated and
   flagged; no choices, a refusal or no parseable answer → :class:`MalformedOutputError`).
 
 The API key is read from the environment variable the spec names, only when the client
@@ -33,23 +34,16 @@ import asyncio
 import json
 import time
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from llmteams_lab.backends.actions import parse_work_reply, work_messages, work_response_format
+from llmteams_lab.backends.base import Backend, Codec
 from llmteams_lab.backends.connection import read_key, resolve_connection
 from llmteams_lab.backends.http_replies import completion_text, disconnected, scrub, server_said
 from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
-from llmteams_lab.backends.prompts import (
-    estimate_prompt_tokens,
-    estimate_tokens,
-    inbox_line,
-    parse_reply,
-    render_messages,
-    response_format,
-)
 from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
+from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import (
     AuthenticationError,
     BackendError,
@@ -60,22 +54,28 @@ from llmteams_lab.errors import (
     ServerError,
     SpecError,
 )
-from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
+from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import EndpointSpec, TeamSpec
 
 __all__ = ["OpenAIBackend"]
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Answers a team's agents through one OpenAI-compatible endpoint (see module doc).
 
     spec      the team (agents' ``model``/``temperature``/``persona``; ``spec.endpoint``)
+    codec     the workload's codec (default: the one of the spec's task kind)
     endpoint  overrides ``spec.endpoint``; prices: the price table (default: the shared one)
     environ   where the key and ``OPENAI_BASE_URL`` are read (default ``os.environ``)
     """
 
-    def __init__(self, spec: TeamSpec, *, endpoint: EndpointSpec | None = None, prices: PriceTable | None = None,
-                 environ: Mapping[str, str] | None = None):
+    def __init__(self, spec: TeamSpec, *, codec: Codec | None = None, endpoint: EndpointSpec | None = None,
+                 prices: PriceTable | None = None, environ: Mapping[str, str] | None = None):
+        if codec is None:  # built by hand: the codec of the spec's workload
+            from llmteams_lab.workloads import workload_for
+
+            codec = workload_for(spec.task.kind).codec
+        self.codec = codec
         self.endpoint = endpoint or spec.endpoint or EndpointSpec()
         self.connection = resolve_connection(self.endpoint, environ)
         self.prices = DEFAULT_PRICES if prices is None else prices
@@ -89,10 +89,9 @@ class OpenAIBackend:
         self.models = {a.id: a.model or self.endpoint.model for a in served}
         self._check_prices(spec)
         self._ids = spec.ids
-        indegree = np.zeros(len(spec.ids), dtype=np.int64)
-        for _, b in spec.arcs():
-            indegree[b] += 1
-        self._indegree = indegree.tolist()
+        self._senders: list[list[str]] = [[] for _ in spec.ids]
+        for a, b in spec.arcs():
+            self._senders[b].append(spec.ids[a])
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -163,36 +162,27 @@ class OpenAIBackend:
             raise self._translate(exc) from None
         return n
 
-    def worst_case_round(self, round: int, agents: Sequence[int], question: Question | None,
-                         view: dict[str, Any]) -> tuple[int, float] | None:
+    def worst_case_round(self, round: int, agents: Sequence[int],
+                         request_of: Callable[[int], AgentRequest]) -> tuple[int, float] | None:
         """Tokens and dollars ``agents`` can spend in ``round`` at most — the bound the
         engine checks budgets against before starting the round.
 
         Per agent: completion ≤ ``endpoint.max_tokens`` (the cap sent with every call);
-        prompt ≤ its prompt this round with one message per in-neighbour, each carrying
-        the longest option and a message of ``4 · max_tokens`` characters (replies'
-        messages are cut to that), tokens estimated as in :func:`estimate_tokens`.
-        Assumes one message per in-neighbour (duplicating network faults can exceed it)
-        and a server whose token count matches the estimate (``serve`` does; real
-        tokenizers are usually close to 4 characters per token). ``None`` without a
-        question (the bound is for deliberation prompts).
+        prompt ≤ its request this round rendered with one message per in-neighbour, each
+        carrying the longest answer and a message of ``4 · max_tokens`` characters
+        (replies' messages are cut to that), tokens estimated as in
+        :func:`~llmteams_lab.backends.tokens.estimate_prompt_tokens`. Assumes one message
+        per in-neighbour (duplicating network faults can exceed it) and a server whose
+        token count matches the estimate (``serve`` does; real tokenizers are usually
+        close to 4 characters per token).
         """
-        if question is None:
-            return None
         cap = self.endpoint.max_tokens
-        worst_id = max(self._ids, key=len)
-        worst_option = max(question.options, key=len)
-        line = len(inbox_line(Message(round, worst_id, worst_id, worst_option, 0.5, "x" * (4 * cap)))) + 1
         tokens, cost = 0, 0.0
         for i in np.asarray(agents).tolist():
             aid = self._ids[i]
-            agent = self._agents[aid]
-            base = AgentRequest("", round, aid, agent.role, question, (), worst_option if round > 1 else None,
-                                0.5 if round > 1 else None, self.protocol, view)
-            system, user = (m["content"] for m in render_messages(base, agent.persona))
-            degree = self._indegree[i]
-            user_chars = len(user) + degree * line + len(str(degree)) - 1
-            prompt = 3 + estimate_tokens(system) + 3 + (user_chars + 3) // 4 + 3
+            worst = self.codec.with_inbox(request_of(i), self._senders[i], 4 * cap)
+            persona = self._agents[aid].persona
+            prompt = estimate_prompt_tokens(self.codec.render(worst, persona))
             tokens += prompt + cap
             cost += self.prices.cost(self.models.get(aid, self.endpoint.model), prompt, cap) or 0.0
         return tokens, cost
@@ -232,13 +222,8 @@ class OpenAIBackend:
     def _body(self, request: AgentRequest, model: str) -> dict[str, Any]:
         agent = self._agents.get(request.agent)
         persona = agent.persona if agent is not None else None
-        if request.protocol == "work_division":  # a task-board turn: actions, not an answer
-            messages, fmt = work_messages(request), work_response_format(self.structured)
-            if persona:
-                messages[0]["content"] += f"\nPersona: {' '.join(persona.split())}"
-        else:
-            messages = render_messages(request, persona)
-            fmt = response_format(request.question.options, self.structured) if request.question else None
+        messages = self.codec.render(request, persona)
+        fmt = self.codec.response_format(request, self.structured)
         body: dict[str, Any] = {"model": model, "messages": messages,
                                 self.endpoint.token_param: self.endpoint.max_tokens, "seed": self.seed}
         if agent is not None and agent.temperature is not None:
@@ -284,19 +269,14 @@ class OpenAIBackend:
             tokens_in = estimate_prompt_tokens(self._body(request, model)["messages"])
             tokens_out = estimate_tokens(content or "")
         cost = self.prices.cost(model, tokens_in, tokens_out)
-        options = request.question.options if request.question is not None else ()
         try:
-            if request.protocol == "work_division":
-                actions, said = parse_work_reply(content)
-                return AgentReply(request.agent, None, None, said, tokens_in, tokens_out, latency, cost, estimated,
-                                  actions, attempts)
-            fields = parse_reply(content, options)
+            parsed = self.codec.parse(content, request)
         except MalformedOutputError as err:
             err.tokens_in, err.tokens_out, err.cost_usd = tokens_in, tokens_out, cost  # spent all the same
             raise
-        message = fields.message[: 4 * self.endpoint.max_tokens]  # keeps the budget bound's promise
-        return AgentReply(request.agent, fields.answer, fields.confidence, message, tokens_in, tokens_out,
-                          latency, cost, estimated, (), attempts)
+        message = parsed.message[: 4 * self.endpoint.max_tokens]  # keeps the budget bound's promise
+        return AgentReply(request.agent, parsed.answer, parsed.confidence, message, tokens_in, tokens_out,
+                          latency, cost, estimated, parsed.actions, attempts)
 
 
 def _http_module() -> Any:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
+from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import BackendError, TraceEndedError, backend_error_class
 from llmteams_lab.events import Event
 from llmteams_lab.messages import AgentReply, AgentRequest
 
 __all__ = ["ReplayBackend", "SwitchBackend"]
 
-class ReplayBackend:
+class ReplayBackend(Backend):
     """Answers ``(round, agent)`` from a recorded run's events (see the module doc)."""
 
     def __init__(self, records: Sequence[Event], *, fallback: Any = None):
@@ -65,7 +66,7 @@ class ReplayBackend:
             await self.fallback.aclose()
 
 
-class SwitchBackend:
+class SwitchBackend(Backend):
     """Rounds ≤ ``after_round`` go to ``first``, later rounds to ``then`` — one backend or
     a mapping from agent id to backend. Closing it closes both."""
 

@@ -1,15 +1,35 @@
-"""Datasets (level 6): trace I/O for our own logs, their replay, and the paper's runs."""
+"""Datasets (level 7): trace I/O for our own logs, their replay and fork, the paper's runs.
 
-from llmteams_lab.datasets.traces import (
-    ParquetSink,
-    read_events,
-    read_jsonl,
-    read_parquet,
-    records_from_frame,
-    write_parquet,
-)
-from llmteams_lab.datasets.paper import PaperDataset, load_paper_dataset
-from llmteams_lab.datasets.replay import replay_trace
+traces         our logs as JSONL or parquet, read back in the one schema; ``replay_trace``
+replay         ``ReplayRun``: a recorded run stepped round by round, and forked at round k
+paper          the paper's 1,413 runs converted into our schema
+paper_figures  the paper's headline figures recomputed from them
 
-__all__ = ["PaperDataset", "ParquetSink", "load_paper_dataset", "read_events", "read_jsonl", "read_parquet",
-           "records_from_frame", "replay_trace", "write_parquet"]
+Names are imported on first use (PEP 562), so ``from llmteams_lab.datasets.replay
+import ReplayRun`` does not load polars.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["PaperDataset", "ParquetSink", "ReplayFinishedError", "ReplayRun", "load_paper_dataset", "read_events",
+           "read_jsonl", "read_parquet", "records_from_frame", "replay_trace", "write_parquet"]
+
+_WHERE = {
+    "PaperDataset": "paper", "load_paper_dataset": "paper",
+    "ReplayFinishedError": "replay", "ReplayRun": "replay",
+    "ParquetSink": "traces", "read_events": "traces", "read_jsonl": "traces", "read_parquet": "traces",
+    "records_from_frame": "traces", "replay_trace": "traces", "write_parquet": "traces",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'llmteams_lab.datasets' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"llmteams_lab.datasets.{_WHERE[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

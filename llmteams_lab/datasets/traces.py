@@ -3,6 +3,7 @@
 ``ParquetSink`` collects events and writes a parquet file when the run closes (parquet
 cannot be appended to cheaply; pair it with a ``JsonlSink`` for crash safety).
 Readers check the columns and name the file and the missing/unexpected columns.
+:func:`replay_trace` steps a saved log with the engine's step semantics.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from typing import Sequence
 
 import polars as pl
 
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.events import Event, event_from_dict
 from llmteams_lab.metrics.frame import SCHEMA, events_frame
+from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.spec import TeamSpec
 
-__all__ = ["ParquetSink", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "write_parquet"]
+__all__ = ["ParquetSink", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "replay_trace",
+           "write_parquet"]
 
 
 class ParquetSink:
@@ -94,3 +99,16 @@ def _checked(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
         raise DatasetError(f"{path}: unexpected columns (missing {missing}, unexpected {extra}); "
                            f"expected {list(SCHEMA)}")
     return frame.select(list(SCHEMA)).cast(SCHEMA)  # type: ignore[arg-type]
+
+
+def replay_trace(source: str | os.PathLike | pl.DataFrame, *, run_id: str | None = None,
+                 spec: TeamSpec | None = None, sinks: Sequence[Sink] = ()) -> ReplayRun:
+    """A :class:`ReplayRun` over a saved log (``.jsonl``/``.parquet`` path or an events
+    frame). A log holding several runs needs ``run_id``; the spec comes from the log's
+    ``RunStarted`` unless given (it is needed only to fork)."""
+    frame = source if isinstance(source, pl.DataFrame) else read_events(source)
+    if run_id is not None:
+        frame = frame.filter(pl.col("run_id") == run_id)
+        if frame.is_empty():
+            raise DatasetError(f"run_id {run_id!r} is not in the trace")
+    return ReplayRun(records_from_frame(frame), spec=spec, sinks=sinks, run_id=run_id)

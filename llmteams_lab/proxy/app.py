@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from llmteams_lab.backends.prompts import parse_prompt
+from llmteams_lab.workloads.deliberation.codec import parse_prompt
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
 from llmteams_lab.serve.responses import error_response, fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host

@@ -1,11 +1,22 @@
-"""The runtime (level 5): engine, network, event log, sinks and the sync bridge."""
+"""The runtime (level 6): the engine and what it is made of.
 
-from llmteams_lab.runtime.engine import RoundSummary, Run
+engine     ``Run``: the rounds, the clock, the budgets
+lifecycle  the stepping protocol every run satisfies and the lifecycle they share
+dispatch   which backend answers for which agent; gathering a round's replies
+network    messages along the topology's arcs, their fates, inboxes
+faults/    the fault injector (agent, network and backend faults, the failure policy)
+log        the event log, the logging mode, and ``sinks`` where events go
+collector  the opt-in pause of the cyclic garbage collector
+sync       ``run_sync`` for scripts
+"""
+
+from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.faults import spec_from_events
-from llmteams_lab.runtime.replay import ReplayFinishedError, ReplayRun
+from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary, Steppable
+from llmteams_lab.runtime.log import EventLog, LogMode
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import CallbackSink, JsonlSink, MemorySink, Sink
 from llmteams_lab.runtime.sync import run_sync
 
-__all__ = ["CallbackSink", "JsonlSink", "MemorySink", "ReplayFinishedError", "ReplayRun", "RoundSummary", "Run",
-           "RunResult", "Sink", "run_sync", "spec_from_events"]
+__all__ = ["CallbackSink", "EventLog", "JsonlSink", "Lifecycle", "LogMode", "MemorySink", "RoundSummary", "Run",
+           "RunResult", "Sink", "Steppable", "run_sync", "spec_from_events"]

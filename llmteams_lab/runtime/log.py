@@ -1,18 +1,58 @@
-"""The run's event log: numbering, buffering per round, and handing rounds to sinks.
+"""The run's event log: numbering, buffering per round, handing rounds to sinks — and
+the logging mode, decided once per run.
 
 Why buffer per round: sinks (JSONL, live figures) see whole rounds, so a consumer never
 observes a half-applied round; on an error the partial round is flushed anyway, so a
 failure mid-run keeps every event recorded so far.
+
+Two logging modes, the same totals (every metric sums the ``count`` column):
+
+* per message: one ``MessageSent`` and one ``MessageDelivered`` per message, one
+  ``AgentReplied`` per reply — what a spec with ``logging = "messages"`` asks for, and
+  what a run must do when single messages matter (faults acting on messages) or when
+  an agent is answered one call at a time (per-agent backends);
+* aggregated (``logging = "rounds"``, batched backends, no message faults): one counted
+  event per round and answer — a 1,000-agent round costs a handful of events.
+
+:class:`LogMode` is that decision, made once by :meth:`LogMode.for_run` with its reason;
+the network and the workload pick their recording path from it when they are built.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from llmteams_lab.events import Event
 from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import MESSAGE_KINDS, FaultSpec
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "LogMode"]
+
+
+@dataclass(frozen=True)
+class LogMode:
+    """How a run records its messages and replies (see the module docstring)."""
+
+    per_message: bool
+    why: str
+
+    @classmethod
+    def for_run(cls, spec: TeamSpec, batched: Iterable[bool]) -> "LogMode":
+        """The mode of a run of ``spec`` whose backend groups are ``batched`` or not."""
+        if spec.logging == "messages":
+            return cls(True, "the spec asks for logging = 'messages'")
+        if not all(batched):
+            return cls(True, "some agents are answered one call at a time (per-agent backends)")
+        if needs_messages(spec.faults):
+            return cls(True, "faults act on single messages")
+        return cls(False, "logging = 'rounds' with batched backends")
+
+
+def needs_messages(faults: Iterable[FaultSpec]) -> bool:
+    """Whether these faults act on single messages (so the run must log each one)."""
+    return any(f.kind in MESSAGE_KINDS for f in faults)
 
 
 class EventLog:

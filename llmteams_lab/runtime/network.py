@@ -5,38 +5,25 @@ out-arcs; messages are delivered at the end of round r into the inboxes read in
 round r + 1. So every message sent in a round is accounted for by that round's end
 (delivered, or — with faults — dropped or delayed to a later round).
 
-Two logging modes, the same tallies:
-
-* explicit (``logging = "messages"``, faults, or per-agent backends): one
-  ``MessageSent`` and one ``MessageDelivered`` event per message and real inboxes;
-* aggregated (``logging = "rounds"`` with batch backends and no network faults): one
-  counted event per round.
-
-Why the round's broadcast is kept as columns (:class:`_Said`) rather than one entry per
-message: without a router (no network faults) every message along an arc is delivered,
-so inbox tallies have a closed form (complete graph: everyone's tally minus one's own;
-otherwise a bincount over the arcs) and an agent's :class:`Message` records can be
-built from its in-arcs when it asks. Only routed messages (dropped, delayed,
-duplicated ...) are kept as entries. Tallies of confidence are integers (thousandths),
-so every path agrees exactly.
+In the run's :class:`~llmteams_lab.runtime.log.LogMode`, the same tallies either way:
+per message (one ``MessageSent`` and one ``MessageDelivered`` event per message, real
+inboxes) or aggregated (one counted event per round). Inboxes are built as
+:class:`~llmteams_lab.rounds.Inbox` (closed-form tallies of the round's broadcast;
+only routed messages — dropped, delayed, duplicated ... — are kept as entries).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from llmteams_lab.events import MessageDelayed, MessageDelivered, MessageDropped, MessageSent
-from llmteams_lab.messages import Message, Question
-from llmteams_lab.runtime.log import EventLog
-from llmteams_lab.runtime.message_drafts import from_heads
-from llmteams_lab.runtime.message_drafts import new_message as _message
+from llmteams_lab.rounds import Entry, Inbox, _Said
+from llmteams_lab.runtime.log import EventLog, LogMode
 
-__all__ = ["Inbox", "Network", "Route"]
+__all__ = ["Network", "Route"]
 
-# (sender, answer index, confidence in thousandths, text, payload, sent round)
-Entry = tuple[int, int, int, str, "str | None", int]
 # A router decides a message's fate: a list of (delay in rounds, fault name[, change])
 # deliveries (see Network._apply_fates). [] drops it; [(-1, "partition")] drops it for a
 # named reason; [(0, None)] is a normal delivery; None means "no opinion" (normal).
@@ -45,77 +32,14 @@ Route = Callable[[int, int, int], "list[tuple] | None"]
 _new = tuple.__new__
 
 
-class _Said:
-    """One round's router-free broadcast, as columns indexed by agent."""
-
-    __slots__ = ("round", "replied", "answers", "confidence", "texts")
-
-    def __init__(self, round: int, replied: np.ndarray, answers: np.ndarray, confidence: np.ndarray,
-                 texts: Sequence[str] | None):
-        self.round, self.replied, self.answers, self.confidence, self.texts = (
-            round, replied, answers, confidence, texts)
-
-
-class Inbox:
-    """What agents read this round: tallies for batch backends, messages for the rest."""
-
-    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads")
-
-    def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray, said: _Said | None = None,
-                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = ()):
-        self.votes, self.weight, self.size = votes, weight, size
-        self._said, self._slow, self._inn = said, slow, inn
-        self._heads: list | None = None
-
-    @property
-    def entries(self) -> list[list[Entry]] | None:
-        """Every agent's inbox as raw entries sorted by sender (``None`` when aggregated)."""
-        if self._said is None and self._slow is None:
-            return None
-        return [self._entries(i) for i in range(self.size.size)]
-
-    def _entries(self, i: int) -> list[Entry]:
-        said, out = self._said, []
-        if said is not None:
-            texts, r = said.texts, said.round
-            out = [(s, int(said.answers[s]), int(said.confidence[s]), texts[s] if texts else "", None, r)
-                   for s in self._inn[i] if said.replied[s]]
-        if self._slow and self._slow[i]:
-            out = sorted(out + self._slow[i], key=lambda e: e[0])  # stable: this round's first
-        return out
-
-    def messages(self, i: int, ids: Sequence[str], question: Question) -> tuple[Message, ...]:
-        """Agent ``i``'s inbox as :class:`Message` records, sorted by sender."""
-        if self._slow and self._slow[i]:
-            opts, receiver = question.options, ids[i]
-            return tuple([_message(sent, ids[s], receiver, opts[a] if a >= 0 else None, c / 1000, text, payload)
-                          for s, a, c, text, payload, sent in self._entries(i)])
-        if self._said is None:
-            return ()
-        heads = self._heads if self._heads is not None else self._make_heads(ids, question)
-        return from_heads(heads, self._inn[i], ids[i])
-
-    def _make_heads(self, ids: Sequence[str], question: Question) -> list:
-        """Per sender: what its message says to anyone (``None``: it sent nothing)."""
-        said, opts = self._said, question.options
-        texts = said.texts or [""] * len(ids)
-        heads: list[Any] = [None] * len(ids)
-        for s, (replied, a, c) in enumerate(zip(said.replied.tolist(), said.answers.tolist(),
-                                                said.confidence.tolist())):
-            if replied:
-                heads[s] = (said.round, ids[s], opts[a] if a >= 0 else None, c / 1000, texts[s])
-        self._heads = heads
-        return heads
-
-
 class Network:
     """Message delivery along ``arcs`` between ``n`` agents with ``k`` answer options."""
 
-    def __init__(self, ids: Sequence[str], arcs: Sequence[tuple[int, int]], k: int, *, explicit: bool):
+    def __init__(self, ids: Sequence[str], arcs: Sequence[tuple[int, int]], k: int, mode: LogMode):
         self.ids = tuple(ids)
         self.n = n = len(ids)
         self.k = k
-        self.explicit = explicit
+        self.mode = mode
         self.out: list[list[int]] = [[] for _ in range(n)]
         self.inn: list[list[int]] = [[] for _ in range(n)]
         for a, b in arcs:
@@ -139,7 +63,7 @@ class Network:
              confidence: np.ndarray, values: Sequence[str | None], texts: Sequence[str],
              tokens: np.ndarray, t_sent: np.ndarray, t_end: float) -> None:
         """Broadcast each sender's answer along its out-arcs (see the module docstring)."""
-        if not self.explicit:
+        if not self.mode.per_message:
             self._send_aggregated(log, round, senders, answers, confidence, tokens, t_end)
         elif self.router is None:
             self._send_direct(log, round, senders, answers, confidence, values, texts, tokens, t_sent, t_end)
@@ -250,7 +174,7 @@ class Network:
         if self._slow:
             slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False
             self._add_entries(votes, weight, size, slow)
-        if not self.explicit:
+        if not self.mode.per_message:
             return Inbox(votes, weight, size)
         return Inbox(votes, weight, size, said, slow, self.inn)
 

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from llmteams_lab.backends.prompts import PromptFacts, estimate_tokens, parse_prompt
+from llmteams_lab.workloads.deliberation.codec import PromptFacts, estimate_tokens, parse_prompt
 from llmteams_lab.spec import AgentSpec
 
 __all__ = ["ChatReply", "answer_chat", "solve"]

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from llmteams_lab.backends.prompts import parse_prompt
+from llmteams_lab.workloads.deliberation.codec import parse_prompt
 from llmteams_lab.serve import payloads
 from llmteams_lab.serve.agent import ChatReply, answer_chat
 from llmteams_lab.serve.faults import FaultPlan, FaultRule

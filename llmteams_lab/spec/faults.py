@@ -38,8 +38,9 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
 
-__all__ = ["AGENT_KINDS", "ANSWER_KINDS", "BACKEND_KINDS", "FAULT_KINDS", "FailurePolicySpec", "FaultSpec",
-           "MESSAGE_KINDS", "NETWORK_KINDS", "check_lie", "check_team_faults", "coerce_faults", "task_options"]
+__all__ = ["AGENT_KINDS", "ANSWER_KINDS", "BACKEND_KINDS", "DOWN_KINDS", "FAULT_KINDS", "FailurePolicySpec",
+           "FaultSpec", "MESSAGE_KINDS", "NETWORK_KINDS", "check_lie", "check_team_faults", "coerce_faults",
+           "task_options"]
 
 AGENT_KINDS = ("byzantine", "crash", "crash_recover", "equivocator", "prompt_injection", "straggler",
                "stubborn", "sycophant")
@@ -50,6 +51,8 @@ FAULT_KINDS = tuple(sorted(AGENT_KINDS + NETWORK_KINDS + BACKEND_KINDS))
 MESSAGE_KINDS = NETWORK_KINDS + ("equivocator", "prompt_injection")
 # kinds that change what an agent answers, so they need a task with answers (deliberation)
 ANSWER_KINDS = ("byzantine", "equivocator", "prompt_injection", "stubborn", "sycophant")
+# kinds that take an agent down (it does not act): crash-stop, then crash-recover
+DOWN_KINDS = ("crash", "crash_recover")
 
 _TARGETS = ("agent", "group", "link")
 _WINDOW = ("at_round", "start_round", "end_round", "probability")

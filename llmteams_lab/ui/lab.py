@@ -24,7 +24,7 @@ import polars as pl
 
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.metrics import events_frame, round_summary
-from llmteams_lab.runtime.replay import ReplayRun
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.spec import TeamSpec, team
 from llmteams_lab.ui._assets import asset
 from llmteams_lab.ui.builder import TeamBuilder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmteams_lab.backends.actions import (
+from llmteams_lab.workloads.workdivision.codec import (
     ACTIONS_SCHEMA,
     VERBS,
     describe_actions,

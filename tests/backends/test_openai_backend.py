@@ -17,9 +17,10 @@ import pytest
 from llmteams_lab import Run
 from llmteams_lab.backends.openai import OpenAIBackend
 from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
-from llmteams_lab.backends.prompts import estimate_prompt_tokens, render_messages
+from llmteams_lab.workloads.deliberation.codec import estimate_prompt_tokens, render_messages
 from llmteams_lab.errors import SpecError
-from llmteams_lab.protocols import make_protocol, make_question
+from llmteams_lab.protocols import make_protocol
+from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.serve import Server
 from tests.serve.servers import openai_team, profile, rows, run_team, serving
 from tests.support import no_stop
@@ -98,17 +99,22 @@ def test_streamed_replies_match_the_json_ones() -> None:
     assert rows(streamed, "MessageSent").height == 12
 
 
-def _worst_case(spec, round: int) -> int:
-    backend = OpenAIBackend(spec)
-    view = make_protocol(spec, spec.task.options).view(round)
-    tokens, _ = backend.worst_case_round(round, np.arange(len(spec.agents)), make_question(spec.task, spec.seed), view)
-    return tokens
+def _worst_case_first_round(spec) -> tuple[int, float]:
+    """The engine's bound on round 1, from a run that has not started (no call is made)."""
+
+    async def main() -> tuple[int, float]:
+        async with Run(spec) as run:
+            tokens, dollars, bounded = run.worst_case_round()
+        assert bounded
+        return tokens, dollars
+
+    return asyncio.run(main())
 
 
 def test_a_token_budget_exactly_at_the_worst_case_allows_the_round_one_less_does_not() -> None:
     with serving(competence=0.5, reply_tokens=20) as (server, url):
         spec = no_stop(openai_team(url, 3, seed=4, max_rounds=5, endpoint={"max_tokens": 48}))
-        worst = _worst_case(spec, 1)
+        worst, _ = _worst_case_first_round(spec)
         exact = run_team(spec.replace(budgets=spec.budgets.replace(max_tokens=worst)))
         served = server.stats.requests
         short = run_team(spec.replace(budgets=spec.budgets.replace(max_tokens=worst - 1)))
@@ -120,20 +126,31 @@ def test_a_token_budget_exactly_at_the_worst_case_allows_the_round_one_less_does
 
 
 def test_the_worst_case_bound_covers_every_rounds_actual_usage() -> None:
+    """The bound the engine checks before each round covers what that round then spends."""
+
+    async def main(spec) -> list[tuple[int, int]]:
+        out = []
+        async with Run(spec) as run:
+            while not run.done:
+                bound, _, bounded = run.worst_case_round()
+                assert bounded
+                before = run.tokens_used
+                await run.step()
+                out.append((run.tokens_used - before, bound))
+        return out
+
     with serving(competence=0.4, conformity=0.5, reply_tokens=30) as (_, url):
         spec = no_stop(openai_team(url, 4, seed=9, max_rounds=4, endpoint={"max_tokens": 64}, topology="ring"))
-        result = run_team(spec)
-    used = rows(result, "AgentReplied").group_by("round").agg((pl.col("tokens_in") + pl.col("tokens_out")).sum())
-    assert used.height == 4
-    for r, tokens in used.sort("round").iter_rows():
-        assert tokens <= _worst_case(spec, r)
+        rounds = asyncio.run(main(spec))
+    assert len(rounds) == 4
+    for used, bound in rounds:
+        assert 0 < used <= bound
 
 
 def test_a_dollar_budget_stops_before_a_round_it_cannot_afford() -> None:
     with serving(competence=0.5) as (server, url):
         spec = no_stop(openai_team(url, 3, seed=4, max_rounds=5, endpoint={"max_tokens": 64}))
-        backend = OpenAIBackend(spec)
-        _, dollars = backend.worst_case_round(1, np.arange(3), make_question(spec.task, spec.seed), {})
+        _, dollars = _worst_case_first_round(spec)
         result = run_team(spec.replace(budgets=spec.budgets.replace(max_cost_usd=dollars * 2.5)))
     assert result.reason == "budget_cost"
     spent = rows(result, "AgentReplied")["cost_usd"].sum()

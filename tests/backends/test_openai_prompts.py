@@ -8,7 +8,7 @@ import time
 import pytest
 
 from llmteams_lab.backends.pricing import Price, PriceTable
-from llmteams_lab.backends.prompts import (
+from llmteams_lab.workloads.deliberation.codec import (
     estimate_prompt_tokens,
     estimate_tokens,
     match_option,

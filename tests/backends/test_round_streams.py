@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmteams_lab.backends.round_streams import RoundStreams
+from llmteams_lab.workloads.deliberation.streams import RoundStreams
 
 STREAM = 0x51A7
 

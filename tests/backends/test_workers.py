@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmteams_lab.backends.workers import SimulatedWorkers
+from llmteams_lab.workloads.workdivision.agents import SimulatedWorkers
 from llmteams_lab.messages import AgentRequest, Message
 from llmteams_lab.spec import work_team
 from tests.support import aio

@@ -32,7 +32,7 @@ from llmteams_lab.metrics import (
     work_summary,
     write_conflicts,
 )
-from llmteams_lab.runtime import ReplayRun
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.spec import work_team
 
 

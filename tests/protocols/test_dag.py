@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmteams_lab.protocols.dag import (
+from llmteams_lab.workloads.workdivision.dag import (
     amdahl,
     assigned_makespan,
     chain_assignment,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from llmteams_lab.protocols import make_question
+from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.spec import TaskSpec
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmteams_lab.protocols.taskboard import TaskBoard
+from llmteams_lab.workloads.workdivision.board import TaskBoard
 from llmteams_lab.spec import WorkTask
 
 DAG = (WorkTask("t1", files=("t1.py",)), WorkTask("t2", dependencies=("t1",), files=("t2.py",)),

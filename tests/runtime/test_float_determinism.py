@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import llmteams_lab.backends.simulated as simulated
+import llmteams_lab.workloads.deliberation.agents as simulated
 from tests.support import GOLDEN, golden_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]

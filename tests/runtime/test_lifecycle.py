@@ -118,9 +118,11 @@ async def test_cancelled_step_is_recorded_and_fails_the_run() -> None:
 
 
 @aio
-async def test_run_sync_refuses_inside_a_running_loop() -> None:
-    with pytest.raises(SyncBridgeError, match="cannot run inside a running event loop"):
-        run_sync(spec())
+async def test_run_sync_inside_a_running_loop_blocks_and_gives_the_same_run() -> None:
+    """In a kernel (a running loop) run_sync runs on a worker thread's loop: same events."""
+    inside = run_sync(spec())
+    outside = await asyncio.to_thread(run_sync, spec())
+    assert inside.records == outside.records and inside.reason == outside.reason
 
 
 def test_run_sync_runs_to_the_end_outside_a_loop() -> None:

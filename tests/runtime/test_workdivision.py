@@ -14,10 +14,11 @@ from llmteams_lab.errors import RateLimitedError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.metrics import speedups, work_summary
-from llmteams_lab.backends.actions import parse_actions
-from llmteams_lab.protocols.dag import amdahl, assigned_makespan, chain_assignment
-from llmteams_lab.runtime.backends import resolve_backends
+from llmteams_lab.workloads.workdivision.codec import parse_actions
+from llmteams_lab.workloads.workdivision.dag import amdahl, assigned_makespan, chain_assignment
+from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.spec import team, work_team
+from llmteams_lab.workloads import workload_for
 from tests.support import aio
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
@@ -167,10 +168,12 @@ async def test_llm_agents_act_through_parsed_actions_and_failures_are_events() -
     assert sorted(t for s in state.values() for t in s["done"]) == sorted(board)
 
 
-def test_deliberation_still_gets_the_deliberation_backend() -> None:
-    groups = resolve_backends(team(3))
+def test_each_workload_gets_its_own_simulated_agents() -> None:
+    spec = team(3)
+    groups = resolve_backends(spec, workload_for(spec.task.kind))
     assert type(groups[0].backend).__name__ == "SimulatedBackend"
-    groups = resolve_backends(work_team(3))
+    spec = work_team(3)
+    groups = resolve_backends(spec, workload_for(spec.task.kind))
     assert type(groups[0].backend).__name__ == "SimulatedWorkers"
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from llmteams_lab.backends.prompts import render_messages
+from llmteams_lab.workloads.deliberation.codec import render_messages
 from llmteams_lab.messages import AgentRequest, Message, Question
-from llmteams_lab.protocols import make_question
+from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.serve.agent import answer_chat, solve
 from llmteams_lab.spec import TaskSpec
 from tests.serve.servers import profile

@@ -10,7 +10,7 @@ import urllib.request
 import openai
 import pytest
 
-from llmteams_lab.backends.prompts import parse_reply, render_messages
+from llmteams_lab.workloads.deliberation.codec import parse_reply, render_messages
 from llmteams_lab.messages import AgentRequest, Question
 from llmteams_lab.serve import DEFAULT_MODEL, Server
 from tests.serve.servers import profile, serving

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from llmteams_lab import LifecycleError, Run, team
-from llmteams_lab.datasets.replay import replay_trace
+from llmteams_lab.datasets import replay_trace
 from llmteams_lab.errors import DatasetError
-from llmteams_lab.runtime.replay import ReplayRun
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.spec.faults import FaultSpec
 from llmteams_lab.ui import Lab
 from tests.support import aio

@@ -14,15 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied
 from llmteams_lab.messages import AgentRequest
-from llmteams_lab.protocols import Decision, make_protocol, make_question
-from llmteams_lab.runtime.backends import RoundReplySlots
-from llmteams_lab.runtime.log import EventLog
-from llmteams_lab.runtime.network import Inbox
-from llmteams_lab.runtime.workload import Outgoing
+from llmteams_lab.protocols import Decision, make_protocol
+from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.workloads.deliberation.questions import make_question
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.runtime.log import EventLog, LogMode
 
 __all__ = ["Deliberation"]
 
@@ -30,12 +33,17 @@ __all__ = ["Deliberation"]
 class Deliberation:
     """Answers, confidences and the team decision for one question (see module doc)."""
 
-    def __init__(self, spec: TeamSpec, log: EventLog, *, explicit: bool):
+    name = "deliberation"
+
+    def __init__(self, spec: TeamSpec, log: "EventLog", mode: "LogMode"):
         self.spec = spec
         self.log = log
-        self.explicit = explicit
         self.question = make_question(spec.task, spec.seed)
+        self.options = self.question.options
         self.k = len(self.question.options)
+        # the logging mode picks, once, how replies are recorded and what a broadcast carries
+        self._record = self._log_replies if mode.per_message else self._log_tally_all
+        self._texts = mode.per_message
         self.truth = self.question.options.index(self.question.answer)
         self._one_hot = np.eye(self.k, dtype=np.int64)  # row a: an answer of option a (token sums)
         self.protocol = make_protocol(spec, self.k)
@@ -58,7 +66,7 @@ class Deliberation:
         prev = int(self.answers[i])
         return AgentRequest(
             self.log.run_id, round, agent.id, agent.role, self.question,
-            inbox.messages(i, self._ids, self.question),
+            inbox.messages(i, self._ids, self.options),
             self.question.options[prev] if prev >= 0 else None,
             self.confidence[i] / 1000 if prev >= 0 else None,
             self.protocol.kind, self.protocol.view(round),
@@ -77,13 +85,15 @@ class Deliberation:
             self.confidence[replied] = slots.confidence[replied]
         latency = slots.latency if acting.size == n else slots.latency[acting]
         t_end = t0 + (float(latency.max()) if acting.size else 0.0)
-        if self.explicit:
-            self._log_replies(round, t0, acting, slots)
-        else:
-            self._log_tally(round, t0, replied, slots, t_end if replied.size == acting.size else None)
+        self._record(round, t0, acting, replied, slots, t_end)
         return t_end
 
-    def _log_replies(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
+    def _log_tally_all(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
+                       t_end: float) -> None:
+        self._log_tally(r, t0, replied, slots, t_end if replied.size == acting.size else None)
+
+    def _log_replies(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
+                     t_end: float) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add
         failures, replies = slots.failures, slots.replies
         latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
@@ -151,7 +161,7 @@ class Deliberation:
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
         opts = self.question.options
-        if self.explicit:  # only per-message logging reads the answers as text
+        if self._texts:  # only per-message logging reads the answers as text
             values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
             texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))]
         else:

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmteams_lab.backends.base import Backend
+from llmteams_lab.errors import SpecError
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
 
@@ -37,13 +39,15 @@ __all__ = ["SimulatedWorkers"]
 _STREAM = 0x3A7C  # separates the workers' random stream from the other seeded streams
 
 
-class SimulatedWorkers:
+class SimulatedWorkers(Backend):
     """Answers for every simulated agent of a work-division ``spec`` (per-agent form)."""
+
+    simulated = True
 
     def __init__(self, spec: TeamSpec):
         work = spec.task.work
         if work is None:
-            raise ValueError("SimulatedWorkers needs a work-division spec (task.kind = 'work_division')")
+            raise SpecError("task.kind", "must be 'work_division' for simulated workers", spec.task.kind)
         self.seed = spec.seed
         self.work = work
         self.agents = {a.id: (i, a) for i, a in enumerate(spec.agents)}
@@ -98,8 +102,6 @@ class SimulatedWorkers:
             return mine[0]
         return next((t for t in mine if ready(t)), None)
 
-    async def aclose(self) -> None:
-        return None
 
 
 def _assign_all(board: dict[str, dict], members: list[str]) -> list[tuple[str, ...]]:

@@ -1,8 +1,8 @@
-"""What an LLM agent is asked each round, and how its reply is read (stdlib only).
+"""The deliberation codec: what an LLM agent is asked each round, and how its reply is read.
 
-Shared by the ``openai`` backend (which renders prompts and parses replies) and by
-``llmteams-lab serve`` (which parses the same prompts to play a simulated agent), so
-the two can never drift apart.
+:data:`CODEC` is what the ``openai`` transport calls (``render`` → HTTP → ``parse``) and
+what ``llmteams-lab serve`` reads prompts with (``read_prompt``) to play a simulated
+agent, so the two can never drift apart. Stdlib only.
 
 The prompt is written for a model *and* for a parser: the system message states the
 agent's role, the protocol's rules and the reply format; the user message is a block
@@ -19,16 +19,18 @@ answer cannot be matched to an option raises :class:`MalformedOutputError`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
+from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import MalformedOutputError
-from llmteams_lab.messages import AgentRequest, Message
+from llmteams_lab.messages import AgentRequest, Message, ParsedReply, Question
 
-__all__ = ["PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens", "match_option",
-           "parse_prompt", "parse_reply", "render_messages", "response_format"]
+__all__ = ["CODEC", "DeliberationCodec", "PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens",
+           "inbox_line", "match_option", "parse_prompt", "parse_reply", "render_messages", "response_format"]
 
 _HEADER = "Round: "
 _INBOX = re.compile(r'^- from ("(?:[^"\\]|\\.)*"): (?:answer ("(?:[^"\\]|\\.)*")|no answer) '
@@ -45,21 +47,6 @@ _RULES = {
 }
 _FORMAT = ('Reply with one JSON object and nothing else: {"answer": one of the options, exactly as written, '
            '"confidence": a number from 0 to 1, "message": one or two sentences for your teammates}.')
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens of ``text`` estimated from its length (about 4 characters per token).
-
-    Used when a server omits ``usage`` (the reply is then flagged ``usage_estimated``),
-    by ``serve`` to report usage, and by the worst-case budget bound.
-    """
-    return (len(text) + 3) // 4
-
-
-def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
-    """Prompt tokens of chat ``messages``: each message's text plus 3 tokens of framing,
-    plus 3 that prime the reply (OpenAI's published accounting for chat formats)."""
-    return sum(3 + estimate_tokens(str(m.get("content") or "")) for m in messages) + 3
 
 
 # --- rendering ------------------------------------------------------------------------
@@ -309,3 +296,48 @@ def _json_object(text: str) -> dict[str, Any] | None:
 def _excerpt(text: str, limit: int = 80) -> str:
     flat = _line(text)
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
+
+
+# --- the codec ---------------------------------------------------------------------------
+class DeliberationCodec:
+    """The deliberation workload's :class:`~llmteams_lab.backends.base.Codec`."""
+
+    name = "deliberation"
+
+    def render(self, request: AgentRequest, persona: str | None = None) -> list[dict[str, str]]:
+        return render_messages(request, persona)
+
+    def response_format(self, request: AgentRequest, mode: str) -> dict[str, Any] | None:
+        return response_format(request.question.options, mode) if request.question is not None else None
+
+    def parse(self, text: str | None, request: AgentRequest) -> ParsedReply:
+        options = request.question.options if request.question is not None else ()
+        fields = parse_reply(text, options)
+        return ParsedReply(fields.answer, fields.confidence, fields.message)
+
+    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest:
+        """The request with one message from each sender carrying the longest option and
+        a message of ``message_chars`` characters (the longest prompt of the round)."""
+        options = request.question.options if request.question is not None else ("",)
+        longest = max(options, key=len) if options else ""
+        inbox = tuple(Message(request.round - 1, s, request.agent, longest, 0.5, "x" * message_chars)
+                      for s in senders)
+        return _replace_request(request, inbox=inbox)
+
+    def read_prompt(self, messages: Any) -> AgentRequest | None:
+        facts = parse_prompt(messages)
+        if facts is None:
+            return None
+        question = Question(f"served-{facts.round}", facts.question, facts.options, "", "served")
+        inbox = tuple(Message(facts.round - 1, sender, facts.agent, answer, conf, text)
+                      for sender, answer, conf, text in facts.inbox)
+        view = {"phase": facts.phase} if facts.phase is not None else {}
+        return AgentRequest("served", facts.round, facts.agent, facts.role, question, inbox, facts.previous,
+                            facts.previous_confidence, facts.protocol, view)
+
+
+def _replace_request(request: AgentRequest, **changes: Any) -> AgentRequest:
+    return dataclasses.replace(request, **changes)
+
+
+CODEC = DeliberationCodec()

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import Any
 
+
+from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.errors import (
     AuthenticationError,
     BackendError,
@@ -100,13 +101,27 @@ class Attempts:
             elapsed += took + wait
 
 
-class FaultyBackend:
-    """A per-agent backend with injected faults and the retry policy in front of it."""
+class FaultyBackend(Backend):
+    """A per-agent backend with injected faults and the retry policy in front of it.
 
-    def __init__(self, inner: Any, attempts: Attempts, index: dict[str, int]):
+    It answers for its ``inner`` backend in every way the engine asks: what it retried,
+    and its worst case — multiplied by the calls the failure policy may make per agent."""
+
+    def __init__(self, inner: Backend, attempts: Attempts, index: dict[str, int]):
         self.inner = inner
         self.attempts = attempts
         self.index = index
+        self.simulated = inner.simulated  # type: ignore[misc]
+
+    def take_retries(self):
+        return self.inner.take_retries()
+
+    def worst_case_round(self, round, agents, request_of):
+        found = self.inner.worst_case_round(round, agents, request_of)
+        if found is None:
+            return None
+        calls = self.attempts.policy.attempts
+        return found[0] * calls, found[1] * calls
 
     async def respond(self, request):
         i, book = self.index[request.agent], self.attempts
@@ -139,16 +154,18 @@ class FaultyBackend:
 class FaultyBatchBackend(FaultyBackend):
     """A batched backend: the real round call, then each agent's attempts played out."""
 
-    def respond_round(self, batch):
+    batched = True
+
+    def respond_round(self, batch: RoundBatch) -> RoundReplies:
         out = self.inner.respond_round(batch)
         for i in batch.acting.tolist():
             self.attempts.play_batched(i)
         return out
 
 
-def wrap_backend(backend: Any, attempts: Attempts, index: dict[str, int]) -> FaultyBackend:
+def wrap_backend(backend: Backend, attempts: Attempts, index: dict[str, int]) -> FaultyBackend:
     if isinstance(backend, FaultyBackend):
         return backend
-    if hasattr(backend, "respond_round"):
+    if backend.batched:
         return FaultyBatchBackend(backend, attempts, index)
     return FaultyBackend(backend, attempts, index)

@@ -20,23 +20,23 @@ output); :func:`parse_actions` also accepts one action per line (``CLAIM t3``,
 ``<complete_task …/>``, ``<assign_task task_id=… assignee=…/>``, ``<broadcast>…``),
 so replies in any of the three forms work. Unknown verbs are ignored, never guessed.
 
-Why at the backends level (stdlib only, like ``backends.prompts``): an LLM backend renders
-the work-division prompt (:func:`work_messages`, :func:`work_response_format`) and reads
-the reply (:func:`parse_work_reply`) at its boundary, exactly as it does for deliberation —
-``request.protocol == "work_division"`` tells the two apart.
+:data:`CODEC` is the work-division workload's codec: the ``openai`` transport renders a
+turn with it (:func:`work_messages`, :func:`work_response_format`) and reads the reply
+(:func:`parse_work_reply`), exactly as it does with deliberation's codec. Stdlib only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, Iterable, Mapping
 
 from llmteams_lab.errors import MalformedOutputError
-from llmteams_lab.messages import AgentRequest
+from llmteams_lab.messages import AgentRequest, Message, ParsedReply
 
-__all__ = ["ACTIONS_SCHEMA", "VERBS", "describe_actions", "parse_actions", "parse_work_reply", "render_board",
-           "work_messages", "work_response_format", "work_system_prompt"]
+__all__ = ["ACTIONS_SCHEMA", "CODEC", "VERBS", "WorkCodec", "describe_actions", "parse_actions", "parse_work_reply",
+           "render_board", "work_messages", "work_response_format", "work_system_prompt"]
 
 VERBS = ("assign", "claim", "complete", "message", "write")
 
@@ -223,3 +223,32 @@ def _from_tags(text: str) -> list[tuple[str, ...]]:
             out.append(action)
     out += [("message", m.strip()) for m in _BROADCAST.findall(text) if m.strip()]
     return out
+
+
+class WorkCodec:
+    """The work-division workload's :class:`~llmteams_lab.backends.base.Codec`."""
+
+    name = "work_division"
+
+    def render(self, request: AgentRequest, persona: str | None = None) -> list[dict[str, str]]:
+        messages = work_messages(request)
+        if persona:
+            messages[0]["content"] += f"\nPersona: {' '.join(persona.split())}"
+        return messages
+
+    def response_format(self, request: AgentRequest, mode: str) -> dict[str, Any] | None:
+        return work_response_format(mode)
+
+    def parse(self, text: str | None, request: AgentRequest) -> ParsedReply:
+        actions, said = parse_work_reply(text)
+        return ParsedReply(None, None, said, actions)
+
+    def with_inbox(self, request: AgentRequest, senders: Iterable[str], message_chars: int) -> AgentRequest:
+        inbox = tuple(Message(request.round - 1, s, request.agent, None, None, "x" * message_chars) for s in senders)
+        return dataclasses.replace(request, inbox=inbox)
+
+    def read_prompt(self, messages: Any) -> AgentRequest | None:
+        return None  # serve plays deliberation prompts only
+
+
+CODEC = WorkCodec()

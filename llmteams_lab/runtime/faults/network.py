@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from llmteams_lab.events import on_time_grid
-from llmteams_lab.runtime.fault_schedule import ScheduledFault
+from llmteams_lab.runtime.faults.schedule import ScheduledFault
 
 __all__ = ["MessagePlan", "plan_messages"]
 

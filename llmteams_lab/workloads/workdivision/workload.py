@@ -1,6 +1,6 @@
 """The work-division workload: a team dividing a task DAG on a shared task board.
 
-State: a :class:`~llmteams_lab.protocols.taskboard.TaskBoard` (statuses, owners,
+State: a :class:`~llmteams_lab.workloads.workdivision.board.TaskBoard` (statuses, owners,
 progress, file locks). Each round every live agent gets the board as it was when the
 round began (a stale view), the project and its inbox; it answers with actions
 (``AgentReply.actions``, see ``backends.actions``) — simulated workers build them,
@@ -14,7 +14,7 @@ here). Replies are applied in agent order:
 * an agent's ``message`` actions are broadcast along its out-arcs by the network.
 
 Assignment modes: pre-assigned boards start with every task assigned by
-:func:`~llmteams_lab.protocols.dag.chain_assignment`; lead-assigned teams wait for the
+:func:`~llmteams_lab.workloads.workdivision.dag.chain_assignment`; lead-assigned teams wait for the
 lead's ``assign`` actions; self-claiming teams start with every task pending. The run
 ends when every task is done (``all_tasks_done``) or at the round budget. Each task's
 work in rounds is drawn once from the spec's ``work_jitter`` with the team's seed.
@@ -23,7 +23,7 @@ work in rounds is drawn once from the spec's ``work_jitter`` with the team's see
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,16 +38,16 @@ from llmteams_lab.events import (
     TaskCompleted,
     TestsRan,
 )
-from llmteams_lab.messages import AgentReply, AgentRequest, Question
+from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.protocols import Decision
-from llmteams_lab.backends.actions import describe_actions, parse_actions
-from llmteams_lab.protocols.dag import chain_assignment
-from llmteams_lab.protocols.taskboard import Outcome, TaskBoard
-from llmteams_lab.runtime.backends import RoundReplySlots
-from llmteams_lab.runtime.log import EventLog
-from llmteams_lab.runtime.network import Inbox
-from llmteams_lab.runtime.workload import Outgoing
+from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.workloads.workdivision.board import Outcome, TaskBoard
+from llmteams_lab.workloads.workdivision.codec import describe_actions, parse_actions
+from llmteams_lab.workloads.workdivision.dag import chain_assignment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.runtime.log import EventLog, LogMode
 
 __all__ = ["WorkDivision", "draw_work"]
 
@@ -65,9 +65,11 @@ def draw_work(spec: TeamSpec) -> dict[str, int]:
 class WorkDivision:
     """The task board and what replies do to it (see the module docstring)."""
 
-    k = 0
+    name = "work_division"
+    options: tuple[str, ...] = ()  # replies are actions, not answers
+    question = None
 
-    def __init__(self, spec: TeamSpec, log: EventLog, *, explicit: bool = True):
+    def __init__(self, spec: TeamSpec, log: "EventLog", mode: "LogMode | None" = None):
         self.spec = spec
         self.log = log
         work = spec.task.work
@@ -78,8 +80,7 @@ class WorkDivision:
         if self.mode == "pre_assigned":
             for tid, agent in chain_assignment(work.dag, spec.ids).items():
                 self.board.assign(tid, agent)
-        project = work.project or spec.name
-        self.question = Question(f"work-{spec.seed}", project, (), "", "work_division")
+        self.project = work.project or spec.name
         self.decision = Decision(-1)
         self.cost_used = 0.0
         self._view: tuple[int, dict[str, Any]] | None = None
@@ -89,7 +90,7 @@ class WorkDivision:
     def view(self, round: int) -> dict[str, Any]:
         """The board as the round began (built once per round, shared by every agent)."""
         if self._view is None or self._view[0] != round:
-            self._view = (round, {"mode": self.mode, "project": self.question.prompt,
+            self._view = (round, {"mode": self.mode, "project": self.project,
                                   "members": list(self.members), "board": self.board.snapshot()})
         return self._view[1]
 
@@ -98,14 +99,14 @@ class WorkDivision:
 
     def batch(self, round: int, acting: np.ndarray, inbox: Inbox) -> RoundBatch:
         n = len(self.spec.agents)
-        return RoundBatch(self.log.run_id, round, self.question, "work_division", acting,
+        return RoundBatch(self.log.run_id, round, None, self.spec.protocol.kind, acting,
                           np.full(n, -1, dtype=np.int64), inbox.votes, inbox.weight, inbox.size, self.view(round))
 
     def request(self, round: int, i: int, inbox: Inbox) -> AgentRequest:
         agent = self.spec.agents[i]
-        return AgentRequest(self.log.run_id, round, agent.id, agent.role, self.question,
-                            inbox.messages(i, self.spec.ids, self.question), None, None, "work_division",
-                            self.view(round))
+        return AgentRequest(self.log.run_id, round, agent.id, agent.role, None,
+                            inbox.messages(i, self.spec.ids, ()), None, None, self.spec.protocol.kind,
+                            self.view(round), self.name)
 
     # --- applying replies ---------------------------------------------------------------
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:

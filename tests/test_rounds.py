@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from llmteams_lab.messages import Message
-from llmteams_lab.runtime.message_drafts import from_heads
+from llmteams_lab.rounds import from_heads, new_message
 
 
 def test_messages_from_heads_equal_constructed_ones_in_sender_order() -> None:
@@ -20,3 +20,11 @@ def test_messages_from_heads_equal_constructed_ones_in_sender_order() -> None:
     assert dataclasses.replace(got[1], answer="A").answer == "A"
     with pytest.raises(dataclasses.FrozenInstanceError):
         got[0].answer = "A"
+
+
+def test_fast_message_constructor_builds_equal_messages() -> None:
+    fields = (3, "a1", "a2", "B", 0.25, "because", None)
+    fast, slow = new_message(*fields), Message(*fields)
+    assert fast == slow and type(fast) is Message and hash(fast) == hash(slow)
+    with pytest.raises(AttributeError):
+        fast.answer = "C"  # still frozen

@@ -1,9 +1,13 @@
-"""Simulated agents: seeded, offline, instant — and vectorised over the whole round.
+"""Simulated deliberating agents: seeded, offline, instant — and vectorised over a round.
 
-The model (per agent, see :class:`~llmteams_lab.spec.AgentSpec` for the knobs):
+:class:`AgentModel` is *the* model of a simulated agent, used by
+:class:`SimulatedBackend` (a whole team per call) and by ``llmteams-lab serve`` (one
+agent per HTTP request), so a team through the real ``openai`` client against ``serve``
+behaves as a simulated team does. Per agent (see :class:`~llmteams_lab.spec.AgentSpec`):
 
 * first answer: correct with probability ``competence``, else a uniformly drawn
-  wrong option;
+  wrong option (when the truth is unknown — ``serve`` cannot always solve the question
+  — a uniformly drawn option);
 * later rounds: with probability ``conformity`` the agent adopts the
   confidence-weighted plurality of the answers in its inbox (ties: lowest option),
   else it keeps its answer; a leader in the ``aggregate`` phase always adopts the
@@ -15,35 +19,35 @@ The model (per agent, see :class:`~llmteams_lab.spec.AgentSpec` for the knobs):
   ``reply_tokens`` out — so an all-to-all team's input grows ~n² per round.
 
 Randomness: one ``numpy`` stream per (seed, round), ``PCG64(SeedSequence([seed, round,
-stream]))`` (seeded in blocks of rounds by :class:`~llmteams_lab.backends.round_streams.RoundStreams`,
+stream]))`` (seeded in blocks of rounds by :class:`~llmteams_lab.workloads.deliberation.streams.RoundStreams`,
 same numbers); row *i* of every draw belongs to agent *i* and the full table is drawn
 whatever subset acts, so an agent's draws do not depend on which other agents are
-alive. No ``hash()`` anywhere.
+alive. No ``hash()`` anywhere. ``serve`` draws one agent's row from a stream keyed by
+(seed, agent, round) instead — it does not know the agent's place in its team — so
+its numbers follow the same distributions but are not the same numbers.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
-from llmteams_lab.backends.base import RoundBatch, RoundReplies
-from llmteams_lab.backends.round_streams import RoundStreams
+from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.messages import AgentReply, AgentRequest
-from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.workloads.deliberation.streams import RoundStreams
 
-__all__ = ["SimulatedBackend", "draw_latency"]
+__all__ = ["AgentModel", "SimulatedBackend", "batch_of_request", "draw_latency"]
 
 _STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams
 
 
-class SimulatedBackend:
-    """Answers for every simulated agent of ``spec`` (batched; per-agent also works)."""
+class AgentModel:
+    """The simulated agents ``agents`` as columns of their profiles (see module doc)."""
 
-    def __init__(self, spec: TeamSpec):
-        agents = spec.agents
-        self.seed = spec.seed
-        self.ids = spec.ids
+    def __init__(self, agents: Sequence[AgentSpec]):
         self.n = len(agents)
-        self._index = {a.id: i for i, a in enumerate(agents)}
         col = lambda name, dtype: np.array([getattr(a, name) for a in agents], dtype=dtype)  # noqa: E731
         self.competence = col("competence", np.float64)
         self.conformity = col("conformity", np.float64)
@@ -58,23 +62,19 @@ class SimulatedBackend:
         # confidence ± calibration, precomputed: c + (±1.0 · cal) is exactly c ± cal
         self.confidence_right = self.confidence + self.calibration
         self.confidence_wrong = self.confidence - self.calibration
-        self._streams = RoundStreams(self.seed, _STREAM)
 
-    def respond_round(self, batch: RoundBatch) -> RoundReplies:
-        """Vectorised replies of ``batch.acting`` (see the module docstring).
+    def respond(self, batch: RoundBatch, uniform: np.ndarray, normal: np.ndarray, truth: int) -> RoundReplies:
+        """Replies of ``batch.acting`` from the (n, 3) uniform and (n, 2) normal draws;
+        ``truth`` is the right option's index (-1: unknown to the agents' world).
 
-        The full (n, ·) tables are always drawn, so results never depend on who acts;
-        the branches below only skip work whose result would be discarded (first answers
-        once everyone has one, conformity before anyone has, gathers when all act).
-        """
-        n, k = self.n, len(batch.question.options)
-        rng = self._streams.generator(batch.round)
-        uniform = rng.random((n, 3))
-        normal = rng.standard_normal((n, 2))
-        truth = batch.question.options.index(batch.question.answer)
+        The full (n, ·) tables are always drawn by the caller, so results never depend
+        on who acts; the branches below only skip work whose result would be discarded
+        (first answers once everyone has one, conformity before anyone has, gathers when
+        all act)."""
+        k = len(batch.question.options) if batch.question is not None else 0
         answer = self._answers(batch, uniform, truth, k)
         idx = batch.acting
-        if idx.size == n:  # everyone acts (acting is sorted and unique): no gathers needed
+        if idx.size == self.n:  # everyone acts (acting is sorted and unique): no gathers needed
             return self._replies(answer, truth, normal, batch.inbox_size, slice(None))
         return self._replies(answer[idx], truth, normal[idx], batch.inbox_size[idx], idx)
 
@@ -115,36 +115,65 @@ class SimulatedBackend:
         return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
 
     def _first_answers(self, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
+        if truth < 0:  # nobody in this world knows the answer: a guess
+            return np.minimum((uniform[:, 1] * k).astype(np.int64), k - 1)
         right = uniform[:, 0] < self.competence
         wrong = np.minimum((uniform[:, 1] * (k - 1)).astype(np.int64), k - 2)
         wrong = wrong + (wrong >= truth)  # skip the true option
         return np.where(right, truth, wrong)
 
+
+class SimulatedBackend(Backend):
+    """Answers for every simulated agent of ``spec`` (batched; per-agent also works)."""
+
+    batched = True
+    simulated = True
+
+    def __init__(self, spec: TeamSpec):
+        self.seed = spec.seed
+        self.ids = spec.ids
+        self.n = len(spec.agents)
+        self.model = AgentModel(spec.agents)
+        self._index = {a.id: i for i, a in enumerate(spec.agents)}
+        self._streams = RoundStreams(self.seed, _STREAM)
+
+    def respond_round(self, batch: RoundBatch) -> RoundReplies:
+        """Vectorised replies of ``batch.acting`` (see :meth:`AgentModel.respond`)."""
+        rng = self._streams.generator(batch.round)
+        uniform = rng.random((self.n, 3))
+        normal = rng.standard_normal((self.n, 2))
+        question = batch.question
+        truth = question.options.index(question.answer) if question is not None else -1
+        return self.model.respond(batch, uniform, normal, truth)
+
     async def respond(self, request: AgentRequest) -> AgentReply:
         """Per-agent form: one agent through the same vectorised model (slower path)."""
         question = request.question
-        assert question is not None, "the simulated backend needs a question"
+        if question is None:
+            raise TypeError("the simulated deliberating agents need a question (a deliberation task)")
         i = self._index[request.agent]
-        k = len(question.options)
-        votes, weight = np.zeros((self.n, k), np.int64), np.zeros((self.n, k), np.int64)
-        for msg in request.inbox:
-            j = question.index(msg.answer)
-            if j >= 0:
-                votes[i, j] += 1
-                weight[i, j] += int(round((msg.confidence if msg.confidence is not None else 0.5) * 1000))
-        previous = np.full(self.n, -1, np.int64)
-        previous[i] = question.index(request.previous_answer)
-        size = np.zeros(self.n, np.int64)
-        size[i] = len(request.inbox)
-        batch = RoundBatch(request.run_id, request.round, question, request.protocol,
-                           np.array([i]), previous, votes, weight, size, dict(request.view))
-        out = self.respond_round(batch)
+        out = self.respond_round(batch_of_request(request, self.n, i))
         answer = question.options[int(out.answer[0])]
         return AgentReply(request.agent, answer, float(out.confidence[0]) / 1000, f"My answer is {answer}.",
                           int(out.tokens_in[0]), int(out.tokens_out[0]), float(out.latency_s[0]))
 
-    async def aclose(self) -> None:
-        return None
+
+def batch_of_request(request: AgentRequest, n: int, i: int) -> RoundBatch:
+    """Agent ``i``'s request as a batch of a team of ``n`` in which only it acts."""
+    question = request.question
+    options = question.options if question is not None else ()
+    votes, weight = np.zeros((n, len(options)), np.int64), np.zeros((n, len(options)), np.int64)
+    for msg in request.inbox:
+        j = options.index(msg.answer) if msg.answer in options else -1
+        if j >= 0:
+            votes[i, j] += 1
+            weight[i, j] += int(round((msg.confidence if msg.confidence is not None else 0.5) * 1000))
+    previous = np.full(n, -1, np.int64)
+    previous[i] = options.index(request.previous_answer) if request.previous_answer in options else -1
+    size = np.zeros(n, np.int64)
+    size[i] = len(request.inbox)
+    return RoundBatch(request.run_id, request.round, question, request.protocol, np.array([i]), previous, votes,
+                      weight, size, dict(request.view))
 
 
 def draw_latency(base: np.ndarray, jitter: np.ndarray, normal: np.ndarray) -> np.ndarray:

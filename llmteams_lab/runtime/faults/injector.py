@@ -9,7 +9,7 @@ the alive mask, latencies, backend calls, the replies' slots and the network's r
                    the round's message plan is handed to the network as its router
 ``after_replies``  backend failures and retries (``AgentRetried``) in agent order,
                    stragglers' latencies stretched, faulty agents' answers overridden
-                   (deliberation only, see :mod:`runtime.faulty_agents`)
+                   (by the workload's answer faults, e.g. :mod:`workloads.deliberation.faults`)
 ``after_apply``    ``AgentReplied`` rows of faulty agents get their ``fault`` column;
                    the failure policy runs (abstain withdraws votes, stop fails the run)
 ``round_end``      a synchronous round waits for its slowest in-flight message
@@ -25,40 +25,45 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
-from llmteams_lab.errors import RunFailedError, SpecError
-from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied
-from llmteams_lab.events import on_time_grid
-from llmteams_lab.runtime.backends import RoundReplySlots, on_grid
-from llmteams_lab.runtime.fault_backends import Attempts, FaultyBackend, wrap_backend
-from llmteams_lab.runtime.fault_network import MessagePlan, plan_messages
-from llmteams_lab.runtime.fault_schedule import ScheduledFault, canonical_json
-from llmteams_lab.runtime.faulty_agents import BEHAVIOUR_KINDS, DeliberationFaults
-from llmteams_lab.runtime.log import EventLog
-from llmteams_lab.runtime.network import Inbox, Network
+from llmteams_lab.errors import DatasetError, RunFailedError, SpecError
+from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied, on_time_grid
+from llmteams_lab.rounds import Inbox, RoundReplySlots, on_grid
+from llmteams_lab.runtime.faults.backend import Attempts, wrap_backend
+from llmteams_lab.runtime.faults.network import MessagePlan, plan_messages
+from llmteams_lab.runtime.faults.schedule import ScheduledFault, canonical_json
+from llmteams_lab.runtime.log import EventLog, LogMode
+from llmteams_lab.runtime.network import Network
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.spec.faults import BACKEND_KINDS, MESSAGE_KINDS, NETWORK_KINDS, FaultSpec, check_lie
+from llmteams_lab.spec.faults import (
+    ANSWER_KINDS,
+    BACKEND_KINDS,
+    DOWN_KINDS,
+    MESSAGE_KINDS,
+    NETWORK_KINDS,
+    FaultSpec,
+    check_lie,
+)
+from llmteams_lab.workloads import AnswerFaults, Workload, WorkloadKind
 
-__all__ = ["FaultInjector", "needs_messages", "spec_from_events"]
+__all__ = ["FaultInjector", "NoFaults", "make_injector", "spec_from_events"]
 
 _ADOPT = 0xAD07  # the stream of prompt-injection adoption draws
-
-
-def needs_messages(faults: Iterable[FaultSpec]) -> bool:
-    """Whether these faults act on single messages (so the run must log each one)."""
-    return any(f.kind in MESSAGE_KINDS for f in faults)
 
 
 class FaultInjector:
     """Applies ``spec.faults`` (and live injections) to one run; see the module doc."""
 
-    def __init__(self, spec: TeamSpec, log: EventLog, workload: Any, network: Network, groups: list,
-                 alive: np.ndarray):
+    active = True
+
+    def __init__(self, spec: TeamSpec, log: EventLog, workload: Workload, kind: WorkloadKind, network: Network,
+                 groups: list, alive: np.ndarray, mode: LogMode):
         self.spec = spec  # grows with live injections: the run as a scheduled spec
         self.log, self.work, self.network, self.groups, self.alive = log, workload, network, groups, alive
+        self.mode, self.kind = mode, kind
         self.ids, self.n, self.seed = spec.ids, len(spec.ids), spec.seed
         self.faults: list[ScheduledFault] = []
         self.attempts = Attempts(spec.failure_policy)
@@ -77,11 +82,6 @@ class FaultInjector:
             self._add(fault)
         if spec.failure_policy.on_error == "retry" or any(f.kind in BACKEND_KINDS for f in spec.faults):
             self._wrap_backends()
-
-    @property
-    def active(self) -> bool:
-        """Whether the injector has anything to do (faults, or a policy other than skip)."""
-        return bool(self.faults) or self.attempts.policy.on_error != "skip"
 
     # --- adding faults -------------------------------------------------------------
     def inject(self, fault: FaultSpec | dict, next_round: int) -> FaultSpec:
@@ -105,10 +105,10 @@ class FaultInjector:
 
     def _check_runnable(self, fault: FaultSpec, path: str) -> None:
         """Checks only a running team can make (its question, its logging mode)."""
-        if fault.kind in BEHAVIOUR_KINDS and self.behaviour is None:
+        if fault.kind in ANSWER_KINDS and self.behaviour is None:
             raise SpecError(f"{path}.kind", "needs a deliberation task (agents answering a question)",
                             fault.kind)
-        if fault.kind in MESSAGE_KINDS and not self.network.explicit:
+        if fault.kind in MESSAGE_KINDS and not self.mode.per_message:
             raise SpecError(f"{path}.kind", "acts on single messages; inject it into a run with "
                                             "logging = 'messages' (or schedule it in the spec)", fault.kind)
         if self.behaviour is not None:
@@ -118,16 +118,14 @@ class FaultInjector:
         same = sum(1 for f in self.faults if f.spec == fault)
         self.faults.append(ScheduledFault(fault, self.ids, same))
 
-    def _behaviour(self) -> DeliberationFaults | None:
-        if not DeliberationFaults.supports(self.work):
+    def _behaviour(self) -> AnswerFaults | None:
+        """The workload's answer faults, if its agents give answers a fault can change."""
+        if self.kind.answer_faults is None:
             return None
-        from llmteams_lab.backends.simulated import SimulatedBackend
-
         simulated = np.zeros(self.n, dtype=bool)
         for group in self.groups:
-            inner = group.backend.inner if isinstance(group.backend, FaultyBackend) else group.backend
-            simulated[group.agents] = isinstance(inner, SimulatedBackend)
-        return DeliberationFaults(self.work, [a.susceptibility for a in self.spec.agents], simulated)
+            simulated[group.agents] = group.backend.simulated
+        return self.kind.answer_faults(self.work, [a.susceptibility for a in self.spec.agents], simulated)
 
     def _wrap_backends(self) -> None:
         index = {name: i for i, name in enumerate(self.ids)}
@@ -165,13 +163,14 @@ class FaultInjector:
     def _update_alive(self, r: int, t0: float) -> None:
         down = np.zeros(self.n, dtype=bool)
         reason: dict[int, str] = {}
+        crash, recover = DOWN_KINDS
         for f in self.faults:
-            if f.kind == "crash":
+            if f.kind == crash:
                 self._crashed |= f.agents_hit(self.seed, r)
-            elif f.kind == "crash_recover" and f.in_window(r):
+            elif f.kind == recover and f.in_window(r):
                 down |= f.targets
-                reason.update({i: "crash_recover" for i in np.flatnonzero(f.targets).tolist()})
-        reason.update({i: "crash" for i in np.flatnonzero(self._crashed).tolist()})
+                reason.update({i: recover for i in np.flatnonzero(f.targets).tolist()})
+        reason.update({i: crash for i in np.flatnonzero(self._crashed).tolist()})
         down |= self._crashed
         self._down = down
         self.alive[:] = ~down
@@ -221,7 +220,7 @@ class FaultInjector:
         mask[acting] = True
         hits: dict[str, list] = {}
         for f in self.faults:
-            if f.kind in ("straggler",) + BEHAVIOUR_KINDS:
+            if f.kind in ("straggler",) + ANSWER_KINDS:
                 hits.setdefault(f.kind, []).append((f, f.agents_hit(self.seed, r) & mask))
         return hits
 
@@ -272,7 +271,7 @@ class FaultInjector:
         r = max(self._round, 1)
         for i, aid in enumerate(self.ids):
             kinds = sorted({f.kind for f in self.faults if f.in_window(r) and f.targets[i]
-                            and f.kind not in NETWORK_KINDS + ("crash",)} |
+                            and f.kind not in NETWORK_KINDS + (DOWN_KINDS[0],)} |
                            ({"crash"} if self._crashed[i] else set()))
             state.setdefault(aid, {}).update(alive=bool(not self._down[i]), faults=kinds)
         return state
@@ -294,7 +293,7 @@ def spec_from_events(events: Any) -> TeamSpec:
         elif row["kind"] == "FaultApplied" and row["value"] == "start":
             started.append(row["detail"])
     if spec is None:
-        raise ValueError("events must include the run's RunStarted event (it holds the spec)")
+        raise DatasetError("events must include the run's RunStarted event (it holds the spec)")
     scheduled = Counter(canonical_json(f) for f in spec.faults)
     live = []
     for text in started:
@@ -303,3 +302,39 @@ def spec_from_events(events: Any) -> TeamSpec:
         else:
             live.append(FaultSpec.from_dict(json.loads(text)))
     return spec.replace(faults=spec.faults + tuple(live)) if live else spec
+
+
+class NoFaults:
+    """The injector of a run with no faults and the ``skip`` failure policy: every hook
+    does nothing, so the engine calls the same hooks whatever the run (a live injection
+    replaces it by a :class:`FaultInjector`)."""
+
+    active = False
+
+    def __init__(self, n: int):
+        self._alive = [True] * n
+
+    def begin_round(self, r: int, t0: float) -> None:
+        return None
+
+    def after_replies(self, r: int, t0: float, acting: np.ndarray, inbox: Inbox, slots: RoundReplySlots) -> None:
+        return None
+
+    def after_apply(self, r: int, acting: np.ndarray, slots: RoundReplySlots) -> None:
+        return None
+
+    def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
+        return t_end
+
+    def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
+        for aid in state:
+            state[aid].update(alive=True, faults=[])
+        return state
+
+
+def make_injector(spec: TeamSpec, log: EventLog, workload: Workload, kind: WorkloadKind, network: Network,
+                  groups: list, alive: np.ndarray, mode: LogMode) -> FaultInjector | NoFaults:
+    """The run's injector: :class:`NoFaults` when there is nothing to inject or decide."""
+    if not spec.faults and spec.failure_policy.on_error == "skip":
+        return NoFaults(len(spec.agents))
+    return FaultInjector(spec, log, workload, kind, network, groups, alive, mode)

@@ -1,0 +1,141 @@
+"""The deliberation protocols: who acts, what they see, and what the team decides.
+
+A protocol never talks to backends or the network: given the team's current answers
+it says who acts, what extra view they get, and what the team has decided. That keeps
+protocols pure and testable with plain arrays. The five protocols:
+
+majority  one round; decision = argmax_o #{i : answer_i = o} (ties: lowest option)
+weighted  one round; decision = argmax_o Σ_{i : answer_i = o} confidence_i
+debate    rounds of broadcasting answers to neighbours; the team's position is the
+          plurality of current answers; it stops when every live agent holds the same
+          answer (``stop_at_consensus``) or at the round budget
+leader    a star: in round 1 everyone answers and the followers' reports reach the
+          leader; in round 2 (phase ``aggregate``) the leader adopts the
+          confidence-weighted plurality of the reports plus its own vote, and its
+          answer is the decision — a crashed or lying leader is a single point of failure
+quorum    (BFT-style) decide once at least q agents hold the same answer; q defaults
+          to 2f + 1 with f = ⌊(n − 1) / 3⌋, the classic bound that tolerates f Byzantine
+          agents among n ≥ 3f + 1; until a quorum forms the team has no decision
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from llmteams_lab.spec import TeamSpec
+
+__all__ = ["Debate", "Decision", "LeaderAggregation", "MajorityVote", "PROTOCOLS", "Protocol", "Quorum",
+           "WeightedVote", "make_protocol", "plurality", "tally"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The team's decision after a round: an option index (-1: none yet)."""
+
+    value: int
+    done: bool = False
+    reason: str = ""
+
+
+def tally(answers: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Votes (or summed weights) per option, ignoring answers < 0."""
+    valid = answers >= 0
+    w = None if weights is None else weights[valid]
+    return np.bincount(answers[valid], weights=w, minlength=k)[:k]
+
+
+def plurality(counts: np.ndarray) -> int:
+    """The option with most votes; ties go to the lowest option index; -1 if no votes."""
+    if counts.size == 0 or counts.max() <= 0:
+        return -1
+    return int(np.argmax(counts))
+
+
+class Protocol:
+    """Base protocol: everyone alive acts each round; subclasses decide."""
+
+    kind = "base"
+
+    def __init__(self, spec: TeamSpec, k: int):
+        self.spec = spec
+        self.n = len(spec.agents)
+        self.k = k
+        self.leader = spec.ids.index(spec.leader)
+
+    def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
+        """Indices of agents that act in ``round`` (default: every live agent)."""
+        return np.flatnonzero(alive)
+
+    def view(self, round: int) -> dict[str, Any]:
+        """Extra, JSON-able view given to every acting agent."""
+        return {}
+
+    def decide(self, round: int, answers: np.ndarray, confidence: np.ndarray, alive: np.ndarray) -> Decision:
+        raise NotImplementedError
+
+    def _agreed(self, answers: np.ndarray, alive: np.ndarray) -> bool:
+        live = answers[alive]
+        return live.size > 0 and bool((live >= 0).all()) and bool((live == live[0]).all())
+
+
+class MajorityVote(Protocol):
+    kind = "majority"
+
+    def decide(self, round, answers, confidence, alive) -> Decision:
+        return Decision(plurality(tally(answers[alive], self.k)), True, "voted")
+
+
+class WeightedVote(Protocol):
+    kind = "weighted"
+
+    def decide(self, round, answers, confidence, alive) -> Decision:
+        weights = confidence[alive].astype(np.float64)
+        return Decision(plurality(tally(answers[alive], self.k, weights)), True, "voted")
+
+
+class Debate(Protocol):
+    kind = "debate"
+
+    def decide(self, round, answers, confidence, alive) -> Decision:
+        value = plurality(tally(answers[alive], self.k))
+        done = self.spec.protocol.stop_at_consensus and self._agreed(answers, alive)
+        return Decision(value, done, "consensus" if done else "")
+
+
+class LeaderAggregation(Protocol):
+    kind = "leader"
+
+    def view(self, round: int) -> dict:
+        return {"phase": "aggregate" if round >= 2 else "report", "leader": self.spec.leader}
+
+    def decide(self, round, answers, confidence, alive) -> Decision:
+        value = int(answers[self.leader]) if alive[self.leader] else -1
+        done = round >= 2
+        return Decision(value, done, "leader_decided" if done else "")
+
+
+class Quorum(Protocol):
+    kind = "quorum"
+
+    def __init__(self, spec, k):
+        super().__init__(spec, k)
+        self.q = spec.protocol.quorum_size(self.n)
+
+    def decide(self, round, answers, confidence, alive) -> Decision:
+        counts = tally(answers[alive], self.k)
+        if counts.size and counts.max() >= self.q:
+            return Decision(int(np.argmax(counts)), True, "quorum")
+        return Decision(-1, False, "")
+
+
+PROTOCOLS: dict[str, type[Protocol]] = {
+    cls.kind: cls for cls in (Debate, LeaderAggregation, MajorityVote, Quorum, WeightedVote)
+}
+
+
+def make_protocol(spec: TeamSpec, k: int) -> Protocol:
+    """The protocol object for ``spec.protocol.kind`` over ``k`` answer options."""
+    return PROTOCOLS[spec.protocol.kind](spec, k)
