@@ -2,7 +2,9 @@
 
 Simulated agents (the vectorised numpy backend) debate on a complete graph at
 n = 10/100/1000 for their full round budget (``stop_at_consensus = False``), with
-per-message event logging and with aggregated logging (``logging = "rounds"``).
+per-message event logging and with aggregated logging (``logging = "rounds"``), each
+with CPython's collector as it normally runs and with the library's opt-in pause of it
+around each round (``Run(pause_gc=True)``).
 An agent-step is one agent answering in one round. Prints JSON.
 
     python bench/deliberation_throughput.py [--quick]
@@ -27,11 +29,14 @@ def measure(n: int, logging: str, quick: bool) -> dict:
     if quick:
         rounds = max(2, rounds // 10)
     timing = time_run(spec, None, rounds, repeats=2 if quick else 5)
+    paused = time_run(spec, None, rounds, repeats=2 if quick else 5, pause_gc=True)
     steps_per_s = n * rounds / timing["seconds"]
     row = {"n": n, "topology": "complete", "logging": logging, "rounds_timed": rounds,
            "ms_per_round": round(timing["seconds"] / rounds * 1e3, 4),
            "cpu_ms_per_round": round(timing["cpu_seconds"] / rounds * 1e3, 4),
-           "agent_steps_per_s": round(steps_per_s), "events_per_round": timing["events"] // (rounds + 1)}
+           "agent_steps_per_s": round(steps_per_s),
+           "agent_steps_per_s_gc_paused": round(n * rounds / paused["seconds"]),
+           "events_per_round": timing["events"] // (rounds + 1)}
     if (logging, n) == TARGET[:2]:
         row["target"] = {"agent_steps_per_s": TARGET[2], "met": steps_per_s >= TARGET[2]}
     return row

@@ -9,6 +9,7 @@ imported only by the modules that need them, when they are used.
     >>> result.summary()          # per-round agreement, accuracy, messages, tokens
 """
 
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import (
     BackendError,
     LifecycleError,
@@ -22,7 +23,6 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.events import COLUMNS, Event
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
-from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.runtime import (
     CallbackSink,
     JsonlSink,

@@ -11,6 +11,7 @@ keep working.
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "AuthenticationError",
     "BackendError",
     "BackendTimeoutError",
@@ -25,6 +26,7 @@ __all__ = [
     "RunFailedError",
     "RunFinishedError",
     "ServerError",
+    "ServiceError",
     "SpecError",
     "StepInProgressError",
     "SyncBridgeError",
@@ -52,6 +54,11 @@ class SpecError(LlmTeamsError, ValueError):
         if show_got:
             message += f" (got {got!r})"
         super().__init__(message)
+
+
+class ArgumentError(SpecError):
+    """A function was given an argument it does not accept (not a spec field). Same
+    message form as :class:`SpecError`: ``'k' must be an integer >= 1 (got 0)``."""
 
 
 class LifecycleError(LlmTeamsError, RuntimeError):
@@ -143,6 +150,10 @@ class DatasetError(LlmTeamsError, ValueError):
 
 class TraceEndedError(LlmTeamsError, LookupError):
     """A replay was asked for a round past the end of its recorded trace."""
+
+
+class ServiceError(LlmTeamsError, RuntimeError):
+    """``serve`` or ``proxy`` could not start, or was used in a way it does not allow."""
 
 
 class PlotRenderError(LlmTeamsError, RuntimeError):

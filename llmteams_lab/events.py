@@ -48,6 +48,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from llmteams_lab.errors import DatasetError
+
 __all__ = [
     "AgentFailed",
     "AgentReplied",
@@ -310,7 +312,7 @@ def event_from_dict(row: dict[str, Any]) -> Event:
     kind = row.get("kind")
     cls = _REGISTRY.get(kind)  # type: ignore[arg-type]
     if cls is None:
-        raise ValueError(f"'kind' must be one of {list(event_kinds())} (got {kind!r})")
+        raise DatasetError(f"'kind' must be one of {list(event_kinds())} (got {str(kind)[:60]!r})")
     return cls._make(row.get(c, Event._field_defaults.get(c)) for c in COLUMNS)
 
 

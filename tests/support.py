@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from llmteams_lab import Run, team
@@ -101,3 +102,7 @@ def golden_jsonl(name: str) -> str:
     """The canonical JSONL text of golden run ``name``, computed now."""
     spec, factory = GOLDEN[name]
     return events_to_jsonl(run_events(spec, factory() if factory else None))
+
+
+ROOT = Path(__file__).resolve().parents[1]  # the project root (tests/ is one level below it)
+PAPER_DATA = ROOT / ".." / "shared" / "data" / "paper-2603.12229"  # the paper's released runs, beside the project

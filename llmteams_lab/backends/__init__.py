@@ -9,7 +9,13 @@ The simulated agents are each workload's own (``llmteams_lab.workloads``), as ar
 prompts and reply parsers (the workload's codec).
 """
 
-from llmteams_lab.backends.base import Backend, Codec, RoundBatch, RoundReplies, as_backend
+from llmteams_lab.backends.base import (
+    Backend,
+    Codec,
+    RoundBatch,
+    RoundReplies,
+    as_backend,
+)
 from llmteams_lab.backends.mock import MockBackend
 
 __all__ = ["Backend", "Codec", "MockBackend", "RoundBatch", "RoundReplies", "as_backend"]

@@ -40,8 +40,17 @@ import numpy as np
 
 from llmteams_lab.backends.base import Backend, Codec
 from llmteams_lab.backends.connection import read_key, resolve_connection
-from llmteams_lab.backends.http_replies import completion_text, disconnected, scrub, server_said
-from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
+from llmteams_lab.backends.http_replies import (
+    completion_text,
+    disconnected,
+    scrub,
+    server_said,
+)
+from llmteams_lab.backends.pricing import (
+    DEFAULT_PRICES,
+    PriceTable,
+    UnknownPriceWarning,
+)
 from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import (

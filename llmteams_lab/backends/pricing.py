@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from llmteams_lab.errors import SpecError
 from llmteams_lab.events import on_cost_grid
 
 __all__ = ["DEFAULT_PRICES", "PRICES_AS_OF", "Price", "PriceTable", "UnknownPriceWarning", "set_price"]
@@ -45,7 +46,7 @@ class Price:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value < 0:
-                raise ValueError(f"'{name}' must be a number >= 0 (got {value!r})")
+                raise SpecError(name, "must be a number >= 0", value)
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return on_cost_grid((tokens_in * self.input_per_mtok + tokens_out * self.output_per_mtok) / 1_000_000)
@@ -62,7 +63,7 @@ class PriceTable:
     def set(self, model: str, price: Price | tuple[float, float]) -> None:
         """Add or change a model's price (a :class:`Price` or ``(input, output)`` per Mtok)."""
         if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"'model' must be a non-empty string (got {model!r})")
+            raise SpecError("model", "must be a non-empty string", model)
         self._prices[model] = price if isinstance(price, Price) else Price(*price)
 
     def get(self, model: str) -> Price | None:
@@ -81,7 +82,8 @@ class PriceTable:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         for model, row in data.get("models", {}).items():
             if not isinstance(row, dict) or set(row) != {"input", "output"}:
-                raise ValueError(f"{path}: 'models.{model}' must have exactly 'input' and 'output' (USD per Mtok)")
+                raise SpecError(f"models.{model}", f"must have exactly 'input' and 'output' (USD per Mtok) in {path}",
+                                show_got=False)
             self.set(model, (row["input"], row["output"]))
         return self
 

@@ -22,7 +22,12 @@ import zlib
 from dataclasses import dataclass
 from typing import Mapping
 
-from llmteams_lab.errors import BackendError, BackendTimeoutError, RateLimitedError, ServerError
+from llmteams_lab.errors import (
+    BackendError,
+    BackendTimeoutError,
+    RateLimitedError,
+    ServerError,
+)
 from llmteams_lab.spec.endpoint import EndpointSpec
 
 __all__ = ["Attempt", "MAX_RETRY_AFTER_S", "parse_retry_after", "wait_before_retry"]

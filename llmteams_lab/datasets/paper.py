@@ -39,10 +39,10 @@ from typing import Any, Sequence
 
 import polars as pl
 
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.events import Event
 from llmteams_lab.metrics.frame import SCHEMA
-from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import AgentSpec, Budgets, TaskSpec, TeamSpec, WorkSpec
 

@@ -37,7 +37,13 @@ from collections import Counter
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
-from llmteams_lab.errors import DatasetError, LifecycleError, LlmTeamsError, RunFinishedError, TraceEndedError
+from llmteams_lab.errors import (
+    DatasetError,
+    LifecycleError,
+    LlmTeamsError,
+    RunFinishedError,
+    TraceEndedError,
+)
 from llmteams_lab.events import Event
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run

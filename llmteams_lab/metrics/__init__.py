@@ -1,13 +1,28 @@
 """Metrics (level 6): pure polars functions over the events frame."""
 
 from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
-from llmteams_lab.metrics.consensus import answer_tallies, convergence, rounds_to_consensus
-from llmteams_lab.metrics.faults import byzantine_influence, faulty_agents, message_loss, time_to_recover
+from llmteams_lab.metrics.consensus import (
+    answer_tallies,
+    convergence,
+    rounds_to_consensus,
+)
+from llmteams_lab.metrics.faults import (
+    byzantine_influence,
+    faulty_agents,
+    message_loss,
+    time_to_recover,
+)
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
-from llmteams_lab.metrics.safety import check_agreement, check_run, check_termination, check_validity, prefix
+from llmteams_lab.metrics.safety import (
+    check_agreement,
+    check_run,
+    check_termination,
+    check_validity,
+    prefix,
+)
 from llmteams_lab.metrics.summary import round_summary
 from llmteams_lab.metrics.workdivision import (
-    amdahl_bound,
+    amdahl,
     critical_path_bound,
     idle_rounds,
     run_specs,
@@ -17,7 +32,7 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["SCHEMA", "amdahl_bound", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
+__all__ = ["SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
            "check_termination", "check_validity", "convergence", "critical_path_bound", "empty_frame",
            "events_frame", "faulty_agents", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
            "prefix", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from llmteams_lab.metrics.frame import count_of as _count
+
 __all__ = ["overhead", "per_agent", "per_edge"]
 
 _REPLIES = ("AgentReplied", "AnswersTallied")
-
-
-def _count(kind: str) -> pl.Expr:
-    return pl.col("count").filter(pl.col("kind") == kind).sum()
 
 
 def overhead(events: pl.DataFrame) -> pl.DataFrame:

@@ -22,16 +22,14 @@ import json
 import polars as pl
 
 from llmteams_lab.metrics.consensus import convergence
+from llmteams_lab.metrics.frame import count_of as _count
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import DOWN_KINDS, INCORRECT_KINDS, FaultSpec
 
 __all__ = ["FAULTY_KINDS", "byzantine_influence", "faulty_agents", "message_loss", "time_to_recover"]
 
-# agent faults that make an agent incorrect (a straggler is slow, not wrong)
-FAULTY_KINDS = ("byzantine", "crash", "crash_recover", "equivocator", "prompt_injection", "stubborn", "sycophant")
-
-
-def _count(kind: str, when: pl.Expr | None = None) -> pl.Expr:
-    cond = pl.col("kind") == kind
-    return pl.col("count").filter(cond if when is None else cond & when).sum()
+# agent faults that make an agent incorrect (a straggler is slow, not wrong): the spec's vocabulary
+FAULTY_KINDS = INCORRECT_KINDS
 
 
 def message_loss(events: pl.DataFrame, *, per_round: bool = False) -> pl.DataFrame:
@@ -58,8 +56,8 @@ def faulty_agents(events: pl.DataFrame) -> pl.DataFrame:
     ids = _team_ids(events)
     out = []
     for run_id, fault, detail, rnd in rows.iter_rows():
-        spec = json.loads(detail)
-        targets = [spec["agent"]] if "agent" in spec else spec.get("group") or ids.get(run_id, [])
+        fault_spec = FaultSpec.from_dict(json.loads(detail))
+        targets = ([fault_spec.agent] if fault_spec.agent else list(fault_spec.group or ()) or ids.get(run_id, []))
         out += [(run_id, agent, fault, rnd) for agent in targets]
     schema = {"run_id": pl.String, "agent": pl.String, "fault": pl.String, "round": pl.Int64}
     return pl.DataFrame(out, schema=schema, orient="row").unique(maintain_order=True)
@@ -67,7 +65,7 @@ def faulty_agents(events: pl.DataFrame) -> pl.DataFrame:
 
 def _team_ids(events: pl.DataFrame) -> dict[str, list[str]]:
     starts = events.filter(pl.col("kind") == "RunStarted").select("run_id", "detail")
-    return {run_id: [a["id"] for a in json.loads(detail)["agents"]] for run_id, detail in starts.iter_rows()}
+    return {run_id: list(TeamSpec.from_json(detail).ids) for run_id, detail in starts.iter_rows()}
 
 
 def _answer_stats(replies: pl.DataFrame, suffix: str) -> pl.DataFrame:
@@ -110,7 +108,7 @@ def time_to_recover(events: pl.DataFrame) -> pl.DataFrame:
               "from_round": pl.Int64, "target_agreement": pl.Float64, "recovered_round": pl.Int64,
               "rounds_to_recover": pl.Int64, "seconds_to_recover": pl.Float64}
     applied = events.filter((pl.col("kind") == "FaultApplied")
-                            & pl.col("fault").is_in(("crash", "crash_recover", "partition")))
+                            & pl.col("fault").is_in(DOWN_KINDS + ("partition",)))
     conv = convergence(events).select("run_id", "round", "agreement")
     bounds = events.filter(pl.col("kind") == "RoundEnded").select("run_id", "round", "t_start", "t_end")
     rows = []

@@ -14,7 +14,7 @@ import polars as pl
 
 from llmteams_lab.events import COLUMNS, Event
 
-__all__ = ["SCHEMA", "empty_frame", "events_frame"]
+__all__ = ["SCHEMA", "count_of", "empty_frame", "events_frame"]
 
 SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String,
@@ -35,6 +35,13 @@ SCHEMA: dict[str, pl.DataType] = {
     "count": pl.Int64,
 }
 assert tuple(SCHEMA) == COLUMNS, "frame schema and event columns must list the same names"
+
+
+def count_of(kind: str, when: pl.Expr | None = None) -> pl.Expr:
+    """How many happenings of ``kind`` (optionally only rows where ``when``) the rows
+    stand for: Σ ``count``, so per-message and aggregated logs give the same totals."""
+    cond = pl.col("kind") == kind
+    return pl.col("count").filter(cond if when is None else cond & when).sum()
 
 
 def events_frame(events: Iterable[Event]) -> pl.DataFrame:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from llmteams_lab.errors import ArgumentError
 from llmteams_lab.metrics.faults import faulty_agents
 
 __all__ = ["check_agreement", "check_run", "check_termination", "check_validity", "prefix"]
@@ -115,7 +116,7 @@ def check_validity(events: pl.DataFrame) -> pl.DataFrame:
 def check_termination(events: pl.DataFrame, k: int) -> pl.DataFrame:
     """Per run: did the team decide within ``k`` rounds? (see module doc)"""
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"'k' must be an integer >= 1 (got {k!r})")
+        raise ArgumentError("k", "must be an integer >= 1", k)
     decisions, rows = _decisions(events), []
     for run_id in _runs(events):
         run = events.filter(pl.col("run_id") == run_id)

@@ -32,26 +32,13 @@ from typing import Sequence
 
 import polars as pl
 
-__all__ = ["amdahl_bound", "critical_path_bound", "idle_rounds", "run_specs", "speedups", "straggler_gaps",
+from llmteams_lab.metrics.frame import count_of as _count
+from llmteams_lab.workloads.workdivision.dag import amdahl, critical_path_bound
+
+__all__ = ["amdahl", "critical_path_bound", "idle_rounds", "run_specs", "speedups", "straggler_gaps",
            "work_summary", "write_conflicts"]
 
 _USAGE = ("AgentReplied", "AnswersTallied", "RunEnded")
-
-
-def amdahl_bound(p, n):
-    """S(n) = 1 / ((1 − p) + p/n); works on numbers and on polars expressions."""
-    return 1.0 / ((1.0 - p) + p / n)
-
-
-def critical_path_bound(p, n):
-    """min(n, W/C) = min(n, 1/(1 − p)): no schedule beats the longest chain or n-fold work."""
-    if isinstance(p, pl.Expr) or isinstance(n, pl.Expr):
-        return pl.min_horizontal(pl.lit(1.0) * n, 1.0 / (1.0 - p))
-    return min(float(n), 1.0 / (1.0 - p)) if p < 1 else float(n)
-
-
-def _count(kind: str) -> pl.Expr:
-    return pl.col("count").filter(pl.col("kind") == kind).sum()
 
 
 def work_summary(events: pl.DataFrame) -> pl.DataFrame:
@@ -134,7 +121,7 @@ def speedups(runs: pl.DataFrame, by: Sequence[str] = (), *, n: str = "n_agents",
         token_multiplier=pl.when(ok).then(pl.col("tokens") / pl.col("baseline_tokens")),
     ).with_columns(efficiency=pl.col("speedup") / pl.col(n))
     if p is not None:
-        out = out.with_columns(amdahl=amdahl_bound(pl.col(p), pl.col(n).cast(pl.Float64)),
+        out = out.with_columns(amdahl=amdahl(pl.col(p), pl.col(n).cast(pl.Float64)),
                                critical_path=critical_path_bound(pl.col(p), pl.col(n).cast(pl.Float64)))
     return out
 

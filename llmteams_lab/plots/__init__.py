@@ -6,8 +6,17 @@ give the arrays the live FigureWidgets of the lab re-assign round by round.
 """
 
 from llmteams_lab.plots._style import ANSWER_PALETTE, NO_ANSWER, answer_colors
-from llmteams_lab.plots.convergence import CONVERGENCE_TRACES, convergence_figure, convergence_series
-from llmteams_lab.plots.overhead import OVERHEAD_TRACES, overhead_figure, overhead_series, reference_messages
+from llmteams_lab.plots.convergence import (
+    CONVERGENCE_TRACES,
+    convergence_figure,
+    convergence_series,
+)
+from llmteams_lab.plots.overhead import (
+    OVERHEAD_TRACES,
+    overhead_figure,
+    overhead_series,
+    reference_messages,
+)
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [

@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from llmteams_lab.workloads.deliberation.codec import parse_prompt
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
 from llmteams_lab.serve.responses import error_response, fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
 from llmteams_lab.spec.endpoint import check_base_url
+from llmteams_lab.workloads.deliberation.codec import parse_prompt
 
 __all__ = ["Proxy"]
 
@@ -116,8 +116,8 @@ class Proxy:
         early = await fault_response(request, fault)
         if early is not None:
             return early
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.delay_s or 0.0)
+        if fault is not None and fault.kind == "slow_reply":
+            await asyncio.sleep(fault.wait_s or 0.0)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         assert self._session is not None, "the proxy is not started"
         try:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from llmteams_lab.serve.cli import add_fault_arguments, fault_plan, serve_until_interrupted
+from llmteams_lab.serve.cli import (
+    add_fault_arguments,
+    fault_plan,
+    serve_until_interrupted,
+)
 
 __all__ = ["register"]
 

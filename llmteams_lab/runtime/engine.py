@@ -27,7 +27,12 @@ from llmteams_lab.errors import AuthenticationError
 from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
 from llmteams_lab.messages import Question
 from llmteams_lab.rounds import Inbox, RoundReplySlots
-from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, resolve_backends, worst_case_round
+from llmteams_lab.runtime.dispatch import (
+    gather_round,
+    log_backend_retries,
+    resolve_backends,
+    worst_case_round,
+)
 from llmteams_lab.runtime.faults import FaultInjector, make_injector
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
 from llmteams_lab.runtime.log import EventLog, LogMode

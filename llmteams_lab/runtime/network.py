@@ -18,7 +18,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from llmteams_lab.events import MessageDelayed, MessageDelivered, MessageDropped, MessageSent
+from llmteams_lab.events import (
+    MessageDelayed,
+    MessageDelivered,
+    MessageDropped,
+    MessageSent,
+)
 from llmteams_lab.rounds import Entry, Inbox, _Said
 from llmteams_lab.runtime.log import EventLog, LogMode
 

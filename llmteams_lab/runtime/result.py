@@ -32,7 +32,9 @@ class RunResult:
 
     @property
     def events(self) -> "pl.DataFrame":
-        from llmteams_lab.metrics.frame import events_frame  # lazy: polars lives at level 6
+        from llmteams_lab.metrics.frame import (
+            events_frame,  # lazy: polars lives at level 6
+        )
 
         return events_frame(self.records)
 

@@ -1,41 +1,44 @@
 """The "model" behind ``serve``: a simulated agent profile answering team prompts.
 
-It reads the prompt the ``openai`` backend renders (:func:`parse_prompt`) and answers
-the way :class:`~llmteams_lab.backends.SimulatedBackend` does, so a team run through
-the real ``openai`` client against ``serve`` behaves like a simulated team:
+It reads the prompt the ``openai`` backend renders (the deliberation codec's
+``read_prompt``) and answers with *the* simulated-agent model,
+:func:`~llmteams_lab.workloads.deliberation.agents.answer_one` — the same rules and
+numbers as :class:`~llmteams_lab.workloads.deliberation.SimulatedBackend` — so a team
+run through the real ``openai`` client against ``serve`` behaves like a simulated team.
+What ``serve`` adds: it works out the truth where it can (:func:`solve`: the built-in
+generated questions, or answers it was given), waits the drawn latency in real
+seconds, pads the reply text to about ``reply_tokens`` tokens and counts usage from the
+text's length (:func:`~llmteams_lab.workloads.deliberation.codec.estimate_tokens`), as
+the backend estimates it.
 
-* first answer: right with probability ``competence`` (when the question can be
-  solved — see :func:`solve`), else a uniformly drawn wrong option;
-* later rounds: with probability ``conformity`` adopt the confidence-weighted
-  plurality of the messages received (ties: the first option), else keep the answer;
-  a leader in the ``aggregate`` phase adopts the weighted plurality of its reports plus
-  its own answer;
-* confidence ``confidence ± calibration`` (+ when right) with N(0, 0.05) noise;
-* latency ``latency_s · exp(latency_jitter · N(0, 1))`` real seconds;
-* the reply text is padded to about ``reply_tokens`` tokens; usage is counted from the
-  text's length (:func:`estimate_tokens`), as the backend estimates it.
-
-Draws come from ``random.Random`` seeded with (seed, agent, round) — the request's
+Draws come from numpy's ``SeedSequence([seed, crc32(agent), round])`` — the request's
 ``seed`` field when sent — so answers do not depend on the order requests arrive in,
-and a retried request gets the same answer.
+and a retried request gets the same answer. (The simulated backend draws a whole
+team's table per round instead: same distributions, not the same numbers, since
+``serve`` does not know an agent's place in its team.)
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from llmteams_lab.workloads.deliberation.codec import PromptFacts, estimate_tokens, parse_prompt
+import numpy as np
+
+from llmteams_lab.messages import AgentRequest
 from llmteams_lab.spec import AgentSpec
+from llmteams_lab.workloads.deliberation.agents import answer_one
+from llmteams_lab.workloads.deliberation.codec import PromptFacts, estimate_tokens, parse_prompt, request_of_facts
 
 __all__ = ["ChatReply", "answer_chat", "solve"]
 
 _PRIME = re.compile(r"Which of these numbers is prime\? (.+?)\. Answer with the letter\.")
 _SUM = re.compile(r"What is (\d+) × (\d+) \+ (\d+)\?")
+_MASK64 = (1 << 64) - 1  # a request's seed may be any integer; SeedSequence takes non-negative ones
 _FILLER = (" I compared every option with what my teammates reported before deciding.",
            " The other options do not hold up when checked one by one.",
            " I would change my mind only on a clear argument.")
@@ -84,7 +87,7 @@ def answer_chat(body: Mapping[str, Any], profile: AgentSpec, seed: int,
     if facts is None or not facts.options:
         content, latency = _small_talk(), profile.latency_s
     else:
-        content, latency = _deliberate(facts, profile, seed, answers)
+        content, latency = _deliberate(request_of_facts(facts), profile, seed, answers)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     finish = "stop"
     if isinstance(limit, int) and limit > 0 and estimate_tokens(content) > limit:
@@ -93,50 +96,20 @@ def answer_chat(body: Mapping[str, Any], profile: AgentSpec, seed: int,
     return ChatReply(content, latency, prompt, estimate_tokens(content), finish)
 
 
-def _deliberate(facts: PromptFacts, profile: AgentSpec, seed: int,
+def _deliberate(request: AgentRequest, profile: AgentSpec, seed: int,
                 answers: Mapping[str, str] | None) -> tuple[str, float]:
-    rng = random.Random(f"{seed}|{facts.agent}|{facts.round}")
-    u_first, u_wrong, u_conform = rng.random(), rng.random(), rng.random()
-    n_conf, n_latency = rng.gauss(0.0, 1.0), rng.gauss(0.0, 1.0)
-    options, truth = facts.options, solve(facts.question, facts.options, answers)
-    answer = facts.previous if facts.previous in options else None
-    if answer is None:
-        answer = _first_answer(options, truth, profile.competence, u_first, u_wrong)
-    elif facts.inbox and u_conform < profile.conformity:
-        answer = _weighted_plurality(facts.inbox, options, None) or answer
-    if facts.protocol == "leader" and facts.phase == "aggregate" and facts.role == "leader" and facts.inbox:
-        answer = _weighted_plurality(facts.inbox, options, answer) or answer
-    right = truth is not None and answer == truth
-    shift = profile.calibration if right else -profile.calibration
-    confidence = round(min(1.0, max(0.0, profile.confidence + shift + 0.05 * n_conf)), 2)
-    latency = profile.latency_s * math.exp(profile.latency_jitter * n_latency)
+    question = request.question
+    truth = solve(question.prompt, question.options, answers)
+    rng = np.random.default_rng([seed & _MASK64, zlib.crc32(request.agent.encode("utf-8")), request.round])
+    out = answer_one(request, profile, truth, rng)
+    answer = question.options[int(out.answer[0])]
+    confidence = int(out.confidence[0]) / 1000
     return json.dumps({"answer": answer, "confidence": confidence,
-                       "message": _message(answer, facts, profile.reply_tokens)}), latency
+                       "message": _message(answer, len(request.inbox), profile.reply_tokens)}), float(out.latency_s[0])
 
 
-def _first_answer(options: Sequence[str], truth: str | None, competence: float, u: float, v: float) -> str:
-    if truth is None:
-        return options[min(int(v * len(options)), len(options) - 1)]
-    if u < competence:
-        return truth
-    wrong = [o for o in options if o != truth]
-    return wrong[min(int(v * len(wrong)), len(wrong) - 1)]
-
-
-def _weighted_plurality(inbox, options: Sequence[str], own: str | None) -> str | None:
-    """The option with the most reported confidence (ties: the first option)."""
-    weight = {o: 0.0 for o in options}
-    for _sender, answer, confidence, _text in inbox:
-        if answer in weight:
-            weight[answer] += 0.5 if confidence is None else confidence
-    if own in weight:
-        weight[own] += 1.0
-    best = max(options, key=lambda o: (weight[o], -options.index(o)))
-    return best if weight[best] > 0 else None
-
-
-def _message(answer: str, facts: PromptFacts, reply_tokens: int) -> str:
-    heard = f" after reading {len(facts.inbox)} message(s)" if facts.inbox else ""
+def _message(answer: str, heard_count: int, reply_tokens: int) -> str:
+    heard = f" after reading {heard_count} message(s)" if heard_count else ""
     text = f"My answer is {answer}{heard}."
     i = 0
     while estimate_tokens(text) < reply_tokens - 12:  # the JSON around the message costs ~12 tokens

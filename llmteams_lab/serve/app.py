@@ -30,13 +30,14 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from llmteams_lab.workloads.deliberation.codec import parse_prompt
 from llmteams_lab.serve import payloads
 from llmteams_lab.serve.agent import ChatReply, answer_chat
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
-from llmteams_lab.serve.responses import error_response as _error, fault_response
+from llmteams_lab.serve.responses import error_response as _error
+from llmteams_lab.serve.responses import fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
 from llmteams_lab.spec import AgentSpec
+from llmteams_lab.workloads.deliberation.codec import parse_prompt
 
 __all__ = ["DEFAULT_MODEL", "Server", "ServerStats"]
 
@@ -143,7 +144,7 @@ class Server:
             return early
         self.stats.models[body["model"]] += 1
         reply = answer_chat(body, self.models.get(body["model"], self.profile), self.seed, self.answers, facts)
-        extra = (fault.delay_s or 0.0) if fault is not None and fault.kind == "delay" else 0.0
+        extra = (fault.wait_s or 0.0) if fault is not None and fault.kind == "slow_reply" else 0.0
         await asyncio.sleep(reply.latency_s + extra)
         if body.get("stream"):
             return await self._stream(request, body, reply, fault)

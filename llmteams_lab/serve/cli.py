@@ -21,7 +21,7 @@ from llmteams_lab.spec._fields import construct
 
 __all__ = ["add_fault_arguments", "fault_plan", "register", "serve_until_interrupted"]
 
-_FLAGS = {"delay": "--delay", "rate_limit": "--rate-limit", "server_error": "--server-error",
+_FLAGS = {"slow_reply": "--slow-reply", "rate_limit": "--rate-limit", "server_error": "--server-error",
           "timeout": "--timeout", "reset": "--reset", "malformed": "--malformed", "truncated": "--truncate"}
 
 
@@ -56,7 +56,7 @@ def add_fault_arguments(p: argparse.ArgumentParser, kinds: tuple[str, ...] = tup
     for kind in kinds:
         group.add_argument(_FLAGS[kind], type=float, default=0.0, metavar="P", dest=f"p_{kind}",
                            help=f"probability of a {kind.replace('_', ' ')} fault")
-    group.add_argument("--delay-s", type=float, default=1.0, help="seconds added by --delay (default 1)")
+    group.add_argument("--slow-reply-s", type=float, default=1.0, help="seconds added by --slow-reply (default 1)")
     group.add_argument("--hang-s", type=float, default=30.0, help="seconds a --timeout request hangs (default 30)")
     group.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429s")
     group.add_argument("--status", type=int, default=503, help="HTTP status of --server-error (default 503)")
@@ -82,7 +82,7 @@ def fault_plan(args: argparse.Namespace) -> Any:
         if not 0 <= p <= 1:
             raise SpecError(_FLAGS[kind], "must be a probability in [0, 1]", p)
         if p > 0:
-            params = {"delay": {"delay_s": args.delay_s}, "timeout": {"delay_s": args.hang_s},
+            params = {"slow_reply": {"wait_s": args.slow_reply_s}, "timeout": {"wait_s": args.hang_s},
                       "rate_limit": {"retry_after_s": args.retry_after},
                       "server_error": {"status": args.status}}.get(kind, {})
             try:

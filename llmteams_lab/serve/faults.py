@@ -14,11 +14,12 @@ the first rule that fires decides the request's fault. A rule fires
 Kinds (the response the client sees):
 
 =================  ===========================================================
-delay              the normal reply, ``delay_s`` later
+slow_reply         the normal reply, ``wait_s`` seconds late (an HTTP-level delay,
+                   not the ``delay`` network fault of a team's messages)
 rate_limit         HTTP 429 with ``Retry-After`` (and ``retry-after-ms``)
 server_error       HTTP ``status`` (default 500)
 unauthorized       HTTP 401
-timeout            nothing for ``delay_s`` seconds (default 30), then a close
+timeout            nothing for ``wait_s`` seconds (default 30), then a close
 reset              the connection is dropped without a response
 malformed          HTTP 200 whose body is not JSON
 truncated          HTTP 200 with the real body cut in half (invalid JSON)
@@ -38,11 +39,14 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
+from llmteams_lab.errors import SpecError
+
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "PROXY_KINDS"]
 
-FAULT_KINDS = ("delay", "malformed", "no_choices", "no_usage", "prose", "rate_limit", "reject_structured",
-               "reset", "server_error", "timeout", "truncated", "unauthorized")
-PROXY_KINDS = ("delay", "malformed", "rate_limit", "reset", "server_error", "timeout", "truncated", "unauthorized")
+FAULT_KINDS = ("malformed", "no_choices", "no_usage", "prose", "rate_limit", "reject_structured", "reset",
+               "server_error", "slow_reply", "timeout", "truncated", "unauthorized")
+PROXY_KINDS = ("malformed", "rate_limit", "reset", "server_error", "slow_reply", "timeout", "truncated",
+               "unauthorized")
 
 
 @dataclass(frozen=True)
@@ -56,31 +60,31 @@ class FaultRule:
     round: int | None = None
     probability: float | None = None
     retry_after_s: float | None = None
-    delay_s: float | None = None
+    wait_s: float | None = None
     status: int = 500
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
-            raise ValueError(f"'kind' must be one of {list(FAULT_KINDS)} (got {self.kind!r})")
+            raise SpecError("kind", f"must be one of {list(FAULT_KINDS)}", self.kind)
         if self.times is not None and (not isinstance(self.times, int) or self.times < 0):
-            raise ValueError(f"'times' must be an integer >= 0 or None (got {self.times!r})")
+            raise SpecError("times", "must be an integer >= 0 or None", self.times)
         if not isinstance(self.after, int) or self.after < 0:
-            raise ValueError(f"'after' must be an integer >= 0 (got {self.after!r})")
+            raise SpecError("after", "must be an integer >= 0", self.after)
         if self.probability is not None and not 0 <= self.probability <= 1:
-            raise ValueError(f"'probability' must be in [0, 1] (got {self.probability!r})")
-        for name in ("retry_after_s", "delay_s"):
+            raise SpecError("probability", "must be in [0, 1]", self.probability)
+        for name in ("retry_after_s", "wait_s"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
-                raise ValueError(f"'{name}' must be a number >= 0 (got {value!r})")
+                raise SpecError(name, "must be a number >= 0", value)
         if not 400 <= self.status <= 599:
-            raise ValueError(f"'status' must be an HTTP error status 400..599 (got {self.status!r})")
+            raise SpecError("status", "must be an HTTP error status 400..599", self.status)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FaultRule":
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown fault rule field(s) {unknown}; expected some of {sorted(known)}")
+            raise SpecError(unknown[0], f"is not a fault rule field; expected some of {sorted(known)}", show_got=False)
         return cls(**dict(data))
 
     def matches(self, agent: str | None, round: int | None, structured: bool) -> bool:

@@ -44,7 +44,7 @@ async def fault_response(request: web.Request, fault: FaultRule | None) -> web.S
                                    "with this model.", "invalid_request_error", "unsupported_parameter")
     if fault.kind in ("timeout", "reset"):
         if fault.kind == "timeout":
-            await asyncio.sleep(30.0 if fault.delay_s is None else fault.delay_s)
+            await asyncio.sleep(30.0 if fault.wait_s is None else fault.wait_s)
         return await drop_connection(request)
     return None
 

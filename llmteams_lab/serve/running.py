@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from llmteams_lab.backends.connection import is_loopback_host
+from llmteams_lab.errors import ServiceError
 
 __all__ = ["AppServer", "Background", "Listening", "is_loopback_host"]
 
@@ -79,12 +80,12 @@ class Background:
 
     def start(self) -> str:
         if self._thread is not None:
-            raise RuntimeError("this background server was already started")
+            raise ServiceError("this background server was already started")
         self._thread = threading.Thread(target=self._main, name=f"llmteams-{type(self.server).__name__}",
                                         daemon=True)
         self._thread.start()
         if not self._ready.wait(self._timeout):
-            raise RuntimeError(f"{type(self.server).__name__} did not start within {self._timeout:g} s")
+            raise ServiceError(f"{type(self.server).__name__} did not start within {self._timeout:g} s")
         if self._error is not None:
             raise self._error
         return self.url  # type: ignore[return-value]

@@ -11,6 +11,8 @@ import json
 import math
 from typing import Any
 
+from llmteams_lab.errors import SpecError
+
 
 def dumps(data: dict[str, Any]) -> str:
     lines: list[str] = []
@@ -44,7 +46,7 @@ def _value(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"TOML spec values must be finite (got {value!r})")
+            raise SpecError("toml", "values must be finite numbers", value)
         return repr(value)
     if isinstance(value, str):  # JSON escapes every control char TOML forbids except DEL
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
@@ -52,4 +54,4 @@ def _value(value: Any) -> str:
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    raise SpecError("toml", "values must be booleans, numbers, strings, lists or tables", type(value).__name__)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
+from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import replace as _replace
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ backend opens its client, so it cannot end up in a spec, an event log or a repr.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace as _replace
+from dataclasses import dataclass
+from dataclasses import replace as _replace
 from typing import Any
 from urllib.parse import urlsplit
 

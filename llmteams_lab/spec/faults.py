@@ -36,10 +36,11 @@ from typing import Any, Callable, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
+from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import replace as _replace
 
 __all__ = ["AGENT_KINDS", "ANSWER_KINDS", "BACKEND_KINDS", "DOWN_KINDS", "FAULT_KINDS", "FailurePolicySpec",
-           "FaultSpec", "MESSAGE_KINDS", "NETWORK_KINDS", "check_lie", "check_team_faults", "coerce_faults",
+           "FaultSpec", "INCORRECT_KINDS", "MESSAGE_KINDS", "NETWORK_KINDS", "check_lie", "check_team_faults", "coerce_faults",
            "task_options"]
 
 AGENT_KINDS = ("byzantine", "crash", "crash_recover", "equivocator", "prompt_injection", "straggler",
@@ -53,6 +54,8 @@ MESSAGE_KINDS = NETWORK_KINDS + ("equivocator", "prompt_injection")
 ANSWER_KINDS = ("byzantine", "equivocator", "prompt_injection", "stubborn", "sycophant")
 # kinds that take an agent down (it does not act): crash-stop, then crash-recover
 DOWN_KINDS = ("crash", "crash_recover")
+# agent kinds that make an agent incorrect (down or answering wrongly); a straggler is only slow
+INCORRECT_KINDS = tuple(k for k in AGENT_KINDS if k != "straggler")
 
 _TARGETS = ("agent", "group", "link")
 _WINDOW = ("at_round", "start_round", "end_round", "probability")

@@ -15,7 +15,8 @@ from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
+from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import replace as _replace
 from llmteams_lab.spec.tasks import WorkSpec
 
 TASKS = ("arithmetic", "custom", "multiple_choice", "work_division")

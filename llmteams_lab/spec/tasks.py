@@ -39,7 +39,8 @@ from typing import Any, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import from_dict, replace as _replace, to_dict
+from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec._fields import replace as _replace
 
 __all__ = ["ASSIGNMENTS", "WorkSpec", "WorkTask", "generate_dag", "load_task_file", "work_team"]
 

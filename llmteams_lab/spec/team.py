@@ -15,12 +15,18 @@ from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import construct, from_dict, replace as _replace, to_dict
+from llmteams_lab.spec._fields import construct, from_dict, to_dict
+from llmteams_lab.spec._fields import replace as _replace
 from llmteams_lab.spec._toml import dumps as toml_dumps
 from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
 from llmteams_lab.spec.endpoint import EndpointSpec
-from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec, check_team_faults, coerce_faults
+from llmteams_lab.spec.faults import (
+    FailurePolicySpec,
+    FaultSpec,
+    check_team_faults,
+    coerce_faults,
+)
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec

@@ -21,9 +21,15 @@ import json
 import math
 from typing import Any, Awaitable, Callable
 
-from llmteams_lab.errors import BackendError, LifecycleError, RunFailedError
-from llmteams_lab.runtime import RoundSummary, Run
+from llmteams_lab.errors import (
+    ArgumentError,
+    BackendError,
+    LifecycleError,
+    RunFailedError,
+)
+from llmteams_lab.runtime import RoundSummary, Run, Steppable
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import DOWN_KINDS, FaultSpec
 from llmteams_lab.ui.history import FaultNote, RoundState, next_state
 
 __all__ = ["LabController", "TOPICS"]
@@ -34,7 +40,7 @@ TOPICS = ("error", "faults", "reset", "round", "state")
 # per round, so a Pause click would wait dozens of rounds. A millisecond drains them.
 YIELD_S = 0.001
 # AgentFailed ``fault`` values that are not backend errors (a crashed agent is "down")
-NOT_BACKEND_FAILURES = frozenset({"crash", "crash_recover"})
+NOT_BACKEND_FAILURES = frozenset(DOWN_KINDS)
 
 
 class LabController:
@@ -48,7 +54,7 @@ class LabController:
     """
 
     def __init__(self, spec: TeamSpec, *, backends: Any = None, speed: float = 5.0,
-                 run_factory: Callable[[TeamSpec], Any] | None = None):
+                 run_factory: Callable[[TeamSpec], Steppable] | None = None):
         self._backends = backends
         self._run_factory = run_factory
         self._listeners: dict[str, list[Callable[..., None]]] = {t: [] for t in TOPICS}
@@ -65,7 +71,7 @@ class LabController:
     # --- state -------------------------------------------------------------------------
     def _start(self, spec: TeamSpec) -> None:
         self.spec = spec
-        self.run = self._run_factory(spec) if self._run_factory is not None \
+        self.run: Steppable = self._run_factory(spec) if self._run_factory is not None \
             else Run(spec, backends=self._backends_for(spec))
         self.history: list[RoundState] = [RoundState.initial(spec.ids)]
         self.notes: list[FaultNote] = []
@@ -96,7 +102,7 @@ class LabController:
     def subscribe(self, topic: str, fn: Callable[..., None]) -> None:
         """Call ``fn`` on ``topic`` (see :data:`TOPICS`); its errors are reported, not raised."""
         if topic not in self._listeners:
-            raise ValueError(f"'topic' must be one of {list(TOPICS)} (got {topic!r})")
+            raise ArgumentError("topic", f"must be one of {list(TOPICS)}", topic)
         self._listeners[topic].append(fn)
 
     def _emit(self, topic: str, *args: Any) -> None:
@@ -151,11 +157,9 @@ class LabController:
         """Turn the events since the last round into history and notify listeners."""
         events = self.run.events[self._seen:]
         self._seen += len(events)
-        snapshot = self.run.state() if hasattr(self.run, "state") else None
-        alive = getattr(self.run, "alive", None)
         r = summary.round if summary is not None else self.run.round
-        state = next_state(self.history[-1], self.spec.ids, r, events, snapshot,
-                           None if alive is None else alive.tolist())
+        # the run's own snapshot (answers, and for live runs liveness and faults) wins over the events
+        state = next_state(self.history[-1], self.spec.ids, r, events, self.run.state(), None)
         self._faulted.update(e.agent or e.fault for e in events if e.kind == "FaultApplied")
         if r > self.history[-1].round:
             self.history.append(state)
@@ -259,7 +263,7 @@ class LabController:
 
         An invalid fault raises the engine's :class:`SpecError` and changes nothing.
         """
-        if not hasattr(self.run, "inject"):
+        if not self.run.can_inject:
             raise LifecycleError("a replayed trace takes no faults: fork it into a live run first "
                                  "(`run = await trace.fork(k)`) and open a Lab on that run's spec")
         if self.run.done:
@@ -277,18 +281,16 @@ class LabController:
             except Exception as err:
                 self.report(err)
 
-    def _note_injected(self, fault: Any) -> None:
-        agent = getattr(fault, "agent", None)
-        link = getattr(fault, "link", None) or (None, None)
-        kind = getattr(fault, "kind", "fault")
-        self._faulted.add(agent or kind)
-        detail = json.dumps(fault.to_dict(), sort_keys=True) if hasattr(fault, "to_dict") else repr(fault)
-        note = FaultNote(self.round + 1, "injected", kind, agent or link[0], link[1], detail)
+    def _note_injected(self, fault: FaultSpec) -> None:
+        link = fault.link or (None, None)
+        self._faulted.add(fault.agent or fault.kind)
+        detail = json.dumps(fault.to_dict(), sort_keys=True)
+        note = FaultNote(self.round + 1, "injected", fault.kind, fault.agent or link[0], link[1], detail)
         self.notes.append(note)
         self._emit("faults", note)
 
 
-def _done_error(run: Run) -> LifecycleError:
+def _done_error(run: Steppable) -> LifecycleError:
     if run.status == "failed":
         return RunFailedError(f"the run failed in round {run.round}; press Reset to start again")
     return LifecycleError(f"the run has ended ({run.end_reason}) after round {run.round}; press Reset")

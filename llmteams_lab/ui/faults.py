@@ -20,19 +20,12 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
+from llmteams_lab.errors import ArgumentError
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import FaultSpec
 from llmteams_lab.ui.controller import LabController
 
-__all__ = ["FaultPanel", "fault_spec_class", "split_at"]
-
-
-def fault_spec_class() -> Any:
-    """``FaultSpec`` if this install has the fault injector, else ``None``."""
-    try:
-        from llmteams_lab.spec.faults import FaultSpec
-    except ImportError:
-        return None
-    return FaultSpec
+__all__ = ["FaultPanel", "split_at"]
 
 
 def split_at(spec: TeamSpec, a: str, b: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -86,9 +79,6 @@ class FaultPanel(w.VBox):
         self.edge_box = w.VBox([w.HBox([b["drop"], self.probability]), w.HBox([b["partition"], self.heal_after])])
         super().__init__(children=[self.title, self.message])
         self.add_class("ltl-fault-panel")
-        if fault_spec_class() is None:
-            self.message.value = ("<span class='ltl-muted'>fault injection is not available in this install "
-                                  "(llmteams_lab.spec.faults is missing)</span>")
 
     def _button(self, name: str, label: str) -> w.Button:
         button = w.Button(description=label, layout=w.Layout(width="130px"))
@@ -127,18 +117,15 @@ class FaultPanel(w.VBox):
         return faults
 
     def _faults(self, action: str) -> list[Any]:
-        FaultSpec = fault_spec_class()
-        if FaultSpec is None:
-            raise RuntimeError("fault injection is not available (llmteams_lab.spec.faults is missing)")
         sel, next_round = self.selection, self.controller.round + 1
         if action in ("crash", "straggler", "byzantine"):
             if sel.get("kind") != "node":
-                raise ValueError(f"{action!r} needs an agent: click a node first")
+                raise ArgumentError("selection", f"must be an agent for {action!r}: click a node first", show_got=False)
             extra = {"crash": {"at_round": next_round}, "straggler": {"factor": self.factor.value},
                      "byzantine": {}}[action]
             return [FaultSpec(kind=action, agent=sel["agent"], **extra)]
         if sel.get("kind") != "edge":
-            raise ValueError(f"{action!r} needs a link: click an edge first")
+            raise ArgumentError("selection", f"must be a link for {action!r}: click an edge first", show_got=False)
         a, b = sel["agents"]
         if action == "drop":  # a link fault covers both directions of the edge
             return [FaultSpec(kind="drop", link=(a, b), probability=self.probability.value)]

@@ -15,9 +15,8 @@ not yet listening could miss (the cause of the blank plots FigureWidget showed).
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import copy
+from typing import Sequence
 
 from llmteams_lab.events import Event
 from llmteams_lab.metrics import convergence, empty_frame, events_frame, overhead

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
 from llmteams_lab.events import Event
+from llmteams_lab.spec.faults import DOWN_KINDS
 
 __all__ = ["FaultNote", "MessageRow", "RoundState", "collect_messages", "fault_notes", "next_state"]
 
 _FATES = {"MessageDelivered": "delivered", "MessageDropped": "dropped", "MessageDelayed": "delayed"}
-_CRASH = ("crash", "crash_recover")
+_CRASH = DOWN_KINDS
 _LINK_KINDS = ("corrupt", "delay", "drop", "duplicate", "partition", "reorder")
 
 

@@ -22,9 +22,9 @@ from typing import Any, Callable, Coroutine
 import ipywidgets as w
 import polars as pl
 
-from llmteams_lab.errors import DatasetError
-from llmteams_lab.metrics import events_frame, round_summary
 from llmteams_lab.datasets.replay import ReplayRun
+from llmteams_lab.errors import DatasetError, LifecycleError
+from llmteams_lab.metrics import events_frame, round_summary
 from llmteams_lab.spec import TeamSpec, team
 from llmteams_lab.ui._assets import asset
 from llmteams_lab.ui.builder import TeamBuilder
@@ -134,7 +134,7 @@ class Lab:
             task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:
             coro.close()
-            raise RuntimeError("the lab needs a running event loop (open it in a Jupyter kernel)") from None
+            raise LifecycleError("the lab needs a running event loop (open it in a Jupyter kernel)") from None
         task.add_done_callback(self._task_done)
         return task
 

@@ -14,13 +14,14 @@ from typing import Iterable
 
 import ipywidgets as w
 
+from llmteams_lab.spec.faults import DOWN_KINDS
 from llmteams_lab.ui.history import FaultNote, RoundState
 
 __all__ = ["FaultLog", "MessageTable", "fault_lines", "message_table_html"]
 
 MAX_ROWS = 120
 _AGGREGATED = ("MessageDropped", "MessageDelayed", "MessageDelivered")
-_DOWN = ("crash", "crash_recover")
+_DOWN = DOWN_KINDS
 
 
 def message_table_html(state: RoundState, limit: int = MAX_ROWS) -> str:

@@ -10,18 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 
-import numpy as np
 import polars as pl
 import pytest
 
 from llmteams_lab import Run
 from llmteams_lab.backends.openai import OpenAIBackend
-from llmteams_lab.backends.pricing import DEFAULT_PRICES, PriceTable, UnknownPriceWarning
-from llmteams_lab.workloads.deliberation.codec import estimate_prompt_tokens, render_messages
+from llmteams_lab.backends.pricing import (
+    DEFAULT_PRICES,
+    PriceTable,
+    UnknownPriceWarning,
+)
 from llmteams_lab.errors import SpecError
-from llmteams_lab.protocols import make_protocol
-from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.serve import Server
+from llmteams_lab.workloads.deliberation import make_question
+from llmteams_lab.workloads.deliberation.codec import (
+    estimate_prompt_tokens,
+    render_messages,
+)
 from tests.serve.servers import openai_team, profile, rows, run_team, serving
 from tests.support import no_stop
 
@@ -96,7 +101,7 @@ def test_streamed_replies_match_the_json_ones() -> None:
     columns = ["round", "kind", "agent", "value", "tokens_in", "tokens_out", "cost_usd", "detail"]
     same = lambda r: r.events.filter(pl.col("kind") != "RunStarted").select(columns)  # noqa: E731 (spec differs)
     assert same(streamed).equals(same(plain))
-    assert rows(streamed, "MessageSent").height == 12
+    assert rows(streamed, "MessageSent").height == 4 * 3 * streamed.rounds  # complete graph: 12 per round
 
 
 def _worst_case_first_round(spec) -> tuple[int, float]:

@@ -45,7 +45,7 @@ def test_a_persistent_5xx_exhausts_the_retries_and_the_agent_sits_the_round_out(
 
 def test_a_hung_request_times_out_at_the_per_call_deadline() -> None:
     with serving(competence=1.0) as (server, url):
-        server.faults.add("timeout", agent="a2", delay_s=5.0)
+        server.faults.add("timeout", agent="a2", wait_s=5.0)
         result = run_team(openai_team(url, 3, seed=1, endpoint={"timeout_s": 0.2, "max_retries": 0}))
     assert kinds(result, "a2")[0] == (1, "AgentFailed", "timeout")
     assert "within 0.2 s" in rows(result, "AgentFailed")["detail"][0]
@@ -54,7 +54,7 @@ def test_a_hung_request_times_out_at_the_per_call_deadline() -> None:
 
 def test_a_timeout_is_retried_and_the_next_attempt_can_succeed() -> None:
     with serving(competence=1.0) as (server, url):
-        server.faults.add("timeout", agent="a0", delay_s=5.0)
+        server.faults.add("timeout", agent="a0", wait_s=5.0)
         result = run_team(openai_team(url, 2, seed=1, endpoint={"timeout_s": 0.2, "max_retries": 1}))
     assert kinds(result, "a0") == [(1, "AgentRetried", "timeout"), (1, "AgentReplied", None)]
 

@@ -8,15 +8,6 @@ import time
 import pytest
 
 from llmteams_lab.backends.pricing import Price, PriceTable
-from llmteams_lab.workloads.deliberation.codec import (
-    estimate_prompt_tokens,
-    estimate_tokens,
-    match_option,
-    parse_prompt,
-    parse_reply,
-    render_messages,
-    response_format,
-)
 from llmteams_lab.backends.retrying import parse_retry_after, wait_before_retry
 from llmteams_lab.errors import (
     AuthenticationError,
@@ -27,6 +18,15 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.messages import AgentRequest, Message, Question
 from llmteams_lab.spec import EndpointSpec
+from llmteams_lab.workloads.deliberation.codec import (
+    estimate_prompt_tokens,
+    estimate_tokens,
+    match_option,
+    parse_prompt,
+    parse_reply,
+    render_messages,
+    response_format,
+)
 
 QUESTION = Question("q", "Which of these numbers is prime? A) 15; B) 17; C) 21. Answer with the letter.",
                     ("A", "B", "C"), "B")

@@ -15,7 +15,16 @@ import pytest
 
 from llmteams_lab.plots import answer_colors
 from llmteams_lab.ui._assets import asset
-from tests.browser.jlab import mount_widget, node_fills, open_and_run_all, plot_x, plots, status, wait_idle, wait_plots_drawn
+from tests.browser.jlab import (
+    mount_widget,
+    node_fills,
+    open_and_run_all,
+    plot_x,
+    plots,
+    status,
+    wait_idle,
+    wait_plots_drawn,
+)
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "01_quickstart.ipynb"

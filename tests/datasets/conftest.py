@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-PAPER_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+from tests.support import PAPER_DATA
+
+PAPER_DATA = PAPER_DATA
 
 
 @pytest.fixture(scope="session")

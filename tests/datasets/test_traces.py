@@ -9,7 +9,13 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from llmteams_lab import team
-from llmteams_lab.datasets import read_events, read_jsonl, read_parquet, records_from_frame, write_parquet
+from llmteams_lab.datasets import (
+    read_events,
+    read_jsonl,
+    read_parquet,
+    records_from_frame,
+    write_parquet,
+)
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.metrics import SCHEMA, events_frame

@@ -12,7 +12,13 @@ from llmteams_lab.events import (
     MessageSent,
     RoundEnded,
 )
-from llmteams_lab.metrics import events_frame, overhead, per_agent, per_edge, round_summary
+from llmteams_lab.metrics import (
+    events_frame,
+    overhead,
+    per_agent,
+    per_edge,
+    round_summary,
+)
 
 
 def frame():

@@ -7,8 +7,19 @@ import math
 import polars as pl
 import pytest
 
-from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied, RoundEnded, RunStarted
-from llmteams_lab.metrics import answer_tallies, convergence, events_frame, rounds_to_consensus
+from llmteams_lab.events import (
+    AgentFailed,
+    AgentReplied,
+    AnswersTallied,
+    RoundEnded,
+    RunStarted,
+)
+from llmteams_lab.metrics import (
+    answer_tallies,
+    convergence,
+    events_frame,
+    rounds_to_consensus,
+)
 
 
 class Log:

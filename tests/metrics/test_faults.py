@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 
 from llmteams_lab import team
 from llmteams_lab.backends import MockBackend
-from llmteams_lab.metrics import byzantine_influence, events_frame, faulty_agents, message_loss, time_to_recover
+from llmteams_lab.metrics import (
+    byzantine_influence,
+    events_frame,
+    faulty_agents,
+    message_loss,
+    time_to_recover,
+)
 from llmteams_lab.spec import FaultSpec, TeamSpec
 from tests.support import no_stop, run_all
 

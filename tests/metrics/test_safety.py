@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmteams_lab import team
 from llmteams_lab.backends import MockBackend
-from llmteams_lab.metrics import check_agreement, check_run, check_termination, check_validity, events_frame, prefix
+from llmteams_lab.metrics import (
+    check_agreement,
+    check_run,
+    check_termination,
+    check_validity,
+    events_frame,
+    prefix,
+)
 from llmteams_lab.spec import FaultSpec, TeamSpec
 from tests.support import no_stop, run_all
 

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from llmteams_lab import run_sync
+from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.events import (
     AgentReplied,
     ClaimBlocked,
@@ -22,7 +23,7 @@ from llmteams_lab.events import (
     TestsRan,
 )
 from llmteams_lab.metrics import (
-    amdahl_bound,
+    amdahl,
     critical_path_bound,
     events_frame,
     idle_rounds,
@@ -32,7 +33,6 @@ from llmteams_lab.metrics import (
     work_summary,
     write_conflicts,
 )
-from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.spec import work_team
 
 
@@ -98,11 +98,11 @@ def test_speedups_against_the_matching_single_agent_runs() -> None:
 
 
 def test_bounds_on_numbers_and_expressions() -> None:
-    assert amdahl_bound(0.9, 5) == pytest.approx(1 / 0.28)
+    assert amdahl(0.9, 5) == pytest.approx(1 / 0.28)
     assert critical_path_bound(0.9, 5) == 5.0 and critical_path_bound(0.5, 5) == 2.0
     assert critical_path_bound(1.0, 3) == 3
     frame = pl.DataFrame({"p": [0.5, 0.9], "n": [3.0, 3.0]})
-    out = frame.select(a=amdahl_bound(pl.col("p"), pl.col("n")), c=critical_path_bound(pl.col("p"), pl.col("n")))
+    out = frame.select(a=amdahl(pl.col("p"), pl.col("n")), c=critical_path_bound(pl.col("p"), pl.col("n")))
     assert out.rows() == [(pytest.approx(1.5), 2.0), (pytest.approx(1 / 0.4), 3.0)]
 
 

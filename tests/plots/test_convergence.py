@@ -8,7 +8,11 @@ import polars as pl
 
 from llmteams_lab import run_sync, team
 from llmteams_lab.metrics import convergence, empty_frame
-from llmteams_lab.plots import CONVERGENCE_TRACES, convergence_figure, convergence_series
+from llmteams_lab.plots import (
+    CONVERGENCE_TRACES,
+    convergence_figure,
+    convergence_series,
+)
 from tests.support import no_stop
 
 

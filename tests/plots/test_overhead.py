@@ -6,7 +6,12 @@ import polars as pl
 
 from llmteams_lab import run_sync, team
 from llmteams_lab.metrics import overhead
-from llmteams_lab.plots import OVERHEAD_TRACES, overhead_figure, overhead_series, reference_messages
+from llmteams_lab.plots import (
+    OVERHEAD_TRACES,
+    overhead_figure,
+    overhead_series,
+    reference_messages,
+)
 from tests.support import no_stop
 
 

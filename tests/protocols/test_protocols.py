@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from llmteams_lab import team
-from llmteams_lab.protocols import Debate, LeaderAggregation, MajorityVote, Quorum, WeightedVote, plurality, tally
+from llmteams_lab.protocols import (
+    Debate,
+    LeaderAggregation,
+    MajorityVote,
+    Quorum,
+    WeightedVote,
+    plurality,
+    tally,
+)
 
 ALIVE = np.ones(5, dtype=bool)
 

@@ -50,7 +50,7 @@ def test_injected_faults_reach_the_backend_as_errors_and_retries() -> None:
     plan.add("truncated", agent="a1")
     plan.add("reset", agent="a2")
     plan.add("server_error", agent="a3", status=503)
-    plan.add("delay", agent="a4", delay_s=0.01)
+    plan.add("slow_reply", agent="a4", wait_s=0.01)
     with serving(competence=1.0) as (_, url), proxied(url, plan) as (proxy, via):
         result = run_team(openai_team(via, 5, seed=1, max_rounds=1))
     seen = {(r["agent"], r["kind"], r["fault"]) for r in
@@ -58,7 +58,7 @@ def test_injected_faults_reach_the_backend_as_errors_and_retries() -> None:
     assert seen == {("a0", "AgentRetried", "rate_limited"), ("a1", "AgentFailed", "malformed"),
                     ("a2", "AgentRetried", "server_error"), ("a3", "AgentRetried", "server_error")}
     assert sorted(rows(result, "AgentReplied")["agent"]) == ["a0", "a2", "a3", "a4"]
-    assert proxy.faults.fired == {"rate_limit": 1, "truncated": 1, "reset": 1, "server_error": 1, "delay": 1}
+    assert proxy.faults.fired == {"rate_limit": 1, "truncated": 1, "reset": 1, "server_error": 1, "slow_reply": 1}
 
 
 def test_probabilistic_faults_are_reproducible_for_the_same_seed() -> None:

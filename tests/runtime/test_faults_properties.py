@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmteams_lab import Run, spec_from_events, team
 from llmteams_lab.backends import MockBackend

@@ -12,7 +12,6 @@ from llmteams_lab import (
     RunFailedError,
     RunFinishedError,
     StepInProgressError,
-    SyncBridgeError,
     run_sync,
     team,
 )

@@ -7,7 +7,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from llmteams_lab import team
-from llmteams_lab.metrics import convergence, events_frame, overhead, rounds_to_consensus
+from llmteams_lab.metrics import (
+    convergence,
+    events_frame,
+    overhead,
+    rounds_to_consensus,
+)
 from tests.support import no_stop, run_events
 
 CASES = [

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from llmteams_lab import team
-from llmteams_lab.messages import Message, Question
+from llmteams_lab.messages import Question
 from llmteams_lab.runtime.log import EventLog, LogMode
 from llmteams_lab.runtime.network import Network
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from llmteams_lab.workloads.deliberation.codec import render_messages
 from llmteams_lab.messages import AgentRequest, Message, Question
-from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.serve.agent import answer_chat, solve
 from llmteams_lab.spec import TaskSpec
+from llmteams_lab.workloads.deliberation import make_question
+from llmteams_lab.workloads.deliberation.codec import render_messages
 from tests.serve.servers import profile
 
 PRIME = Question("q", "Which of these numbers is prime? A) 15; B) 17; C) 21; D) 27. Answer with the letter.",

@@ -10,9 +10,9 @@ import urllib.request
 import openai
 import pytest
 
-from llmteams_lab.workloads.deliberation.codec import parse_reply, render_messages
 from llmteams_lab.messages import AgentRequest, Question
 from llmteams_lab.serve import DEFAULT_MODEL, Server
+from llmteams_lab.workloads.deliberation.codec import parse_reply, render_messages
 from tests.serve.servers import profile, serving
 
 QUESTION = Question("q", "Which of these numbers is prime? A) 15; B) 17; C) 21. Answer with the letter.",

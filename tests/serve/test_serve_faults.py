@@ -27,8 +27,8 @@ def test_scheduled_rules_skip_then_fire_a_number_of_times_for_their_target() -> 
 def test_rules_can_target_a_round_and_the_first_matching_rule_wins() -> None:
     plan = FaultPlan()
     plan.add("server_error", round=2, times=None)
-    plan.add("delay", times=None, delay_s=0.1)
-    assert plan.pick(b"x", "a0", 1).kind == "delay"
+    plan.add("slow_reply", times=None, wait_s=0.1)
+    assert plan.pick(b"x", "a0", 1).kind == "slow_reply"
     assert plan.pick(b"y", "a0", 2).kind == "server_error"
 
 
@@ -52,10 +52,10 @@ def test_structured_only_faults_ignore_plain_requests() -> None:
 
 @pytest.mark.parametrize(("rule", "error"), [
     ({"kind": "gremlins"}, "'kind' must be one of"),
-    ({"kind": "delay", "probability": 1.5}, "'probability' must be in [0, 1] (got 1.5)"),
+    ({"kind": "slow_reply", "probability": 1.5}, "'probability' must be in [0, 1] (got 1.5)"),
     ({"kind": "server_error", "status": 200}, "'status' must be an HTTP error status 400..599 (got 200)"),
-    ({"kind": "delay", "when": "now"}, "unknown fault rule field(s) ['when']"),
-    ({"kind": "delay", "times": -1}, "'times' must be an integer >= 0 or None (got -1)"),
+    ({"kind": "slow_reply", "when": "now"}, "'when' is not a fault rule field"),
+    ({"kind": "slow_reply", "times": -1}, "'times' must be an integer >= 0 or None (got -1)"),
 ])
 def test_bad_rules_are_refused_with_the_field_named(rule, error) -> None:
     with pytest.raises(ValueError) as err:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmteams_lab import SpecError, TeamSpec, run_sync
 from llmteams_lab.spec import AgentSpec, Budgets, ProtocolSpec, TaskSpec, TopologySpec

@@ -10,8 +10,9 @@ import pytest
 from llmteams_lab import SpecError, TaskSpec, TeamSpec
 from llmteams_lab.spec import WorkSpec, WorkTask, work_team
 from llmteams_lab.spec.tasks import generate_dag, load_task_file
+from tests.support import PAPER_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+DATA = PAPER_DATA
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the paper's data is not at ../shared/data")
 
 

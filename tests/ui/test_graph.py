@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from llmteams_lab import team
-from llmteams_lab.events import AgentFailed, AgentReplied, FaultApplied, MessageDelivered, MessageDropped, MessageSent
+from llmteams_lab.events import (
+    AgentFailed,
+    AgentReplied,
+    FaultApplied,
+    MessageDelivered,
+    MessageDropped,
+    MessageSent,
+)
 from llmteams_lab.plots import NO_ANSWER, answer_colors
 from llmteams_lab.ui import RoundState, TeamGraph
 from llmteams_lab.ui.graph import MAX_ANIMATED, layout_positions

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from llmteams_lab import LifecycleError, Run, team
 from llmteams_lab.datasets import replay_trace
-from llmteams_lab.errors import DatasetError
 from llmteams_lab.datasets.replay import ReplayRun
+from llmteams_lab.errors import DatasetError
 from llmteams_lab.spec.faults import FaultSpec
 from llmteams_lab.ui import Lab
-from tests.support import aio
+from tests.support import PAPER_DATA, aio
 
-PAPER_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+PAPER_DATA = PAPER_DATA
 
 
 @aio

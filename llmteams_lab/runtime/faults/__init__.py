@@ -9,6 +9,11 @@ What faulty agents *answer* is the workload's business (``workloads.deliberation
 handed to the injector by the workload's registry entry.
 """
 
-from llmteams_lab.runtime.faults.injector import FaultInjector, NoFaults, make_injector, spec_from_events
+from llmteams_lab.runtime.faults.injector import (
+    FaultInjector,
+    NoFaults,
+    make_injector,
+    spec_from_events,
+)
 
 __all__ = ["FaultInjector", "NoFaults", "make_injector", "spec_from_events"]

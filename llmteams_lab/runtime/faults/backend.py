@@ -22,7 +22,6 @@ import asyncio
 import dataclasses
 import time
 
-
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.errors import (
     AuthenticationError,

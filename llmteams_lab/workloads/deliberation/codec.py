@@ -30,7 +30,8 @@ from llmteams_lab.errors import MalformedOutputError
 from llmteams_lab.messages import AgentRequest, Message, ParsedReply, Question
 
 __all__ = ["CODEC", "DeliberationCodec", "PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens",
-           "inbox_line", "match_option", "parse_prompt", "parse_reply", "render_messages", "response_format"]
+           "inbox_line", "match_option", "parse_prompt", "parse_reply", "render_messages", "request_of_facts",
+           "response_format"]
 
 _HEADER = "Round: "
 _INBOX = re.compile(r'^- from ("(?:[^"\\]|\\.)*"): (?:answer ("(?:[^"\\]|\\.)*")|no answer) '
@@ -326,14 +327,17 @@ class DeliberationCodec:
 
     def read_prompt(self, messages: Any) -> AgentRequest | None:
         facts = parse_prompt(messages)
-        if facts is None:
-            return None
-        question = Question(f"served-{facts.round}", facts.question, facts.options, "", "served")
-        inbox = tuple(Message(facts.round - 1, sender, facts.agent, answer, conf, text)
-                      for sender, answer, conf, text in facts.inbox)
-        view = {"phase": facts.phase} if facts.phase is not None else {}
-        return AgentRequest("served", facts.round, facts.agent, facts.role, question, inbox, facts.previous,
-                            facts.previous_confidence, facts.protocol, view)
+        return None if facts is None else request_of_facts(facts)
+
+
+def request_of_facts(facts: PromptFacts) -> AgentRequest:
+    """The request a prompt's facts describe (its question's truth is unknown: ``""``)."""
+    question = Question(f"served-{facts.round}", facts.question, facts.options, "", "served")
+    inbox = tuple(Message(facts.round - 1, sender, facts.agent, answer, conf, text)
+                  for sender, answer, conf, text in facts.inbox)
+    view = {"phase": facts.phase} if facts.phase is not None else {}
+    return AgentRequest("served", facts.round, facts.agent, facts.role, question, inbox, facts.previous,
+                        facts.previous_confidence, facts.protocol, view)
 
 
 def _replace_request(request: AgentRequest, **changes: Any) -> AgentRequest:

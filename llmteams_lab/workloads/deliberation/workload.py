@@ -10,11 +10,9 @@ decision; every agent that replied broadcasts its answer to its neighbours.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from llmteams_lab.errors import ArgumentError
 from llmteams_lab.spec.tasks import WorkTask
 
 __all__ = ["amdahl", "assigned_makespan", "chain_assignment", "critical_path", "critical_path_bound",
-           "parallel_fraction", "topological_order"]
+           "parallel_fraction", "topological_order", "work_span_bound"]
 
 
 def topological_order(tasks: Sequence[WorkTask]) -> list[str]:
@@ -74,20 +75,33 @@ def parallel_fraction(tasks: Sequence[WorkTask]) -> float:
     return (total - chain) / total if total else 0.0
 
 
-def amdahl(p: float, n: float) -> float:
-    """Amdahl's bound S(n) = 1 / ((1 − p) + p/n)."""
+def amdahl(p, n):
+    """Amdahl's law S(n) = 1 / ((1 − p) + p/n) for a parallel fraction ``p`` on ``n``
+    agents. Plain arithmetic, so ``p`` and ``n`` may be numbers or polars expressions
+    (the metrics use it on columns)."""
     return 1.0 / ((1.0 - p) + p / n)
 
 
-def critical_path_bound(total: float, chain: float, n: float) -> float:
-    """The best speedup any schedule of work ``total`` with a chain of ``chain`` can reach."""
-    return min(float(n), total / chain)
+def critical_path_bound(p, n):
+    """min(n, W/C) = min(n, 1/(1 − p)): no schedule beats n-fold work or the longest
+    chain. Numbers or polars expressions (duck-typed: ``clip`` on an expression)."""
+    numbers = isinstance(p, (int, float)) and isinstance(n, (int, float))
+    if numbers:
+        return float(n) if p >= 1 else min(float(n), 1.0 / (1.0 - p))
+    span = 1.0 / (1.0 - p)
+    return span.clip(upper_bound=n) if not isinstance(span, float) else n.clip(upper_bound=span)
+
+
+def work_span_bound(work: float, span: float, n: float) -> float:
+    """The best speedup any schedule of ``work`` with a longest chain of ``span`` can
+    reach on ``n`` agents: min(n, work / span) (``critical_path_bound`` in terms of p)."""
+    return min(float(n), work / span)
 
 
 def chain_assignment(tasks: Sequence[WorkTask], agents: Sequence[str]) -> dict[str, str]:
     """Task id → agent: chains stay on one agent, free tasks go round-robin."""
     if not agents:
-        raise ValueError("chain_assignment needs at least one agent")
+        raise ArgumentError("agents", "must name at least one agent", list(agents))
     deps = {t.id: t.dependencies for t in tasks}
     owner: dict[str, str] = {}
     turn = 0
@@ -127,6 +141,7 @@ def assigned_makespan(tasks: Sequence[WorkTask], owner: dict[str, str]) -> int:
             if current[agent][1] == 0:
                 finished.append(current.pop(agent)[0])
         if not finished and not current:  # pragma: no cover - a validated DAG always progresses
-            raise ValueError("the assignment cannot finish the DAG")
+            raise ArgumentError("owner", "must let every task finish (an assignment that deadlocks the DAG)",
+                                show_got=False)
         done.update(finished)
     return rounds

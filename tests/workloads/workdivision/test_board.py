@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmteams_lab.workloads.workdivision.board import TaskBoard
 from llmteams_lab.spec import WorkTask
+from llmteams_lab.workloads.workdivision.board import TaskBoard
 
 DAG = (WorkTask("t1", files=("t1.py",)), WorkTask("t2", dependencies=("t1",), files=("t2.py",)),
        WorkTask("t3", files=("shared.py",), work=2), WorkTask("t4", files=("shared.py",)), WorkTask("t5"))

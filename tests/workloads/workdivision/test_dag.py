@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from llmteams_lab.spec import WorkTask
+from llmteams_lab.spec.tasks import generate_dag, load_task_file
 from llmteams_lab.workloads.workdivision.dag import (
     amdahl,
     assigned_makespan,
@@ -14,11 +14,11 @@ from llmteams_lab.workloads.workdivision.dag import (
     critical_path_bound,
     parallel_fraction,
     topological_order,
+    work_span_bound,
 )
-from llmteams_lab.spec import WorkTask
-from llmteams_lab.spec.tasks import generate_dag, load_task_file
+from tests.support import PAPER_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+DATA = PAPER_DATA
 SUITES = ["amdahl_dataanalysis", "amdahl_mathutilities20", "amdahl_svgutils"]
 CHAINS = {"p02": 16, "p05": 10, "p09": 2}
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the paper's data is not at ../shared/data")
@@ -70,13 +70,15 @@ def test_assigned_makespan_waits_for_other_agents_dependencies() -> None:
 def test_bounds() -> None:
     assert amdahl(0.5, 2) == pytest.approx(4 / 3)
     assert amdahl(0.0, 7) == 1.0 and amdahl(1.0, 4) == 4.0
-    assert critical_path_bound(20, 10, 3) == 2.0
-    assert critical_path_bound(20, 2, 3) == 3.0
+    assert work_span_bound(20, 10, 3) == 2.0
+    assert work_span_bound(20, 2, 3) == 3.0
+    assert critical_path_bound(0.5, 3) == 2.0 and critical_path_bound(1.0, 3) == 3.0
     for p in (0.2, 0.5, 0.9):
         dag = generate_dag(p)
         w, c = 20, len(critical_path(dag))
         for n in range(1, 8):
-            assert amdahl(parallel_fraction(dag), n) <= critical_path_bound(w, c, n) + 1e-12
+            assert amdahl(parallel_fraction(dag), n) <= work_span_bound(w, c, n) + 1e-12
+            assert critical_path_bound(parallel_fraction(dag), n) == pytest.approx(work_span_bound(w, c, n))
 
 
 def test_chain_assignment_needs_agents() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmteams_lab.workloads.workdivision.agents import SimulatedWorkers
 from llmteams_lab.messages import AgentRequest, Message
 from llmteams_lab.spec import work_team
+from llmteams_lab.workloads.workdivision.agents import SimulatedWorkers
 from tests.support import aio
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from llmteams_lab.errors import MalformedOutputError
+from llmteams_lab.messages import AgentRequest, Message
 from llmteams_lab.workloads.workdivision.codec import (
     ACTIONS_SCHEMA,
     VERBS,
@@ -14,8 +16,6 @@ from llmteams_lab.workloads.workdivision.codec import (
     work_messages,
     work_response_format,
 )
-from llmteams_lab.errors import MalformedOutputError
-from llmteams_lab.messages import AgentRequest, Message
 
 
 def test_json_replies_with_objects_lists_and_strings() -> None:

@@ -7,9 +7,8 @@ import pytest
 
 from llmteams_lab import team
 from llmteams_lab.backends import RoundBatch
-from llmteams_lab.workloads.deliberation import SimulatedBackend
 from llmteams_lab.messages import AgentRequest, Message
-from llmteams_lab.workloads.deliberation import make_question
+from llmteams_lab.workloads.deliberation import SimulatedBackend, make_question
 from tests.support import aio
 
 

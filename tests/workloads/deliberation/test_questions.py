@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from llmteams_lab.workloads.deliberation import make_question
 from llmteams_lab.spec import TaskSpec
+from llmteams_lab.workloads.deliberation import make_question
 
 
 def is_prime(x: int) -> bool:

@@ -7,10 +7,10 @@ import pytest
 
 from llmteams_lab import Run, RunClosedError, RunFinishedError, team
 from llmteams_lab.backends import MockBackend
+from llmteams_lab.datasets.replay import ReplayFinishedError, ReplayRun
 from llmteams_lab.errors import DatasetError, LifecycleError, TraceEndedError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.metrics import events_frame, work_summary
-from llmteams_lab.datasets.replay import ReplayFinishedError, ReplayRun
 from llmteams_lab.runtime import CallbackSink
 from llmteams_lab.spec import work_team
 from tests.support import aio, flaky_script, no_stop

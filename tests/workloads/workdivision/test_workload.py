@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,14 +13,18 @@ from llmteams_lab.errors import RateLimitedError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.metrics import speedups, work_summary
-from llmteams_lab.workloads.workdivision.codec import parse_actions
-from llmteams_lab.workloads.workdivision.dag import amdahl, assigned_makespan, chain_assignment
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.spec import team, work_team
 from llmteams_lab.workloads import workload_for
-from tests.support import aio
+from llmteams_lab.workloads.workdivision.codec import parse_actions
+from llmteams_lab.workloads.workdivision.dag import (
+    amdahl,
+    assigned_makespan,
+    chain_assignment,
+)
+from tests.support import PAPER_DATA, ROOT, aio
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "paper-2603.12229"
+DATA = PAPER_DATA
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="the paper's data is not at ../shared/data")
 CHAINS = {"p02": 16, "p05": 10, "p09": 2}
 
@@ -194,7 +197,7 @@ def test_runs_are_byte_identical_across_processes_and_hash_seeds() -> None:
             "from llmteams_lab.events import events_to_jsonl; "
             "r = run_sync(work_team(5, p=0.5, seed=11, work={'eagerness': 0.3, 'error_rate': 0.2, 'locks': False, "
             "'work_jitter': 0.7})); print(hashlib.sha256(events_to_jsonl(r.records).encode()).hexdigest())")
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345"}, timeout=60).stdout.strip()
     here = run_sync(work_team(5, p=0.5, seed=11, work={"eagerness": 0.3, "error_rate": 0.2, "locks": False,
