@@ -184,7 +184,8 @@ def _convert(raw: pl.DataFrame, runs: pl.DataFrame, tasks_dir: Path | None) -> p
     rows = kept.select(_event_columns()).with_columns(key=pl.col("i") * 2)
     closes = _round_ends(starts, ev)
     out = pl.concat([rows, closes], how="diagonal_relaxed").sort("run_id", "key")
-    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"))
+    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"),
+                           cause=pl.lit(None, dtype=pl.Int64))  # the paper's logs record no causes
     return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
 

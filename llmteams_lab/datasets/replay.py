@@ -114,8 +114,7 @@ class ReplayRun(Lifecycle):
         self._next += 1
         for event in chunk:
             self._absorb(event)
-        self.log.events.extend(chunk)
-        self.log.seq = len(self.log.events)
+        self.log.extend(chunk)
         if self.status == "ready":
             self.status = "running"
         if self._next >= len(self._chunks):
@@ -126,7 +125,7 @@ class ReplayRun(Lifecycle):
 
     def result(self) -> RunResult:
         spec: Any = self.spec  # None for a trace whose spec does not build here
-        return RunResult(spec, self.run_id, list(self.log.events), self.end_reason, self._decision[0],
+        return RunResult(spec, self.run_id, self.log.snapshot(), self.end_reason, self._decision[0],
                          self._decision[1], self.round)
 
     def __repr__(self) -> str:
@@ -235,8 +234,8 @@ class ReplayRun(Lifecycle):
         start = spec.to_json()
         prefix = [e._replace(run_id=rid, seq=i, detail=start if e.kind == "RunStarted" else e.detail)
                   for i, e in enumerate(prefix)]
-        run.log.events[:] = prefix
-        run.log.seq = len(prefix)
+        run.log.truncate(0)
+        run.log.extend(prefix)
         run.round = k
         run.clock = max((float(e.t_end) for e in prefix if e.kind == "RoundEnded"), default=0.0)
         run.tokens_used = sum(int(e.tokens_in) + int(e.tokens_out) for e in prefix if e.kind == "AgentReplied")

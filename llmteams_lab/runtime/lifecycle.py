@@ -126,7 +126,7 @@ class Lifecycle:
         self._stepping = True
         try:
             if self.pause_gc:
-                with paused_collector(lambda: len(self.log.events)):
+                with paused_collector():
                     return await self._step()
             return await self._step()
         except BaseException as err:

@@ -143,7 +143,10 @@ def test_faults_that_never_act_leave_the_fault_free_log(seed, topology, protocol
 
 
 def _jsonl_without_seq(events: list) -> str:
-    return events_to_jsonl([e._replace(seq=0, fault=None if e.fault == "straggler" else e.fault) for e in events])
+    """The log with positions instead of seq numbers (causes point to positions too)."""
+    where = {e.seq: i for i, e in enumerate(events)}
+    return events_to_jsonl([e._replace(seq=0, cause=None if e.cause is None else where.get(e.cause, -1),
+                                       fault=None if e.fault == "straggler" else e.fault) for e in events])
 
 
 @SETTINGS

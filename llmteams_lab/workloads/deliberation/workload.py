@@ -51,6 +51,9 @@ class Deliberation:
         self.confidence = np.zeros(n, dtype=np.int64)
         self.cost_used = 0.0
         self.decision = Decision(-1)
+        self._option_codes = log.codes(self.options)  # bulk-logged answers are these string codes
+        self._details: dict[tuple[int, bool], int] = {}
+        self._reply_seq: np.ndarray | None = None
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
         return self.protocol.acting(round, alive)
@@ -92,8 +95,49 @@ class Deliberation:
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
                      t_end: float) -> None:
+        """One ``AgentReplied`` (or ``AgentFailed``) per acting agent, in agent order, as
+        one block when every agent gave an option (the common case), row by row otherwise.
+        Remembers each reply's ``seq`` so its messages name it as their cause."""
+        self._reply_seq = np.full(self.answers.size, -1, dtype=np.int64)
+        answers = slots.answer[acting]
+        if slots.failures or not acting.size or (answers < 0).any():
+            self._log_rows(r, t0, acting, slots)
+            return
+        log = self.log
+        first = log.seq
+        cost = np.zeros(acting.size)
+        estimated = np.zeros(acting.size, dtype=bool)
+        for j, i in enumerate(acting.tolist()):
+            reply = slots.replies.get(i)
+            if reply is not None:
+                cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
+                estimated[j] = reply.usage_estimated
+        self.cost_used += float(np.nansum(cost))
+        confidence = slots.confidence[acting]
+        detail = self._detail_codes(confidence, estimated)
+        fault = np.zeros(acting.size, dtype=np.int32)
+        for j, i in enumerate(acting.tolist()) if slots.marks else ():
+            fault[j] = log.code(slots.marks.get(i))
+        log.block("AgentReplied", acting.size, round=r, agent=acting + 1, t_start=t0,
+                  t_end=t0 + slots.latency[acting], value=self._option_codes[answers],
+                  correct=np.where(answers == self.truth, 2, 1).astype(np.int8), tokens_in=slots.tokens_in[acting],
+                  tokens_out=slots.tokens_out[acting], cost_usd=cost, fault=fault, detail=detail)
+        self._reply_seq[acting] = np.arange(first, first + acting.size)
+
+    def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
+        """String codes of the replies' detail JSON (memoised per confidence)."""
+        codes = np.empty(confidence.size, dtype=np.int32)
+        for j, (c, est) in enumerate(zip(confidence.tolist(), estimated.tolist())):
+            key = (c, est)
+            code = self._details.get(key)
+            if code is None:
+                code = self._details[key] = self.log.code(_reply_detail(c, est))
+            codes[j] = code
+        return codes
+
+    def _log_rows(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add
-        failures, replies = slots.failures, slots.replies
+        failures, replies, marks = slots.failures, slots.replies, slots.marks
         latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
         answers, confidence = slots.answer.tolist(), slots.confidence.tolist()
         for i in acting.tolist():
@@ -113,8 +157,9 @@ class Deliberation:
                 self.cost_used += cost
             # usage_estimated: the server sent no usage, so the tokens are estimates
             detail = _reply_detail(confidence[i], reply is not None and reply.usage_estimated)
-            add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
-                tokens_in=tokens_in[i], tokens_out=tokens_out[i], cost_usd=cost, detail=detail)
+            self._reply_seq[i] = add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value,
+                                     correct=a == self.truth, tokens_in=tokens_in[i], tokens_out=tokens_out[i],
+                                     cost_usd=cost, fault=marks.get(i), detail=detail).seq
 
     def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots,
                    t_end: float | None) -> None:
@@ -166,7 +211,7 @@ class Deliberation:
             values, texts = [], []
         everyone = acting.size == self.answers.size and np.count_nonzero(slots.replied) == acting.size
         return Outgoing(acting if everyone else acting[slots.replied[acting]], self.answers, self.confidence,
-                        values, texts, slots.tokens_out)
+                        values, texts, slots.tokens_out, self._reply_seq if self._texts else None)
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """The decision as text and whether it is the ground truth (``None``: undecided)."""
