@@ -1,7 +1,9 @@
 """Fault metrics: what faults cost a team, read from the events alone.
 
 * message loss     per run (or round): sent, delivered (first copies), dropped, delayed,
-                   duplicated, corrupted; loss_rate = dropped / sent
+                   duplicated, corrupted; loss_rate = dropped / sent; ``receiver_down``:
+                   the dropped messages whose receiver was down (crashed or in a
+                   crash-recover window) when they arrived — lost to the agent, not the link
 * Byzantine influence  per round: accuracy and agreement of all agents vs of the
                    correct agents only (faulty = targets of agent faults, from
                    ``FaultApplied``); given a fault-free ``baseline`` run of the same
@@ -43,6 +45,7 @@ def message_loss(events: pl.DataFrame, *, per_round: bool = False) -> pl.DataFra
         delayed=_count("MessageDelayed", ~dup),
         duplicated=_count("MessageDelivered", dup),
         corrupted=_count("MessageDelivered", pl.col("fault").fill_null("").str.contains("corrupt")),
+        receiver_down=_count("MessageDropped", pl.col("fault").is_in(DOWN_KINDS)),
     )
     rate = pl.when(pl.col("sent") > 0).then(pl.col("dropped") / pl.col("sent")).otherwise(None)
     return out.with_columns(loss_rate=rate).sort(keys)
