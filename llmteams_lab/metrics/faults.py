@@ -14,7 +14,8 @@
                    is back at its level in the round before the fault began (1.0 if it
                    began in round 1); null if it never is
 
-Agreement of a round = max_o c_o / N over its replies (as in ``metrics.consensus``).
+Accuracy and agreement of a round count the live agents by the answer they hold, as
+``metrics.consensus`` does (a failed call keeps its agent, with its held answer).
 """
 
 from __future__ import annotations
@@ -71,12 +72,21 @@ def _team_ids(events: pl.DataFrame) -> dict[str, list[str]]:
     return {run_id: list(TeamSpec.from_json(detail).ids) for run_id, detail in starts.iter_rows()}
 
 
-def _answer_stats(replies: pl.DataFrame, suffix: str) -> pl.DataFrame:
-    per_value = replies.group_by("run_id", "round", "value").agg(n=pl.len(), correct=pl.col("correct").first())
+def _answer_stats(held: pl.DataFrame, suffix: str) -> pl.DataFrame:
+    per_value = held.group_by("run_id", "round", "value").agg(n=pl.len(), correct=pl.col("correct").first())
+    holding = pl.col("n").filter(pl.col("value").is_not_null())
     return per_value.group_by("run_id", "round").agg(
-        (pl.col("n").filter(pl.col("correct")).sum() / pl.col("n").sum()).alias(f"accuracy_{suffix}"),
-        (pl.col("n").max() / pl.col("n").sum()).alias(f"agreement_{suffix}"),
+        (pl.col("n").filter(pl.col("correct") & pl.col("value").is_not_null()).sum() / pl.col("n").sum())
+        .alias(f"accuracy_{suffix}"),
+        (holding.max().fill_null(0) / pl.col("n").sum()).alias(f"agreement_{suffix}"),
     )
+
+
+def _held_by_agent(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per live agent and round: the answer it holds (replies and failed calls)."""
+    failed_call = (pl.col("kind") == "AgentFailed") & ~pl.col("fault").fill_null("").is_in(DOWN_KINDS)
+    return events.filter((pl.col("kind") == "AgentReplied") | failed_call).select(
+        "run_id", "round", "agent", "value", "correct")
 
 
 def byzantine_influence(events: pl.DataFrame, baseline: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -85,17 +95,14 @@ def byzantine_influence(events: pl.DataFrame, baseline: pl.DataFrame | None = No
     Needs per-agent replies (``logging = "messages"``). With ``baseline`` (one fault-free
     run, same seed), adds the correct agents' accuracy there and the influence.
     """
-    replies = events.filter((pl.col("kind") == "AgentReplied") & pl.col("value").is_not_null()).select(
-        "run_id", "round", "agent", "value", "correct")
+    replies = _held_by_agent(events)
     bad = faulty_agents(events).select("run_id", "agent").unique()
     honest = replies.join(bad, on=["run_id", "agent"], how="anti")
     team = events.filter(pl.col("kind") == "RoundEnded").select("run_id", "round", team_correct=pl.col("correct"))
     out = (team.join(_answer_stats(replies, "all"), on=["run_id", "round"], how="left")
            .join(_answer_stats(honest, "correct"), on=["run_id", "round"], how="left"))
     if baseline is not None:
-        base_replies = baseline.filter((pl.col("kind") == "AgentReplied") & pl.col("value").is_not_null())
-        base_honest = base_replies.join(bad.select("agent").unique(), on="agent", how="anti").select(
-            "run_id", "round", "agent", "value", "correct")
+        base_honest = _held_by_agent(baseline).join(bad.select("agent").unique(), on="agent", how="anti")
         base = _answer_stats(base_honest, "correct").select(
             "round", baseline_accuracy_correct=pl.col("accuracy_correct"))
         base_team = baseline.filter(pl.col("kind") == "RoundEnded").select(
