@@ -16,10 +16,13 @@ from llmteams_lab.metrics.faults import (
 )
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
 from llmteams_lab.metrics.safety import (
+    PROPERTIES,
+    Property,
     check_agreement,
     check_run,
     check_termination,
     check_validity,
+    declared_properties,
     prefix,
 )
 from llmteams_lab.metrics.summary import round_summary
@@ -34,8 +37,8 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "convergence", "critical_path_bound", "empty_frame",
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
+           "check_termination", "check_validity", "convergence", "critical_path_bound", "declared_properties", "empty_frame",
            "events_frame", "faulty_agents", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
            "prefix", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
            "time_to_recover", "work_summary", "write_conflicts"]

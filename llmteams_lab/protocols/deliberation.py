@@ -17,6 +17,9 @@ quorum    (BFT-style) decide once at least q agents hold the same answer; q defa
           to 2f + 1 with f = ⌊(n − 1) / 3⌋, the classic bound that tolerates f Byzantine
           agents among n ≥ 3f + 1; until a quorum forms the team has no decision
 
+Each protocol class names the safety and liveness properties its rule guarantees
+(``properties``; checked on a run's events by ``metrics.safety.check_run``).
+
 Consensus — one definition, used by the debate's stop rule (:meth:`Debate.decide`),
 the workload's agreement (``RoundSummary.agreement``), ``metrics.convergence`` and
 ``metrics.rounds_to_consensus`` (see :func:`held_agreement`):
@@ -83,9 +86,17 @@ def plurality(counts: np.ndarray) -> int:
 
 
 class Protocol:
-    """Base protocol: everyone alive acts each round; subclasses decide."""
+    """Base protocol: everyone alive acts each round; subclasses decide.
+
+    ``properties`` names the safety and liveness properties the protocol promises —
+    whatever its agents say — checked on a run's events by ``metrics.safety.check_run``
+    (the checks themselves live in its ``PROPERTIES`` registry). ``decides_by`` is the
+    round by which the protocol always decides (``None``: no such promise), the bound
+    of its ``termination`` property."""
 
     kind = "base"
+    properties: tuple[str, ...] = ("one_decision",)
+    decides_by: int | None = None
 
     def __init__(self, spec: TeamSpec, k: int):
         self.spec = spec
@@ -112,6 +123,8 @@ class Protocol:
 
 class MajorityVote(Protocol):
     kind = "majority"
+    properties = ("one_decision", "plurality", "termination")
+    decides_by = 1
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         return Decision(plurality(tally(answers[alive], self.k)), True, "voted")
@@ -119,6 +132,8 @@ class MajorityVote(Protocol):
 
 class WeightedVote(Protocol):
     kind = "weighted"
+    properties = ("one_decision", "weighted_plurality", "termination")
+    decides_by = 1
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         weights = confidence[alive].astype(np.float64)
@@ -127,6 +142,7 @@ class WeightedVote(Protocol):
 
 class Debate(Protocol):
     kind = "debate"
+    properties = ("one_decision", "consensus_agreement", "stops_at_consensus")
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         value = plurality(tally(answers[alive], self.k))
@@ -136,6 +152,8 @@ class Debate(Protocol):
 
 class LeaderAggregation(Protocol):
     kind = "leader"
+    properties = ("one_decision", "leader_decides", "termination")
+    decides_by = 2
 
     def view(self, round: int) -> dict:
         return {"phase": "aggregate" if round >= 2 else "report", "leader": self.spec.leader}
@@ -148,6 +166,7 @@ class LeaderAggregation(Protocol):
 
 class Quorum(Protocol):
     kind = "quorum"
+    properties = ("one_decision", "quorum_certificate", "decides_at_quorum")
 
     def __init__(self, spec, k):
         super().__init__(spec, k)
