@@ -33,6 +33,7 @@ from llmteams_lab.metrics.workdivision import (
     run_specs,
     speedups,
     straggler_gaps,
+    work_bounds,
     work_summary,
     write_conflicts,
 )
@@ -41,4 +42,4 @@ __all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byza
            "check_termination", "check_validity", "convergence", "critical_path_bound", "declared_properties", "empty_frame",
            "events_frame", "faulty_agents", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
            "prefix", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
-           "time_to_recover", "work_summary", "write_conflicts"]
+           "time_to_recover", "work_bounds", "work_summary", "write_conflicts"]

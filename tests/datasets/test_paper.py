@@ -70,7 +70,8 @@ def test_teams_fall_short_of_amdahl_and_decentralized_teams_pay_in_messages(pape
     cells = paper_figures["amdahl"].filter(pl.col("n_agents") >= 2)
     dec = cells.filter(pl.col("mode") == "decentralized")
     assert (dec["median_speedup"] < dec["amdahl"]).all()
-    assert (cells["amdahl"] <= cells["critical_path"]).all()
+    p, n = cells["p"].to_numpy(), cells["n_agents"].to_numpy()
+    assert cells["amdahl"].to_numpy() == pytest.approx(1 / ((1 - p) + p / n))  # Amdahl's law, recomputed
     over = paper_figures["overhead"].filter(pl.col("n_agents") >= 2)
     by_mode = {m: over.filter(pl.col("mode") == m) for m in ("decentralized", "preassign_nolead")}
     assert (by_mode["decentralized"]["replies"] > by_mode["preassign_nolead"]["replies"]).all()
