@@ -8,9 +8,13 @@ a real-LLM run, a replay and the paper's imported runs. Per run (:func:`work_sum
                 done (``RunEnded`` reason ``all_tasks_done``)
 * claims / blocked_claims / lock_denied / tasks_completed: counts of ``TaskClaimed``,
   ``ClaimBlocked``, ``LockDenied``, ``TaskCompleted``
-* writes        ``FileWritten`` rows; ``concurrent_writes``: writes to a file in a round
-                in which another agent also wrote it; ``rewrites``: writes to a file in a
-                round after the round it was first written (the paper's definition)
+* writes        ``FileWritten`` rows; ``concurrent_writes``: (round, file) cells written by
+                two or more agents — the paper's definition, which counts cells, not writes
+                (``get_concurrent_writes`` of its ``orchestrator/metrics.py``);
+                ``contended_writes``: every write in such a cell (one cell of three writers
+                is 1 concurrent write and 3 contended writes — what a clobbering board
+                loses); ``rewrites``: writes to a file in a round after the round it was
+                first written (the paper's definition)
 * test_failures ``TestsRan`` with exit code 1–3 (the paper's definition); ``test_runs``
 * replies       ``AgentReplied`` rows — the paper counts each reply as a message;
                 ``peer_messages``: Σ count of ``MessageSent``
@@ -69,24 +73,31 @@ def work_summary(events: pl.DataFrame) -> pl.DataFrame:
     )
     out = counts.join(ends, on="run_id", how="left").join(write_conflicts(events), on="run_id", how="left")
     out = out.join(idle_rounds(events), on="run_id", how="left")
-    fill = ["concurrent_writes", "rewrites", "idle_rounds"]
+    fill = ["concurrent_writes", "contended_writes", "rewrites", "idle_rounds"]
     return out.with_columns(pl.col(fill).fill_null(0)).sort("run_id").select(
         "run_id", "n_agents", "finished", "makespan_rounds", "makespan_s", "tasks_completed", "claims",
-        "blocked_claims", "lock_denied", "writes", "concurrent_writes", "rewrites", "test_runs", "test_failures",
+        "blocked_claims", "lock_denied", "writes", "concurrent_writes", "contended_writes", "rewrites", "test_runs",
+        "test_failures",
         "replies", "peer_messages", "idle_rounds", "tokens")
 
 
 def write_conflicts(events: pl.DataFrame) -> pl.DataFrame:
-    """Per run: concurrent writes (a file written by ≥ 2 agents in one round, counting
-    every such write) and rewrites (writes after the round a file was first written)."""
+    """Per run: concurrent writes ((round, file) cells written by ≥ 2 agents: the paper's
+    count), contended writes (the writes in those cells) and rewrites (writes after the
+    round a file was first written)."""
     writes = events.filter(pl.col("kind") == "FileWritten").select("run_id", "round", "agent", "value")
     if writes.is_empty():
-        return pl.DataFrame(schema={"run_id": pl.String, "concurrent_writes": pl.Int64, "rewrites": pl.Int64})
+        return pl.DataFrame(schema={"run_id": pl.String, "concurrent_writes": pl.Int64, "contended_writes": pl.Int64,
+                                    "rewrites": pl.Int64})
     marked = writes.with_columns(
         shared=pl.col("agent").n_unique().over("run_id", "round", "value") > 1,
         later=pl.col("round") > pl.col("round").min().over("run_id", "value"))
-    return marked.group_by("run_id").agg(concurrent_writes=pl.col("shared").sum().cast(pl.Int64),
-                                         rewrites=pl.col("later").sum().cast(pl.Int64))
+    cells = marked.filter(pl.col("shared")).group_by("run_id").agg(
+        concurrent_writes=pl.struct("round", "value").n_unique().cast(pl.Int64))
+    per_write = marked.group_by("run_id").agg(contended_writes=pl.col("shared").sum().cast(pl.Int64),
+                                              rewrites=pl.col("later").sum().cast(pl.Int64))
+    return per_write.join(cells, on="run_id", how="left").with_columns(pl.col("concurrent_writes").fill_null(0)) \
+        .select("run_id", "concurrent_writes", "contended_writes", "rewrites")
 
 
 def idle_rounds(events: pl.DataFrame) -> pl.DataFrame:

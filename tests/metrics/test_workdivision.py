@@ -70,12 +70,24 @@ def test_the_summary_counts_by_the_papers_definitions() -> None:
     s = work_summary(log()).row(0, named=True)
     assert s == {"run_id": "r", "n_agents": 2, "finished": True, "makespan_rounds": 2, "makespan_s": 7.5,
                  "tasks_completed": 1, "claims": 1, "blocked_claims": 1, "lock_denied": 1, "writes": 5,
-                 "concurrent_writes": 2, "rewrites": 1, "test_runs": 3, "test_failures": 1, "replies": 3,
+                 "concurrent_writes": 1, "contended_writes": 2, "rewrites": 1, "test_runs": 3, "test_failures": 1, "replies": 3,
                  "peer_messages": 3, "idle_rounds": 1, "tokens": 275 + 1001}
 
 
+def test_concurrent_writes_count_cells_as_the_paper_does() -> None:
+    """The paper counts (round, file) cells written by two or more agents: three agents on
+    one file in one round are 1 concurrent write (and 3 contended writes); one agent
+    writing a file twice is none; the same pair again next round is a second cell."""
+    rows = [RunStarted("c", 0, 0)]
+    for seq, (rnd, agent, path) in enumerate([(1, "a", "f"), (1, "b", "f"), (1, "c", "f"), (1, "a", "g"),
+                                               (1, "a", "g"), (2, "a", "f"), (2, "b", "f"), (2, "c", "h")], 1):
+        rows.append(FileWritten("c", rnd, seq, agent, value=path))
+    # concurrent: (1, f) and (2, f); contended: 3 + 2 writes; rewrites: f's two writes in round 2
+    assert write_conflicts(events_frame(rows)).rows() == [("c", 2, 5, 2)]
+
+
 def test_write_conflicts_and_idle_rounds_alone() -> None:
-    assert write_conflicts(log()).rows() == [("r", 2, 1)]
+    assert write_conflicts(log()).rows() == [("r", 1, 2, 1)]
     assert idle_rounds(log()).rows() == [("r", 1)]
     empty = events_frame([RunStarted("q", 0, 0)])
     assert write_conflicts(empty).is_empty() and work_summary(empty).row(0, named=True)["writes"] == 0
