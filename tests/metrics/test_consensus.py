@@ -235,3 +235,49 @@ def test_simulated_teams_with_timeouts_and_server_errors_agree_everywhere(loggin
         failure_policy={"on_error": policy, **({"retries": 1, "backoff_s": 0.1} if policy == "retry" else {})})
     conv = assert_one_definition(spec)
     assert (conv["agents"] == 6).all()
+
+
+# --- known answers from the binomial distribution ---------------------------------------------------
+
+def _binomial_band(p: float, trials: int, hits: int) -> None:
+    """``hits`` of ``trials`` lies within 4.5 standard deviations of trials · p."""
+    sd = math.sqrt(trials * p * (1 - p))
+    assert abs(hits - trials * p) <= 4.5 * sd, (hits, trials * p, sd)
+
+
+def test_consensus_in_round_1_has_the_binomial_probability_of_no_failed_call() -> None:
+    """Five agents who all answer the truth, each call timing out with probability q = 0.3
+    (abstain withdraws the answer). Counting every live agent, the team agrees in round 1
+    exactly when no call failed: P = (1 − q)^5 = 0.168, and by round 3 with
+    1 − (1 − 0.168)^3. (Counting only this round's replies said "always round 1".)"""
+    from llmteams_lab import team
+    from llmteams_lab.backends import MockBackend
+    from llmteams_lab.spec import FaultSpec
+    from tests.support import run_all
+
+    trials, q, n = 300, 0.3, 5
+    firsts = []
+    for seed in range(trials):
+        spec = team(n, protocol="debate", backend="mock", max_rounds=3, seed=seed).replace(
+            faults=[FaultSpec(kind="timeout", probability=q)], failure_policy={"on_error": "abstain"})
+        firsts.append(rounds_to_consensus(events_frame(run_all(spec, MockBackend())[1]))["rounds_to_consensus"][0])
+    p1 = (1 - q) ** n
+    _binomial_band(p1, trials, firsts.count(1))
+    _binomial_band(1 - (1 - p1) ** 3, trials, sum(f is not None for f in firsts))
+
+
+def test_majority_team_accuracy_is_the_binomial_tail_the_jury_theorem_names() -> None:
+    """n = 5 independent agents, each right with probability c = 0.6, two options: the
+    majority is right with P = Σ_{k ≥ 3} C(5, k) c^k (1 − c)^(5 − k) = 0.68256."""
+    from llmteams_lab import team
+    from tests.support import run_all
+
+    trials, c, n = 600, 0.6, 5
+    right = 0
+    for seed in range(trials):
+        spec = team(n, protocol="majority", options=2, competence=c, seed=seed, logging="rounds")
+        run, _ = run_all(spec)
+        right += bool(run.result().correct)
+    p = sum(math.comb(n, k) * c ** k * (1 - c) ** (n - k) for k in range(3, n + 1))
+    assert p == pytest.approx(0.68256)
+    _binomial_band(p, trials, right)
