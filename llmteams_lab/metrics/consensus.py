@@ -36,23 +36,22 @@ import polars as pl
 
 from llmteams_lab.spec.faults import DOWN_KINDS
 
-__all__ = ["answer_tallies", "convergence", "held_answers", "round_agreement", "rounds_to_consensus"]
+__all__ = ["answer_tallies", "convergence", "held_answers", "held_rows", "round_agreement", "rounds_to_consensus"]
 
 _ANSWERS = ("AgentReplied", "AnswersTallied")
-_HELD = (*_ANSWERS, "AgentFailed")
 
 
-def _is_held() -> pl.Expr:
-    """Rows standing for live agents and the answers they hold (see the module doc)."""
+def held_rows(events: pl.DataFrame) -> pl.DataFrame:
+    """The rows standing for live agents and the answers they hold (see the module doc)."""
     failed_call = (pl.col("kind") == "AgentFailed") & ~pl.col("fault").fill_null("").is_in(DOWN_KINDS)
-    return pl.col("kind").is_in(_ANSWERS) | failed_call
+    return events.filter(pl.col("kind").is_in(_ANSWERS) | failed_call)
 
 
 def held_answers(events: pl.DataFrame) -> pl.DataFrame:
     """(run_id, round, value, correct, count, replied): live agents per answer held after
     each round (``value`` null: holding none), and how many of them replied this round."""
     return (
-        events.filter(_is_held())
+        held_rows(events)
         .group_by("run_id", "round", "value")
         .agg(pl.col("correct").drop_nulls().first(), pl.col("count").sum(),
              replied=pl.col("count").filter(pl.col("kind").is_in(_ANSWERS)).sum())

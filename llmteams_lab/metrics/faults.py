@@ -24,7 +24,7 @@ import json
 
 import polars as pl
 
-from llmteams_lab.metrics.consensus import convergence
+from llmteams_lab.metrics.consensus import convergence, held_rows
 from llmteams_lab.metrics.frame import count_of as _count
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import DOWN_KINDS, INCORRECT_KINDS, FaultSpec
@@ -84,8 +84,7 @@ def _answer_stats(held: pl.DataFrame, suffix: str) -> pl.DataFrame:
 
 def _held_by_agent(events: pl.DataFrame) -> pl.DataFrame:
     """One row per live agent and round: the answer it holds (replies and failed calls)."""
-    failed_call = (pl.col("kind") == "AgentFailed") & ~pl.col("fault").fill_null("").is_in(DOWN_KINDS)
-    return events.filter((pl.col("kind") == "AgentReplied") | failed_call).select(
+    return held_rows(events).filter(pl.col("agent").is_not_null()).select(
         "run_id", "round", "agent", "value", "correct")
 
 
