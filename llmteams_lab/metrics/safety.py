@@ -53,8 +53,8 @@ from llmteams_lab.protocols import PROTOCOLS
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import DOWN_KINDS
 
-__all__ = ["DECISION_REASONS", "PROPERTIES", "Property", "check_agreement", "check_run", "check_termination",
-           "check_validity", "declared_properties", "prefix"]
+__all__ = ["DECISION_REASONS", "PROPERTIES", "Property", "RunLog", "check_agreement", "check_run",
+           "check_termination", "check_validity", "declared_properties", "prefix"]
 
 DECISION_REASONS = ("consensus", "leader_decided", "quorum", "voted")
 _SCHEMA = {"run_id": pl.String, "protocol": pl.String, "check": pl.String, "kind": pl.String, "ok": pl.Boolean,
@@ -277,18 +277,19 @@ def _correct_replies(run: RunLog, decided: int) -> pl.DataFrame:
     return replies.join(bad, on="agent", how="anti").select("round", "seq", "agent", "value")
 
 
-def _textbook(run: RunLog) -> tuple[int, str] | Verdict:
-    """The decision to judge, or the verdict when there is none or the log cannot tell."""
+def _textbook(run: RunLog) -> tuple[tuple[int, str] | None, Verdict | None]:
+    """``(decision to judge, None)``, or ``(None, verdict)`` when there is no decision with
+    a value or the log cannot tell."""
     decided = next(((r, v) for r, v in run.decisions if v is not None), None)
     if decided is None:
-        return True, None, "no decision yet"
-    return decided if run.per_agent else _PER_AGENT
+        return None, (True, None, "no decision yet")
+    return (decided, None) if run.per_agent else (None, _PER_AGENT)
 
 
 def _agreement(run: RunLog) -> Verdict:
-    decided = _textbook(run)
-    if len(decided) == 3:
-        return decided
+    decided, verdict = _textbook(run)
+    if decided is None:
+        return verdict
     rnd, value = decided
     last = _correct_replies(run, rnd).sort("seq").group_by("agent").agg(pl.col("value").last()).sort("agent")
     held = dict(last.iter_rows())
@@ -299,9 +300,9 @@ def _agreement(run: RunLog) -> Verdict:
 
 
 def _validity(run: RunLog) -> Verdict:
-    decided = _textbook(run)
-    if len(decided) == 3:
-        return decided
+    decided, verdict = _textbook(run)
+    if decided is None:
+        return verdict
     rnd, value = decided
     first = _correct_replies(run, rnd).sort("seq").group_by("agent").agg(pl.col("value").first())
     by = first.filter(pl.col("value") == value)["agent"].sort().to_list()
