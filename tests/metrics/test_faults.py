@@ -124,3 +124,16 @@ def test_time_to_recover_is_null_when_agreement_never_returns() -> None:
     spec = mock_team(4).replace(faults=[FaultSpec(kind="crash", agent="a0", at_round=2)])
     out = time_to_recover(frame(spec, MockBackend(_scripted({r: {"a1"} for r in (2, 3, 4)}))))
     assert out.select("recovered_round", "rounds_to_recover").rows() == [(None, None)]
+
+
+def test_a_late_message_whose_receiver_crashed_meanwhile_is_dropped_when_due() -> None:
+    """a0 → a1 is delayed one round in round 1 (due in round 3); a1 crashes in round 3:
+    the late message is dropped on arrival (fault crash), not delivered."""
+    spec = mock_team(3).replace(faults=[FaultSpec(kind="delay", link=("a0", "a1"), rounds=1, at_round=1),
+                                        FaultSpec(kind="crash", agent="a1", at_round=3)])
+    events = frame(spec, MockBackend())
+    first_sent = events.filter((pl.col("round") == 3) & (pl.col("kind") == "MessageSent"))["seq"].min()
+    to_a1 = events.filter((pl.col("agent") == "a0") & (pl.col("peer") == "a1") & (pl.col("round") == 3))
+    late = to_a1.filter(pl.col("seq") < first_sent)  # what arrived as round 3 began
+    assert late.select("kind", "fault").rows() == [("MessageDropped", "crash")]
+    assert to_a1.filter(pl.col("kind") == "MessageDelivered").is_empty()
