@@ -27,8 +27,9 @@ reply followed by that agent's actions, so actions without an agent (edits, bloc
 claims, completions, tests) are attributed to the reply before them. The clock starts
 at the runner's start: ``RunEnded.t_end`` is exactly ``wall_clock_seconds``. Task ids
 were not released, so task events carry no task id. ``runs.parquet``'s
-``concurrent_writes``/``claims_blocked`` are not used (169 runs carry zeros there);
-the metrics recompute them from the events.
+``concurrent_writes``/``claims_blocked`` are kept in ``runs`` but not used by the metrics
+(169 runs carry zeros there), which recompute them from the events;
+``paper_figures.run_table`` shows them beside ours.
 """
 
 from __future__ import annotations

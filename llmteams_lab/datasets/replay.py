@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
@@ -45,6 +44,7 @@ from llmteams_lab.errors import (
     TraceEndedError,
 )
 from llmteams_lab.events import Event
+from llmteams_lab.metrics.consensus import round_agreement
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
@@ -161,12 +161,7 @@ class ReplayRun(Lifecycle):
     def _agreement(self, chunk: list[Event]) -> float:
         if self.spec is not None and self.spec.task.work is not None:
             return min(1.0, self._tasks_done / len(self.spec.task.work.dag))
-        tally = Counter[str]()
-        for e in chunk:
-            if e.kind in ("AgentReplied", "AnswersTallied") and e.value is not None:
-                tally[e.value] += e.count
-        total = sum(tally.values())
-        return max(tally.values()) / total if total else 0.0
+        return round_agreement(chunk) or 0.0  # the engine's definition: live agents by the answer they hold
 
     def _recorded_spec(self) -> TeamSpec | None:
         start = next((e for e in self.records if e.kind == "RunStarted"), None)

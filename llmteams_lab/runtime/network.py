@@ -5,6 +5,12 @@ out-arcs; messages are delivered at the end of round r into the inboxes read in
 round r + 1. So every message sent in a round is accounted for by that round's end
 (delivered, or — with faults — dropped or delayed to a later round).
 
+A message whose receiver is down when it arrives (crashed, or inside a crash-recover
+window: ``down``, set by the fault injector each round) is not delivered: it is recorded
+as ``MessageDropped`` with the receiver's fault (``crash`` / ``crash_recover``) and never
+reaches an inbox — a down agent's mailbox takes nothing, so an agent that recovers
+does not read what was sent while it was down.
+
 In the run's :class:`~llmteams_lab.runtime.log.LogMode`, the same tallies either way:
 per message (one ``MessageSent`` and one ``MessageDelivered`` event per message, real
 inboxes) or aggregated (one counted event per round). Inboxes are built as
@@ -63,13 +69,16 @@ class Network:
         self._slow = False  # whether any entry waits in ``_next``
         self._later: dict[int, list[tuple[int, Entry, str | None, int, str]]] = {}
         self._said: _Said | None = None
+        # receiver index -> the fault keeping it down this round (set by the fault injector)
+        self.down: dict[int, str] = {}
+        self._lost: np.ndarray | None = None  # receivers whose aggregated inbox rows were dropped
 
     # --- sending ------------------------------------------------------------------
     def send(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
         """Broadcast each sender's answer along its out-arcs (see the module docstring)."""
         if not self.mode.per_message:
             self._send_aggregated(log, round, out.senders, out.answers, out.confidence, out.tokens, t_end)
-        elif self.router is None:
+        elif self.router is None and not self.down:
             self._send_direct(log, round, out, t_sent, t_end)
         else:
             self._send_routed(log, round, out, t_sent, t_end)
@@ -117,7 +126,7 @@ class Network:
 
     def _send_routed(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
         """A router decides each message's fate (network faults); every entry is kept."""
-        ids, router = self.ids, self.router
+        ids, router, down = self.ids, self.router, self.down
         answers, confidence, values, texts = out.answers, out.confidence, out.values, out.texts
         causes = out.cause.tolist() if out.cause is not None else None
         for s in out.senders.tolist():
@@ -128,7 +137,7 @@ class Network:
                 rid = ids[r]
                 sent = log.add(MessageSent, round, sid, rid, t_start=ts, t_end=ts, value=value, tokens_out=tok,
                                detail=text, cause=cause).seq
-                fates = router(round, s, r)
+                fates = [(-1, down[r])] if r in down else router(round, s, r) if router is not None else None
                 if fates is None:  # untouched by any fault (most messages): delivered now
                     self._next[r].append(entry)
                     log.add(MessageDelivered, round, sid, rid, t_start=ts, t_end=t_end, value=value,
@@ -165,6 +174,9 @@ class Network:
 
     def _send_aggregated(self, log, round, senders, answers, confidence, tokens, t_end) -> None:
         self._remember(round, senders, answers, confidence, None)
+        if self.down:
+            self._send_aggregated_to_down(log, round, tokens, t_end)
+            return
         if self.complete:
             count = int(senders.size) * (self.n - 1)
             tok = int((tokens if senders.size == self.n else tokens[senders]).sum()) * (self.n - 1)
@@ -176,10 +188,28 @@ class Network:
             log.add(MessageSent, round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
             log.add(MessageDelivered, round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
 
+    def _send_aggregated_to_down(self, log, round, tokens, t_end) -> None:
+        """Aggregated counts when some receivers are down: their messages are dropped
+        (one counted ``MessageDropped`` per fault kind) and their inbox rows emptied."""
+        sent = self._said.replied[self.src]
+        fault_of = np.array([self.down.get(r, "") for r in range(self.n)], dtype=object)[self.dst]
+        fates = [(MessageSent, None, sent), (MessageDelivered, None, sent & (fault_of == ""))]
+        fates += [(MessageDropped, f, sent & (fault_of == f)) for f in sorted(set(self.down.values()))]
+        for cls, fault, mask in fates:
+            if mask.any():
+                log.add(cls, round, tokens_out=int(tokens[self.src[mask]].sum()), count=int(mask.sum()),
+                        t_start=t_end, t_end=t_end, fault=fault)
+        self._lost = np.zeros(self.n, dtype=bool)
+        self._lost[list(self.down)] = True
+
     # --- receiving ----------------------------------------------------------------
     def deliver_due(self, log: EventLog, round: int, t: float) -> None:
         """Move messages delayed until ``round`` into the inboxes (recording delivery)."""
         for r, entry, value, tok, fault, sent in self._later.pop(round, []):
+            if r in self.down:  # the receiver went down while the message was late
+                log.add(MessageDropped, round, self.ids[entry[0]], self.ids[r], t_start=t, t_end=t,
+                        fault=self.down[r], value=value, tokens_out=tok, cause=sent)
+                continue
             self._next[r].append(entry)
             self._slow = True
             log.add(MessageDelivered, round, self.ids[entry[0]], self.ids[r], t_start=t, t_end=t, fault=fault,
@@ -189,6 +219,11 @@ class Network:
         """Hand over what arrived since the last round and start a fresh inbox."""
         said, self._said = self._said, None
         votes, weight, size = self._tallies(said)
+        if self._lost is not None:  # aggregated messages to receivers that were down
+            votes[self._lost] = 0
+            weight[self._lost] = 0
+            size[self._lost] = 0
+            self._lost = None
         slow = None
         if self._slow:
             slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False

@@ -5,7 +5,8 @@ the alive mask, latencies, backend calls, the replies' slots and the network's r
 
 ``begin_round``    ``FaultApplied`` when a fault's window opens (value ``"start"``) or
                    closes (``"end"``: a recovery, a healed partition); crashed agents
-                   leave the alive mask (one ``AgentFailed`` each, fault ``crash``);
+                   leave the alive mask (one ``AgentFailed`` each, fault ``crash``) and
+                   the network drops what they are sent (``MessageDropped``, same fault);
                    the round's message plan is handed to the network as its router
 ``after_replies``  backend failures and retries (``AgentRetried``) in agent order,
                    stragglers' latencies stretched, faulty agents' answers overridden
@@ -172,6 +173,7 @@ class FaultInjector:
         down |= self._crashed
         self._down = down
         self.alive[:] = ~down
+        self.network.down = {i: reason[i] for i in np.flatnonzero(down).tolist()}  # drops what they are sent
         for i in np.flatnonzero(down).tolist():
             self.log.add(AgentFailed, r, self.ids[i], t_start=t0, t_end=t0, fault=reason[i],
                          detail="down: the agent does not act this round")
