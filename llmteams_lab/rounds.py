@@ -125,13 +125,15 @@ class _Said:
 class Inbox:
     """What agents read this round: tallies for batch backends, messages for the rest."""
 
-    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads")
+    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads", "_lost")
 
     def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray, said: _Said | None = None,
-                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = ()):
+                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = (),
+                 lost: np.ndarray | None = None):
         self.votes, self.weight, self.size = votes, weight, size
         self._said, self._slow, self._inn = said, slow, inn
         self._heads: list | None = None
+        self._lost = lost  # receivers the round's broadcast did not reach (they were down)
 
     @classmethod
     def empty(cls, n: int, k: int) -> "Inbox":
@@ -147,7 +149,7 @@ class Inbox:
 
     def _entries(self, i: int) -> list[Entry]:
         said, out = self._said, []
-        if said is not None:
+        if said is not None and not (self._lost is not None and self._lost[i]):
             texts, r = said.texts, said.round
             out = [(s, int(said.answers[s]), int(said.confidence[s]), texts[s] if texts else "", None, r)
                    for s in self._inn[i] if said.replied[s]]
@@ -162,7 +164,7 @@ class Inbox:
             opts, receiver = options, ids[i]
             return tuple([new_message(sent, ids[s], receiver, opts[a] if a >= 0 else None, c / 1000, text, payload)
                           for s, a, c, text, payload, sent in self._entries(i)])
-        if self._said is None:
+        if self._said is None or (self._lost is not None and self._lost[i]):
             return ()
         heads = self._heads if self._heads is not None else self._make_heads(ids, options)
         return from_heads(heads, self._inn[i], ids[i])

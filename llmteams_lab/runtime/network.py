@@ -78,7 +78,7 @@ class Network:
         """Broadcast each sender's answer along its out-arcs (see the module docstring)."""
         if not self.mode.per_message:
             self._send_aggregated(log, round, out.senders, out.answers, out.confidence, out.tokens, t_end)
-        elif self.router is None and not self.down:
+        elif self.router is None:
             self._send_direct(log, round, out, t_sent, t_end)
         else:
             self._send_routed(log, round, out, t_sent, t_end)
@@ -102,7 +102,8 @@ class Network:
         return self._by_src[keep], self._by_src_dst[keep]
 
     def _send_direct(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
-        """No router: every message is delivered. One block of events, Sent and Delivered
+        """No router: every message is delivered, unless its receiver is down. One block
+        of events, Sent and its fate (Delivered, or Dropped with the receiver's fault)
         interleaved per message (in sender order), the broadcast kept as columns."""
         src, dst = self._arcs_of(out.senders)
         m = src.size
@@ -118,11 +119,27 @@ class Network:
             detail[0::2] = log.codes(out.texts)[src] if out.texts else 0
             cause = np.repeat(out.cause[src], 2) if out.cause is not None else np.full(2 * m, -1, np.int64)
             cause[1::2] = np.arange(first, first + 2 * m, 2, dtype=np.int64)
+            fault = self._drop_to_down(log, dst, kinds, t_start, t_stop) if self.down else 0
             log.block("MessageSent", 2 * m, round=round, kind=kinds, agent=np.repeat(src + 1, 2),
                       peer=np.repeat(dst + 1, 2), t_start=t_start, t_end=t_stop,
                       value=np.repeat(log.codes(out.values)[src], 2), tokens_out=np.repeat(out.tokens[src], 2),
-                      detail=detail, cause=cause)
+                      detail=detail, fault=fault, cause=cause)
         self._remember(round, out.senders, out.answers, out.confidence, out.texts)
+
+    def _drop_to_down(self, log: EventLog, dst: np.ndarray, kinds: np.ndarray, t_start: np.ndarray,
+                      t_stop: np.ndarray) -> np.ndarray:
+        """Turn the deliveries to down receivers into drops (in place) and empty those
+        receivers' inboxes; the ``fault`` column of the block."""
+        fault_code = np.zeros(self.n, dtype=np.int32)
+        for r, why in self.down.items():
+            fault_code[r] = log.code(why)
+        self._lost = fault_code > 0
+        dropped = np.flatnonzero(self._lost[dst]) * 2 + 1
+        kinds[dropped] = log.store.kind_code("MessageDropped")
+        t_stop[dropped] = t_start[dropped]  # lost at the moment it was sent, as a routed drop is
+        fault = np.zeros(kinds.size, dtype=np.int32)
+        fault[dropped] = fault_code[dst[(dropped - 1) // 2]]
+        return fault
 
     def _send_routed(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
         """A router decides each message's fate (network faults); every entry is kept."""
@@ -219,18 +236,18 @@ class Network:
         """Hand over what arrived since the last round and start a fresh inbox."""
         said, self._said = self._said, None
         votes, weight, size = self._tallies(said)
-        if self._lost is not None:  # aggregated messages to receivers that were down
-            votes[self._lost] = 0
-            weight[self._lost] = 0
-            size[self._lost] = 0
-            self._lost = None
+        lost, self._lost = self._lost, None
+        if lost is not None:  # this round's messages to receivers that were down were dropped
+            votes[lost] = 0
+            weight[lost] = 0
+            size[lost] = 0
         slow = None
         if self._slow:
             slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False
             self._add_entries(votes, weight, size, slow)
         if not self.mode.per_message:
             return Inbox(votes, weight, size)
-        return Inbox(votes, weight, size, said, slow, self.inn)
+        return Inbox(votes, weight, size, said, slow, self.inn, lost)
 
     def _tallies(self, said: _Said | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Votes, confidence weight (thousandths) per (receiver, option) and inbox sizes."""
