@@ -79,10 +79,12 @@ __all__ = [
     "RoundStarted",
     "RunEnded",
     "RunStarted",
+    "Suspected",
     "TICKS_PER_SECOND",
     "TaskClaimed",
     "TaskCompleted",
     "TestsRan",
+    "Unsuspected",
     "event_class",
     "event_from_dict",
     "event_kinds",
@@ -297,6 +299,21 @@ class FileWritten(Event):
 @_kind
 class LockDenied(Event):
     """``agent`` was refused the lock on file ``value``."""
+
+    __slots__ = ()
+
+
+@_kind
+class Suspected(Event):
+    """``agent``'s failure detector began to suspect ``peer``: nothing heard from it for
+    its timeout (``detail``). A suspicion of a slow but live peer is a false one."""
+
+    __slots__ = ()
+
+
+@_kind
+class Unsuspected(Event):
+    """``agent`` heard from ``peer`` again and withdrew its suspicion (it was false)."""
 
     __slots__ = ()
 

@@ -36,7 +36,8 @@ from llmteams_lab.errors import BackendError
 from llmteams_lab.events import TICKS_PER_SECOND, on_time_grid
 from llmteams_lab.messages import AgentReply, Message
 
-__all__ = ["Entry", "Inbox", "Outgoing", "RoundReplySlots", "from_heads", "new_message", "on_grid"]
+__all__ = ["Entry", "Inbox", "Outgoing", "RoundReplySlots", "from_heads", "named_recipients", "new_message", "on_grid",
+           "woken_by"]
 
 # (sender, answer index, confidence in thousandths, text, payload, sent round)
 Entry = tuple[int, int, int, str, "str | None", int]
@@ -195,6 +196,7 @@ class RoundReplySlots:
         self.replies: dict[int, AgentReply] = {}
         self.failures: dict[int, BaseException] = {}
         self.marks: dict[int, str] = {}  # agent index -> the fault that shaped its reply (recorded in ``fault``)
+        self.cause: np.ndarray | None = None  # per agent: the seq of what woke it (asynchronous runs)
 
     def put_batch(self, idx: np.ndarray, out) -> None:
         if idx.size == self.answer.size:  # one batched call answered everyone: adopt its columns
@@ -237,7 +239,8 @@ class Outgoing:
 
     ``cause``: per agent, the ``seq`` of the reply event its message was sent in (-1:
     none), so each ``MessageSent`` names its cause; ``None`` when replies are not
-    logged one by one (aggregated logging)."""
+    logged one by one (aggregated logging). ``named``: per sender, the recipients its
+    reply named (agent indices), overriding its configured addressing."""
 
     senders: np.ndarray
     answers: np.ndarray
@@ -246,3 +249,23 @@ class Outgoing:
     texts: list
     tokens: np.ndarray
     cause: np.ndarray | None = None
+    named: dict[int, tuple[int, ...]] | None = None  # recipients a reply named itself (LLM ``to``)
+
+
+def woken_by(slots: RoundReplySlots, i: int) -> int | None:
+    """The ``seq`` of what woke agent ``i`` for this reply (asynchronous runs), else ``None``."""
+    if slots.cause is None or slots.cause[i] < 0:
+        return None
+    return int(slots.cause[i])
+
+
+def named_recipients(slots: RoundReplySlots, senders: np.ndarray,
+                     index: dict[str, int]) -> dict[int, tuple[int, ...]] | None:
+    """Per sender whose reply named its recipients (an LLM's ``to``), their indices
+    (names outside the team are left out: nobody could receive them)."""
+    named = {}
+    for i in senders.tolist():
+        reply = slots.replies.get(i)
+        if reply is not None and reply.recipients is not None:
+            named[i] = tuple(index[a] for a in reply.recipients if a in index)
+    return named or None

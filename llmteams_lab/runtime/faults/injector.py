@@ -257,6 +257,11 @@ class FaultInjector:
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return self._plan.round_end(senders, t_sent, t_end) if self._plan is not None else t_end
 
+    def extra_seconds(self, s: int, r: int) -> float:
+        """Seconds a ``delay`` fault adds to a message from ``s`` to ``r`` in this round
+        (asynchronous runs add them to its time in flight)."""
+        return self._plan.seconds.get((s, r), 0.0) if self._plan is not None else 0.0
+
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         """Add each agent's liveness and the faults acting on it to a UI state snapshot."""
         r = max(self._round, 1)
@@ -316,6 +321,9 @@ class NoFaults:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return t_end
+
+    def extra_seconds(self, s: int, r: int) -> float:
+        return 0.0
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         for aid in state:
