@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from llmteams_lab import __version__
 from llmteams_lab.errors import LlmTeamsError, SpecError
 from llmteams_lab.spec import TeamSpec, team
 
@@ -20,6 +21,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmteams-lab", description="Run teams of LLM agents as distributed systems.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a team spec (TOML or JSON) and write its events")
     run.add_argument("spec", type=Path, help="TEAM.toml or TEAM.json")
