@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_EXTENSIONS: list = []  # subcommand registrars (serve, proxy) add themselves here
+_EXTENSIONS: list = []  # subcommand registrars (serve, proxy, classroom) add themselves here
 
 
 def load_spec(path: Path) -> TeamSpec:
@@ -104,11 +104,13 @@ _HANDLERS: dict = {}
 
 
 def _register_apps() -> None:
-    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)."""
+    """Add the ``serve``, ``proxy`` and ``classroom`` subcommands (OpenAI-compatible endpoint,
+    fault proxy, the lessons as Voila apps)."""
+    from llmteams_lab.classroom.cli import register as classroom
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy):
+    for register in (serve, proxy, classroom):
         register(_EXTENSIONS, _HANDLERS)
 
 
