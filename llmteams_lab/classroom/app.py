@@ -82,7 +82,10 @@ def serve_classroom(target: str | os.PathLike | None = None, *, host: str = "127
     what = f"the lesson {path.name}" if path.is_file() else f"the notebooks in {path}"
     print(f"classroom: serving {what} on {url} (code hidden, widgets live; Ctrl-C stops)", flush=True)
     argv = voila_argv(path, host, port) + (["--Voila.open_browser=True"] if open_browser else [])
-    Voila.launch_instance(argv=argv)
+    try:
+        Voila.launch_instance(argv=argv)  # Voila stops its kernels on Ctrl-C once serving ...
+    except KeyboardInterrupt:  # ... and a Ctrl-C while it starts up has nothing to stop yet
+        pass
     return url
 
 
