@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import importlib.metadata as md
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+
+from tests.support import build_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -105,16 +106,7 @@ def test_the_dev_extra_brings_every_package_the_tests_import() -> None:
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_licence_the_type_marker_and_the_metadata(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
-        shutil.copy(ROOT / name, src / name)
-    for folder in ("llmteams_lab", "widgets"):
-        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
-                           str(src)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    wheel = next((tmp_path / "dist").glob("*.whl"))
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
