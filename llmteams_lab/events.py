@@ -85,6 +85,7 @@ __all__ = [
     "TaskCompleted",
     "TestsRan",
     "Unsuspected",
+    "define_event",
     "event_class",
     "event_from_dict",
     "event_kinds",
@@ -330,6 +331,19 @@ class RunEnded(Event):
     """The run ended; ``detail`` gives the reason (consensus, max_rounds, budget ...)."""
 
     __slots__ = ()
+
+
+def define_event(name: str, doc: str) -> type[Event]:
+    """A new event type ``name`` (CamelCase, past tense) for a workload's own happenings,
+    e.g. ``LeaderElected = define_event("LeaderElected", "...")``. It has the one column
+    schema and is stored, framed and replayed like the built-in types; defining the same
+    name twice returns the first definition."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if not name.isidentifier() or not name[:1].isupper():
+        raise DatasetError(f"'name' must be a CamelCase identifier (got {name[:60]!r})")
+    cls = type(name, (Event,), {"__doc__": doc, "__slots__": ()})
+    return _kind(cls)
 
 
 def event_class(kind: str) -> type[Event]:

@@ -92,6 +92,7 @@ class Happenings:
         self.woken = np.zeros(n, dtype=bool)  # an ACTIVATE is pending
         self.wake_cause = np.full(n, -1, dtype=np.int64)
         self.last_delivery = np.full(n, -1, dtype=np.int64)  # seq of the latest message in each mailbox
+        self.timer_gen = np.zeros(n, dtype=np.int64)  # a workload timer fires only if not superseded
         self.continuous = run.kind.continuous
         self.once = spec.task.work is None and spec.protocol.kind in ONE_SHOT
         self.waits = spec.protocol.waits_for
@@ -219,12 +220,16 @@ class Happenings:
             self._beat(h.data, h.time)
         elif h.kind == "retransmit":
             self._retransmit(h.data, h.time)
+        elif h.kind == "timer":
+            i, generation = h.data
+            if generation == self.timer_gen[i] and self.state[i] == _IDLE:
+                self._wake(i, h.time, -1, forced=True)
 
     # --- waking agents ---------------------------------------------------------------------
-    def _wake(self, i: int, t: float, cause: int) -> None:
+    def _wake(self, i: int, t: float, cause: int, *, forced: bool = False) -> None:
         if self.woken[i] or self.state[i] == _BUSY or not self.run.alive[i]:
             return
-        if self.once and self.turns[i] > 0:
+        if self.once and self.turns[i] > 0 and not forced:
             return
         self.woken[i] = True
         self.wake_cause[i] = cause
@@ -260,6 +265,7 @@ class Happenings:
         inbox = self._inbox(idx)
         self.state[idx] = _BUSY
         self.turns[idx] += 1
+        self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
         self.batches += 1
         slots = RoundReplySlots(self.n)
         slots.cause = self.wake_cause.copy()
@@ -335,6 +341,9 @@ class Happenings:
         out = work.broadcast(r, acting, slots)
         for s in out.senders.tolist():
             self._send(s, out, t)
+        for i, seconds in sorted(work.timers(r, acting).items()):
+            self.timer_gen[i] += 1
+            self.calendar.schedule(on_time_grid(t + seconds), TIMER, "timer", (i, int(self.timer_gen[i])))
         if any(isinstance(slots.failures.get(i), AuthenticationError) for i in alive):
             run.end("auth_failed")
             return
