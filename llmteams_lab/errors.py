@@ -10,6 +10,9 @@ keep working.
 
 from __future__ import annotations
 
+import math
+import reprlib
+
 __all__ = [
     "ArgumentError",
     "AuthenticationError",
@@ -32,7 +35,49 @@ __all__ = [
     "SyncBridgeError",
     "TraceEndedError",
     "backend_error_class",
+    "short_repr",
 ]
+
+# How much of a bad value, a path or an expectation a message may quote: a 1 MB string
+# or a 5,000-digit integer in a spec must give a short message, not a 1 MB one.
+MAX_QUOTED = 200
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` with room for ordinary values, a depth limit for nested ones (so a
+    deeply nested value cannot recurse), and huge integers described by their size
+    (``repr`` refuses integers over 4,300 digits)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 4
+        self.maxstring = self.maxother = 160
+        self.maxlong = 60
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 12
+
+    def repr_int(self, x: int, level: int) -> str:
+        bits = abs(x).bit_length()
+        if bits > 640:  # ~190 digits: describe it instead of converting it
+            return f"<an integer of about {int(bits * math.log10(2)) + 1} digits>"
+        return super().repr_int(x, level)
+
+
+_REPR = _BoundedRepr()
+
+
+def short_repr(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)`` cut to at most ``limit`` characters, safe for any value: deep
+    nesting, huge integers and objects whose ``repr`` fails give a short description."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not hide the real error
+        text = f"<{type(value).__name__} object>"
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to at most ``limit`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class LlmTeamsError(Exception):
@@ -44,15 +89,20 @@ class SpecError(LlmTeamsError, ValueError):
 
     Example: ``'agents[2].competence' must be in [0, 1] (got 1.4)``. The path is kept
     on the instance (``err.path``) so a UI can highlight the offending control.
+
+    Every part of the message is bounded (:data:`MAX_QUOTED` characters of the value,
+    the path and the expectation): whatever the input, the message stays short and
+    building it cannot fail or recurse.
     """
 
     def __init__(self, path: str, expected: str, got: object = None, *, show_got: bool = True):
-        self.path = path
-        self.expected = expected
+        self.path = clip(str(path))
+        self.expected = clip(str(expected), 2 * MAX_QUOTED)
         self.got = got
-        message = f"'{path}' {expected}"
+        self.show_got = show_got
+        message = f"'{self.path}' {self.expected}"
         if show_got:
-            message += f" (got {got!r})"
+            message += f" (got {short_repr(got)})"
         super().__init__(message)
 
 

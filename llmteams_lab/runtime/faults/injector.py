@@ -32,6 +32,7 @@ import numpy as np
 from llmteams_lab.errors import DatasetError, RunFailedError, SpecError
 from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied, on_time_grid
 from llmteams_lab.rounds import Inbox, RoundReplySlots, on_grid
+from llmteams_lab.runtime.faults.arcs import ArcTable
 from llmteams_lab.runtime.faults.backend import Attempts, wrap_backend
 from llmteams_lab.runtime.faults.network import MessagePlan, plan_messages
 from llmteams_lab.runtime.faults.schedule import ScheduledFault, canonical_json
@@ -68,9 +69,7 @@ class FaultInjector:
         self.faults: list[ScheduledFault] = []
         self.attempts = Attempts(spec.failure_policy)
         self.behaviour = self._behaviour()
-        self._arcs = np.zeros((self.n, self.n), dtype=bool)
-        for s, outs in enumerate(network.out):
-            self._arcs[s, outs] = True
+        self._arcs = ArcTable(self.n, network.src, network.dst)  # O(edges), never (n, n)
         self._crashed = np.zeros(self.n, dtype=bool)
         self._down = np.zeros(self.n, dtype=bool)
         self._round = 0
