@@ -23,14 +23,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.errors import AuthenticationError
+from llmteams_lab.backends.base import RoundPreview
+from llmteams_lab.errors import EndpointUnreachableError
 from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
 from llmteams_lab.messages import Question
-from llmteams_lab.rounds import Inbox, RoundReplySlots
+from llmteams_lab.rounds import RoundReplySlots
 from llmteams_lab.runtime.dispatch import (
+    connection_lost,
     gather_round,
     log_backend_retries,
     resolve_backends,
+    round_stop_reason,
     worst_case_round,
 )
 from llmteams_lab.runtime.faults import FaultInjector, make_injector
@@ -75,6 +78,16 @@ class Run(Lifecycle):
         self._max_round_tokens = 0
 
     # --- public API -------------------------------------------------------------------
+    @classmethod
+    async def resume(cls, path: Any, *, spec: TeamSpec | None = None, backends: Any = None,
+                     sinks: Sequence[Sink] = ()) -> "Run":
+        """Continue the run whose JSONL log is at ``path`` from its last finished round,
+        appending to that log (``runtime.resume``: the result equals an uninterrupted
+        run's log). ``spec`` is checked against the log's; ``sinks`` get the whole log."""
+        from llmteams_lab.runtime.resume import resume_run
+
+        return await resume_run(cls, path, spec=spec, backends=backends, sinks=sinks)
+
     @property
     def question(self) -> Question | None:
         """The deliberation question (``None`` for workloads without one)."""
@@ -143,11 +156,13 @@ class Run(Lifecycle):
         acting = work.acting(r, self.alive)
         slots = RoundReplySlots(len(self.spec.agents))
         await gather_round(self.groups, acting, work.batch(r, acting, inbox),
-                           lambda i: work.request(r, i, inbox), slots, self.spec.concurrency, work.options)
+                           lambda i: work.request(r, i, inbox), slots, self.spec.concurrency, work.options,
+                           self._seconds_left(t0))
         log_backend_retries(self.log, self.groups, self.network.ids, r, t0)  # spec.ids rebuilds a tuple
         faults.after_replies(r, t0, acting, inbox, slots)
         self._count_usage(acting, slots)
         t_end = work.apply(r, t0, acting, slots)
+        self._check_reachable(r, acting, slots)
         faults.after_apply(r, acting, slots)
         work.decide(r, self.alive)
         out = work.broadcast(r, acting, slots)
@@ -155,9 +170,23 @@ class Run(Lifecycle):
         self.network.send(self.log, r, out.senders, out.answers, out.confidence, out.values, out.texts,
                           out.tokens, t0 + slots.latency, t_end)
         summary = self._close_round(r, t0, t_end)
-        if not summary.done and any(isinstance(e, AuthenticationError) for e in slots.failures.values()):
-            return self._end("auth_failed")  # a refused key never heals: stop, keeping every event
+        stop = round_stop_reason(slots)  # a refused key, usage above bound, the wall-time deadline
+        if not summary.done and stop:
+            return self._end(stop)
         return summary
+
+    def _seconds_left(self, t0: float) -> float | None:
+        """Seconds of the wall-time budget left when a round starts at ``t0``."""
+        wall = self.spec.budgets.max_wall_s
+        return None if wall is None else wall - t0
+
+    def _check_reachable(self, r: int, acting: np.ndarray, slots: RoundReplySlots) -> None:
+        """Every call of the round failed to connect: the endpoint is down or misnamed, so
+        stop now with a clear error (the round's ``AgentFailed`` events are kept)."""
+        lost = connection_lost(slots, acting)
+        if lost:
+            raise EndpointUnreachableError(f"round {r}: every call failed to connect ({len(lost)} of {acting.size}): "
+                                           f"{lost[0]}; the run stopped, its events are kept")
 
     def _count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
         everyone = acting.size == slots.tokens_in.size  # no gathers in the common case
@@ -185,7 +214,10 @@ class Run(Lifecycle):
         (``Backend.worst_case_round``, e.g. the openai backend's token cap and prompt
         bound); for the others the most any earlier round used is added (0 before the
         first round), and ``bounded`` is false."""
-        tokens, cost, unbounded = worst_case_round(self.groups, self.alive, self.round + 1, self._preview_request)
+        r = self.round + 1
+        inbox = self.network.peek_inbox(r)  # what each agent will read: its prompt's cost
+        preview = RoundPreview(lambda i: self.workload.request(r, i, inbox), inbox.size)
+        tokens, cost, unbounded = worst_case_round(self.groups, self.faults.may_act(), r, preview)
         if unbounded:
             tokens += self._max_round_tokens
         return tokens, cost, not unbounded
@@ -206,11 +238,6 @@ class Run(Lifecycle):
         if b.max_wall_s is not None and self.clock >= b.max_wall_s:
             return "budget_wall"
         return None
-
-    def _preview_request(self, i: int):
-        """Agent ``i``'s request of the next round before its inbox (for cost bounds)."""
-        return self.workload.request(self.round + 1, i, Inbox.empty(len(self.spec.agents),
-                                                                    len(self.workload.options)))
 
     def _end(self, reason: str) -> RoundSummary:
         self.status = "finished"

@@ -171,6 +171,23 @@ class Network:
             log.add(MessageDelivered, round, self.ids[entry[0]], self.ids[r], t_start=t, t_end=t, fault=fault,
                     value=value, tokens_out=tok)
 
+    def peek_inbox(self, round: int) -> Inbox:
+        """The inbox agents will read in ``round`` — this round's messages and those
+        delayed until then — without delivering it (for the budget check before the
+        round starts: what an agent reads is what its prompt costs)."""
+        votes, weight, size = self._tallies(self._said)
+        slow = [list(box) for box in self._next] if self._slow else None
+        due = self._later.get(round, ())
+        if due:
+            slow = slow if slow is not None else [[] for _ in range(self.n)]
+            for r, entry, *_ in due:
+                slow[r].append(entry)
+        if slow is not None:
+            self._add_entries(votes, weight, size, slow)
+        if not self.mode.per_message:
+            return Inbox(votes, weight, size)
+        return Inbox(votes, weight, size, self._said, slow, self.inn)
+
     def take_inbox(self) -> Inbox:
         """Hand over what arrived since the last round and start a fresh inbox."""
         said, self._said = self._said, None
