@@ -19,7 +19,10 @@ __all__ = [
     "BackendError",
     "BackendTimeoutError",
     "BudgetExceededError",
+    "CallCancelledError",
+    "ConnectionFailedError",
     "DatasetError",
+    "EndpointUnreachableError",
     "LifecycleError",
     "LlmTeamsError",
     "MalformedOutputError",
@@ -34,6 +37,7 @@ __all__ = [
     "StepInProgressError",
     "SyncBridgeError",
     "TraceEndedError",
+    "UsageAboveBoundError",
     "backend_error_class",
     "short_repr",
 ]
@@ -131,6 +135,15 @@ class RunFailedError(LifecycleError):
     """The run stopped on an error (failure policy ``stop``); events so far are kept."""
 
 
+class EndpointUnreachableError(RunFailedError):
+    """Every call of a round failed to connect (refused, DNS, TLS): the endpoint is down
+    or misnamed, so the run stops with this error whatever the failure policy says for
+    sporadic failures. Its events (one ``AgentFailed``, fault ``connection``, per call)
+    are kept."""
+
+    end_reason = "connection_failed"
+
+
 class SyncBridgeError(LifecycleError):
     """``run_sync`` was called inside a running event loop (use ``await run.run()``)."""
 
@@ -148,6 +161,9 @@ class BackendError(LlmTeamsError, RuntimeError):
     """
 
     kind = "backend_error"
+    # the end reason when this failure stops the run after its round, whatever the
+    # failure policy (``None``: the policy decides); such failures are never retried
+    stops_run: str | None = None
 
     def __init__(self, message: str, *, retry_after: float | None = None, latency_s: float | None = None):
         super().__init__(message)
@@ -177,6 +193,33 @@ class AuthenticationError(BackendError, PermissionError):
     """HTTP 401/403: the key was refused. Never retried; the key is never in the message."""
 
     kind = "auth"
+    stops_run = "auth_failed"
+
+
+class ConnectionFailedError(BackendError, ConnectionError):
+    """No connection to the endpoint: refused (nothing listening), a DNS lookup that
+    failed, a TLS handshake that failed. Retried like a server error; a round in which
+    every call fails this way stops the run (:class:`EndpointUnreachableError`)."""
+
+    kind = "connection"
+
+
+class UsageAboveBoundError(BackendError):
+    """The server reported more tokens for a call than the call can use (its prompt's
+    UTF-8 bytes plus chat framing, its ``max_tokens``): a budget can no longer be kept,
+    so the run stops before its next call. The reported usage is kept on the error
+    (``tokens_in``, ``tokens_out``, ``cost_usd``) and counted."""
+
+    kind = "usage_above_bound"
+    stops_run = "usage_above_bound"
+
+
+class CallCancelledError(BackendError):
+    """A call cancelled by the run, not failed by the backend: in flight at the
+    wall-time budget's deadline, or not started because the run is stopping. Never
+    retried; the failure policy does not apply to it."""
+
+    kind = "cancelled"
 
 
 class MalformedOutputError(BackendError):
@@ -188,7 +231,8 @@ class MalformedOutputError(BackendError):
 def backend_error_class(kind: str) -> type[BackendError]:
     """The :class:`BackendError` subclass recorded as ``kind`` (e.g. ``"rate_limited"``), so a
     replayed ``AgentFailed`` event raises the same type as the original failure."""
-    for cls in (BackendTimeoutError, RateLimitedError, ServerError, AuthenticationError, MalformedOutputError):
+    for cls in (BackendTimeoutError, RateLimitedError, ServerError, AuthenticationError, MalformedOutputError,
+                ConnectionFailedError, UsageAboveBoundError, CallCancelledError):
         if cls.kind == kind:
             return cls
     return BackendError

@@ -11,7 +11,8 @@ an object for methods it might have:
 ``take_retries()``            attempts the backend retried on its own since the last
                               call (logged as ``AgentRetried``); default: none
 ``worst_case_round(...)``     the most tokens and dollars some agents can spend in a
-                              round, or ``None`` when it cannot say (default)
+                              round — a true upper bound (``backends.bounds``) — or
+                              ``None`` when it cannot say (default)
 ``async aclose()``            release clients and connections
 ============================  =====================================================
 
@@ -40,7 +41,7 @@ from llmteams_lab.messages import AgentReply, AgentRequest, ParsedReply, Questio
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.backends.retrying import Attempt
 
-__all__ = ["Backend", "Codec", "RoundBatch", "RoundReplies", "as_backend", "replies_from_list"]
+__all__ = ["Backend", "Codec", "RoundBatch", "RoundPreview", "RoundReplies", "as_backend", "replies_from_list"]
 
 
 @dataclass(slots=True)
@@ -80,6 +81,21 @@ class RoundReplies:
     latency_s: np.ndarray
     tokens_in: np.ndarray
     tokens_out: np.ndarray
+
+
+class RoundPreview:
+    """The next round as the budget check sees it, before it starts: ``preview(i)`` is
+    agent i's request with the inbox it will read (messages delayed, duplicated or
+    reordered by faults included), ``inbox_sizes[i]`` how many messages that is."""
+
+    __slots__ = ("_request_of", "inbox_sizes")
+
+    def __init__(self, request_of: Callable[[int], AgentRequest], inbox_sizes: np.ndarray):
+        self._request_of = request_of
+        self.inbox_sizes = inbox_sizes
+
+    def __call__(self, i: int) -> AgentRequest:
+        return self._request_of(i)
 
 
 class Codec(Protocol):
@@ -124,8 +140,9 @@ class Backend:
 
     def worst_case_round(self, round: int, agents: Sequence[int],
                          request_of: Callable[[int], AgentRequest]) -> tuple[int, float] | None:
-        """Tokens and dollars ``agents`` can spend in ``round`` at most (``request_of(i)``
-        is agent i's request of that round before its inbox), or ``None`` if unknown."""
+        """Tokens and dollars ``agents`` can spend in ``round`` at most, or ``None`` if
+        unknown. ``request_of(i)`` is agent i's request of that round, inbox included —
+        a :class:`RoundPreview`, whose ``inbox_sizes`` say how many messages each reads."""
         return None
 
     async def aclose(self) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from llmteams_lab.backends.base import Backend
+from llmteams_lab.backends.base import Backend, as_backend
 from llmteams_lab.errors import BackendError, TraceEndedError, backend_error_class
 from llmteams_lab.events import Event
 from llmteams_lab.messages import AgentReply, AgentRequest
@@ -40,6 +40,19 @@ class ReplayBackend(Backend):
 
     def has(self, round: int, agent: str) -> bool:
         return (round, agent) in self._rows
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float] | None:
+        """Exactly what the trace recorded for these agents in ``round`` (``None`` past its
+        end, where a fallback answers)."""
+        if round > self.last_round:
+            return None
+        tokens, cost = 0, 0.0
+        for i in agents:
+            row = self._rows.get((round, request_of(int(i)).agent))
+            if row is not None:
+                tokens += int(row.tokens_in) + int(row.tokens_out)
+                cost += row.cost_usd or 0.0
+        return tokens, cost
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         row = self._rows.get((request.round, request.agent))
@@ -81,11 +94,32 @@ class SwitchBackend(Backend):
         target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
         return await target.respond(request)
 
+    def take_retries(self) -> list:
+        """What the backends behind it retried on their own (logged as ``AgentRetried``)."""
+        return [a for backend in [self.first, *self._later()] for a in as_backend(backend).take_retries()]
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float] | None:
+        """The bound of whichever backend answers ``round`` (``None`` if one cannot say)."""
+        if round <= self.after_round:
+            return as_backend(self.first).worst_case_round(round, agents, request_of)
+        if not isinstance(self.then, Mapping):
+            return as_backend(self.then).worst_case_round(round, agents, request_of)
+        tokens, cost = 0, 0.0
+        for i in agents:  # per agent: its own backend's bound
+            found = as_backend(self.then[request_of(int(i)).agent]).worst_case_round(round, [i], request_of)
+            if found is None:
+                return None
+            tokens, cost = tokens + found[0], cost + found[1]
+        return tokens, cost
+
+    def _later(self) -> list:
+        if isinstance(self.then, Mapping):
+            return list({id(b): b for b in self.then.values()}.values())
+        return [self.then]
+
     async def aclose(self) -> None:
         await self.first.aclose()
-        later = list({id(b): b for b in self.then.values()}.values()) if isinstance(self.then, Mapping) \
-            else [self.then]
-        for backend in later:
+        for backend in self._later():
             await backend.aclose()
 
 

@@ -172,8 +172,17 @@ class Proxy:
         if kind == "truncated":
             body = body[: len(body) // 2]
         elif kind == "malformed":
-            body = b"{" + body[1:].replace(b'"', b"'", 3) if body else b"{"
+            body = _garbled(body)
         return web.Response(status=upstream.status, body=body, headers=headers)
+
+
+def _garbled(body: bytes) -> bytes:
+    """The body with its JSON broken (quotes swapped): a JSON body, or the first event of
+    a server-sent stream — its ``data:`` line, so the client's decoder sees bad JSON."""
+    if body.startswith(b"data:"):
+        start = body.index(b"{") if b"{" in body[:16] else 5
+        return body[:start] + b"{" + body[start + 1:].replace(b'"', b"'", 3)
+    return b"{" + body[1:].replace(b'"', b"'", 3) if body else b"{"
 
 
 def _refused() -> web.Response:

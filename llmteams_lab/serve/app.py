@@ -184,8 +184,10 @@ class Server:
         content = _PROSE if kind == "prose" else reply.content
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        chunks = payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
-                                        reply.finish_reason, usage, int(time.time()))
+        chunks = list(payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
+                                             reply.finish_reason, usage, int(time.time())))
+        if kind == "truncated":  # the stream breaks off halfway: no finish_reason, no [DONE]
+            chunks = chunks[: max(1, len(chunks) // 2)]
         for chunk in chunks:
             if kind == "malformed":
                 chunk = b"data: {not json\n\n"

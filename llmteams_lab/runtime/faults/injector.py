@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from llmteams_lab.errors import DatasetError, RunFailedError, SpecError
+from llmteams_lab.errors import CallCancelledError, DatasetError, RunFailedError, SpecError
 from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied, on_time_grid
 from llmteams_lab.rounds import Inbox, RoundReplySlots, on_grid
 from llmteams_lab.runtime.faults.arcs import ArcTable
@@ -249,7 +249,8 @@ class FaultInjector:
                     kind = self._marks.get(index[e.agent])
                     if kind is not None:
                         events[j] = e._replace(fault=kind)
-        failed = [i for i in acting.tolist() if i in slots.failures]
+        failed = [i for i in acting.tolist() if i in slots.failures and not isinstance(slots.failures[i],
+                                                                                      CallCancelledError)]
         final = self.attempts.policy.final
         if not failed or final == "skip":
             return
@@ -264,6 +265,11 @@ class FaultInjector:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return self._plan.round_end(senders, t_sent, t_end) if self._plan is not None else t_end
+
+    def may_act(self) -> np.ndarray:
+        """Agents that may act in a later round: all but the crash-stopped (an agent down
+        for a crash_recover window comes back) — whom a budget's worst case must count."""
+        return ~self._crashed
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         """Add each agent's liveness and the faults acting on it to a UI state snapshot."""
@@ -324,6 +330,9 @@ class NoFaults:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return t_end
+
+    def may_act(self) -> np.ndarray:
+        return np.ones(len(self._alive), dtype=bool)
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         for aid in state:
