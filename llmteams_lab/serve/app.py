@@ -29,6 +29,7 @@ import asyncio
 import itertools
 import json
 import time
+import zlib
 from collections import Counter
 from typing import Any, Mapping
 
@@ -48,6 +49,13 @@ __all__ = ["DEFAULT_MODEL", "Server", "ServerStats"]
 
 DEFAULT_MODEL = "llmteams-sim"
 _PROSE = "Let me think about this question carefully. Several options look plausible to me."
+# how chat models state a choice when they ignore the requested format (the 'chatty' fault)
+_CHATTY = ("After weighing my teammates' answers I'll go with {a}. Confidence: {p}%.",
+           "**Answer: {a}**\n\nConfidence: {c}",
+           "The answer is ({a}). I'm fairly confident, around {p}%.",
+           "Let me work through the options one by one.\n\nMy final answer: {a}.",
+           "I choose option {a} because it is the only one that holds up. Confidence: {p}%",
+           "$$\\boxed{{{a}}}$$")
 
 
 class ServerStats:
@@ -167,7 +175,7 @@ class Server:
         if kind == "malformed":
             return web.Response(body=b'{"id": "chatcmpl-x", "choices": [{"message": {"content": "{\\"ans',
                                 content_type="application/json")
-        content = _PROSE if kind == "prose" else reply.content
+        content = _content(reply, kind)
         usage = None if kind == "no_usage" else _usage(reply, fault)
         data = payloads.completion(f"chatcmpl-{next(self._ids)}", body["model"], content, reply.finish_reason,
                                    usage, int(time.time()), choices=kind != "no_choices")
@@ -181,7 +189,7 @@ class Server:
         kind = fault.kind if fault else None
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and kind != "no_usage"
         usage = _usage(reply, fault) if include_usage else None
-        content = _PROSE if kind == "prose" else reply.content
+        content = _content(reply, kind)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         chunks = list(payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
@@ -230,3 +238,16 @@ def _usage(reply: ChatReply, fault: FaultRule | None) -> dict[str, int]:
     """The reply's usage — multiplied by the fault's factor for an ``overreport``."""
     factor = (fault.factor or 10.0) if fault is not None and fault.kind == "overreport" else 1.0
     return payloads.usage(round(reply.prompt_tokens * factor), round(reply.completion_tokens * factor))
+
+
+def _content(reply: ChatReply, kind: str | None) -> str:
+    """The reply's text: the JSON asked for, or what a fault makes of it (``prose``: no
+    answer at all; ``chatty``: the same answer stated in prose, in one of several styles)."""
+    if kind == "prose":
+        return _PROSE
+    if kind != "chatty":
+        return reply.content
+    said = json.loads(reply.content) if reply.content.startswith("{") else {}
+    answer, confidence = said.get("answer", "A"), float(said.get("confidence", 0.5))
+    style = _CHATTY[zlib.crc32(reply.content.encode()) % len(_CHATTY)]
+    return style.format(a=answer, p=round(confidence * 100), c=f"{confidence:.2f}")

@@ -27,7 +27,9 @@ no_usage           the real reply without its ``usage`` field (serve)
 no_choices         a reply with ``"choices": []`` (serve)
 overreport         the real reply with its ``usage`` multiplied by ``factor`` (default 10):
                    a server that bills more than a call can use (serve)
-prose              a reply whose text is prose, not the requested JSON (serve)
+prose              a reply whose text is prose, not the requested JSON, naming no answer (serve)
+chatty             the reply's answer and confidence stated in prose, as chat models do when
+                   they ignore the format ("I'll go with C. Confidence: 85%") (serve)
 reject_structured  HTTP 400 to requests asking for ``response_format`` (serve)
 =================  ===========================================================
 """
@@ -45,8 +47,8 @@ from llmteams_lab.errors import SpecError
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "PROXY_KINDS"]
 
-FAULT_KINDS = ("malformed", "no_choices", "no_usage", "overreport", "prose", "rate_limit", "reject_structured",
-               "reset", "server_error", "slow_reply", "timeout", "truncated", "unauthorized")
+FAULT_KINDS = ("chatty", "malformed", "no_choices", "no_usage", "overreport", "prose", "rate_limit",
+               "reject_structured", "reset", "server_error", "slow_reply", "timeout", "truncated", "unauthorized")
 PROXY_KINDS = ("malformed", "rate_limit", "reset", "server_error", "slow_reply", "timeout", "truncated",
                "unauthorized")
 

@@ -155,3 +155,17 @@ def test_streamed_replies_cut_short_or_garbled_are_malformed_never_answers(where
     failed = rows(result, "AgentFailed")
     assert failed["fault"].to_list() == ["malformed"] * 3, failed["detail"].to_list()
     assert rows(result, "AgentReplied").height == 0
+
+
+def test_replies_in_prose_as_chat_models_write_them_are_read_not_thrown_away() -> None:
+    """A server answering every call in prose (six styles): no reply is lost, and each is
+    read as the answer and confidence the JSON reply would have given."""
+    with serving(competence=0.6) as (server, url):
+        plain = run_team(openai_team(url, 6, seed=5, max_rounds=2))
+        server.faults.add("chatty", times=None)
+        chatty = run_team(openai_team(url, 6, seed=5, max_rounds=2))
+    assert rows(chatty, "AgentFailed").height == 0  # a third of these failed before
+    columns = ["round", "agent", "value"]
+    assert rows(chatty, "AgentReplied").select(columns).equals(rows(plain, "AgentReplied").select(columns))
+    confidences = [json.loads(d)["confidence"] for d in rows(chatty, "AgentReplied")["detail"]]
+    assert all(0 <= c <= 1 for c in confidences)
