@@ -12,6 +12,7 @@ import socket
 import ssl
 from typing import Any
 
+from llmteams_lab.backends.redaction import scrub
 from llmteams_lab.errors import MalformedOutputError
 
 __all__ = ["StreamedCompletion", "completion_text", "connection_problem", "disconnected", "reported_usage", "scrub",
@@ -75,13 +76,6 @@ def server_said(exc: Any, key: str | None) -> str:
         return ""
     text = scrub(" ".join(message.split()), key)
     return f": {text[:160]}"
-
-
-def scrub(text: str, key: str | None) -> str:
-    """``text`` with the key replaced (a hostile server may echo our Authorization header)."""
-    if key and len(key) >= 6:
-        text = text.replace(key, "[redacted]")
-    return text
 
 
 _MAX_REPORTED = 10**12  # reported counts are clamped here: a larger one is an over-report anyway

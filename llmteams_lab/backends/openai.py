@@ -55,6 +55,7 @@ from llmteams_lab.backends.pricing import (
     PriceTable,
     UnknownPriceWarning,
 )
+from llmteams_lab.backends.redaction import LogRedaction
 from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import (
@@ -104,6 +105,7 @@ class OpenAIBackend(Backend):
         self.models = {a.id: a.model or self.endpoint.model for a in served}
         self._check_prices(spec)
         self._client: Any = None
+        self._redaction: LogRedaction | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._retries: list[Attempt] = []
@@ -168,8 +170,13 @@ class OpenAIBackend(Backend):
         """Close the client (and its connections). Safe to call twice."""
         self._closed = True
         client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            if self._redaction is not None:
+                self._redaction.close()  # the loggers are as they were before the client
+                self._redaction = None
 
     def take_retries(self) -> list[Attempt]:
         """The failed-then-retried attempts since the last call (the engine logs them)."""
@@ -239,8 +246,9 @@ class OpenAIBackend(Backend):
                 http_client = None
         if http_client is None:
             http_client = openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout)
-        return openai.AsyncOpenAI(api_key=read_key(self.connection, self._environ),
-                                  base_url=self.connection.base_url, timeout=timeout, max_retries=0,
+        key = read_key(self.connection, self._environ)
+        self._redaction = LogRedaction(key)  # the key kept out of the SDK's and transports' log records
+        return openai.AsyncOpenAI(api_key=key, base_url=self.connection.base_url, timeout=timeout, max_retries=0,
                                   http_client=http_client)
 
     def _body(self, request: AgentRequest, model: str) -> dict[str, Any]:
