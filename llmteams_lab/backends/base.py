@@ -104,8 +104,6 @@ class Codec(Protocol):
     ``render`` builds the chat messages of a request; ``response_format`` the structured
     output asked for (``mode`` as ``EndpointSpec.structured``); ``parse`` reads the
     model's text (raising :class:`~llmteams_lab.errors.MalformedOutputError`);
-    ``with_inbox`` is the request as it would look with one message from each of
-    ``senders``, each ``message_chars`` long (the longest prompt, for budget bounds);
     ``read_prompt`` turns rendered messages back into the request (``None`` if they
     are not this codec's) — how ``serve`` plays the agent.
     """
@@ -117,8 +115,6 @@ class Codec(Protocol):
     def response_format(self, request: AgentRequest, mode: str) -> dict[str, Any] | None: ...
 
     def parse(self, text: str | None, request: AgentRequest) -> ParsedReply: ...
-
-    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest: ...
 
     def read_prompt(self, messages: Any) -> AgentRequest | None: ...
 

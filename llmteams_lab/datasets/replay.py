@@ -49,8 +49,8 @@ from llmteams_lab.events import Event
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
-from llmteams_lab.runtime.logfile import UnfinishedLogWarning, interrupted_tail
 from llmteams_lab.runtime.log import EventLog, LogMode
+from llmteams_lab.runtime.logfile import UnfinishedLogWarning, interrupted_tail
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import TeamSpec

@@ -172,7 +172,7 @@ class EchoingEverywhere:
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 def test_no_artefact_log_or_output_holds_the_key_from_a_server_echoing_it(tmp_path, monkeypatch, caplog, capsys,
                                                                           transport) -> None:
-    from llmteams_lab.backends.redaction import KeyFilter, NAMESPACES
+    from llmteams_lab.backends.redaction import NAMESPACES, KeyFilter
     from llmteams_lab.cli import main
 
     monkeypatch.setenv("LLMTEAMS_TEST_KEY", SECRET)

@@ -26,8 +26,8 @@ from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.errors import (
     AuthenticationError,
     BackendError,
-    CallCancelledError,
     BackendTimeoutError,
+    CallCancelledError,
     MalformedOutputError,
     RateLimitedError,
     ServerError,

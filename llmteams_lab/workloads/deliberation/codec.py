@@ -210,15 +210,6 @@ class DeliberationCodec:
         fields = parse_reply(text, options)
         return ParsedReply(fields.answer, fields.confidence, fields.message)
 
-    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest:
-        """The request with one message from each sender carrying the longest option and
-        a message of ``message_chars`` characters (the longest prompt of the round)."""
-        options = request.question.options if request.question is not None else ("",)
-        longest = max(options, key=len) if options else ""
-        inbox = tuple(Message(request.round - 1, s, request.agent, longest, 0.5, "x" * message_chars)
-                      for s in senders)
-        return _replace_request(request, inbox=inbox)
-
     def read_prompt(self, messages: Any) -> AgentRequest | None:
         facts = parse_prompt(messages)
         return None if facts is None else request_of_facts(facts)

@@ -54,9 +54,11 @@ _SPAN_END = re.compile(r"[\n;]|(?<=[A-Za-z0-9)\]*])\.(?:\s|$)|,\s|\s+[—–-]\s
 _HEDGED = re.compile(r"(?i)^(?:either|between|one\s+of)\b")
 _TOKEN = re.compile(r"^\(?\[?(?:[A-Za-z]|-?[0-9][0-9,]*(?:\.[0-9]+)?)\]?\)?$")
 # statements of a final answer, then of any answer: each captures the text that follows
-_FINAL = re.compile(r"(?i)\bfinal\s+(?:answer|choice|decision|verdict|vote)\s*(?:is|:|=|-|–|—|would be|will be)?\s*:?\s*")
+_FINAL = re.compile(r"(?i)\bfinal\s+(?:answer|choice|decision|verdict|vote)\s*"
+                    r"(?:is|:|=|-|–|—|would be|will be)?\s*:?\s*")
 _STATED = re.compile(
-    r"(?i)(?:\b(?:the\s+)?(?:correct|right|best|most\s+likely)?\s*answer\s*\"?\s*(?:is|:|=|-|–|—|would\s+be|will\s+be|remains"
+    r"(?i)(?:\b(?:the\s+)?(?:correct|right|best|most\s+likely)?\s*answer\s*\"?\s*"
+    r"(?:is|:|=|-|–|—|would\s+be|will\s+be|remains"
     r"|must\s+be|should\s+be)\s*:?\s*"
     r"|\bmy\s+(?:answer|choice|pick|vote|selection)\s*(?:is|:|=|-|–|—|remains|stays|would\s+be)\s*"
     r"|\bI(?:'ll|\s+will|'d|\s+would|'m|\s+am)?\s+(?:go(?:ing)?\s+with|choose|choosing|pick|picking|select"
@@ -65,7 +67,8 @@ _STATED = re.compile(
 _BOXED = re.compile(r"\\boxed\{\s*\\?(?:text\{)?([^{}]*)\}?\s*\}")
 _IS_CORRECT = re.compile(r"(?i)\b(?:option|choice)\s+\(?([A-Za-z0-9]+)\)?\s+is\s+(?:correct|right|the\s+answer)\b")
 _CONFIDENCE = (
-    re.compile(r"(?i)\bconfidence(?:\s+(?:level|score))?\s*\"?\s*(?:is|of|:|=|-|–|—|at)?\s*(?:about|around|~|≈)?\s*"
+    re.compile(r"(?i)\bconfidence(?:\s+(?:level|score))?\s*\"?\s*(?:is|of|:|=|-|–|—|at)?\s*"
+               r"(?:about|around|~|≈)?\s*"
                r"([0-9]+(?:\.[0-9]+)?)\s*(%|percent|/\s*100|/\s*10)?"),
     re.compile(r"(?i)([0-9]+(?:\.[0-9]+)?)\s*(%|percent|/\s*10|/\s*100)?\s*(?:confident|sure|certain|confidence)\b"),
     re.compile(r"(?i)\b(?:confident|sure|certain)\b[^0-9%\n]{0,24}?([0-9]+(?:\.[0-9]+)?)\s*(%|percent)"),
