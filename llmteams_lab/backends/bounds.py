@@ -1,4 +1,4 @@
-"""The most one call can use — the bounds a hard budget is checked against (stdlib only).
+"""The most one call can use — the bounds a hard budget is checked against.
 
 A budget is a promise only if the worst case of a round is a true upper bound:
 
@@ -23,7 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-__all__ = ["FRAME_PER_MESSAGE", "FRAME_PER_REQUEST", "inbox_sizes", "profile_tokens", "prompt_token_bound"]
+import numpy as np
+
+__all__ = ["FRAME_PER_MESSAGE", "FRAME_PER_REQUEST", "ProfileTokens", "inbox_sizes", "profile_tokens",
+           "prompt_token_bound"]
 
 FRAME_PER_MESSAGE = 16  # special tokens a template puts around one message, besides its role
 FRAME_PER_REQUEST = 64  # tokens a template adds once: begin-of-text, the reply's header, a date line
@@ -46,23 +49,33 @@ def _text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def inbox_sizes(request_of: Any, agents: Sequence[int], n: int) -> list[int]:
+def inbox_sizes(request_of: Any, agents: Sequence[int], n: int) -> Any:
     """Messages each agent reads in the previewed round (from a ``RoundPreview``'s
     ``inbox_sizes`` when it has them, else by building the agents' requests)."""
     sizes = getattr(request_of, "inbox_sizes", None)
     if sizes is not None:
-        return [int(x) for x in sizes]
+        return sizes
     out = [0] * n
     for i in agents:
         out[i] = len(request_of(i).inbox)
     return out
 
 
-def profile_tokens(agents: Sequence[Any], idx: Sequence[int], inbox_sizes: Sequence[int]) -> int:
+def profile_tokens(columns: "ProfileTokens", idx: Any, inbox_sizes: Any) -> int:
     """Tokens simulated agents ``idx`` use in a round in which agent i reads
-    ``inbox_sizes[i]`` messages (their :class:`~llmteams_lab.spec.AgentSpec` profiles)."""
-    total = 0
-    for i in idx:
-        a = agents[i]
-        total += a.prompt_tokens + a.tokens_per_message * int(inbox_sizes[i]) + a.reply_tokens
-    return total
+    ``inbox_sizes[i]`` messages (their profiles, as :class:`ProfileTokens` columns)."""
+    idx = np.asarray(idx, dtype=np.int64)
+    sizes = np.asarray(inbox_sizes, dtype=np.int64)[idx]
+    used = columns.prompt[idx] + columns.per_message[idx] * sizes + columns.reply[idx]
+    return int(used.sum())
+
+
+class ProfileTokens:
+    """The token columns of simulated agents' profiles (prompt, per message read, reply)."""
+
+    __slots__ = ("per_message", "prompt", "reply")
+
+    def __init__(self, agents: Sequence[Any]):
+        self.prompt = np.array([a.prompt_tokens for a in agents], dtype=np.int64)
+        self.per_message = np.array([a.tokens_per_message for a in agents], dtype=np.int64)
+        self.reply = np.array([a.reply_tokens for a in agents], dtype=np.int64)

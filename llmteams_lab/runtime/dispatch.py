@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from llmteams_lab.backends.base import Backend, RoundBatch, as_backend
+from llmteams_lab.backends.base import Backend, RoundBatch, RoundPreview, as_backend
 from llmteams_lab.errors import BackendError, CallCancelledError, ConnectionFailedError, SpecError
 from llmteams_lab.events import AgentRetried, on_time_grid
 from llmteams_lab.messages import AgentRequest
@@ -45,8 +45,8 @@ from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import WorkloadKind
 
-__all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retries", "resolve_backends",
-           "round_stop_reason", "worst_case_round"]
+__all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retries", "preview_round",
+           "resolve_backends", "round_stop_reason", "worst_case_round"]
 
 
 @dataclass
@@ -256,6 +256,20 @@ def connection_lost(slots: RoundReplySlots, acting: np.ndarray) -> list[BackendE
         return []
     failures = [slots.failures.get(i) for i in acting.tolist()]
     return failures if all(isinstance(f, ConnectionFailedError) for f in failures) else []  # type: ignore[return-value]
+
+
+def preview_round(network: Any, workload: Any, round: int) -> RoundPreview:
+    """The next round as the budget check sees it: how many messages each agent will
+    read (always), and each agent's request with its real inbox (built on first use —
+    only per-agent backends such as the openai one ask for it)."""
+    inbox: list = []
+
+    def request_of(i: int) -> AgentRequest:
+        if not inbox:
+            inbox.append(network.peek_inbox(round))
+        return workload.request(round, i, inbox[0])
+
+    return RoundPreview(request_of, network.pending_sizes(round))
 
 
 def worst_case_round(groups: Sequence[BackendGroup], alive: np.ndarray, round: int,

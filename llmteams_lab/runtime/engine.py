@@ -23,7 +23,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.backends.base import RoundPreview
 from llmteams_lab.errors import EndpointUnreachableError
 from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
 from llmteams_lab.messages import Question
@@ -32,6 +31,7 @@ from llmteams_lab.runtime.dispatch import (
     connection_lost,
     gather_round,
     log_backend_retries,
+    preview_round,
     resolve_backends,
     round_stop_reason,
     worst_case_round,
@@ -215,8 +215,7 @@ class Run(Lifecycle):
         bound); for the others the most any earlier round used is added (0 before the
         first round), and ``bounded`` is false."""
         r = self.round + 1
-        inbox = self.network.peek_inbox(r)  # what each agent will read: its prompt's cost
-        preview = RoundPreview(lambda i: self.workload.request(r, i, inbox), inbox.size)
+        preview = preview_round(self.network, self.workload, r)  # each agent's next prompt, inbox included
         tokens, cost, unbounded = worst_case_round(self.groups, self.faults.may_act(), r, preview)
         if unbounded:
             tokens += self._max_round_tokens

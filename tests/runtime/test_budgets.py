@@ -103,3 +103,23 @@ def test_cancelled_calls_do_not_trigger_the_failure_policy() -> None:
         failure_policy={"on_error": "stop"})
     result = run_sync(spec.replace(budgets=spec.budgets.replace(max_wall_s=1.6)))
     assert result.reason == "budget_wall"  # not failure_policy_stop
+
+
+def test_the_previewed_inbox_sizes_are_what_agents_then_read() -> None:
+    """Ground truth: a simulated agent's input tokens are prompt_tokens + 40 per message read."""
+
+    async def main() -> None:
+        spec = no_stop(team(7, topology="small_world", max_rounds=5, seed=4)).replace(
+            faults=[{"kind": "duplicate", "probability": 0.5}, {"kind": "delay", "rounds": 1, "probability": 0.3},
+                    {"kind": "drop", "probability": 0.2}, {"kind": "reorder", "probability": 0.2}])
+        async with Run(spec) as run:
+            while not run.done:
+                r = run.round + 1
+                sizes, peeked = run.network.pending_sizes(r), run.network.peek_inbox(r)
+                await run.step()
+                assert sizes.tolist() == peeked.size.tolist()
+                read = {e.agent: (e.tokens_in - 200) // 40 for e in run.events
+                        if e.kind == "AgentReplied" and e.round == r}
+                assert read == {aid: int(sizes[i]) for i, aid in enumerate(spec.ids) if aid in read}
+
+    asyncio.run(main())

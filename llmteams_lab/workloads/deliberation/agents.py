@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
-from llmteams_lab.backends.bounds import inbox_sizes, profile_tokens
+from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import AgentSpec, TeamSpec
@@ -137,7 +137,7 @@ class SimulatedBackend(Backend):
         self.seed = spec.seed
         self.ids = spec.ids
         self.n = len(spec.agents)
-        self.agents = spec.agents
+        self.tokens = ProfileTokens(spec.agents)
         self.model = AgentModel(spec.agents)
         self._index = {a.id: i for i, a in enumerate(spec.agents)}
 
@@ -152,8 +152,7 @@ class SimulatedBackend(Backend):
 
     def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
         """Exactly the tokens the profile says (``backends.bounds.profile_tokens``); no cost."""
-        idx = [int(i) for i in np.asarray(agents).tolist()]
-        return profile_tokens(self.agents, idx, inbox_sizes(request_of, idx, self.n)), 0.0
+        return profile_tokens(self.tokens, agents, inbox_sizes(request_of, agents, self.n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         """Per-agent form: one agent through the same vectorised model (slower path)."""

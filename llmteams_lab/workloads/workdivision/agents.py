@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from llmteams_lab.backends.base import Backend
-from llmteams_lab.backends.bounds import inbox_sizes, profile_tokens
+from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.errors import SpecError
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
@@ -54,13 +54,12 @@ class SimulatedWorkers(Backend):
         self.seed = spec.seed
         self.work = work
         self.agents = {a.id: (i, a) for i, a in enumerate(spec.agents)}
-        self._profiles = spec.agents
+        self._tokens = ProfileTokens(spec.agents)
 
     def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
         """Exactly the tokens the profiles say (``backends.bounds.profile_tokens``); no cost."""
-        idx = [int(i) for i in np.asarray(agents).tolist()]
-        n = len(self._profiles)
-        return profile_tokens(self._profiles, idx, inbox_sizes(request_of, idx, n)), 0.0
+        n = self._tokens.prompt.size
+        return profile_tokens(self._tokens, agents, inbox_sizes(request_of, agents, n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         i, agent = self.agents[request.agent]
