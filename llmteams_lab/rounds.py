@@ -192,6 +192,7 @@ class RoundReplySlots:
         self.replied = np.zeros(n, dtype=bool)
         self.replies: dict[int, AgentReply] = {}
         self.failures: dict[int, BaseException] = {}
+        self.marks: dict[int, str] = {}  # agent index -> the fault that shaped its reply (recorded in ``fault``)
 
     def put_batch(self, idx: np.ndarray, out) -> None:
         if idx.size == self.answer.size:  # one batched call answered everyone: adopt its columns
@@ -230,7 +231,11 @@ class RoundReplySlots:
 
 @dataclass(slots=True)
 class Outgoing:
-    """Per-agent columns of what the round's senders broadcast along their out-arcs."""
+    """Per-agent columns of what the round's senders broadcast along their out-arcs.
+
+    ``cause``: per agent, the ``seq`` of the reply event its message was sent in (-1:
+    none), so each ``MessageSent`` names its cause; ``None`` when replies are not
+    logged one by one (aggregated logging)."""
 
     senders: np.ndarray
     answers: np.ndarray
@@ -238,3 +243,4 @@ class Outgoing:
     values: list
     texts: list
     tokens: np.ndarray
+    cause: np.ndarray | None = None

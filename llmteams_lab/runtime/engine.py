@@ -68,7 +68,7 @@ class Run(Lifecycle):
         self.kind = workload_for(spec.task.kind)
         self.groups = resolve_backends(spec, self.kind, backends)
         self.mode = LogMode.for_run(spec, (g.batched for g in self.groups))
-        self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks)
+        self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks, spec.ids)
         self.workload: Workload = self.kind.build(spec, self.log, self.mode)
         self.network = Network(spec.ids, spec.arcs(), len(self.workload.options), self.mode)
         self.alive = np.ones(len(spec.agents), dtype=bool)
@@ -119,7 +119,7 @@ class Run(Lifecycle):
     def result(self) -> RunResult:
         """The run so far as a :class:`RunResult` (events, decision, reason)."""
         value, correct = self.workload.outcome()
-        return RunResult(self.spec, self.run_id, list(self.log.events), self.end_reason, value, correct,
+        return RunResult(self.spec, self.run_id, self.log.snapshot(), self.end_reason, value, correct,
                          self.round)
 
     def __repr__(self) -> str:
@@ -167,8 +167,7 @@ class Run(Lifecycle):
         work.decide(r, self.alive)
         out = work.broadcast(r, acting, slots)
         t_end = faults.round_end(out.senders, t0 + slots.latency, t_end)
-        self.network.send(self.log, r, out.senders, out.answers, out.confidence, out.values, out.texts,
-                          out.tokens, t0 + slots.latency, t_end)
+        self.network.send(self.log, r, out, t0 + slots.latency, t_end)
         summary = self._close_round(r, t0, t_end)
         stop = round_stop_reason(slots)  # a refused key, usage above bound, the wall-time deadline
         if not summary.done and stop:

@@ -119,7 +119,7 @@ async def _reexecute(cls: type["Run"], spec: TeamSpec, prefix: list[Event], k: i
 def _check(again: list[Event], prefix: list[Event], k: int, *, exact: bool) -> None:
     """The re-executed rounds must be the recorded ones (see the module docstring)."""
     if exact:
-        mine = [e for e in again[:len(prefix)] if e.kind != "RunStarted"]
+        mine = [e for e in list(again[:len(prefix)]) if e.kind != "RunStarted"]
         theirs = [e for e in prefix if e.kind != "RunStarted"]
         diff = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), None)
         if diff is None and len(again) >= len(prefix):
@@ -138,14 +138,15 @@ def _adopt(run: "Run", prefix: list[Event], sinks: list[Sink]) -> None:
     """Make the recorded events the run's log: what re-execution added after round k
     (a ``RunEnded`` if the run ended there) follows them, numbered on."""
     log = run.log
-    k_end = next(i for i in range(len(log.events) - 1, -1, -1) if log.events[i].kind == "RoundEnded")
-    tail = [e._replace(seq=len(prefix) + j) for j, e in enumerate(log.events[k_end + 1:])]
-    log.events[:] = prefix
-    log.seq = len(prefix)
+    again = log.events[:]  # typed events of the re-executed rounds
+    k_end = max(i for i, e in enumerate(again) if e.kind == "RoundEnded")
+    tail = [e._replace(seq=len(prefix) + j) for j, e in enumerate(again[k_end + 1:])]
+    log.sinks = []
+    log.truncate(0)
+    log.extend(prefix)
     log.flush()  # no sinks yet: marks the recorded events as delivered
     log.sinks = sinks
     for sink in sinks[1:]:  # the file already holds them; other sinks get the whole log
         sink.write(prefix)
-    log.events.extend(tail)
-    log.seq += len(tail)
+    log.extend(tail)
     log.flush()

@@ -12,6 +12,7 @@ import pytest
 
 from llmteams_lab import team
 from llmteams_lab.messages import Question
+from llmteams_lab.rounds import Outgoing
 from llmteams_lab.runtime.log import EventLog, LogMode
 from llmteams_lab.runtime.network import Network
 
@@ -25,7 +26,7 @@ def random_round(rng, n: int):
     confidence = rng.integers(0, 1001, n)
     values = [Q.options[a] if a >= 0 else None for a in answers.tolist()]
     texts = [f"text {i}" for i in range(n)]
-    return senders, answers, confidence, values, texts, rng.integers(0, 50, n), rng.random(n)
+    return senders, answers, confidence, values, texts, rng.integers(0, 50, n), np.round(rng.random(n), 6)
 
 
 def one_round(spec, rng, *, explicit=True, router=None):
@@ -33,9 +34,10 @@ def one_round(spec, rng, *, explicit=True, router=None):
     ids, arcs = spec.ids, spec.arcs()
     net = Network(ids, arcs, 4, LogMode(explicit, "test"))
     net.router = router
-    log = EventLog("r")
+    log = EventLog("r", ids=ids)
     sent = random_round(rng, len(ids))
-    net.send(log, 1, *sent, 2.0)
+    senders, answers, confidence, values, texts, tokens, t_sent = sent
+    net.send(log, 1, Outgoing(senders, answers, confidence, values, texts, tokens), t_sent, 2.0)
     net.deliver_due(log, 2, 2.0)
     return net, log, net.take_inbox(), sent
 

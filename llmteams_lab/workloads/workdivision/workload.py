@@ -136,6 +136,7 @@ class WorkDivision:
             self.cost_used += cost
         self.log.add(AgentReplied, r, aid, t_start=t0, t_end=t_end, value=describe_actions(actions),
                      tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
+                     fault=slots.marks.get(i),
                      detail=json.dumps({"actions": [list(a) for a in actions]}, separators=(",", ":")))
         said = []
         for action in actions:
