@@ -7,8 +7,10 @@ A team is checked on construction against two limits, before anything is built:
   Everything the runtime keeps per arc is an array over the arcs (O(edges): a
   100,000-agent star needs ~0.2 GB, not the 9.3 GiB an (n, n) matrix would), so the
   estimate is a sum of per-agent, per-arc and per-event costs, measured on this
-  project's runtime (``tracemalloc``, CPython 3.11, 2026-03: ~660 B per agent and
-  ~140 B per arc to build, ~215 B per event; the constants below round them up);
+  project's runtime with ``tracemalloc`` (CPython 3.11, the columnar event store:
+  ~870 B per agent and ~145 B per arc at the peak of building a run, ~145 B per event at
+  the peak of a per-message round, 82 B per event kept); the constants below round
+  them up;
 * **setup work** — ``erdos_renyi`` draws one number per pair of agents, so its pairs
   are capped (5·10⁷ pairs take ~15 s; a 100,000-agent one would take hours).
 
@@ -34,10 +36,10 @@ __all__ = ["Footprint", "MAX_RANDOM_PAIRS", "MEMORY_LIMIT_BYTES", "arc_count", "
 
 MEMORY_LIMIT_BYTES = 4 * 2**30
 MAX_RANDOM_PAIRS = 5 * 10**7
-BYTES_PER_AGENT = 1_000      # agent records, per-agent columns and lists (measured ~660)
-BYTES_PER_ARC = 250          # arcs while the topology is built, adjacency lists, arc columns (~140)
+BYTES_PER_AGENT = 1_200      # agent records, per-agent columns and lists (measured ~870)
+BYTES_PER_ARC = 250          # arcs while the topology is built, adjacency lists, arc columns (~145)
 BYTES_PER_FAULT_ARC = 64     # a round's per-arc fault masks and draws
-BYTES_PER_EVENT = 300        # one event record kept in the log (measured ~215)
+BYTES_PER_EVENT = 200        # one event at a round's peak (measured ~145; 82 B once kept)
 BYTES_PER_INBOX_MESSAGE = 150  # one message record built for a per-agent backend's request
 _MESSAGE_KINDS = ("corrupt", "delay", "drop", "duplicate", "equivocator", "partition", "prompt_injection",
                   "reorder")
