@@ -222,3 +222,29 @@ def test_resume_refuses_a_log_of_another_spec(tmp_path, spec_file) -> None:
     fails(cli("run", str(spec_file), "--out", str(out), "--resume", "--seed", "9"), 2,
           "'--resume' cannot continue", "was written by another spec")
     assert os.path.getsize(out / "events.jsonl") > 0
+
+
+def test_serve_stops_on_ctrl_c_with_exit_130_and_no_traceback() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "llmteams_lab.cli", "serve", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout.readline().startswith("serving simulated agents on http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 130 and err.strip() == "llmteams-lab: stopped"
+
+
+def test_resuming_a_finished_run_changes_nothing_but_rewrites_its_outputs(tmp_path, spec_file) -> None:
+    out = tmp_path / "out"
+    assert cli("run", str(spec_file), "--out", str(out)).returncode == 0
+    before = (out / "events.jsonl").read_bytes()
+    (out / "summary.csv").unlink()
+    (out / "events.parquet").unlink()
+    again = cli("run", str(spec_file), "--out", str(out), "--resume")
+    assert again.returncode == 0 and again.stderr == ""
+    assert (out / "events.jsonl").read_bytes() == before
+    assert read_events(out / "events.parquet").equals(read_events(out / "events.jsonl"))
+    assert (out / "summary.csv").is_file() and "max_rounds after 3 round(s)" in again.stdout

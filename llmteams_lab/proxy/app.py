@@ -27,7 +27,16 @@ import aiohttp
 from aiohttp import web
 
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
-from llmteams_lab.serve.guards import Limits, authorized, check_access, guard_errors, read_body, read_json
+from llmteams_lab.serve.guards import (
+    Limits,
+    add_fault_rules,
+    authorized,
+    check_access,
+    guard_errors,
+    read_body,
+    read_json,
+    refused,
+)
 from llmteams_lab.serve.responses import error_response, fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
 from llmteams_lab.spec.endpoint import check_base_url
@@ -96,24 +105,13 @@ class Proxy:
 
     async def _stats(self, request: web.Request) -> web.Response:
         if not authorized(request, self.__key):
-            return _refused()
+            return refused()
         return web.json_response(self.stats())
 
     async def _add_faults(self, request: web.Request) -> web.Response:
         if not authorized(request, self.__key):
-            return _refused()
-        raw = await read_body(request, self.limits)
-        if isinstance(raw, web.Response):
-            return raw
-        rules, problem = read_json(raw)
-        if problem:
-            return error_response(400, problem, "invalid_request_error")
-        try:
-            for rule in rules if isinstance(rules, list) else [rules]:
-                self.faults.add(rule)
-        except (ValueError, TypeError) as err:
-            return error_response(400, f"bad fault rules: {str(err)[:200]}", "invalid_request_error")
-        return web.json_response({"rules": len(self.faults.rules)})
+            return refused()
+        return await add_fault_rules(request, self.faults, self.limits)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -128,7 +126,7 @@ class Proxy:
 
     async def _relay(self, request: web.Request) -> web.StreamResponse:
         if not authorized(request, self.__key):
-            return _refused()
+            return refused()
         raw = await read_body(request, self.limits)
         if isinstance(raw, web.Response):
             return raw
@@ -183,7 +181,3 @@ def _garbled(body: bytes) -> bytes:
         start = body.index(b"{") if b"{" in body[:16] else 5
         return body[:start] + b"{" + body[start + 1:].replace(b'"', b"'", 3)
     return b"{" + body[1:].replace(b'"', b"'", 3) if body else b"{"
-
-
-def _refused() -> web.Response:
-    return error_response(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")

@@ -38,7 +38,16 @@ from aiohttp import web
 from llmteams_lab.serve import payloads
 from llmteams_lab.serve.agent import ChatReply, answer_chat
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
-from llmteams_lab.serve.guards import Limits, authorized, check_access, guard_errors, read_body, read_json
+from llmteams_lab.serve.guards import (
+    Limits,
+    add_fault_rules,
+    authorized,
+    check_access,
+    guard_errors,
+    read_body,
+    read_json,
+    refused,
+)
 from llmteams_lab.serve.responses import error_response as _error
 from llmteams_lab.serve.responses import fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
@@ -134,7 +143,7 @@ class Server:
     # --- routes ------------------------------------------------------------------------
     async def _models(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return refused()
         return web.json_response(payloads.model_list([DEFAULT_MODEL, *sorted(self.models)]))
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -148,7 +157,7 @@ class Server:
 
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return refused()
         raw = await read_body(request, self.limits)
         if isinstance(raw, web.Response):
             return raw
@@ -205,27 +214,17 @@ class Server:
 
     async def _stats(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return refused()
         return web.json_response({**self.stats.snapshot(), "faults_fired": dict(self.faults.fired)})
 
     async def _add_faults(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
-        raw = await read_body(request, self.limits)
-        if isinstance(raw, web.Response):
-            return raw
-        rules, problem = read_json(raw)
-        if problem:
-            return _error(400, problem, "invalid_request_error")
-        try:
-            added = [self.faults.add(rule) for rule in (rules if isinstance(rules, list) else [rules])]
-        except (ValueError, TypeError) as err:
-            return _error(400, f"bad fault rules: {str(err)[:200]}", "invalid_request_error")
-        return web.json_response({"added": len(added), "rules": len(self.faults.rules)})
+            return refused()
+        return await add_fault_rules(request, self.faults, self.limits)
 
     async def _reset(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return refused()
         self.faults.clear()
         self.stats.reset()
         return web.json_response({"reset": True})

@@ -31,9 +31,10 @@ from aiohttp import web
 
 from llmteams_lab.backends.connection import is_loopback_host
 from llmteams_lab.errors import ServiceError
-from llmteams_lab.serve.payloads import error_body
+from llmteams_lab.serve.responses import error_response
 
-__all__ = ["Limits", "authorized", "check_access", "guard_errors", "read_body", "read_json"]
+__all__ = ["Limits", "add_fault_rules", "authorized", "check_access", "guard_errors", "read_body", "read_json",
+           "refused"]
 
 _log = logging.getLogger("llmteams_lab.serve")
 MAX_JSON_DEPTH = 32  # chat requests nest a handful of levels (messages, content parts, schemas)
@@ -75,10 +76,25 @@ def authorized(request: web.Request, key: str | None) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {key}".encode())
 
 
-def error_response(status: int, message: str, kind: str = "invalid_request_error",
-                   code: str | None = None) -> web.Response:
-    response = web.Response(status=status, body=error_body(message, kind, code), content_type="application/json")
-    return response
+def refused() -> web.Response:
+    """The 401 of a request without the configured key (OpenAI's words)."""
+    return error_response(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+
+
+async def add_fault_rules(request: web.Request, plan: Any, limits: Limits) -> web.Response:
+    """``POST /_admin/faults``: add the JSON rule (or list of rules) to ``plan``; a bad
+    body or rule is a 400 naming the problem."""
+    raw = await read_body(request, limits)
+    if isinstance(raw, web.Response):
+        return raw
+    rules, problem = read_json(raw)
+    if problem:
+        return error_response(400, problem, "invalid_request_error")
+    try:
+        added = [plan.add(rule) for rule in (rules if isinstance(rules, list) else [rules])]
+    except (ValueError, TypeError) as err:
+        return error_response(400, f"bad fault rules: {str(err)[:200]}", "invalid_request_error")
+    return web.json_response({"added": len(added), "rules": len(plan.rules)})
 
 
 async def read_body(request: web.Request, limits: Limits) -> bytes | web.Response:
@@ -86,7 +102,7 @@ async def read_body(request: web.Request, limits: Limits) -> bytes | web.Respons
     length = request.content_length
     if length is not None and length > limits.max_body_bytes:
         response = error_response(413, f"The request body is {length} bytes; the limit is "
-                                       f"{limits.max_body_bytes} bytes.", code="request_too_large")
+                                       f"{limits.max_body_bytes} bytes.", "invalid_request_error", "request_too_large")
         response.force_close()  # the unread body is not waited for
         return response
     try:
@@ -94,12 +110,12 @@ async def read_body(request: web.Request, limits: Limits) -> bytes | web.Respons
             return await request.read()
     except TimeoutError:
         response = error_response(408, f"The request body did not arrive within {limits.body_timeout_s:g} s.",
-                                  code="request_timeout")
+                                  "invalid_request_error", "request_timeout")
         response.force_close()
         return response
     except web.HTTPRequestEntityTooLarge:
         response = error_response(413, f"The request body is larger than {limits.max_body_bytes} bytes.",
-                                  code="request_too_large")
+                                  "invalid_request_error", "request_too_large")
         response.force_close()
         return response
 
