@@ -18,6 +18,7 @@ import json
 from typing import Any, Mapping, Sequence
 
 from llmteams_lab.backends.base import Backend, as_backend
+from llmteams_lab.backends.retrying import Attempt
 from llmteams_lab.errors import BackendError, TraceEndedError, backend_error_class
 from llmteams_lab.events import Event
 from llmteams_lab.messages import AgentReply, AgentRequest
@@ -25,18 +26,46 @@ from llmteams_lab.messages import AgentReply, AgentRequest
 __all__ = ["ReplayBackend", "SwitchBackend"]
 
 class ReplayBackend(Backend):
-    """Answers ``(round, agent)`` from a recorded run's events (see the module doc)."""
+    """Answers ``(round, agent)`` from a recorded run's events (see the module doc).
 
-    def __init__(self, records: Sequence[Event], *, fallback: Any = None):
+    ``own_retries``: the trace's ``AgentRetried`` rows are retries the answering backend
+    made on its own (an LLM endpoint's), so each recorded reply hands them back through
+    :meth:`take_retries` and a re-executed round logs them again, in place. Leave it off
+    when the team's failure policy retried (the fault injector replays those itself)."""
+
+    def __init__(self, records: Sequence[Event], *, fallback: Any = None, own_retries: bool = False):
         self.fallback = fallback
         self._rows: dict[tuple[int, str], Event] = {}
         self._texts: dict[tuple[int, str], str] = {}
+        self._retried: dict[tuple[int, str], list[Event]] = {}
+        self._round_start: dict[int, float] = {}
+        self._pending: list[Attempt] = []
         for e in records:
             if e.kind in ("AgentReplied", "AgentFailed") and e.agent is not None:
                 self._rows[(e.round, e.agent)] = e
             elif e.kind == "MessageSent" and e.agent is not None and e.detail:
                 self._texts.setdefault((e.round, e.agent), e.detail)
+            elif e.kind == "AgentRetried" and own_retries and e.agent is not None:
+                self._retried.setdefault((e.round, e.agent), []).append(e)
+            elif e.kind == "RoundStarted":
+                self._round_start[e.round] = float(e.t_start)
         self.last_round = max((r for r, _ in self._rows), default=0)
+
+    def take_retries(self) -> list[Attempt]:
+        """The recorded own retries of the replies given since the last call."""
+        taken, self._pending = self._pending, []
+        return taken
+
+    def _queue_retries(self, round: int, agent: str) -> None:
+        t0 = self._round_start.get(round, 0.0)
+        for e in self._retried.get((round, agent), ()):
+            detail = _json(e.detail)
+            cls = backend_error_class(e.fault or "")
+            err = cls(str(detail.get("error", "")))
+            if cls is BackendError and e.fault:
+                err.kind = e.fault
+            self._pending.append(Attempt(agent, int(detail.get("attempt", 1)), float(e.t_start) - t0,
+                                         float(e.t_end) - float(e.t_start), float(detail.get("backoff_s", 0.0)), err))
 
     def has(self, round: int, agent: str) -> bool:
         return (round, agent) in self._rows
@@ -62,6 +91,7 @@ class ReplayBackend(Backend):
             raise TraceEndedError(f"the trace has no reply of agent {request.agent!r} in round {request.round} "
                                   f"(it records rounds 1..{self.last_round})")
         latency = float(row.t_end) - float(row.t_start)
+        self._queue_retries(request.round, request.agent)
         if row.kind == "AgentFailed":
             cls = backend_error_class(row.fault or "")
             err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)

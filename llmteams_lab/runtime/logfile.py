@@ -28,12 +28,17 @@ from typing import Any, Sequence
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.events import Event, event_from_dict
 
-__all__ = ["LogFile", "UnfinishedLogWarning", "finished_prefix", "interrupted_tail", "read_jsonl_rows", "read_log",
-           "rewrite_lines"]
+__all__ = ["InexactResumeWarning", "LogFile", "UnfinishedLogWarning", "finished_prefix", "interrupted_tail",
+           "read_jsonl_rows", "read_log", "rewrite_lines"]
 
 
 class UnfinishedLogWarning(UserWarning):
     """A log ends in a partial line or a half-written round (a process killed mid-write)."""
+
+
+class InexactResumeWarning(UserWarning):
+    """A resumed run could not re-execute its recorded rounds event for event (see
+    ``runtime.resume``); the log keeps the recorded events."""
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,18 @@ What may differ from an uninterrupted run: nothing for simulated agents (the log
 byte-identical); for real endpoints, the columns a second run would change anyway —
 ``t_start``/``t_end`` of rounds after k (measured wall time), ``tokens_in``/``tokens_out``
 and ``cost_usd`` if the server's counts vary, and the replies themselves if the model
-is not deterministic. The rounds up to k are the recorded ones.
+is not deterministic. The rounds up to k are the recorded ones, retries included (an
+endpoint's own retries are replayed in place). One limit: with a *retrying failure
+policy*, retries of real failures in rounds up to k are not re-run, so the re-executed
+rounds log fewer events than the log; the log keeps its own (an
+:class:`~llmteams_lab.runtime.logfile.InexactResumeWarning` says so), and only the
+``cause`` of a message delayed across round k may then point at another event.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -36,7 +42,7 @@ from llmteams_lab.errors import DatasetError, LlmTeamsError
 from llmteams_lab.events import Event
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.faults import spec_from_events
-from llmteams_lab.runtime.logfile import finished_prefix, read_log, rewrite_lines
+from llmteams_lab.runtime.logfile import InexactResumeWarning, finished_prefix, read_log, rewrite_lines
 from llmteams_lab.runtime.sinks import JsonlSink, Sink
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import workload_for
@@ -96,7 +102,8 @@ async def _reexecute(cls: type["Run"], spec: TeamSpec, prefix: list[Event], k: i
     """A run stepped through rounds 1..k (simulated agents asked again, the others
     answered from ``prefix``), checked against ``prefix``."""
     groups = resolve_backends(spec, workload_for(spec.task.kind), backends)
-    replay = ReplayBackend(prefix)
+    # without a retrying failure policy, every recorded AgentRetried is a backend's own retry
+    replay = ReplayBackend(prefix, own_retries=spec.failure_policy.on_error != "retry")
     by_agent: dict[str, Any] = {}
     asked_again = True
     for group in groups:
@@ -129,9 +136,16 @@ def _check(again: list[Event], prefix: list[Event], k: int, *, exact: bool) -> N
                            f"(event {where.seq}, {where.kind}); was it written by another version or spec?")
     ends = lambda events: [(e.round, e.value, e.correct, e.t_end) for e in events  # noqa: E731
                            if e.kind == "RoundEnded" and e.round <= k]
+    again = list(again)
     if ends(again) != ends(prefix):
         raise DatasetError("cannot resume: replaying the recorded rounds gave other decisions than the log; "
                            "was it written by another version or spec?")
+    k_end = max(i for i, e in enumerate(again) if e.kind == "RoundEnded")
+    if k_end + 1 != len(prefix):  # e.g. retries of a retrying failure policy are not replayed
+        warnings.warn(InexactResumeWarning(
+            f"re-running rounds 1..{k} logged {k_end + 1} events where the log has {len(prefix)}; the log keeps "
+            "its own, and only the 'cause' of messages delayed across that boundary may point elsewhere"),
+            stacklevel=4)
 
 
 def _adopt(run: "Run", prefix: list[Event], sinks: list[Sink]) -> None:

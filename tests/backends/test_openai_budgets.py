@@ -119,3 +119,44 @@ def _any_request(result):
 
     question = make_question(result.spec.task, result.spec.seed)
     return AgentRequest(result.run_id, 1, "a0", "member", question, (), None, None, "debate", {})
+
+
+def test_a_resumed_openai_run_keeps_its_retries_and_asks_only_for_new_rounds(tmp_path) -> None:
+    """An endpoint's own retries (429s) in the rounds kept are replayed in place, so the
+    resumed log has the uninterrupted run's events, seq for seq; only the new rounds'
+    measured times differ, and the server is asked only for them."""
+    import warnings
+
+    from llmteams_lab import JsonlSink
+    from llmteams_lab.datasets import read_events
+
+    def rate_limited(server) -> None:
+        server.faults.add("rate_limit", agent="a1", round=2, times=2, retry_after_s=0.001)
+
+    async def whole(spec, path) -> None:
+        async with Run(spec, sinks=[JsonlSink(path)]) as run:
+            await run.run()
+
+    async def resumed(path):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no InexactResumeWarning: the retries were replayed
+            run = await Run.resume(path)
+        async with run:
+            await run.run()
+
+    with serving(competence=0.5) as (server, url):
+        rate_limited(server)
+        spec = no_stop(openai_team(url, 3, seed=7, max_rounds=5))
+        asyncio.run(whole(spec, tmp_path / "whole.jsonl"))
+        text = (tmp_path / "whole.jsonl").read_bytes()
+        assert text.count(b'"kind":"AgentRetried"') == 2
+        head = text[: text.index(b'"round":4,')]
+        cut = tmp_path / "cut.jsonl"
+        cut.write_bytes(head[: head.rindex(b"\n") + 1])  # killed while round 4 was being written
+        server.faults.clear()
+        server.stats.reset()
+        rate_limited(server)  # it would fire again if round 2 were asked for again
+        asyncio.run(resumed(cut))
+        assert server.stats.requests == 3 * 2  # rounds 4 and 5 only
+    drop = ["t_start", "t_end"]  # the new rounds' measured wall-clock times
+    assert read_events(cut).drop(drop).equals(read_events(tmp_path / "whole.jsonl").drop(drop))
