@@ -6,12 +6,14 @@ a spec, runs it with JSONL + parquet sinks, and prints the per-round table.
 No traceback ever reaches a user. Every failure is one line on stderr,
 ``llmteams-lab: error: <what>``, and an exit status:
 
-* 2 — the invocation is wrong: a bad flag, a bad spec file (not UTF-8, not TOML/JSON,
-  a bad field), an ``--out`` that is a file or cannot be written, a log in ``--out``
-  that ``--resume``/``--force`` must decide about, ``serve --port 99999``;
-* 1 — the run or the service failed: the endpoint is unreachable, the failure policy
-  stopped the run, a port is already in use, the disk filled up;
-* 130 — interrupted (Ctrl-C): the log is flushed first, and ``--resume`` continues it.
+* 2 — the invocation cannot be done as asked: a bad flag, a bad spec file (not UTF-8,
+  not TOML/JSON, a bad field), an ``--out`` that is a file or cannot be written, a log
+  in ``--out`` that ``--resume``/``--force`` must decide about, ``serve --port 99999``,
+  a port already in use, a host beyond this machine, a missing extra;
+* 1 — the run failed: the endpoint is unreachable, the failure policy stopped the run,
+  the disk filled up;
+* 130 — a run interrupted (Ctrl-C): the log is flushed first, and ``--resume`` continues
+  it. (``serve``, ``proxy`` and ``classroom`` stop on Ctrl-C as they should: status 0.)
 
 ``run`` writes ``spec.toml`` before the first round, ``events.jsonl`` round by round,
 and ``events.parquet`` and ``summary.csv`` when the run ends or is interrupted; a run
@@ -29,7 +31,8 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from llmteams_lab.errors import DatasetError, LlmTeamsError, SpecError
+from llmteams_lab import __version__
+from llmteams_lab.errors import DatasetError, LlmTeamsError, MissingExtraError, ServiceError, SpecError
 from llmteams_lab.spec import TeamSpec, team
 
 __all__ = ["main"]
@@ -46,7 +49,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Run teams of LLM agents as distributed systems.")
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
                    help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run a team spec (TOML or JSON) and write its events",
@@ -75,13 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_EXTENSIONS: list = []  # subcommand registrars (serve, proxy) add themselves here
-
-
-def _version() -> str:
-    from llmteams_lab import __version__
-
-    return __version__
+_EXTENSIONS: list = []  # subcommand registrars (serve, proxy, classroom) add themselves here
 
 
 def load_spec(path: Path) -> TeamSpec:
@@ -225,9 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except SpecError as err:
+    except (SpecError, ServiceError, MissingExtraError) as err:  # what was asked cannot be done as asked
         return _fail(err, 2)
-    except LlmTeamsError as err:
+    except LlmTeamsError as err:  # the run or the endpoint failed
         return _fail(err, 1)
     except BrokenPipeError:  # e.g. piped into `head`: nothing more to say
         return 1
@@ -247,11 +244,13 @@ _HANDLERS: dict = {}
 
 
 def _register_apps() -> None:
-    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)."""
+    """Add the ``serve``, ``proxy`` and ``classroom`` subcommands (OpenAI-compatible endpoint,
+    fault proxy, the lessons as Voila apps)."""
+    from llmteams_lab.classroom.cli import register as classroom
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy):
+    for register in (serve, proxy, classroom):
         register(_EXTENSIONS, _HANDLERS)
 
 

@@ -79,10 +79,13 @@ __all__ = [
     "RoundStarted",
     "RunEnded",
     "RunStarted",
+    "Suspected",
     "TICKS_PER_SECOND",
     "TaskClaimed",
     "TaskCompleted",
     "TestsRan",
+    "Unsuspected",
+    "define_event",
     "event_class",
     "event_from_dict",
     "event_kinds",
@@ -302,6 +305,21 @@ class LockDenied(Event):
 
 
 @_kind
+class Suspected(Event):
+    """``agent``'s failure detector began to suspect ``peer``: nothing heard from it for
+    its timeout (``detail``). A suspicion of a slow but live peer is a false one."""
+
+    __slots__ = ()
+
+
+@_kind
+class Unsuspected(Event):
+    """``agent`` heard from ``peer`` again and withdrew its suspicion (it was false)."""
+
+    __slots__ = ()
+
+
+@_kind
 class RoundEnded(Event):
     """The round closed; ``value`` is the team decision so far, ``correct`` its truth."""
 
@@ -313,6 +331,19 @@ class RunEnded(Event):
     """The run ended; ``detail`` gives the reason (consensus, max_rounds, budget ...)."""
 
     __slots__ = ()
+
+
+def define_event(name: str, doc: str) -> type[Event]:
+    """A new event type ``name`` (CamelCase, past tense) for a workload's own happenings,
+    e.g. ``LeaderElected = define_event("LeaderElected", "...")``. It has the one column
+    schema and is stored, framed and replayed like the built-in types; defining the same
+    name twice returns the first definition."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if not name.isidentifier() or not name[:1].isupper():
+        raise DatasetError(f"'name' must be a CamelCase identifier (got {name[:60]!r})")
+    cls = type(name, (Event,), {"__doc__": doc, "__slots__": ()})
+    return _kind(cls)
 
 
 def event_class(kind: str) -> type[Event]:

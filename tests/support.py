@@ -106,3 +106,21 @@ def golden_jsonl(name: str) -> str:
 
 ROOT = Path(__file__).resolve().parents[1]  # the project root (tests/ is one level below it)
 PAPER_DATA = ROOT / ".." / "shared" / "data" / "paper-2603.12229"  # the paper's released runs, beside the project
+
+
+def build_wheel(tmp_path: Path) -> Path:
+    """A wheel built as pip builds it (isolated), from a copy of the project's sources."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "CHANGELOG.md"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("llmteams_lab", "widgets"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                           str(src)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return next((tmp_path / "dist").glob("*.whl"))

@@ -33,6 +33,8 @@ class ReplayBackend(Backend):
     :meth:`take_retries` and a re-executed round logs them again, in place. Leave it off
     when the team's failure policy retried (the fault injector replays those itself)."""
 
+    virtual_time = True  # replies come at once with their (scripted / recorded) latency
+
     def __init__(self, records: Sequence[Event], *, fallback: Any = None, own_retries: bool = False):
         self.fallback = fallback
         self._rows: dict[tuple[int, str], Event] = {}
@@ -117,6 +119,12 @@ class SwitchBackend(Backend):
         self.first = first
         self.then = then
         self.after_round = after_round
+
+    @property
+    def virtual_time(self) -> bool:  # type: ignore[override]
+        later = self.then.values() if isinstance(self.then, Mapping) else [self.then]
+        return bool(getattr(self.first, "virtual_time", False)) and all(
+            getattr(b, "virtual_time", False) for b in later)
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         if request.round <= self.after_round:

@@ -48,7 +48,11 @@ import polars as pl
 
 from llmteams_lab.metrics.frame import count_of as _count
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.workloads.workdivision.dag import amdahl, critical_path, critical_path_bound
+from llmteams_lab.workloads.workdivision.dag import (
+    amdahl,
+    critical_path,
+    critical_path_bound,
+)
 from llmteams_lab.workloads.workdivision.workload import draw_work
 
 __all__ = ["amdahl", "critical_path_bound", "idle_rounds", "run_specs", "speedups", "straggler_gaps",

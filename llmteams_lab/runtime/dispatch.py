@@ -32,7 +32,7 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -239,10 +239,10 @@ def round_s(seconds: float) -> float:
     return float(f"{seconds:.6g}")
 
 
-def round_stop_reason(slots: RoundReplySlots) -> str | None:
-    """Why the run must stop after this round, from its failures (``None``: it goes on):
-    a failure that stops runs (a refused key, usage above bound, the wall-time deadline)."""
-    reasons = {err.stops_run for err in slots.failures.values() if getattr(err, "stops_run", None)}
+def round_stop_reason(failures: Iterable[BaseException | None]) -> str | None:
+    """Why the run must stop after these failures (``None``: it goes on): a failure that
+    stops runs (a refused key, usage above a call's bound, the wall-time deadline)."""
+    reasons = {err.stops_run for err in failures if getattr(err, "stops_run", None)}
     for reason in ("auth_failed", "usage_above_bound", "budget_wall"):
         if reason in reasons:
             return reason

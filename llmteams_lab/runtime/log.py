@@ -50,6 +50,9 @@ class LogMode:
             return cls(True, "some agents are answered one call at a time (per-agent backends)")
         if needs_messages(spec.faults):
             return cls(True, "faults act on single messages")
+        if any(a.recipients is not None or a.fanout is not None for a in spec.agents):
+            return cls(True, "agents address their messages to some neighbours only")
+
         return cls(False, "logging = 'rounds' with batched backends")
 
 

@@ -29,12 +29,14 @@ from llmteams_lab.events import (
     MessageDelivered,
     MessageDropped,
     MessageSent,
+    on_time_grid,
 )
 from llmteams_lab.rounds import Entry, Inbox, _Said
 from llmteams_lab.runtime.log import EventLog, LogMode
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.rounds import Outgoing
+    from llmteams_lab.runtime.links import Links
 
 __all__ = ["Network", "Route"]
 
@@ -71,17 +73,35 @@ class Network:
         self._said: _Said | None = None
         # receiver index -> the fault keeping it down this round (set by the fault injector)
         self.down: dict[int, str] = {}
+        self.links: "Links | None" = None  # addressing and link delays (set by the engine)
         self._lost: np.ndarray | None = None  # receivers whose aggregated inbox rows were dropped
 
     # --- sending ------------------------------------------------------------------
-    def send(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
-        """Broadcast each sender's answer along its out-arcs (see the module docstring)."""
+    def send(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> float:
+        """Send each sender's message along its out-arcs, or to its recipients (see the
+        module docstring); the round's end once its slowest message has arrived."""
+        t_end = self._in_flight(out, t_sent, t_end)
+        addressed = out.named or (self.links is not None and self.links.addressed)
         if not self.mode.per_message:
             self._send_aggregated(log, round, out.senders, out.answers, out.confidence, out.tokens, t_end)
-        elif self.router is None and not self.down:
+        elif self.router is None and not addressed:
             self._send_direct(log, round, out, t_sent, t_end)
         else:
             self._send_routed(log, round, out, t_sent, t_end)
+        return t_end
+
+    def _in_flight(self, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> float:
+        """A synchronous round lasts until its slowest message has arrived: with link
+        delays (``network.delay_s``, ``network.links``) that can be after its slowest reply."""
+        links = self.links
+        if links is None or (links.delay == 0.0 and not links.per_link) or not out.senders.size:
+            return t_end
+        latest = t_end
+        for s in out.senders.tolist():
+            if self.out[s]:
+                delays = links.delays(s, self.out[s], float(t_sent[s]), links.generator(s))
+                latest = max(latest, float(t_sent[s]) + float(delays.max()))
+        return on_time_grid(latest)
 
     def _remember(self, round, senders, answers, confidence, texts) -> None:
         if senders.size == self.n:  # senders are distinct agent indices: everyone replied
@@ -102,7 +122,8 @@ class Network:
         return self._by_src[keep], self._by_src_dst[keep]
 
     def _send_direct(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
-        """No router: every message is delivered. One block of events, Sent and Delivered
+        """No router: every message is delivered, unless its receiver is down. One block
+        of events, Sent and its fate (Delivered, or Dropped with the receiver's fault)
         interleaved per message (in sender order), the broadcast kept as columns."""
         src, dst = self._arcs_of(out.senders)
         m = src.size
@@ -115,14 +136,31 @@ class Network:
             t_stop = t_start.copy()
             t_stop[1::2] = t_end
             detail = np.zeros(2 * m, dtype=np.int32)
-            detail[0::2] = log.codes(out.texts)[src] if out.texts else 0
+            detail[0::2] = _codes(log, out.texts, self.n)[src] if out.texts else 0
             cause = np.repeat(out.cause[src], 2) if out.cause is not None else np.full(2 * m, -1, np.int64)
             cause[1::2] = np.arange(first, first + 2 * m, 2, dtype=np.int64)
+            fault = self._drop_to_down(log, dst, kinds, t_start, t_stop) if self.down else 0
             log.block("MessageSent", 2 * m, round=round, kind=kinds, agent=np.repeat(src + 1, 2),
                       peer=np.repeat(dst + 1, 2), t_start=t_start, t_end=t_stop,
-                      value=np.repeat(log.codes(out.values)[src], 2), tokens_out=np.repeat(out.tokens[src], 2),
-                      detail=detail, cause=cause)
+                      value=np.repeat(_codes(log, out.values, self.n)[src], 2),
+                      tokens_out=np.repeat(out.tokens[src], 2),
+                      detail=detail, fault=fault, cause=cause)
         self._remember(round, out.senders, out.answers, out.confidence, out.texts)
+
+    def _drop_to_down(self, log: EventLog, dst: np.ndarray, kinds: np.ndarray, t_start: np.ndarray,
+                      t_stop: np.ndarray) -> np.ndarray:
+        """Turn the deliveries to down receivers into drops (in place) and empty those
+        receivers' inboxes; the ``fault`` column of the block."""
+        fault_code = np.zeros(self.n, dtype=np.int32)
+        for r, why in self.down.items():
+            fault_code[r] = log.code(why)
+        self._lost = fault_code > 0
+        dropped = np.flatnonzero(self._lost[dst]) * 2 + 1
+        kinds[dropped] = log.store.kind_code("MessageDropped")
+        t_stop[dropped] = t_start[dropped]  # lost at the moment it was sent, as a routed drop is
+        fault = np.zeros(kinds.size, dtype=np.int32)
+        fault[dropped] = fault_code[dst[(dropped - 1) // 2]]
+        return fault
 
     def _send_routed(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> None:
         """A router decides each message's fate (network faults); every entry is kept."""
@@ -133,7 +171,13 @@ class Network:
             sid, value, text, tok, ts = ids[s], values[s], texts[s], int(out.tokens[s]), float(t_sent[s])
             entry = (s, int(answers[s]), int(confidence[s]), text, None, round)
             cause = causes[s] if causes is not None and causes[s] >= 0 else None
-            for r in self.out[s]:
+            reach, unreachable = self._recipients(s, out)
+            for r in unreachable:
+                sent = log.add(MessageSent, round, sid, ids[r], t_start=ts, t_end=ts, value=value, tokens_out=tok,
+                               detail=text, cause=cause).seq
+                log.add(MessageDropped, round, sid, ids[r], t_start=ts, t_end=ts, value=value, tokens_out=tok,
+                        fault="no_route", cause=sent)
+            for r in reach:
                 rid = ids[r]
                 sent = log.add(MessageSent, round, sid, rid, t_start=ts, t_end=ts, value=value, tokens_out=tok,
                                detail=text, cause=cause).seq
@@ -145,6 +189,14 @@ class Network:
                     continue
                 self._apply_fates(log, round, s, r, entry, fates, value, tok, ts, t_end, sent)
         self._slow = True
+
+    def _recipients(self, s: int, out: "Outgoing") -> tuple[list[int], list[int]]:
+        """(reachable, unreachable) recipients of ``s``'s message (``runtime.links``)."""
+        named = out.named.get(s) if out.named else None
+        if self.links is None:
+            return (list(self.out[s]), []) if named is None else (
+                [r for r in named if r in self.out[s]], [r for r in named if r not in self.out[s]])
+        return self.links.recipients(s, named, None)
 
     def _apply_fates(self, log, round, s, r, entry, fates, value, tok, ts, t_end, sent) -> None:
         """A fate is ``(delay, fault[, change])``: delay < 0 drops the message (``fault``
@@ -252,18 +304,18 @@ class Network:
         """Hand over what arrived since the last round and start a fresh inbox."""
         said, self._said = self._said, None
         votes, weight, size = self._tallies(said)
-        if self._lost is not None:  # aggregated messages to receivers that were down
-            votes[self._lost] = 0
-            weight[self._lost] = 0
-            size[self._lost] = 0
-            self._lost = None
+        lost, self._lost = self._lost, None
+        if lost is not None:  # this round's messages to receivers that were down were dropped
+            votes[lost] = 0
+            weight[lost] = 0
+            size[lost] = 0
         slow = None
         if self._slow:
             slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False
             self._add_entries(votes, weight, size, slow)
         if not self.mode.per_message:
             return Inbox(votes, weight, size)
-        return Inbox(votes, weight, size, said, slow, self.inn)
+        return Inbox(votes, weight, size, said, slow, self.inn, lost)
 
     def _tallies(self, said: _Said | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Votes, confidence weight (thousandths) per (receiver, option) and inbox sizes."""
@@ -309,3 +361,13 @@ class Network:
                 if answer >= 0:
                     votes[r, answer] += 1
                     weight[r, answer] += conf
+
+
+def _codes(log: EventLog, texts: Sequence[str | None] | dict[int, str | None], n: int) -> np.ndarray:
+    """String codes per agent of a list over the team or a mapping of a few agents."""
+    if not isinstance(texts, dict):
+        return log.codes(texts)
+    codes = np.zeros(n, dtype=np.int32)
+    for i, text in texts.items():
+        codes[i] = log.code(text)
+    return codes

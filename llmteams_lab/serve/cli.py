@@ -167,8 +167,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def serve_until_interrupted(server: Any, what: str, host: str, out: Callable[[str], None] | None = None) -> int:
-    """Start ``server``, print its URL, and serve until Ctrl-C (exit status 130, the
-    shell's convention for an interrupt). A port in use is a ``ServiceError`` (exit 1)."""
+    """Start ``server``, print its URL, and serve until Ctrl-C — the way to stop it, so
+    exit status 0. A port in use is a ``ServiceError`` (one line, exit 2)."""
     from llmteams_lab.serve.running import is_loopback_host
 
     say = out or (lambda line: print(line, flush=True))
@@ -188,5 +188,4 @@ def serve_until_interrupted(server: Any, what: str, host: str, out: Callable[[st
         asyncio.run(main())
     except KeyboardInterrupt:
         print("llmteams-lab: stopped", file=sys.stderr, flush=True)
-        return 130
     return 0

@@ -6,6 +6,8 @@ import asyncio
 
 import polars as pl
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from llmteams_lab import run_sync
 from llmteams_lab.datasets.replay import ReplayRun
@@ -22,9 +24,6 @@ from llmteams_lab.events import (
     TaskCompleted,
     TestsRan,
 )
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
-
 from llmteams_lab.metrics import (
     amdahl,
     critical_path_bound,

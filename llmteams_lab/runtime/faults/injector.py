@@ -263,6 +263,11 @@ class FaultInjector:
         for a crash_recover window comes back) — whom a budget's worst case must count."""
         return ~self._crashed
 
+    def extra_seconds(self, s: int, r: int) -> float:
+        """Seconds a ``delay`` fault adds to a message from ``s`` to ``r`` in this round
+        (asynchronous runs add them to its time in flight)."""
+        return self._plan.seconds.get((s, r), 0.0) if self._plan is not None else 0.0
+
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         """Add each agent's liveness and the faults acting on it to a UI state snapshot."""
         r = max(self._round, 1)
@@ -325,6 +330,9 @@ class NoFaults:
 
     def may_act(self) -> np.ndarray:
         return np.ones(len(self._alive), dtype=bool)
+
+    def extra_seconds(self, s: int, r: int) -> float:
+        return 0.0
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         for aid in state:

@@ -28,8 +28,15 @@ from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision, held_agreement, make_protocol
-from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
+from llmteams_lab.rounds import (
+    Inbox,
+    Outgoing,
+    RoundReplySlots,
+    named_recipients,
+    woken_by,
+)
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.protocol import ONE_SHOT
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +64,8 @@ class Deliberation:
         self._one_hot = np.eye(self.k, dtype=np.int64)  # row a: an answer of option a (token sums)
         self.protocol = make_protocol(spec, self.k)
         self._ids = spec.ids  # a property that builds a tuple: cached for the per-agent path
+        self._index = {a: i for i, a in enumerate(self._ids)}
+        self._one_shot_async = spec.execution != "synchronous" and spec.protocol.kind in ONE_SHOT
         n = len(spec.agents)
         self.answers = np.full(n, -1, dtype=np.int64)
         self.confidence = np.zeros(n, dtype=np.int64)
@@ -107,7 +116,8 @@ class Deliberation:
             latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
             for i in acting.tolist():
                 if i in slots.failures:
-                    self._log_failure(r, t0, i, slots.failures[i], latency[i], tokens_in[i], tokens_out[i])
+                    self._log_failure(r, t0, i, slots.failures[i], latency[i], tokens_in[i], tokens_out[i],
+                                      woken_by(slots, i))
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
                      t_end: float) -> None:
@@ -137,7 +147,8 @@ class Deliberation:
         log.block("AgentReplied", acting.size, round=r, agent=acting + 1, t_start=t0,
                   t_end=t0 + slots.latency[acting], value=self._option_codes[answers],
                   correct=np.where(answers == self.truth, 2, 1).astype(np.int8), tokens_in=slots.tokens_in[acting],
-                  tokens_out=slots.tokens_out[acting], cost_usd=cost, fault=fault, detail=detail)
+                  tokens_out=slots.tokens_out[acting], cost_usd=cost, fault=fault, detail=detail,
+                  cause=slots.cause[acting] if slots.cause is not None else -1)
         self._reply_seq[acting] = np.arange(first, first + acting.size)
 
     def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
@@ -158,7 +169,7 @@ class Deliberation:
         answers, confidence = slots.answer.tolist(), slots.confidence.tolist()
         for i in acting.tolist():
             if i in failures:
-                self._log_failure(r, t0, i, failures[i], latency[i], tokens_in[i], tokens_out[i])
+                self._log_failure(r, t0, i, failures[i], latency[i], tokens_in[i], tokens_out[i], woken_by(slots, i))
                 continue
             t_end = t0 + latency[i]
             reply = replies.get(i)
@@ -175,17 +186,18 @@ class Deliberation:
                 value, correct, detail = None, None, _reply_detail(confidence[i], estimated, raw)
             self._reply_seq[i] = add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value,
                                      correct=correct, tokens_in=tokens_in[i], tokens_out=tokens_out[i],
-                                     cost_usd=cost, fault=marks.get(i), detail=detail).seq
+                                     cost_usd=cost, fault=marks.get(i), detail=detail,
+                                     cause=woken_by(slots, i)).seq
 
     def _log_failure(self, r: int, t0: float, i: int, err: BaseException, latency: float, tokens_in: int,
-                     tokens_out: int) -> None:
+                     tokens_out: int, cause: int | None = None) -> None:
         """``AgentFailed`` for a failed call, with the answer the agent still holds (module doc)."""
         spent = getattr(err, "cost_usd", None)  # e.g. an unparseable LLM reply was still billed
         self.cost_used += spent or 0.0
         held = -1 if self._withdraws else int(self.answers[i])
         self.log.add(AgentFailed, r, self._ids[i], t_start=t0, t_end=t0 + latency, fault=getattr(err, "kind", "error"),
                      value=self.options[held] if held >= 0 else None, correct=held == self.truth if held >= 0 else None,
-                     tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=spent, detail=str(err))
+                     tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=spent, detail=str(err), cause=cause)
 
     def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots,
                    t_end: float | None) -> None:
@@ -230,19 +242,34 @@ class Deliberation:
         return out
 
     def decide(self, round: int, alive: np.ndarray) -> Decision:
-        self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
-        return self.decision
+        decision = self.protocol.decide(round, self.answers, self.confidence, alive)
+        if decision.done and self._one_shot_async and bool((self.answers[alive] < 0).any()):
+            # an asynchronous vote is over once every live agent has voted, not at the first ballot
+            decision = Decision(decision.value, False, "")
+        self.decision = decision
+        return decision
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
-        opts = self.question.options
-        if self._texts:  # only per-message logging reads the answers as text
-            values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
-            texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))]
-        else:
-            values, texts = [], []
         everyone = acting.size == self.answers.size and np.count_nonzero(slots.replied) == acting.size
-        return Outgoing(acting if everyone else acting[slots.replied[acting]], self.answers, self.confidence,
-                        values, texts, slots.tokens_out, self._reply_seq if self._texts else None)
+        senders = acting if everyone else acting[slots.replied[acting]]
+        values, texts = self._said(senders, slots) if self._texts else ([], [])
+        return Outgoing(senders, self.answers, self.confidence, values, texts, slots.tokens_out,
+                        self._reply_seq if self._texts else None, named_recipients(slots, senders, self._index))
+
+    def _said(self, senders: np.ndarray, slots: RoundReplySlots) -> tuple[Any, Any]:
+        """Per sender, the answer (as text) and the message text it sends: lists over the
+        whole team when most of it speaks (a round), mappings for a few (an asynchronous turn)."""
+        opts, replies = self.question.options, slots.replies
+        if 4 * senders.size >= self.answers.size:
+            values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
+            return values, [replies[i].text if i in replies else "" for i in range(len(values))]
+        picked = senders.tolist()
+        values = {i: opts[a] if a >= 0 else None for i, a in zip(picked, self.answers[senders].tolist())}
+        return values, {i: replies[i].text if i in replies else "" for i in picked}
+
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]:
+        """No timers: agents act on arrivals (or, working on a board, continuously)."""
+        return {}
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """The decision as text and whether it is the ground truth (``None``: undecided)."""
