@@ -48,6 +48,8 @@ class TaskSpec:
         object.__setattr__(self, "choices", tuple(self.choices))
         for i, choice in enumerate(self.choices):
             c.text(f"choices[{i}]", choice, allow_empty=False)
+        c.optional(c.text, "prompt", self.prompt)  # checked whatever the kind: a spec must serialise
+        c.optional(c.text, "answer", self.answer)
         if self.kind == "custom":
             c.text("prompt", self.prompt, allow_empty=False)
             if len(self.choices) < 2 or len(set(self.choices)) != len(self.choices):
