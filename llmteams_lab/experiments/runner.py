@@ -1,0 +1,74 @@
+"""One task of a sweep: a batch of seeds of one design, run wherever the executor runs it.
+
+Why batches: a 10-agent run takes a few milliseconds, so shipping runs one by one to a
+worker would cost as much as the runs; a task carries one design spec and its seeds,
+and all of a batch's runs share one event loop. ``run_task`` is a plain module-level
+function of plain data, so it pickles for worker processes and Ray alike, and returns
+plain rows (dicts), computed from each run's records without polars
+(``experiments.outcome``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from llmteams_lab.errors import LlmTeamsError
+from llmteams_lab.experiments.baselines import baseline_rows
+from llmteams_lab.experiments.outcome import outcome_row
+from llmteams_lab.runtime import Run
+from llmteams_lab.spec import TeamSpec
+
+__all__ = ["Task", "run_task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Seeds of one design to run.
+
+    arms      per seed, the arms to write: "team" and/or "baselines" (the team always runs:
+              the baselines are matched to its token spend)
+    pause_gc  pause the cyclic GC during rounds (only in worker processes the sweep owns)
+    """
+
+    design: str
+    labels: dict[str, Any]
+    spec: TeamSpec
+    seeds: tuple[tuple[int, tuple[str, ...]], ...]
+    pause_gc: bool = False
+
+
+def run_task(task: Task) -> list[dict[str, Any]]:
+    """The rows of every (seed, arm) of ``task``."""
+    return asyncio.run(_run_all(task))
+
+
+async def _run_all(task: Task) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for seed, arms in task.seeds:
+        spec = task.spec.replace(seed=seed)
+        team = await _run_one(spec, task.pause_gc)
+        key = {**task.labels, "design": task.design, "seed": seed}
+        if "team" in arms:
+            rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
+        if "baselines" in arms:
+            rows += [{**key, **row} for row in baseline_rows(spec, team["tokens"])]
+    return rows
+
+
+async def _run_one(spec: TeamSpec, pause_gc: bool) -> dict[str, Any]:
+    """One run's outcome row. A run that fails (failure policy ``stop``, a refused key)
+    is a row too, with its ``reason`` and ``error``: a design that fails is a result."""
+    run = Run(spec, pause_gc=pause_gc)
+    error = None
+    try:
+        await run.run()
+    except LlmTeamsError as err:
+        error = f"{type(err).__name__}: {err}"[:500]
+    finally:
+        await run.aclose()
+    result = run.result()
+    reason = result.reason if error is None else (run.end_reason or "error")
+    row = outcome_row(result.records, reason, result.decision, result.correct, result.rounds)
+    return {"run_id": result.run_id, "n_agents": len(spec.agents), **row, "error": error}
