@@ -48,10 +48,11 @@ class RayExecutor:
 
     def _connect(self) -> None:
         ray = self.ray
+        if self.address is not None:
+            probe_address(self.address)  # even when Ray is up: a wrong address is a mistake to report
         if ray.is_initialized():
             return
         if self.address is not None:
-            probe_address(self.address)
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as err:

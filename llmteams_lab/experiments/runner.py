@@ -27,16 +27,14 @@ __all__ = ["Task", "run_task"]
 class Task:
     """Seeds of one design to run.
 
-    arms      per seed, the arms to write: "team" and/or "baselines" (the team always runs:
-              the baselines are matched to its token spend)
-    pause_gc  pause the cyclic GC during rounds (only in worker processes the sweep owns)
+    seeds  (seed, arms) pairs; arms: "team" and/or "baselines" (the team always runs:
+           the baselines are matched to its token spend)
     """
 
     design: str
     labels: dict[str, Any]
     spec: TeamSpec
     seeds: tuple[tuple[int, tuple[str, ...]], ...]
-    pause_gc: bool = False
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
@@ -48,7 +46,7 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for seed, arms in task.seeds:
         spec = task.spec.replace(seed=seed)
-        team = await _run_one(spec, task.pause_gc)
+        team = await _run_one(spec)
         key = {**task.labels, "design": task.design, "seed": seed}
         if "team" in arms:
             rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
@@ -57,10 +55,10 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     return rows
 
 
-async def _run_one(spec: TeamSpec, pause_gc: bool) -> dict[str, Any]:
+async def _run_one(spec: TeamSpec) -> dict[str, Any]:
     """One run's outcome row. A run that fails (failure policy ``stop``, a refused key)
     is a row too, with its ``reason`` and ``error``: a design that fails is a result."""
-    run = Run(spec, pause_gc=pause_gc)
+    run = Run(spec)
     error = None
     try:
         await run.run()

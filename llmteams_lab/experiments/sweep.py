@@ -164,7 +164,7 @@ def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], runner: Executor,
         current.append((seed, arms))
         last = i + 1 == len(jobs) or jobs[i + 1][0] is not design
         if last or len(current) == batch_size:
-            tasks.append(Task(design.key, design.labels, design.spec, tuple(current), not runner.in_process))
+            tasks.append(Task(design.key, design.labels, design.spec, tuple(current)))
             current = []
     return tasks
 
