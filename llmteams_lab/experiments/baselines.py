@@ -8,9 +8,12 @@ question (the question comes from the seed only):
   agent for LLM members, whose competence is unknown) samples ``k`` independent answers
   to the question and the majority of its samples wins (ties: the first option). ``k``
   is as many samples as the team's token spend affords — the largest ``k`` with
-  ``k · c <= T`` for a sample cost ``c`` and team spend ``T`` — so the baseline spends
-  between 90 % and 100 % of ``T`` whenever ``T >= 10 c`` (below that, whole samples
-  give at least ``k / (k + 1)`` of it; ``token_ratio`` in the row says exactly);
+  ``k · c <= T`` for a sample cost ``c`` and team spend ``T`` — and what is left (less
+  than one sample) lengthens every sample's reply equally (an LLM may reason longer
+  with it; the simulated model's accuracy does not depend on reply length), so the
+  baseline spends between ``T - k`` tokens and ``T``: 90–100 % of the team's spend
+  (``token_ratio`` in the row says exactly; only a team that spent less than one
+  sample — every call failed — gets one sample, above its spend);
 * ``member:<id>`` — each distinct member profile answering alone, once; the *best
   individual member* of a design is the one with the highest mean accuracy over the
   seeds, picked on the whole table (``metrics.designs.baseline_gains``), never per seed.
@@ -76,7 +79,10 @@ def samples_for(team_tokens: int, sample_tokens: int) -> int:
 def baseline_rows(spec: TeamSpec, team_tokens: int) -> list[dict[str, Any]]:
     """The baseline arms' rows for ``spec`` (one seed) against a team that spent ``team_tokens``."""
     best = best_member(spec)
-    rows = [_arm(spec, best, samples_for(team_tokens, _sample_tokens(best)), "self_consistency", team_tokens)]
+    k = samples_for(team_tokens, _sample_tokens(best))
+    if best.backend == "simulated" and team_tokens > k * _sample_tokens(best):
+        best = best.replace(reply_tokens=best.reply_tokens + (team_tokens - k * _sample_tokens(best)) // k)
+    rows = [_arm(spec, best, k, "self_consistency", team_tokens)]
     rows += [_arm(spec, agent, 1, f"member:{agent.id}", team_tokens) for agent in members(spec)]
     return rows
 

@@ -6,6 +6,14 @@ from llmteams_lab.metrics.consensus import (
     convergence,
     rounds_to_consensus,
 )
+from llmteams_lab.metrics.designs import (
+    baseline_gains,
+    design_summary,
+    label_columns,
+    paired_differences,
+    pareto_front,
+    scaling_exponents,
+)
 from llmteams_lab.metrics.faults import (
     byzantine_influence,
     faulty_agents,
@@ -13,6 +21,7 @@ from llmteams_lab.metrics.faults import (
     time_to_recover,
 )
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
+from llmteams_lab.metrics.intervals import bootstrap_mean, wilson
 from llmteams_lab.metrics.safety import (
     check_agreement,
     check_run,
@@ -32,8 +41,10 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "convergence", "critical_path_bound", "empty_frame",
-           "events_frame", "faulty_agents", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
-           "prefix", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
-           "time_to_recover", "work_summary", "write_conflicts"]
+__all__ = ["SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean", "byzantine_influence",
+           "check_agreement", "check_run", "check_termination", "check_validity", "convergence",
+           "critical_path_bound", "design_summary", "empty_frame", "events_frame", "faulty_agents",
+           "idle_rounds", "label_columns", "message_loss", "overhead", "paired_differences", "pareto_front",
+           "per_agent", "per_edge", "prefix", "round_summary", "rounds_to_consensus", "run_specs",
+           "scaling_exponents", "speedups", "straggler_gaps", "time_to_recover", "wilson", "work_summary",
+           "write_conflicts"]
