@@ -102,11 +102,13 @@ _HANDLERS: dict = {}
 
 
 def _register_apps() -> None:
-    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)."""
+    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)
+    and ``sweep`` (design sweeps)."""
+    from llmteams_lab.experiments.cli import register as sweep
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy):
+    for register in (serve, proxy, sweep):
         register(_EXTENSIONS, _HANDLERS)
 
 

@@ -79,6 +79,9 @@ def _sweep(all_designs: list[Design], seeds: list[int], store: ResultStore | Non
         store.record(_manifest(base, grid_keys, all_designs, seeds, baselines))
     done = _done_arms(store)
     jobs = _jobs(all_designs, seeds, baselines, done)
+    if store is not None and done:
+        say(f"resuming: {len(all_designs) * len(seeds) - len(jobs):,} of {len(all_designs) * len(seeds):,} runs "
+            f"already in {store.root}")
     _check_cost(all_designs, jobs, max_cost_usd, yes, say)
     tasks = _tasks(jobs, runner, batch_size)
     rows: list[dict[str, Any]] = []
