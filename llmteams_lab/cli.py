@@ -103,12 +103,13 @@ _HANDLERS: dict = {}
 
 def _register_apps() -> None:
     """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)
-    and ``sweep`` (design sweeps)."""
+    and ``sweep`` (design sweeps) and ``report`` (one-file HTML reports)."""
     from llmteams_lab.experiments.cli import register as sweep
+    from llmteams_lab.export.cli import register as report
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy, sweep):
+    for register in (serve, proxy, sweep, report):
         register(_EXTENSIONS, _HANDLERS)
 
 

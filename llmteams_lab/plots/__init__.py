@@ -24,6 +24,7 @@ from llmteams_lab.plots.overhead import (
     overhead_series,
     reference_messages,
 )
+from llmteams_lab.plots.spacetime import space_time_figure
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "reference_messages",
     "robustness_figure",
     "scaling_figure",
+    "space_time_figure",
     "sweep_figure",
 ]
