@@ -17,7 +17,8 @@ agreement              share of the last round's replies holding its modal answe
 accuracy_first/_last   individual accuracy: share of replies that were right, round 1 / last
 messages               messages sent (Σ ``count`` of ``MessageSent``); delivered, dropped too
 tokens_in, tokens_out  tokens of every agent call (replies and failed calls); tokens: both
-cost_usd               dollars of those calls (null when a price is unknown)
+cost_usd               dollars of those calls (null when a reply's price is unknown; a
+                       failed call that reports no cost is not billed)
 failures               failed agent calls (``AgentFailed``); faults_applied: ``FaultApplied``
 clock_s                the run's clock when it ended (virtual seconds for simulated agents)
 =====================  ============================================================
@@ -58,7 +59,7 @@ def outcome_row(records: Sequence[Event], reason: str | None, decision: str | No
             if kind in tally:
                 tally[kind] += count
     calls = list(compress(records, map(_CALLS.__contains__, kinds)))
-    costs = list(map(_COST, calls))
+    costs = [c for e, c in zip(calls, map(_COST, calls)) if c is not None or e[3] != "AgentFailed"]
     tokens_in, tokens_out = sum(map(_TOKENS_IN, calls)), sum(map(_TOKENS_OUT, calls))
     answers = [e for e in calls if e[3] in _ANSWERS and e[8] is not None]
     per_round = _tallies(answers)

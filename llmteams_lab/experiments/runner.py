@@ -19,8 +19,9 @@ from llmteams_lab.experiments.baselines import baseline_rows
 from llmteams_lab.experiments.outcome import outcome_row
 from llmteams_lab.runtime import Run
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.faults import BACKEND_KINDS
 
-__all__ = ["Task", "run_task"]
+__all__ = ["Task", "fast_spec", "run_task"]
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,25 @@ class Task:
 
     seeds  (seed, arms) pairs; arms: "team" and/or "baselines" (the team always runs:
            the baselines are matched to its token spend)
+    fast   run with aggregated logging where that gives the same row (see :func:`fast_spec`)
     """
 
     design: str
     labels: dict[str, Any]
     spec: TeamSpec
     seeds: tuple[tuple[int, tuple[str, ...]], ...]
+    fast: bool = True
+
+
+def fast_spec(spec: TeamSpec) -> TeamSpec | None:
+    """``spec`` with aggregated logging, if its row would be the same as with its own
+    logging (``None`` otherwise). A sweep keeps no events, only the outcome row, and the
+    row's counts are the same either way (``tests/experiments/test_outcome.py``) —
+    except for backend faults, whose failed calls only per-message logging records.
+    Per-message logging of a 10-agent team is about half of its run's time."""
+    if spec.logging == "rounds" or any(f.kind in BACKEND_KINDS for f in spec.faults):
+        return None
+    return spec.replace(logging="rounds")
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
@@ -46,7 +60,7 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for seed, arms in task.seeds:
         spec = task.spec.replace(seed=seed)
-        team = await _run_one(spec)
+        team = await _run_one(spec, task.fast)
         key = {**task.labels, "design": task.design, "seed": seed}
         if "team" in arms:
             rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
@@ -55,10 +69,12 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     return rows
 
 
-async def _run_one(spec: TeamSpec) -> dict[str, Any]:
+async def _run_one(spec: TeamSpec, fast: bool) -> dict[str, Any]:
     """One run's outcome row. A run that fails (failure policy ``stop``, a refused key)
-    is a row too, with its ``reason`` and ``error``: a design that fails is a result."""
-    run = Run(spec)
+    is a row too, with its ``reason`` and ``error``: a design that fails is a result.
+    The row's run id is the spec's own, however it was logged."""
+    quick = fast_spec(spec) if fast else None
+    run = Run(spec) if quick is None else Run(quick, run_id=f"{spec.name}-{spec.fingerprint()}")
     error = None
     try:
         await run.run()
@@ -69,4 +85,4 @@ async def _run_one(spec: TeamSpec) -> dict[str, Any]:
     result = run.result()
     reason = result.reason if error is None else (run.end_reason or "error")
     row = outcome_row(result.records, reason, result.decision, result.correct, result.rounds)
-    return {"run_id": result.run_id, "n_agents": len(spec.agents), **row, "error": error}
+    return {"run_id": run.run_id, "n_agents": len(spec.agents), **row, "error": error}

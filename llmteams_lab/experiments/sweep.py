@@ -37,7 +37,7 @@ DEFAULT_MAX_COST_USD = 1.0
 def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Iterable[int] = range(10),
           out: Any = None, executor: str = "local", workers: int = 1, ray_address: str | None = None,
           baselines: bool = False, batch_size: int | None = None, progress: bool = False,
-          max_cost_usd: float = DEFAULT_MAX_COST_USD, yes: bool = False,
+          max_cost_usd: float = DEFAULT_MAX_COST_USD, yes: bool = False, logging: str = "auto",
           say: Callable[[str], None] | None = None) -> pl.DataFrame:
     """Run every design of ``grid`` on every seed; one row per (design, seed, arm).
 
@@ -51,9 +51,13 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     batch_size   runs per task (default: enough tasks to balance the workers, at most 200)
     progress     a tqdm bar with ETA; say: where messages go (default: stderr)
     max_cost_usd an LLM-backed sweep whose worst case is above this needs ``yes=True``
+    logging      "auto": runs log aggregated wherever the row is the same (about twice as
+                 fast for small teams; ``runner.fast_spec``); "spec": as each spec says
     """
     say = say or _stderr
     seeds = _seeds(seeds)
+    if logging not in ("auto", "spec"):
+        raise ArgumentError("logging", "must be one of ['auto', 'spec']", logging)
     all_designs = designs(base, grid)
     if baselines:
         for design in all_designs:
@@ -63,7 +67,7 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
         store = ResultStore(out).open() if out is not None else None
         try:
             return _sweep(all_designs, seeds, store, runner, baselines, batch_size, progress, max_cost_usd,
-                          yes, say, grid_keys=list(grid or {}), base=base)
+                          yes, say, grid_keys=list(grid or {}), base=base, fast=logging == "auto")
         finally:
             if store is not None:
                 store.close()
@@ -73,7 +77,7 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
 
 def _sweep(all_designs: list[Design], seeds: list[int], store: ResultStore | None, runner: Executor,
            baselines: bool, batch_size: int | None, progress: bool, max_cost_usd: float, yes: bool,
-           say: Callable[[str], None], grid_keys: list[str], base: TeamSpec) -> pl.DataFrame:
+           say: Callable[[str], None], grid_keys: list[str], base: TeamSpec, fast: bool) -> pl.DataFrame:
     schema = _schema(all_designs)
     if store is not None:
         store.record(_manifest(base, grid_keys, all_designs, seeds, baselines))
@@ -83,7 +87,7 @@ def _sweep(all_designs: list[Design], seeds: list[int], store: ResultStore | Non
         say(f"resuming: {len(all_designs) * len(seeds) - len(jobs):,} of {len(all_designs) * len(seeds):,} runs "
             f"already in {store.root}")
     _check_cost(all_designs, jobs, max_cost_usd, yes, say)
-    tasks = _tasks(jobs, runner, batch_size)
+    tasks = _tasks(jobs, runner, batch_size, fast)
     rows: list[dict[str, Any]] = []
     bar = _bar(sum(len(t.seeds) for t in tasks), progress, len(seeds) * len(all_designs) - len(jobs))
     try:
@@ -154,7 +158,7 @@ def _jobs(all_designs: list[Design], seeds: list[int], baselines: bool,
 
 
 def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], runner: Executor,
-           batch_size: int | None) -> list[Task]:
+           batch_size: int | None, fast: bool) -> list[Task]:
     """Batches of one design's seeds. Default size: about eight tasks per worker (so a
     slow design does not leave a worker idle at the end), at most 200 runs each."""
     if batch_size is None:
@@ -167,7 +171,7 @@ def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], runner: Executor,
         current.append((seed, arms))
         last = i + 1 == len(jobs) or jobs[i + 1][0] is not design
         if last or len(current) == batch_size:
-            tasks.append(Task(design.key, design.labels, design.spec, tuple(current)))
+            tasks.append(Task(design.key, design.labels, design.spec, tuple(current), fast))
             current = []
     return tasks
 

@@ -72,3 +72,16 @@ def test_an_llm_sweep_above_the_cost_threshold_needs_a_yes():
     assert said and said[0].startswith("worst case for 3 LLM-backed run(s):")
     tokens = int(said[0].split(": ")[1].split(" tokens")[0].replace(",", ""))
     assert tokens >= 3 * 2 * 3 * 100  # runs × rounds × agents × completion cap, plus prompts
+
+
+def test_fast_logging_gives_the_same_table_as_each_spec_s_own():
+    base = team(6, competence=0.45, max_rounds=5)
+    grid = {"protocol.kind": ["debate", "majority", "quorum", "weighted"],
+            "faults": {"none": [], "liar": [FaultSpec(kind="byzantine", agent="a0")],
+                       "crash": [FaultSpec(kind="crash", agent="a2", at_round=2)],
+                       "slow": [FaultSpec(kind="straggler", agent="a1", factor=3.0)],
+                       "timeouts": [FaultSpec(kind="timeout", probability=0.3)]}}
+    fast = sweep(base, grid, seeds=range(4), baselines=True)
+    assert fast.equals(sweep(base, grid, seeds=range(4), baselines=True, logging="spec"))
+    assert fast.filter(pl.col("faults") == "timeouts")["failures"].sum() > 0
+    assert fast["run_id"][0] == f"team-{base.replace(protocol={'kind': 'debate'}).fingerprint()}"
