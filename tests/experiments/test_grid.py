@@ -67,9 +67,3 @@ def test_failure_policies_and_table_values_get_labels():
                               "topology": [{"kind": "ring"}]})
     assert found[1].spec.failure_policy.on_error == "retry"
     assert found[0].labels["topology"] == '{"kind": "ring"}'
-
-
-def test_a_field_the_spec_does_not_have_yet_is_refused_by_the_spec():
-    with pytest.raises(SpecError) as err:
-        designs(team(3), {"execution": ["synchronous"]})
-    assert str(err.value).startswith("'execution' is not a known field")
