@@ -11,6 +11,7 @@ plain rows (dicts), computed from each run's records without polars
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,15 @@ def fast_spec(spec: TeamSpec) -> TeamSpec | None:
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
-    """The rows of every (seed, arm) of ``task``."""
-    return asyncio.run(_run_all(task))
+    """The rows of every (seed, arm) of ``task``. Called in a running event loop (a
+    notebook's, in-process executor), the batch runs on a fresh loop in a worker thread
+    and this call blocks until it is done — as ``run_sync`` does."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_run_all(task))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmteams-sweep") as thread:
+        return thread.submit(asyncio.run, _run_all(task)).result()
 
 
 async def _run_all(task: Task) -> list[dict[str, Any]]:

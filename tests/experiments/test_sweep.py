@@ -85,3 +85,12 @@ def test_fast_logging_gives_the_same_table_as_each_spec_s_own():
     assert fast.equals(sweep(base, grid, seeds=range(4), baselines=True, logging="spec"))
     assert fast.filter(pl.col("faults") == "timeouts")["failures"].sum() > 0
     assert fast["run_id"][0] == f"team-{base.replace(protocol={'kind': 'debate'}).fingerprint()}"
+
+
+def test_an_in_process_sweep_runs_inside_a_running_event_loop_as_in_a_notebook():
+    import asyncio
+
+    async def in_a_kernel():
+        return sweep(team(3, max_rounds=3), {"n": [2, 3]}, seeds=range(3))
+
+    assert asyncio.run(in_a_kernel()).equals(sweep(team(3, max_rounds=3), {"n": [2, 3]}, seeds=range(3)))
