@@ -3,9 +3,9 @@
 A sweep table (``experiments.sweep``) has one row per (design, seed, arm); the grid's
 keys are the columns before ``design``. All functions here are pure: table in, table out.
 
-* :func:`design_summary`     per design and arm: runs, accuracy with its Wilson interval,
-                             decided rate, mean tokens / clock seconds / messages with
-                             bootstrap intervals
+* :func:`design_summary`     per design and arm: runs, accuracy and decided rate with
+                             Wilson intervals, mean tokens / clock seconds / messages /
+                             rounds with bootstrap intervals
 * :func:`paired_differences` each design minus a reference design, seed by seed (the
                              designs ran on the same seeds), with a bootstrap interval
 * :func:`baseline_gains`     the team's accuracy minus its compute-matched
@@ -47,12 +47,12 @@ def design_summary(table: pl.DataFrame, *, arm: str | None = None, seed: int = 0
     keys = [*label_columns(table), "design", "arm"]
     out = []
     for part in rows.partition_by(keys, maintain_order=True):
-        correct = part["correct"].fill_null(False)
-        k, n = int(correct.sum()), part.height
-        low, high = wilson(k, n)
         row: dict[str, Any] = {key: part[key][0] for key in keys}
-        row.update(runs=n, accuracy=k / n, accuracy_low=low, accuracy_high=high,
-                   decided=float(part["decided"].mean()))
+        row["runs"] = n = part.height
+        for name, column in (("accuracy", "correct"), ("decided", "decided")):
+            k = int(part[column].fill_null(False).sum())
+            low, high = wilson(k, n)
+            row.update({name: k / n, f"{name}_low": low, f"{name}_high": high})
         for name in _MEANS:
             values = part[name].drop_nulls().cast(pl.Float64).to_numpy()
             lo, hi = bootstrap_mean(values, seed=seed)

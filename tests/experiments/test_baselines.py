@@ -46,3 +46,20 @@ def test_best_member_and_distinct_profiles():
 def test_baselines_need_a_question_with_an_answer():
     with pytest.raises(ArgumentError, match="'baselines' need a deliberation task"):
         sweep(work_team(3, p=0.5), seeds=[0], baselines=True)
+
+
+def test_llm_members_sample_through_the_openai_client_against_serve():
+    from tests.serve.servers import openai_team, serving
+
+    with serving(competence=0.7, reply_tokens=30) as (server, url):
+        spec = openai_team(url, 3, max_rounds=2, endpoint={"model": "gpt-4o-mini"})  # priced: costs known
+        df = sweep(spec, seeds=[0, 1], baselines=True, max_cost_usd=10.0)
+        requests = server.stats.requests
+    team_rows = df.filter(pl.col("arm") == "team")
+    sc = df.filter(pl.col("arm") == "self_consistency")
+    member = df.filter(pl.col("arm") == "member:a0")
+    assert team_rows["error"].null_count() == 2 and (team_rows["tokens"] > 0).all()
+    assert (sc["samples"] >= 2).all() and (sc["tokens"] > 0).all() and sc["decided"].all()
+    assert (member["samples"] == 1).all() and (member["rounds"] == 1).all()
+    # every call went over HTTP: the teams' calls plus one per baseline sample
+    assert requests >= team_rows["rounds"].sum() * 3 + sc["samples"].sum() + member["samples"].sum()
