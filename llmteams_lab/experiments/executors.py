@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 from llmteams_lab.errors import ArgumentError, ExecutorError
 from llmteams_lab.experiments.worker import BOOT, read_frame, write_frame
 
-__all__ = ["EXECUTORS", "Executor", "InProcess", "LocalPool", "make_executor"]
+__all__ = ["EXECUTORS", "Executor", "InProcess", "LocalPool", "check_executor", "make_executor"]
 
 EXECUTORS = ("local", "ray")
 
@@ -40,17 +40,22 @@ class Executor(Protocol):
 
 def make_executor(executor: str, workers: int, ray_address: str | None = None) -> Executor:
     """The executor named ``executor`` (see the module docstring)."""
+    check_executor(executor, workers, ray_address)
+    if executor == "ray":
+        from llmteams_lab.experiments.ray_executor import RayExecutor
+
+        return RayExecutor(workers, ray_address)
+    return InProcess() if workers == 1 else LocalPool(workers)
+
+
+def check_executor(executor: str, workers: int, ray_address: str | None = None) -> None:
+    """Refuse an unknown executor, a bad worker count or a Ray address without Ray."""
     if executor not in EXECUTORS:
         raise ArgumentError("executor", f"must be one of {list(EXECUTORS)}", executor)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ArgumentError("workers", "must be an integer >= 1", workers)
     if ray_address is not None and executor != "ray":
         raise ArgumentError("ray_address", "needs executor='ray'", ray_address)
-    if executor == "ray":
-        from llmteams_lab.experiments.ray_executor import RayExecutor
-
-        return RayExecutor(workers, ray_address)
-    return InProcess() if workers == 1 else LocalPool(workers)
 
 
 class InProcess:
@@ -86,12 +91,14 @@ class LocalPool:
             self._procs.append(proc)
 
     def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        self._start()
         todo: queue.Queue = queue.Queue()
         pending = 0
         for task in tasks:
             todo.put(task)
             pending += 1
+        if not pending:
+            return
+        self._start()
         done: queue.Queue = queue.Queue()
         stop = threading.Event()
         feeders = [threading.Thread(target=_feed, args=(proc, fn, todo, done, stop), daemon=True,

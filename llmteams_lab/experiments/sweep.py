@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import polars as pl
@@ -23,7 +24,7 @@ import polars as pl
 from llmteams_lab.errors import ArgumentError, BudgetExceededError
 from llmteams_lab.experiments.baselines import check_baselines
 from llmteams_lab.experiments.cost import CostBound, uses_llm, worst_case_cost
-from llmteams_lab.experiments.executors import Executor, make_executor
+from llmteams_lab.experiments.executors import Executor, check_executor, make_executor
 from llmteams_lab.experiments.grid import Design, designs
 from llmteams_lab.experiments.runner import Task, run_task
 from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, in_order
@@ -62,34 +63,60 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     if baselines:
         for design in all_designs:
             check_baselines(design.spec)
-    runner = make_executor(executor, workers, ray_address)
+    check_executor(executor, workers, ray_address)
+    plan = _Plan(base, list(grid or {}), all_designs, seeds, baselines, workers, batch_size, logging == "auto")
+    store = ResultStore(out).open() if out is not None else None
     try:
-        store = ResultStore(out).open() if out is not None else None
-        try:
-            return _sweep(all_designs, seeds, store, runner, baselines, batch_size, progress, max_cost_usd,
-                          yes, say, grid_keys=list(grid or {}), base=base, fast=logging == "auto")
-        finally:
-            if store is not None:
-                store.close()
+        tasks = _prepare(plan, store, max_cost_usd, yes, say)
+        rows = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, _schema(all_designs),
+                        _bar(plan, tasks, progress))
+        if store is not None:
+            return store.table()
+        return in_order(pl.DataFrame(rows, schema=_schema(all_designs)), [d.key for d in all_designs])
     finally:
-        runner.close()
+        if store is not None:
+            store.close()
 
 
-def _sweep(all_designs: list[Design], seeds: list[int], store: ResultStore | None, runner: Executor,
-           baselines: bool, batch_size: int | None, progress: bool, max_cost_usd: float, yes: bool,
-           say: Callable[[str], None], grid_keys: list[str], base: TeamSpec, fast: bool) -> pl.DataFrame:
-    schema = _schema(all_designs)
+@dataclass(frozen=True)
+class _Plan:
+    """What a sweep runs: its designs and seeds and how they are cut into tasks."""
+
+    base: TeamSpec
+    grid_keys: list[str]
+    designs: list[Design]
+    seeds: list[int]
+    baselines: bool
+    workers: int
+    batch_size: int | None
+    fast: bool
+
+    @property
+    def runs(self) -> int:
+        return len(self.designs) * len(self.seeds)
+
+
+def _prepare(plan: _Plan, store: ResultStore | None, max_cost_usd: float, yes: bool,
+             say: Callable[[str], None]) -> list[Task]:
+    """Record the sweep, find what is left to run, check its cost, cut it into tasks."""
     if store is not None:
-        store.record(_manifest(base, grid_keys, all_designs, seeds, baselines))
+        store.record(_manifest(plan))
     done = _done_arms(store)
-    jobs = _jobs(all_designs, seeds, baselines, done)
+    jobs = _jobs(plan.designs, plan.seeds, plan.baselines, done)
     if store is not None and done:
-        say(f"resuming: {len(all_designs) * len(seeds) - len(jobs):,} of {len(all_designs) * len(seeds):,} runs "
-            f"already in {store.root}")
-    _check_cost(all_designs, jobs, max_cost_usd, yes, say)
-    tasks = _tasks(jobs, runner, batch_size, fast)
+        say(f"resuming: {plan.runs - len(jobs):,} of {plan.runs:,} runs already in {store.root}")
+    _check_cost(jobs, max_cost_usd, yes, say)
+    return _tasks(jobs, plan.workers, plan.batch_size, plan.fast)
+
+
+def _execute(tasks: list[Task], executor: Callable[[], Executor], store: ResultStore | None,
+             schema: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
+    """Run the tasks, writing each finished batch to ``store`` (or keeping it in memory).
+    No task, no executor: a finished sweep starts no workers, nor Ray."""
     rows: list[dict[str, Any]] = []
-    bar = _bar(sum(len(t.seeds) for t in tasks), progress, len(seeds) * len(all_designs) - len(jobs))
+    if not tasks:
+        return rows
+    runner = executor()
     try:
         for batch in runner.imap_unordered(run_task, tasks):
             if store is not None:
@@ -99,11 +126,10 @@ def _sweep(all_designs: list[Design], seeds: list[int], store: ResultStore | Non
             if bar is not None:
                 bar.update(len({(r["design"], r["seed"]) for r in batch}))
     finally:
+        runner.close()
         if bar is not None:
             bar.close()
-    if store is not None:
-        return store.table()
-    return in_order(pl.DataFrame(rows, schema=schema), [d.key for d in all_designs])
+    return rows
 
 
 def _seeds(seeds: Iterable[int]) -> list[int]:
@@ -128,10 +154,10 @@ def _schema(all_designs: list[Design]) -> dict[str, Any]:
     return {**labels, **ROW_SCHEMA}
 
 
-def _manifest(base: TeamSpec, grid_keys: list[str], all_designs: list[Design], seeds: list[int],
-              baselines: bool) -> dict[str, Any]:
-    return {"version": 1, "base": base.to_dict(), "grid_keys": grid_keys, "seeds": seeds, "baselines": baselines,
-            "designs": [{"key": d.key, "labels": d.labels, "spec": d.spec.to_dict()} for d in all_designs]}
+def _manifest(plan: _Plan) -> dict[str, Any]:
+    return {"version": 1, "base": plan.base.to_dict(), "grid_keys": plan.grid_keys, "seeds": plan.seeds,
+            "baselines": plan.baselines,
+            "designs": [{"key": d.key, "labels": d.labels, "spec": d.spec.to_dict()} for d in plan.designs]}
 
 
 def _done_arms(store: ResultStore | None) -> dict[tuple[str, int], set[str]]:
@@ -157,12 +183,12 @@ def _jobs(all_designs: list[Design], seeds: list[int], baselines: bool,
     return jobs
 
 
-def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], runner: Executor,
+def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], workers: int,
            batch_size: int | None, fast: bool) -> list[Task]:
     """Batches of one design's seeds. Default size: about eight tasks per worker (so a
     slow design does not leave a worker idle at the end), at most 200 runs each."""
     if batch_size is None:
-        batch_size = max(1, min(200, math.ceil(len(jobs) / (8 * runner.workers))))
+        batch_size = max(1, min(200, math.ceil(len(jobs) / (8 * workers))))
     elif not isinstance(batch_size, int) or batch_size < 1:
         raise ArgumentError("batch_size", "must be an integer >= 1", batch_size)
     tasks: list[Task] = []
@@ -176,8 +202,7 @@ def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], runner: Executor,
     return tasks
 
 
-def _check_cost(all_designs: list[Design], jobs: list, max_cost_usd: float, yes: bool,
-                say: Callable[[str], None]) -> CostBound | None:
+def _check_cost(jobs: list, max_cost_usd: float, yes: bool, say: Callable[[str], None]) -> CostBound | None:
     llm = [design.spec.replace(seed=seed) for design, seed, _ in jobs if uses_llm(design.spec)]
     if not llm:
         return None
@@ -189,11 +214,14 @@ def _check_cost(all_designs: list[Design], jobs: list, max_cost_usd: float, yes:
     return bound
 
 
-def _bar(total: int, progress: bool, skipped: int) -> Any:
-    if not progress:
+def _bar(plan: _Plan, tasks: list[Task], progress: bool) -> Any:
+    """A tqdm bar (with ETA) over the runs left, if asked for and there are any."""
+    total = sum(len(t.seeds) for t in tasks)
+    if not progress or not total:
         return None
     from tqdm.auto import tqdm
 
+    skipped = plan.runs - total
     return tqdm(total=total, desc="sweep", unit="run", postfix={"resumed": skipped} if skipped else None)
 
 
