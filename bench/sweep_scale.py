@@ -82,7 +82,8 @@ def main() -> None:
             for name, kwargs in (("pool", {"workers": 2}), ("ray", {"executor": "ray", "workers": 2})):
                 if name == "ray" and not args.ray:
                     continue
-                table, wall, c = timed(lambda: sweep(base, seeds=range(runs), out=out / f"{name}{repeat}", **kwargs))
+                where = out / f"{name}{repeat}"
+                table, wall, c = timed(lambda kw=kwargs, where=where: sweep(base, seeds=range(runs), out=where, **kw))
                 assert table.height == runs
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, c)

@@ -39,9 +39,8 @@ from llmteams_lab.runtime import RunResult, run_sync
 from llmteams_lab.spec import AgentSpec, TeamSpec
 from llmteams_lab.workloads.deliberation import AgentModel, make_question
 
-__all__ = ["ARMS", "baseline_rows", "best_member", "check_baselines", "members", "samples_for"]
+__all__ = ["baseline_rows", "best_member", "check_baselines", "members", "samples_for"]
 
-ARMS = ("team", "self_consistency", "members")
 _STREAM = 0xBA5E  # the baselines' draws, apart from the team's own streams
 
 

@@ -15,7 +15,7 @@ from typing import Iterable
 from llmteams_lab.runtime import Run
 from llmteams_lab.spec import TeamSpec
 
-__all__ = ["CostBound", "worst_case_cost"]
+__all__ = ["CostBound", "uses_llm", "worst_case_cost"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ Grid keys are spec paths as the spec's own error messages spell them:
 ``topology.kind``          a nested field (any depth: ``task.work.eagerness``)
 ``agents[*].competence``   a field of every agent; ``agents[2].competence`` one agent
 ``budgets.max_rounds``     (so is every field of every nested spec)
-``seed``-free top fields   ``logging``, ``concurrency``, ``execution`` ...
+top-level fields           ``logging``, ``concurrency``, ``name`` ... (not ``seed``: seeds
+                           are the sweep's own axis)
 shorthands                 ``topology``/``protocol`` (a kind), ``max_rounds``,
                            a bare agent field (``competence``: every agent's)
 ``faults``                 named fault scenarios ``{"none": [], "liar": [...]}``

@@ -40,7 +40,6 @@ OUTCOME_COLUMNS = ("reason", "decision", "correct", "decided", "rounds", "rounds
                    "tokens_out", "tokens", "cost_usd", "failures", "faults_applied", "clock_s")
 
 _KIND, _COUNT = itemgetter(3), itemgetter(15)
-_ROUND, _VALUE, _CORRECT = itemgetter(1), itemgetter(8), itemgetter(9)
 _TOKENS_IN, _TOKENS_OUT, _COST = itemgetter(10), itemgetter(11), itemgetter(12)
 _ANSWERS = frozenset(("AgentReplied", "AnswersTallied"))
 _CALLS = _ANSWERS | {"AgentFailed"}

@@ -19,7 +19,7 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 
@@ -149,11 +149,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + f".{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def rows_schema(label_columns: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Column types of a results table: the grid labels', then the fixed columns."""
-    return {**dict(label_columns), **ROW_SCHEMA}
 
 
 ROW_SCHEMA: dict[str, Any] = {
