@@ -62,8 +62,15 @@ class RayExecutor:
             os.environ.setdefault(name, value)  # read by Ray when it starts its local processes
         root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-        ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, **_LOCAL_ENV}})
+        for attempt in (1, 2):  # Ray gives its raylet 30 s to come up; a busy machine can miss that once
+            try:
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": path, **_LOCAL_ENV}})
+                return
+            except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception on a slow start
+                ray.shutdown()
+                if attempt == 2:
+                    raise ExecutorError(f"could not start a local Ray instance: {err}") from None
 
     def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         ray = self.ray
