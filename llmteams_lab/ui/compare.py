@@ -13,6 +13,7 @@ notebook::
 
     cmp = Compare({"debate": team(7, seed=3), "leader": team(7, protocol="leader", topology="star")})
     await cmp.run(); cmp              # then drag the scrubber; cmp.divergence; cmp.export_html(path)
+    await cmp.reseed(4)               # the same designs on another seed
 """
 
 from __future__ import annotations
@@ -102,12 +103,15 @@ class Compare:
 
     def _compose(self) -> w.VBox:
         style = w.HTML(f"<style>{asset('lab.css').read_text(encoding='utf-8')}{_CSS}</style>")
-        head = w.HTML(f"<div class='ltl-lab-title'>compare · seed {self.seed} (same question and fault draws "
-                      "for every design)</div>")
-        box = w.VBox([style, head, self.errors, self.banner, w.HBox([self.scrubber, self.jump]),
+        self.head = w.HTML(self._head_html())
+        box = w.VBox([style, self.head, self.errors, self.banner, w.HBox([self.scrubber, self.jump]),
                       w.HBox(list(self.panels.values()))])
         box.add_class("ltl-compare")
         return box
+
+    def _head_html(self) -> str:
+        return (f"<div class='ltl-lab-title'>compare · seed {self.seed} (same question and fault draws for every "
+                "design)</div>")
 
     def _guard(self, fn: Any) -> Any:
         def handler(*args: Any) -> None:
@@ -118,10 +122,22 @@ class Compare:
         return handler
 
     # --- running and showing ---------------------------------------------------------------
+    async def reseed(self, seed: int, rounds: int | None = None) -> int | None:
+        """Run every design again on another seed (another question, other fault draws);
+        return the first divergence there."""
+        self.seed = seed
+        for name, ctl in self.controllers.items():
+            await ctl.reset(ctl.spec.replace(seed=seed))
+            q = ctl.run.question
+            self.graphs[name].set_team(ctl.spec, q.options if q else (), q.answer if q else None)
+        self.head.value = self._head_html()
+        return await self.run(rounds)
+
     async def run(self, rounds: int | None = None) -> int | None:
         """Run every design to its end (or ``rounds`` rounds); return the first divergence."""
         for ctl in self.controllers.values():
-            await ctl.run_rounds(rounds)
+            if not ctl.run.done:
+                await ctl.run_rounds(rounds)
         histories = [ctl.history for ctl in self.controllers.values()]
         self.divergence = first_divergence(histories)
         self.scrubber.max = max(len(h) for h in histories) - 1

@@ -46,3 +46,13 @@ def test_two_to_four_designs():
         Compare([team(3)])
     with pytest.raises(ArgumentError, match="must be a TeamSpec"):
         Compare({"a": team(3), "b": "ring"})
+
+
+@aio
+async def test_reseed_runs_every_design_on_another_seed():
+    cmp = Compare({"complete": team(7, competence=0.4, conformity=0.5, seed=2),
+                   "ring": team(7, topology="ring", competence=0.4, conformity=0.5)})
+    assert await cmp.run() is None  # seed 2: the same answers every round
+    assert await cmp.reseed(1) == 2 and cmp.seed == 1
+    assert {c.spec.seed for c in cmp.controllers.values()} == {1} and "seed 1" in cmp.head.value
+    assert all(c.run.done for c in cmp.controllers.values())
