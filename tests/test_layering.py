@@ -53,6 +53,7 @@ LAZY_UPWARD = {
     ("runtime/result.py", "metrics.frame"): "RunResult.events builds the polars frame on first access",
     ("runtime/result.py", "metrics.summary"): "RunResult.summary() is the per-round table",
     ("backends/openai.py", "workloads"): "an OpenAIBackend built by hand takes the codec of its spec's workload",
+    ("runtime/sinks.py", "datasets.jsonl"): "JsonlSink encodes large batches with polars (small runs never load it)",
 }
 
 

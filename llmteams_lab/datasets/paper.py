@@ -27,8 +27,9 @@ reply followed by that agent's actions, so actions without an agent (edits, bloc
 claims, completions, tests) are attributed to the reply before them. The clock starts
 at the runner's start: ``RunEnded.t_end`` is exactly ``wall_clock_seconds``. Task ids
 were not released, so task events carry no task id. ``runs.parquet``'s
-``concurrent_writes``/``claims_blocked`` are not used (169 runs carry zeros there);
-the metrics recompute them from the events.
+``concurrent_writes``/``claims_blocked`` are kept in ``runs`` but not used by the metrics
+(169 runs carry zeros there), which recompute them from the events;
+``paper_figures.run_table`` shows them beside ours.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ def _convert(raw: pl.DataFrame, runs: pl.DataFrame, tasks_dir: Path | None) -> p
     rows = kept.select(_event_columns()).with_columns(key=pl.col("i") * 2)
     closes = _round_ends(starts, ev)
     out = pl.concat([rows, closes], how="diagonal_relaxed").sort("run_id", "key")
-    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"))
+    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"),
+                           cause=pl.lit(None, dtype=pl.Int64))  # the paper's logs record no causes
     return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
 

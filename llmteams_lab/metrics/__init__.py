@@ -4,6 +4,8 @@ from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
 from llmteams_lab.metrics.consensus import (
     answer_tallies,
     convergence,
+    held_answers,
+    round_agreement,
     rounds_to_consensus,
 )
 from llmteams_lab.metrics.designs import (
@@ -23,10 +25,13 @@ from llmteams_lab.metrics.faults import (
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
 from llmteams_lab.metrics.intervals import bootstrap_mean, wilson
 from llmteams_lab.metrics.safety import (
+    PROPERTIES,
+    Property,
     check_agreement,
     check_run,
     check_termination,
     check_validity,
+    declared_properties,
     prefix,
 )
 from llmteams_lab.metrics.summary import round_summary
@@ -37,14 +42,16 @@ from llmteams_lab.metrics.workdivision import (
     run_specs,
     speedups,
     straggler_gaps,
+    work_bounds,
     work_summary,
     write_conflicts,
 )
 
-__all__ = ["SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean", "byzantine_influence",
-           "check_agreement", "check_run", "check_termination", "check_validity", "convergence",
-           "critical_path_bound", "design_summary", "empty_frame", "events_frame", "faulty_agents",
-           "idle_rounds", "label_columns", "message_loss", "overhead", "paired_differences", "pareto_front",
-           "per_agent", "per_edge", "prefix", "round_summary", "rounds_to_consensus", "run_specs",
-           "scaling_exponents", "speedups", "straggler_gaps", "time_to_recover", "wilson", "work_summary",
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean",
+           "byzantine_influence", "check_agreement", "check_run", "check_termination", "check_validity",
+           "convergence", "critical_path_bound", "declared_properties", "design_summary", "empty_frame",
+           "events_frame", "faulty_agents", "held_answers", "idle_rounds", "label_columns", "message_loss",
+           "overhead", "paired_differences", "pareto_front", "per_agent", "per_edge", "prefix",
+           "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "scaling_exponents",
+           "speedups", "straggler_gaps", "time_to_recover", "wilson", "work_bounds", "work_summary",
            "write_conflicts"]

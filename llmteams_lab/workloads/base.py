@@ -97,6 +97,9 @@ class WorkloadKind:
     simulated     ``spec -> Backend`` — its simulated agents
     answer_faults ``(workload, susceptibility, simulated mask) -> AnswerFaults``, or ``None``
                   when its agents give no answers a fault could change
+    continuous    in an asynchronous run, whether an agent takes its next turn as soon as
+                  its last one ended (workers on a task board) rather than when a message
+                  wakes it (deliberating agents)
     """
 
     name: str
@@ -105,3 +108,4 @@ class WorkloadKind:
     codec: Codec
     simulated: Callable[[TeamSpec], Backend]
     answer_faults: Callable[[Workload, Sequence[float | None], np.ndarray], AnswerFaults] | None = None
+    continuous: bool = False

@@ -40,7 +40,13 @@ from llmteams_lab.events import (
 )
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.protocols import Decision
-from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
+from llmteams_lab.rounds import (
+    Inbox,
+    Outgoing,
+    RoundReplySlots,
+    named_recipients,
+    woken_by,
+)
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.workdivision.board import Outcome, TaskBoard
 from llmteams_lab.workloads.workdivision.codec import describe_actions, parse_actions
@@ -118,7 +124,7 @@ class WorkDivision:
             if i in slots.failures:
                 err = slots.failures[i]
                 self.log.add(AgentFailed, round, self.spec.ids[i], t_start=t0, t_end=t_end,
-                             fault=getattr(err, "kind", "error"), detail=str(err))
+                             fault=getattr(err, "kind", "error"), detail=str(err), cause=woken_by(slots, i))
                 continue
             self._apply_reply(round, i, t0, t_end, slots.replies.get(i), slots)
         self.board.end_round()
@@ -136,6 +142,7 @@ class WorkDivision:
             self.cost_used += cost
         self.log.add(AgentReplied, r, aid, t_start=t0, t_end=t_end, value=describe_actions(actions),
                      tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
+                     fault=slots.marks.get(i), cause=woken_by(slots, i),
                      detail=json.dumps({"actions": [list(a) for a in actions]}, separators=(",", ":")))
         said = []
         for action in actions:
@@ -189,8 +196,9 @@ class WorkDivision:
         senders = np.array(sorted(self._said), dtype=np.int64)
         texts = [self._said.get(i, "") for i in range(n)]
         values = ["message" if i in self._said else None for i in range(n)]
+        index = {a: i for i, a in enumerate(self.spec.ids)}
         return Outgoing(senders, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), values, texts,
-                        slots.tokens_out)
+                        slots.tokens_out, None, named_recipients(slots, senders, index))
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """``"<done>/<total> tasks done"`` and whether every task is done."""
