@@ -76,7 +76,7 @@ def test_an_llm_sweep_above_the_cost_threshold_needs_a_yes():
 
 def test_fast_logging_gives_the_same_table_as_each_spec_s_own():
     base = team(6, competence=0.45, max_rounds=5)
-    grid = {"execution": ["synchronous", "asynchronous"], "protocol.kind": ["debate", "majority", "quorum", "weighted"],
+    grid = {"protocol.kind": ["debate", "majority", "quorum", "weighted"],
             "faults": {"none": [], "liar": [FaultSpec(kind="byzantine", agent="a0")],
                        "crash": [FaultSpec(kind="crash", agent="a2", at_round=2)],
                        "slow": [FaultSpec(kind="straggler", agent="a1", factor=3.0)],
@@ -85,7 +85,17 @@ def test_fast_logging_gives_the_same_table_as_each_spec_s_own():
     assert fast.equals(sweep(base, grid, seeds=range(4), baselines=True, logging="spec"))
     assert fast.filter(pl.col("faults") == "timeouts")["failures"].sum() > 0
     assert fast["run_id"][0] == f"team-{base.replace(protocol={'kind': 'debate'}).fingerprint()}"
-    assert set(fast["execution"]) == {"synchronous", "asynchronous"}
+
+
+def test_the_execution_model_is_a_grid_key_and_fast_logging_holds_for_both():
+    base = team(6, competence=0.45, max_rounds=5)
+    grid = {"execution": ["synchronous", "asynchronous"], "protocol.kind": ["debate", "quorum"],
+            "faults": {"none": [], "liar": [FaultSpec(kind="byzantine", agent="a0")],
+                       "crash": [FaultSpec(kind="crash", agent="a2", at_round=2)]}}
+    fast = sweep(base, grid, seeds=range(4))
+    assert fast.equals(sweep(base, grid, seeds=range(4), logging="spec"))
+    by_model = fast.group_by("execution").agg(pl.col("clock_s").sum())
+    assert by_model.height == 2 and by_model["clock_s"].n_unique() == 2  # the two models differ
 
 
 def test_an_in_process_sweep_runs_inside_a_running_event_loop_as_in_a_notebook():
