@@ -152,8 +152,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 ROW_SCHEMA: dict[str, Any] = {
-    "design": pl.String, "seed": pl.Int64, "arm": pl.String, "run_id": pl.String, "n_agents": pl.Int64, "reason": pl.String,
-    "decision": pl.String, "correct": pl.Boolean, "decided": pl.Boolean, "rounds": pl.Int64,
+    "design": pl.String, "seed": pl.Int64, "arm": pl.String, "run_id": pl.String, "n_agents": pl.Int64,
+    "reason": pl.String, "decision": pl.String, "correct": pl.Boolean, "decided": pl.Boolean, "rounds": pl.Int64,
     "rounds_to_consensus": pl.Int64, "agreement": pl.Float64, "accuracy_first": pl.Float64,
     "accuracy_last": pl.Float64, "messages": pl.Int64, "delivered": pl.Int64, "dropped": pl.Int64,
     "tokens_in": pl.Int64, "tokens_out": pl.Int64, "tokens": pl.Int64, "cost_usd": pl.Float64,

@@ -76,7 +76,8 @@ def robustness_figure(summary: pl.DataFrame, x: str, by: str | None = None, *,
         color = ANSWER_PALETTE[i % len(ANSWER_PALETTE)]
         name = f"{by}={part[by][0]}" if by else "accuracy"
         xs = part[x].to_list()
-        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=part["accuracy_high"].to_list() + part["accuracy_low"].to_list()[::-1],
+        band = part["accuracy_high"].to_list() + part["accuracy_low"].to_list()[::-1]
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=band,
                                  fill="toself", fillcolor=_alpha(color), line={"width": 0}, hoverinfo="skip",
                                  showlegend=False, name=f"{name} 95% CI"))
         fig.add_trace(go.Scatter(x=xs, y=part["accuracy"].to_list(), mode="lines+markers", name=name,

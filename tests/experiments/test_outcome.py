@@ -20,10 +20,13 @@ def _spec(logging: str, faults=()):
     ("rounds", ()),
     ("messages", (FaultSpec(kind="drop", probability=0.3), FaultSpec(kind="crash", agent="a1", at_round=2))),
     ("rounds", (FaultSpec(kind="byzantine", agent="a0"),)),
+    ("messages", (FaultSpec(kind="timeout", probability=0.3),)),
 ])
 def test_row_matches_the_polars_metrics(logging, faults):
     result = run_sync(_spec(logging, faults))
     row = outcome_row(result.records, result.reason, result.decision, result.correct, result.rounds)
+    # the engine's columnar view and a plain list of typed events give the same row
+    assert row == outcome_row(list(result.records), result.reason, result.decision, result.correct, result.rounds)
     events = result.events
     conv = convergence(events).drop_nulls("replies")
     comm = overhead(events)
