@@ -29,6 +29,7 @@ from llmteams_lab.experiments.runner import Task, run_task  # noqa: E402
 AREAS = (  # first match wins: (area, substring of the file path or function)
     ("network: messages and their events", "runtime/network.py"),
     ("event log (records)", "runtime/log.py"),
+    ("event store (columns)", "runtime/store.py"),
     ("simulated agents (numpy model)", "deliberation/agents.py"),
     ("workload: apply, tally, decide", "workloads/"),
     ("protocol", "protocols/"),
