@@ -33,8 +33,9 @@ cause      ``seq`` of the event that caused this one, when there is one: a messa
 
 Lanes: an event happens at one agent — the receiver (``peer``) for deliveries, drops
 and delays of a message, otherwise ``agent`` (none for team events such as rounds).
-Event e1 happened before e2 iff a chain of (same lane, smaller ``seq``) and
-(``e2.cause == e1.seq``) steps leads from e1 to e2.
+On a lane events happen in the order of ``t_end`` (ties by ``seq``). Event e1 happened
+before e2 iff a chain of (same lane, earlier) and (``e2.cause == e1.seq``) steps leads
+from e1 to e2 (``metrics.causality``).
 
 Numbers are machine-independent. The same spec and seed give the same bytes on every
 CPU and numpy build, so no number may carry the last bits of a float computation whose
@@ -85,6 +86,7 @@ __all__ = [
     "TaskCompleted",
     "TestsRan",
     "Unsuspected",
+    "define_event",
     "event_class",
     "event_from_dict",
     "event_kinds",
@@ -330,6 +332,19 @@ class RunEnded(Event):
     """The run ended; ``detail`` gives the reason (consensus, max_rounds, budget ...)."""
 
     __slots__ = ()
+
+
+def define_event(name: str, doc: str) -> type[Event]:
+    """A new event type ``name`` (CamelCase, past tense) for a workload's own happenings,
+    e.g. ``LeaderElected = define_event("LeaderElected", "...")``. It has the one column
+    schema and is stored, framed and replayed like the built-in types; defining the same
+    name twice returns the first definition."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if not name.isidentifier() or not name[:1].isupper():
+        raise DatasetError(f"'name' must be a CamelCase identifier (got {name[:60]!r})")
+    cls = type(name, (Event,), {"__doc__": doc, "__slots__": ()})
+    return _kind(cls)
 
 
 def event_class(kind: str) -> type[Event]:

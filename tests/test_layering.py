@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "llmteams_lab"
-APP = 12  # cli.py and the serve/proxy apps sit above every library level
+APP = 11  # cli.py and the serve/proxy apps sit above every library level
 
 LEVELS = {
     "errors": 0,
@@ -27,10 +27,9 @@ LEVELS = {
     "runtime": 6,
     "metrics": 7, "datasets": 7,
     "plots": 8,
-    "experiments": 9,
-    "export": 10,
-    "ui": 11,
-    "cli": APP, "serve": APP, "proxy": APP,
+    "experiments": 9, "export": 9,
+    "ui": 10,
+    "cli": APP, "serve": APP, "proxy": APP, "classroom": APP,
     "__init__": APP,  # the curated façade; the subprocess test keeps it free of heavy imports
 }
 
@@ -41,11 +40,13 @@ THIRD_PARTY: dict[str, int | frozenset[str]] = {
     "plotly": 8,
     "tqdm": 9,
     "ray": 9,
-    "ipywidgets": 11, "anywidget": 11, "traitlets": 11, "IPython": 11,
+    "ipywidgets": 10, "anywidget": 10, "traitlets": 10, "IPython": 10,
     "openai": frozenset({"backends/openai.py"}),
     "httpx": frozenset({"backends/openai.py"}),
     "httpx2": frozenset({"backends/openai.py"}),  # the HTTP library of openai>=3 (httpx's successor)
     "aiohttp": APP,
+    "voila": frozenset({"classroom/app.py"}),  # the [classroom] extra, imported when serving
+    "opentelemetry": frozenset({"export/otel_sdk.py"}),  # the [otel] extra, imported lazily by export/otel.py
 }
 
 # (importing module, imported llmteams_lab module) -> why this upward import may happen lazily

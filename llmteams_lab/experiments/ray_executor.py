@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from llmteams_lab.errors import ArgumentError, ExecutorError
+from llmteams_lab.errors import ArgumentError, ExecutorError, MissingExtraError
 
 __all__ = ["RayExecutor", "probe_address"]
 
@@ -95,7 +95,7 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ExecutorError("executor='ray' needs Ray: pip install 'llmteams-lab[ray]'") from None
+        raise MissingExtraError("executor='ray' needs Ray: pip install 'llmteams-lab[ray]'") from None
     return ray
 
 

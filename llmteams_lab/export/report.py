@@ -41,7 +41,7 @@ from llmteams_lab.plots import (
     pareto_figure,
     robustness_figure,
     scaling_figure,
-    space_time_figure,
+    spacetime_figure,
 )
 from llmteams_lab.spec import TeamSpec
 
@@ -159,7 +159,7 @@ def _run_sections(page: "_page.Page", events: pl.DataFrame, spec: TeamSpec | Non
     page.figure(convergence_figure(convergence(events)))
     page.figure(overhead_figure(overhead(events), len(spec.agents) if spec is not None else None))
     if events.filter(pl.col("kind") == "MessageSent").height:
-        page.figure(space_time_figure(events))
+        page.figure(spacetime_figure(events))
     faults = events.filter(pl.col("kind") == "FaultApplied").select("round", "agent", "peer", "fault", "detail")
     page.section("Fault schedule", _page.table(faults) if faults.height else "<p>No fault acted in this run.</p>")
     if spec is not None:

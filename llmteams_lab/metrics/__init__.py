@@ -1,5 +1,11 @@
 """Metrics (level 6): pure polars functions over the events frame."""
 
+from llmteams_lab.metrics.causality import (
+    check_causality,
+    happened_before,
+    lanes,
+    vector_clocks,
+)
 from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
 from llmteams_lab.metrics.consensus import (
     answer_tallies,
@@ -35,6 +41,13 @@ from llmteams_lab.metrics.safety import (
     prefix,
 )
 from llmteams_lab.metrics.summary import round_summary
+from llmteams_lab.metrics.timeline import (
+    in_flight,
+    mailbox_lengths,
+    message_latency,
+    suspicions,
+    time_summary,
+)
 from llmteams_lab.metrics.workdivision import (
     amdahl,
     critical_path_bound,
@@ -48,10 +61,11 @@ from llmteams_lab.metrics.workdivision import (
 )
 
 __all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean",
-           "byzantine_influence", "check_agreement", "check_run", "check_termination", "check_validity",
-           "convergence", "critical_path_bound", "declared_properties", "design_summary", "empty_frame",
-           "events_frame", "faulty_agents", "held_answers", "idle_rounds", "label_columns", "message_loss",
+           "byzantine_influence", "check_agreement", "check_causality", "check_run", "check_termination",
+           "check_validity", "convergence", "critical_path_bound", "declared_properties", "design_summary",
+           "empty_frame", "events_frame", "faulty_agents", "happened_before", "held_answers", "idle_rounds",
+           "in_flight", "label_columns", "lanes", "mailbox_lengths", "message_latency", "message_loss",
            "overhead", "paired_differences", "pareto_front", "per_agent", "per_edge", "prefix",
            "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "scaling_exponents",
-           "speedups", "straggler_gaps", "time_to_recover", "wilson", "work_bounds", "work_summary",
-           "write_conflicts"]
+           "speedups", "straggler_gaps", "suspicions", "time_summary", "time_to_recover", "vector_clocks",
+           "wilson", "work_bounds", "work_summary", "write_conflicts"]

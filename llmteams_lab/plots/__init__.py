@@ -25,7 +25,7 @@ from llmteams_lab.plots.overhead import (
     overhead_series,
     reference_messages,
 )
-from llmteams_lab.plots.spacetime import space_time_figure
+from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "reference_messages",
     "robustness_figure",
     "scaling_figure",
-    "space_time_figure",
+    "spacetime_figure",
+    "spacetime_segments",
     "sweep_figure",
 ]

@@ -14,6 +14,16 @@ order every round::
     t_end  = workload.apply(r, t0, acting, slots)    # record replies, update state
     workload.decide(r, alive)                        # the team's decision / done
     workload.broadcast(r, acting, slots) -> Outgoing # what each agent tells its peers
+    workload.timers(r, acting) -> {agent: seconds}   # asynchronous runs: wake these agents
+                                                     # then, unless something wakes them first
+
+In an asynchronous run (``runtime.asynchronous``) the same hooks run per turn: ``acting``
+are the agents that woke at one instant, ``r`` is the reporting slice, and ``batch``
+gets a unique activation number as its round (it keys simulated agents' draws) while
+``request`` gets the agent's own turn count. Messages carry a workload's own content in
+their text (``Outgoing.texts``, e.g. JSON) and may name their recipients
+(``Outgoing.named``); a workload records its own happenings with event types it defines
+with :func:`llmteams_lab.events.define_event`.
 
 Its frame-level metrics live in ``llmteams_lab.metrics`` (they need polars, which sits
 lower on the import ladder than the workloads).
@@ -63,6 +73,8 @@ class Workload(Protocol):
     def decide(self, round: int, alive: np.ndarray) -> Decision: ...
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing: ...
+
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]: ...
 
     def outcome(self) -> tuple[str | None, bool | None]: ...
 

@@ -36,6 +36,7 @@ from llmteams_lab.rounds import (
     woken_by,
 )
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.protocol import ONE_SHOT
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,6 +65,7 @@ class Deliberation:
         self.protocol = make_protocol(spec, self.k)
         self._ids = spec.ids  # a property that builds a tuple: cached for the per-agent path
         self._index = {a: i for i, a in enumerate(self._ids)}
+        self._one_shot_async = spec.execution != "synchronous" and spec.protocol.kind in ONE_SHOT
         n = len(spec.agents)
         self.answers = np.full(n, -1, dtype=np.int64)
         self.confidence = np.zeros(n, dtype=np.int64)
@@ -240,8 +242,12 @@ class Deliberation:
         return out
 
     def decide(self, round: int, alive: np.ndarray) -> Decision:
-        self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
-        return self.decision
+        decision = self.protocol.decide(round, self.answers, self.confidence, alive)
+        if decision.done and self._one_shot_async and bool((self.answers[alive] < 0).any()):
+            # an asynchronous vote is over once every live agent has voted, not at the first ballot
+            decision = Decision(decision.value, False, "")
+        self.decision = decision
+        return decision
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
         everyone = acting.size == self.answers.size and np.count_nonzero(slots.replied) == acting.size
@@ -260,6 +266,10 @@ class Deliberation:
         picked = senders.tolist()
         values = {i: opts[a] if a >= 0 else None for i, a in zip(picked, self.answers[senders].tolist())}
         return values, {i: replies[i].text if i in replies else "" for i in picked}
+
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]:
+        """No timers: agents act on arrivals (or, working on a board, continuously)."""
+        return {}
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """The decision as text and whether it is the ground truth (``None``: undecided)."""
