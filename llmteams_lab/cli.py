@@ -245,12 +245,15 @@ _HANDLERS: dict = {}
 
 def _register_apps() -> None:
     """Add the ``serve``, ``proxy`` and ``classroom`` subcommands (OpenAI-compatible endpoint,
-    fault proxy, the lessons as Voila apps)."""
+    fault proxy, the lessons as Voila apps), ``sweep`` (design sweeps) and ``report`` (one-file
+    HTML reports)."""
     from llmteams_lab.classroom.cli import register as classroom
+    from llmteams_lab.experiments.cli import register as sweep
+    from llmteams_lab.export.cli import register as report
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy, classroom):
+    for register in (serve, proxy, classroom, sweep, report):
         register(_EXTENSIONS, _HANDLERS)
 
 

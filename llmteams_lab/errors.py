@@ -23,6 +23,7 @@ __all__ = [
     "ConnectionFailedError",
     "DatasetError",
     "EndpointUnreachableError",
+    "ExecutorError",
     "ExportError",
     "LifecycleError",
     "LlmTeamsError",
@@ -250,6 +251,11 @@ class TraceEndedError(LlmTeamsError, LookupError):
 
 class ServiceError(LlmTeamsError, RuntimeError):
     """``serve`` or ``proxy`` could not start, or was used in a way it does not allow."""
+
+
+class ExecutorError(LlmTeamsError, RuntimeError):
+    """A sweep's executor failed: a worker process died, or a Ray cluster could not be
+    reached. The runs already written to the sweep's directory are kept."""
 
 
 class PlotRenderError(LlmTeamsError, RuntimeError):

@@ -12,6 +12,13 @@ from llmteams_lab.plots.convergence import (
     convergence_figure,
     convergence_series,
 )
+from llmteams_lab.plots.designs import (
+    design_names,
+    gains_figure,
+    pareto_figure,
+    robustness_figure,
+    scaling_figure,
+)
 from llmteams_lab.plots.overhead import (
     OVERHEAD_TRACES,
     overhead_figure,
@@ -30,9 +37,14 @@ __all__ = [
     "carry_final_state",
     "convergence_figure",
     "convergence_series",
+    "design_names",
+    "gains_figure",
     "overhead_figure",
     "overhead_series",
+    "pareto_figure",
     "reference_messages",
+    "robustness_figure",
+    "scaling_figure",
     "spacetime_figure",
     "spacetime_segments",
     "sweep_figure",

@@ -21,19 +21,34 @@ MAX_DEPTH = 16
 def to_dict(spec: Any) -> dict[str, Any]:
     """Plain, JSON/TOML-ready dict of a spec (tuples become lists, ``None`` is omitted)."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(spec):
-        value = getattr(spec, f.name)
+    for name in _names(type(spec)):
+        value = getattr(spec, name)
         if value is None:
             continue
-        out[f.name] = _plain(value)
+        out[name] = _plain(value)
     return out
 
 
+def _names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, read once per class (every run's spec is turned into
+    JSON twice — its id and its ``RunStarted`` event — so this is on a sweep's hot path)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool)
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return to_dict(value)
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return to_dict(value)
     return value
 
 

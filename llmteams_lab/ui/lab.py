@@ -309,6 +309,13 @@ class Lab:
         """Inject a :class:`~llmteams_lab.spec.faults.FaultSpec` from the next round."""
         self.controller.inject(fault)
 
+    def export_html(self, path: Any) -> Any:
+        """Write the current run as a one-file HTML report (spec, rounds, plots, space-time
+        diagram, fault schedule; opens offline) and return its path."""
+        from llmteams_lab.export.report import run_report
+
+        return run_report(self.events, path, spec=self.spec, title=f"Lab run {self.controller.run.run_id}")
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 

@@ -97,7 +97,7 @@ class JupyterLab:
         self._log.close()
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"  # reset: no tabs from an earlier test
 
     def add(self, name: str, source: Path | None = None) -> str:
         """Copy notebook ``name`` (from ``notebooks/``, or ``source``) into the server's root."""

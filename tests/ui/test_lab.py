@@ -154,3 +154,16 @@ async def test_notebook_api_runs_to_the_end():
     assert lab.summary()["round"].to_list() == [1, 2, 3, 4, 5, 6]
     assert "finished (max_rounds)" in lab.controls.status.value
     await asyncio.sleep(0)
+
+
+@aio
+async def test_export_html_writes_the_run_with_its_live_fault(tmp_path):
+    from llmteams_lab import FaultSpec
+
+    lab = Lab(team(5, competence=0.45, max_rounds=6, seed=2))
+    await lab.step()
+    lab.inject(FaultSpec(kind="crash", agent="a3"))
+    await lab.run()
+    text = lab.export_html(tmp_path / "lab.html").read_text(encoding="utf-8")
+    assert text.count("Plotly.newPlot(") == 3 and "Space-time diagram" in text
+    assert "crash" in text and lab.controller.run.run_id in text
