@@ -7,6 +7,7 @@
 // user types in a field (text, number, select): those keys belong to the field.
 
 const FIELD = "textarea, select, [contenteditable=''], [contenteditable='true']";
+const RANGE_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"]);
 const TEXT_INPUTS = new Set(["text", "number", "search", "email", "url", "password", "tel"]);
 
 function isField(target) {
@@ -20,6 +21,10 @@ function shortcuts(model, host) {
   const onKey = (ev) => {
     if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey || isField(ev.target)) return;
     const onRange = ev.target && ev.target.type === "range";
+    if (onRange && RANGE_KEYS.has(ev.key)) {  // the slider's own keys: not the notebook's
+      ev.stopPropagation();
+      return;
+    }
     let action = null;
     if (ev.key === " " || ev.code === "Space") action = "play";
     else if (ev.key === "ArrowRight" && !onRange) action = "step";

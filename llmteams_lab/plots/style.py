@@ -162,7 +162,7 @@ def base_layout(title: str, **extra: Any) -> dict[str, Any]:
         "template": template(),
         "margin": {"l": 55, "r": 55, "t": 45, "b": 40},
         "height": 330,
-        "legend": {"orientation": "h", "y": -0.18, "x": 0.0},
+        "legend": {"orientation": "h", "y": -0.28, "x": 0.0, "yanchor": "top"},
         "hovermode": "x unified",
     }
     layout.update(extra)

@@ -40,7 +40,7 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.runtime import RoundSummary, Run, Steppable
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.spec.faults import DOWN_KINDS, FaultSpec
+from llmteams_lab.spec.faults import BACKEND_KINDS, DOWN_KINDS, FaultSpec
 from llmteams_lab.ui.forking import bounded, fork_run, forkable, recorded_spec
 from llmteams_lab.ui.history import FaultNote, RoundState, next_state
 
@@ -264,10 +264,15 @@ class LabController:
         self._emit("state", self.state)  # always: "playing" no longer holds, whatever the state
 
     def _backend_failures(self) -> list[str]:
-        """Real backend errors of the last round: failures no injected fault explains."""
-        return [f"{n.agent} failed ({n.fault}): {n.detail}" for n in self.history[-1].notes
-                if n.kind == "AgentFailed" and n.fault not in NOT_BACKEND_FAILURES
-                and n.agent not in self._faulted and n.fault not in self._faulted]
+        """Real backend errors of the last round: failures no fault of the run explains (a
+        backend fault in force on that agent, e.g. the 429s of a scheduled ``rate_limit``)."""
+        failed = [n for n in self.history[-1].notes if n.kind == "AgentFailed" and n.fault not in NOT_BACKEND_FAILURES
+                  and n.agent not in self._faulted and n.fault not in self._faulted]
+        if not failed:
+            return []
+        backend = [f for f in self.faults_in_force() if f.kind in BACKEND_KINDS]
+        return [f"{n.agent} failed ({n.fault}): {n.detail}" for n in failed
+                if not any(f.targets() is None or n.agent in (f.targets() or ()) for f in backend)]
 
     async def wait(self) -> None:
         """Wait until Play stops (used by notebooks and tests)."""

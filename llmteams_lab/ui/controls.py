@@ -42,8 +42,9 @@ class Controls(w.VBox):
         self.fork = self._button("Fork from here", "ltl-fork", "code-fork",
                                  "continue the team from the round on screen as a new run; this timeline is kept")
         self.fork.layout.width = "140px"
-        self.fork_seed = w.IntText(0, description="seed", layout=w.Layout(width="120px"),
-                                   style={"description_width": "30px"})
+        self.fork_seed = w.IntText(0, description="fork seed", layout=w.Layout(width="150px"),
+                                   style={"description_width": "62px"},
+                                   tooltip="seed of the fork's draws after the fork round")
         self.fork_seed.add_class("ltl-fork-seed")
         self.timeline = w.Dropdown(options=[CURRENT], value=CURRENT, description="timeline",
                                    layout=w.Layout(width="260px", display="none"), style={"description_width": "60px"})

@@ -126,7 +126,11 @@ class ExportPanel(w.HBox):
             self._show(paths)
 
     def _show(self, paths: list[Path]) -> None:
-        self.files = list(paths)
+        """List every file written so far for this run (newest click last)."""
+        if self.files and self.files[0].parent != paths[0].parent:
+            self.files = []
+        self.files = list(dict.fromkeys([*self.files, *paths]))
+        paths = self.files
         links = " · ".join(f"<a href='{escape(p.as_posix())}' download data-path='{escape(p.as_posix())}'>"
                            f"{escape(p.name)}</a>" for p in paths)
         self.written.value = f"wrote {links} in <code>{escape(paths[0].parent.as_posix())}</code>" if paths else ""

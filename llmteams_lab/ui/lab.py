@@ -232,6 +232,7 @@ class Lab:
         with s.hold_sync():
             s.value, s.max, s.live = 0, 0, True
         self._offer_views()
+        self._sync()
 
     def _on_fork(self, old: Timeline, k: int) -> None:
         """A fork from round ``k``: keep rounds 0..k on screen and compare with ``old``."""

@@ -37,7 +37,9 @@ HELP = {
                "has one line per fault, with recover / heal / undo."),
     "controls": ("Keys (click the lab first): <b>space</b> Play/Pause, <b>→</b> Step; on the round slider "
                  "Home/End/←/→. Scrubbing back detaches the view; Step, Play or “back to live” return. "
-                 "<b>Fork from here</b> continues the team from the round on screen as a new timeline."),
+                 "<b>Fork from here</b> continues the team from the round on screen as a new timeline. "
+                 "Reloaded the page? A saved notebook shows the lab again; otherwise run <code>lab</code> in a "
+                 "cell to show the same live lab."),
 }
 
 

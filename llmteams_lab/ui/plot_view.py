@@ -120,7 +120,10 @@ class PlotView(anywidget.AnyWidget):
             future = self._images.get(int(content.get("id", -1)))
             data = str(content.get("data", ""))
             if future is not None and not future.done() and data.startswith("data:image/png;base64,"):
-                future.set_result(base64.b64decode(data.split(",", 1)[1]))
+                # thread-safe: the kernel may hand comm messages over outside the loop's own
+                # callbacks, and a plain set_result would then wake the waiter only at its timeout
+                png = base64.b64decode(data.split(",", 1)[1])
+                future.get_loop().call_soon_threadsafe(lambda: future.done() or future.set_result(png))
         elif kind == "error":
             message = str(content.get("message", "unknown error"))[:500]
             self.errors.append(message)
