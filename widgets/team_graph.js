@@ -208,7 +208,7 @@ function canvasView(model, host) {
   const scale = window.devicePixelRatio || 1;
   canvas.width = W * scale;
   canvas.height = H * scale;
-  canvas.style.height = `${model.get("height")}px`;
+  canvas.style.maxHeight = `${model.get("height") + 80}px`;  // the width sets the height (aspect-ratio)
   const g = canvas.getContext("2d");
   let flights = [], started = 0, raf = 0;
 

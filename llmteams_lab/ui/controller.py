@@ -350,6 +350,9 @@ class LabController:
         original = set(self.run_spec.faults)
         kept = tuple(f for f in recorded.faults if f in original or f.first_round <= k)  # not the old future
         base = forkable((spec or self.spec).replace(faults=kept))
+        if base.seed != self.run_spec.seed and base.task.seed is None:  # same question, other draws
+            base = base.replace(task=base.task.replace(seed=self.run_spec.task.seed
+                                                        if self.run_spec.task.seed is not None else self.run_spec.seed))
         if spec is not None:
             base, _note = _lab_logging(base)
         old = Timeline(self.label, self.run, self.history, self.notes, self._forked_at())

@@ -119,6 +119,8 @@ async def test_fork_from_a_past_round_keeps_the_old_timeline_to_compare():
     ctl = lab.controller
     assert ctl.round == 3 and [s.answers for s in ctl.history] == original[:4]
     assert ctl.run.run_id.endswith("~fork1@3") and ctl.spec.seed == 99
+    assert ctl.run.question == lab.controller.timelines[0].run.question, "another seed, the same question"
+    assert ctl.run_spec.task.seed == 3
     assert lab.controls.scrubber.live and lab.controls.scrubber.max == 3 and lab.figures.rounds == [1, 2, 3]
     ghost = lab.figures.convergence.data[-1]
     assert ghost.name == "agreement (run)" and list(ghost.x) == [1, 2, 3, 4, 5, 6], "the old timeline, drawn faint"
