@@ -368,11 +368,18 @@ function render({ model, el: host }) {
   build();
   paint();
   legend(model, keys);
+  // one frame changes many traits at once: paint once per animation frame, not once per trait
+  let pending = false;
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; paint(); });
+  };
   for (const name of ["agents", "positions", "edges"]) model.on(`change:${name}`, () => { build(); paint(); });
   model.on("change:legend", () => legend(model, keys));
   for (const name of ["colors", "confidence", "states", "faults", "answers", "round", "selected", "link_faults",
     "partition", "shares", "note"]) {
-    model.on(`change:${name}`, paint);
+    model.on(`change:${name}`, schedule);
   }
   model.on("change:frame", () => {
     view.animate();

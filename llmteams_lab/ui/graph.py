@@ -124,7 +124,7 @@ class TeamGraph(anywidget.AnyWidget):
                            [[f"{o} ✓" if o == truth else o, palette[o]] for o in options] + [["crashed", CRASHED]])
             self.show(RoundState.initial(spec.ids), animate=False)
 
-    def show(self, state: RoundState, *, animate: bool = True) -> None:
+    def show(self, state: RoundState, *, animate: bool = True, sample: int | None = None) -> None:
         """Paint the team as it was after ``state.round``; fly that round's messages."""
         palette = dict(zip(self.options, self.palette))
         with self.hold_sync():
@@ -140,7 +140,7 @@ class TeamGraph(anywidget.AnyWidget):
             self.shares = self._shares(state, palette)
             self.note = self._note(state)
             self.round = state.round
-            self.messages = self._flights(state, palette) if animate else []
+            self.messages = self._flights(state, palette, sample or MAX_ANIMATED) if animate else []
             self.frame += 1
 
     def _colors(self, state: RoundState, palette: dict[str, str]) -> list[str]:
@@ -175,7 +175,7 @@ class TeamGraph(anywidget.AnyWidget):
             parts.append("click an agent or a link for fault actions; a message dot to read it")
         return " · ".join(parts)
 
-    def _flights(self, state: RoundState, palette: dict[str, str]) -> list[list]:
+    def _flights(self, state: RoundState, palette: dict[str, str], limit: int = MAX_ANIMATED) -> list[list]:
         index = {a: i for i, a in enumerate(self.agents)}
         flights = [[index[m.sender], index[m.receiver], m.status, _message_colour(m.content, palette), k]
                    for k, m in enumerate(state.messages) if m.sender in index and m.receiver in index]
@@ -188,9 +188,9 @@ class TeamGraph(anywidget.AnyWidget):
                 alive = [i for i, ok in enumerate(live) if ok]
                 flights = [[i, alive[(k * 37 + 11) % len(alive)], "delivered", colour[i], -1]
                            for k, i in enumerate(alive)] if len(alive) > 1 else []
-        if len(flights) > MAX_ANIMATED:
-            stride = len(flights) / MAX_ANIMATED
-            flights = [flights[int(i * stride)] for i in range(MAX_ANIMATED)]
+        if len(flights) > limit:
+            stride = len(flights) / limit
+            flights = [flights[int(i * stride)] for i in range(limit)]
         return flights
 
 

@@ -52,6 +52,7 @@ PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
 # a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
 # graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
 PLOT_INTERVAL_S = 0.5
+PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
 
 
 def _figures_for(spec: TeamSpec, options: int | None) -> LiveFigures | WorkFigures:
@@ -340,9 +341,11 @@ class Lab:
 
     # --- what is on screen -------------------------------------------------------------------
     def _show(self, state: RoundState, *, animate: bool) -> None:
-        self.graph.show(state, animate=animate)
-        self.table.show(state)
-        self.message.value = ""
+        playing = self.controller.playing
+        self.graph.show(state, animate=animate, sample=PLAY_FLIGHTS if playing else None)
+        if not playing or self.table.state.round == 0:  # while playing the table waits (unreadable at 20/s,
+            self.table.show(state)                      # and the costliest DOM update); Pause shows it
+            self.message.value = ""
         self.figures.mark(None if self.view.live and self.controls.timeline.value == CURRENT else state.round)
 
     def _clicked(self, change: dict) -> None:
