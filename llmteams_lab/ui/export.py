@@ -27,7 +27,7 @@ from llmteams_lab.metrics import events_frame
 from llmteams_lab.ui.forking import recorded_spec
 from llmteams_lab.ui.plot_view import PlotView, _plotly_source
 
-__all__ = ["ExportPanel", "export_events", "export_figures_html", "export_png", "export_spec", "export_folder"]
+__all__ = ["ExportPanel", "decode_png", "export_events", "export_figures_html", "export_folder", "export_png", "export_spec"]
 
 PNG_TIMEOUT_S = 15.0
 
