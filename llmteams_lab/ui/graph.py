@@ -41,6 +41,7 @@ MAX_ANIMATED = 160  # messages animated per round; beyond that an even sample (2
 SVG_MAX = 60  # agents drawn as SVG elements; larger teams are drawn on a canvas
 EDGES_MAX = 3000  # links drawn; above, they are hidden and the graph says how many there are
 CRASHED = "#8d949e"
+RING_MAX = 240  # agents on one circle; more are laid out on concentric rings
 
 
 class TeamGraph(anywidget.AnyWidget):
@@ -219,7 +220,8 @@ def _edges(spec: TeamSpec) -> tuple[list[list], int]:
 
 
 def layout_positions(spec: TeamSpec) -> list[list[float]]:
-    """Node positions in [0, 1]²: a circle; a star's hub in the centre; a tree in layers."""
+    """Node positions in [0, 1]²: a circle (concentric rings above :data:`RING_MAX`); a
+    star's hub in the centre; a tree in layers."""
     n = len(spec.agents)
     kind = spec.topology.kind
     if n == 1:
@@ -232,7 +234,23 @@ def layout_positions(spec: TeamSpec) -> list[list[float]]:
         return [pos[i] for i in range(n)]
     if kind == "tree":
         return _layers(spec)
+    if n > RING_MAX:
+        return _rings(n)
     return [_on_circle(i, n) for i in range(n)]
+
+
+def _rings(n: int) -> list[list[float]]:
+    """Concentric rings, each holding agents in proportion to its length, so neighbours stay
+    a few pixels apart (one ring of 1,000 would put them a pixel apart: not clickable)."""
+    radii = [0.46 - 0.06 * k for k in range(7)]
+    per = [max(1, round(n * r / sum(radii))) for r in radii]
+    per[0] += n - sum(per)
+    out: list[list[float]] = []
+    for r, count in zip(radii, per):
+        for k in range(count):
+            angle = -math.pi / 2 + 2 * math.pi * k / count
+            out.append([round(0.5 + r * math.cos(angle), 4), round(0.5 + r * math.sin(angle), 4)])
+    return out[:n]
 
 
 def _on_circle(k: int, count: int) -> list[float]:
