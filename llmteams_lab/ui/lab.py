@@ -194,8 +194,11 @@ class Lab:
         if not self.view.take_frame(caught_up=self.graph.caught_up, force=force):
             return
         ctl = self.controller
-        if self.view.plots_due(time.monotonic(), playing=ctl.playing, force=force):
+        drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
+        if (drawn or force) and self.view.plots_due(time.monotonic(), playing=ctl.playing, force=force):
             self.figures.redraw()
+        elif not drawn:
+            self.view.plots_behind = True
         latest = ctl.round
         s = self.controls.scrubber
         with s.hold_sync():

@@ -91,6 +91,11 @@ class PlotView(anywidget.AnyWidget):
         finally:
             self._images.pop(ask, None)
 
+    @property
+    def caught_up(self) -> bool:
+        """Whether a view has drawn the latest revision (always, when no view ever drew)."""
+        return self.rendered < 0 or self.rendered >= self.revision
+
     def on_error(self, fn: Callable[[PlotRenderError], None]) -> None:
         """Call ``fn(error)`` when a view reports that it could not draw the plot."""
         self._on_error.append(fn)
