@@ -40,8 +40,8 @@ def point(page, agents: int, i: int) -> tuple[float, float]:
     x, y = layout_positions(team(agents))[i]
     scale = min(box["width"] / lay["W"], box["height"] / lay["H"])
     ox, oy = (box["width"] - lay["W"] * scale) / 2, (box["height"] - lay["H"] * scale) / 2
-    return (box["x"] + ox + (lay["PAD"] + x * (lay["W"] - 2 * lay["PAD"])) * scale,
-            box["y"] + oy + (lay["PAD"] + y * (lay["H"] - 2 * lay["PAD"])) * scale)
+    return (box["x"] + ox + (lay["X0"] + x * lay["SIDE"]) * scale,
+            box["y"] + oy + (lay["Y0"] + y * lay["SIDE"]) * scale)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const W = 460, H = 360, PAD = 34;
+const SIDE = Math.min(W, H) - 2 * PAD, X0 = (W - SIDE) / 2, Y0 = PAD;  // one scale: circles stay round
 const SIDES = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"];
 
 function el(tag, attrs = {}, parent = null) {
@@ -24,7 +25,7 @@ function el(tag, attrs = {}, parent = null) {
 
 function xy(model, i) {
   const p = model.get("positions")[i] || [0.5, 0.5];
-  return [PAD + p[0] * (W - 2 * PAD), PAD + p[1] * (H - 2 * PAD)];
+  return [X0 + p[0] * SIDE, Y0 + p[1] * SIDE];
 }
 
 function radius(model, i, big) {
@@ -199,7 +200,7 @@ function canvasView(model, host) {
   wrap.className = "ltl-canvas-wrap";
   const canvas = document.createElement("canvas");
   canvas.className = "ltl-canvas";
-  canvas.dataset.layout = JSON.stringify({ W, H, PAD });
+  canvas.dataset.layout = JSON.stringify({ W, H, X0, Y0, SIDE });  // where a position lands (tests)
   const tip = document.createElement("div");
   tip.className = "ltl-canvas-tip";
   tip.hidden = true;

@@ -301,8 +301,9 @@ class LabController:
         self._emit("reset", self.spec)
         self._emit("state", self.state)
 
-    def inject(self, fault: Any) -> None:
-        """Inject ``fault`` live; it takes effect from the next round (queued mid-step).
+    def inject(self, fault: Any) -> FaultSpec | None:
+        """Inject ``fault`` live; it takes effect from the next round (queued mid-step: then
+        ``None`` is returned, else the fault with its effective schedule).
 
         An invalid fault raises the engine's :class:`SpecError` and changes nothing.
         """
@@ -313,8 +314,10 @@ class LabController:
             raise _done_error(self.run)
         if self._in_step:
             self._pending.append(fault)
-            return
-        self._note_injected(self.run.inject(fault))
+            return None
+        effective = self.run.inject(fault)
+        self._note_injected(effective)
+        return effective
 
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending, []

@@ -136,20 +136,20 @@ class FaultPanel(w.VBox):
                 self.message.value = "<span class='ltl-ok'>recovering — back from the next round</span>"
                 return []
             faults = self._faults(action)
-            for fault in faults:
-                self.controller.inject(fault)
+            effective = [self.controller.inject(fault) for fault in faults]
         except Exception as err:  # shown here and in the lab's error panel
             self.message.value = f"<span class='ltl-invalid-text'>{escape(str(err))}</span>"
             self._report(err)
             return []
-        when = self.controller.round + 1
+        when = ("after the round in flight ends" if None in effective else
+                f"in round {min(f.first_round for f in effective)}")
         warn = ""
         agent = self.selection.get("agent")
         if agent and action != "crash" and self._down(agent):
             warn = (f"<br><span class='ltl-warning'>⚠ {escape(agent)} is down (crashed): this {escape(action)} "
                     "has no effect until it recovers</span>")
-        self.message.value = (f"<span class='ltl-ok'>{escape(action)} injected — takes effect in round "
-                              f"{when}</span>{warn}")
+        self.message.value = (f"<span class='ltl-ok'>{escape(action)} injected — takes effect "
+                              f"{escape(when)}</span>{warn}")
         return faults
 
     def _faults(self, action: str) -> list[Any]:

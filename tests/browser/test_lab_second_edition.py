@@ -128,8 +128,8 @@ def test_a_200_agent_complete_team_steps_and_a_click_opens_an_agents_actions(pag
     x, y = layout_positions(team(200))[57]
     scale = min(box["width"] / layout["W"], box["height"] / layout["H"])
     ox, oy = (box["width"] - layout["W"] * scale) / 2, (box["height"] - layout["H"] * scale) / 2
-    px = box["x"] + ox + (layout["PAD"] + x * (layout["W"] - 2 * layout["PAD"])) * scale
-    py = box["y"] + oy + (layout["PAD"] + y * (layout["H"] - 2 * layout["PAD"])) * scale
+    px = box["x"] + ox + (layout["X0"] + x * layout["SIDE"]) * scale
+    py = box["y"] + oy + (layout["Y0"] + y * layout["SIDE"]) * scale
     started = time.perf_counter()
     page.mouse.click(px, py)
     page.wait_for_selector(".ltl-fault-panel >> text=Agent a57", timeout=10_000)
