@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from llmteams_lab import __version__
 from llmteams_lab.errors import LlmTeamsError, SpecError
 from llmteams_lab.spec import TeamSpec, team
 
@@ -20,6 +21,7 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmteams-lab", description="Run teams of LLM agents as distributed systems.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a team spec (TOML or JSON) and write its events")
     run.add_argument("spec", type=Path, help="TEAM.toml or TEAM.json")
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_EXTENSIONS: list = []  # subcommand registrars (serve, proxy) add themselves here
+_EXTENSIONS: list = []  # subcommand registrars (serve, proxy, classroom) add themselves here
 
 
 def load_spec(path: Path) -> TeamSpec:
@@ -102,11 +104,13 @@ _HANDLERS: dict = {}
 
 
 def _register_apps() -> None:
-    """Add the ``serve`` and ``proxy`` subcommands (OpenAI-compatible endpoint, fault proxy)."""
+    """Add the ``serve``, ``proxy`` and ``classroom`` subcommands (OpenAI-compatible endpoint,
+    fault proxy, the lessons as Voila apps)."""
+    from llmteams_lab.classroom.cli import register as classroom
     from llmteams_lab.proxy.cli import register as proxy
     from llmteams_lab.serve.cli import register as serve
 
-    for register in (serve, proxy):
+    for register in (serve, proxy, classroom):
         register(_EXTENSIONS, _HANDLERS)
 
 

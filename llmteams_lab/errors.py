@@ -17,9 +17,11 @@ __all__ = [
     "BackendTimeoutError",
     "BudgetExceededError",
     "DatasetError",
+    "ExportError",
     "LifecycleError",
     "LlmTeamsError",
     "MalformedOutputError",
+    "MissingExtraError",
     "PlotRenderError",
     "RateLimitedError",
     "RunClosedError",
@@ -158,3 +160,13 @@ class ServiceError(LlmTeamsError, RuntimeError):
 
 class PlotRenderError(LlmTeamsError, RuntimeError):
     """A plot of the lab could not be drawn in the browser (the view's own message)."""
+
+
+class MissingExtraError(LlmTeamsError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the
+    ``pip install 'llmteams-lab[extra]'`` that brings it."""
+
+
+class ExportError(LlmTeamsError, OSError):
+    """Events could not be written to an export's destination (an OTLP endpoint, a file);
+    the message names the destination and what it answered."""

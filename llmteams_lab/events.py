@@ -24,7 +24,18 @@ cost_usd   dollars, ``None`` when the price is unknown (never invented)
 fault      the fault kind that caused or touched the event, if any
 detail     free text / JSON with the rest (message text, reasons, spec JSON ...)
 count      how many happenings the row stands for (1, or more in aggregated logging)
+cause      ``seq`` of the event that caused this one, when there is one: a message's
+           ``MessageSent`` for its delivery, drop or delay; the reply a message was sent
+           in for its ``MessageSent``; the delivery or timer that woke an agent for its
+           reply (asynchronous runs). With the lane rule below it makes happened-before
+           checkable from the log alone (``metrics.causality``).
 ========== ==========================================================================
+
+Lanes: an event happens at one agent — the receiver (``peer``) for deliveries, drops
+and delays of a message, otherwise ``agent`` (none for team events such as rounds).
+On a lane events happen in the order of ``t_end`` (ties by ``seq``). Event e1 happened
+before e2 iff a chain of (same lane, earlier) and (``e2.cause == e1.seq``) steps leads
+from e1 to e2 (``metrics.causality``).
 
 Numbers are machine-independent. The same spec and seed give the same bytes on every
 CPU and numpy build, so no number may carry the last bits of a float computation whose
@@ -69,10 +80,14 @@ __all__ = [
     "RoundStarted",
     "RunEnded",
     "RunStarted",
+    "Suspected",
     "TICKS_PER_SECOND",
     "TaskClaimed",
     "TaskCompleted",
     "TestsRan",
+    "Unsuspected",
+    "define_event",
+    "event_class",
     "event_from_dict",
     "event_kinds",
     "events_to_jsonl",
@@ -117,6 +132,7 @@ class Event(NamedTuple):
     fault: str | None = None
     detail: str | None = None
     count: int = 1
+    cause: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The row as a plain dict in column order (what JSONL and frames store)."""
@@ -153,11 +169,12 @@ def _kind(cls: type) -> type:
         fault: str | None = None,
         detail: str | None = None,
         count: int = 1,
+        cause: int | None = None,
     ):
         return tuple.__new__(
             klass,
             (run_id, round, seq, name, agent, peer, t_start, t_end, value, correct,
-             tokens_in, tokens_out, cost_usd, fault, detail, count),
+             tokens_in, tokens_out, cost_usd, fault, detail, count, cause),
         )
 
     cls.__new__ = __new__  # type: ignore[method-assign]
@@ -289,6 +306,21 @@ class LockDenied(Event):
 
 
 @_kind
+class Suspected(Event):
+    """``agent``'s failure detector began to suspect ``peer``: nothing heard from it for
+    its timeout (``detail``). A suspicion of a slow but live peer is a false one."""
+
+    __slots__ = ()
+
+
+@_kind
+class Unsuspected(Event):
+    """``agent`` heard from ``peer`` again and withdrew its suspicion (it was false)."""
+
+    __slots__ = ()
+
+
+@_kind
 class RoundEnded(Event):
     """The round closed; ``value`` is the team decision so far, ``correct`` its truth."""
 
@@ -302,6 +334,27 @@ class RunEnded(Event):
     __slots__ = ()
 
 
+def define_event(name: str, doc: str) -> type[Event]:
+    """A new event type ``name`` (CamelCase, past tense) for a workload's own happenings,
+    e.g. ``LeaderElected = define_event("LeaderElected", "...")``. It has the one column
+    schema and is stored, framed and replayed like the built-in types; defining the same
+    name twice returns the first definition."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if not name.isidentifier() or not name[:1].isupper():
+        raise DatasetError(f"'name' must be a CamelCase identifier (got {name[:60]!r})")
+    cls = type(name, (Event,), {"__doc__": doc, "__slots__": ()})
+    return _kind(cls)
+
+
+def event_class(kind: str) -> type[Event]:
+    """The event type named ``kind``."""
+    cls = _REGISTRY.get(kind)
+    if cls is None:
+        raise DatasetError(f"'kind' must be one of {list(event_kinds())} (got {str(kind)[:60]!r})")
+    return cls
+
+
 def event_kinds() -> tuple[str, ...]:
     """Names of every event type, sorted."""
     return tuple(sorted(_REGISTRY))
@@ -309,10 +362,7 @@ def event_kinds() -> tuple[str, ...]:
 
 def event_from_dict(row: dict[str, Any]) -> Event:
     """Rebuild a typed event from a stored row (JSONL line or frame row)."""
-    kind = row.get("kind")
-    cls = _REGISTRY.get(kind)  # type: ignore[arg-type]
-    if cls is None:
-        raise DatasetError(f"'kind' must be one of {list(event_kinds())} (got {str(kind)[:60]!r})")
+    cls = event_class(row.get("kind"))  # type: ignore[arg-type]
     return cls._make(row.get(c, Event._field_defaults.get(c)) for c in COLUMNS)
 
 

@@ -84,6 +84,8 @@ class AgentReply:
                      for real ones); a round lasts as long as its slowest reply
     usage_estimated  True when the server gave no usage and tokens were estimated
     actions          work-division actions such as ``("claim", "t3")``
+    recipients       the agents its message is for, when the reply names them (an LLM's
+                     ``to``); ``None``: the sender's configured addressing (broadcast)
     """
 
     agent: str
@@ -97,6 +99,7 @@ class AgentReply:
     usage_estimated: bool = False
     actions: tuple[tuple[str, ...], ...] = ()
     attempts: int = 1
+    recipients: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

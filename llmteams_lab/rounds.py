@@ -36,7 +36,8 @@ from llmteams_lab.errors import BackendError
 from llmteams_lab.events import TICKS_PER_SECOND, on_time_grid
 from llmteams_lab.messages import AgentReply, Message
 
-__all__ = ["Entry", "Inbox", "Outgoing", "RoundReplySlots", "from_heads", "new_message", "on_grid"]
+__all__ = ["Entry", "Inbox", "Outgoing", "RoundReplySlots", "from_heads", "named_recipients", "new_message", "on_grid",
+           "woken_by"]
 
 # (sender, answer index, confidence in thousandths, text, payload, sent round)
 Entry = tuple[int, int, int, str, "str | None", int]
@@ -125,13 +126,15 @@ class _Said:
 class Inbox:
     """What agents read this round: tallies for batch backends, messages for the rest."""
 
-    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads")
+    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads", "_lost")
 
     def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray, said: _Said | None = None,
-                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = ()):
+                 slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = (),
+                 lost: np.ndarray | None = None):
         self.votes, self.weight, self.size = votes, weight, size
         self._said, self._slow, self._inn = said, slow, inn
         self._heads: list | None = None
+        self._lost = lost  # receivers the round's broadcast did not reach (they were down)
 
     @classmethod
     def empty(cls, n: int, k: int) -> "Inbox":
@@ -147,7 +150,7 @@ class Inbox:
 
     def _entries(self, i: int) -> list[Entry]:
         said, out = self._said, []
-        if said is not None:
+        if said is not None and not (self._lost is not None and self._lost[i]):
             texts, r = said.texts, said.round
             out = [(s, int(said.answers[s]), int(said.confidence[s]), texts[s] if texts else "", None, r)
                    for s in self._inn[i] if said.replied[s]]
@@ -162,7 +165,7 @@ class Inbox:
             opts, receiver = options, ids[i]
             return tuple([new_message(sent, ids[s], receiver, opts[a] if a >= 0 else None, c / 1000, text, payload)
                           for s, a, c, text, payload, sent in self._entries(i)])
-        if self._said is None:
+        if self._said is None or (self._lost is not None and self._lost[i]):
             return ()
         heads = self._heads if self._heads is not None else self._make_heads(ids, options)
         return from_heads(heads, self._inn[i], ids[i])
@@ -192,6 +195,8 @@ class RoundReplySlots:
         self.replied = np.zeros(n, dtype=bool)
         self.replies: dict[int, AgentReply] = {}
         self.failures: dict[int, BaseException] = {}
+        self.marks: dict[int, str] = {}  # agent index -> the fault that shaped its reply (recorded in ``fault``)
+        self.cause: np.ndarray | None = None  # per agent: the seq of what woke it (asynchronous runs)
 
     def put_batch(self, idx: np.ndarray, out) -> None:
         if idx.size == self.answer.size:  # one batched call answered everyone: adopt its columns
@@ -230,7 +235,12 @@ class RoundReplySlots:
 
 @dataclass(slots=True)
 class Outgoing:
-    """Per-agent columns of what the round's senders broadcast along their out-arcs."""
+    """Per-agent columns of what the round's senders broadcast along their out-arcs.
+
+    ``cause``: per agent, the ``seq`` of the reply event its message was sent in (-1:
+    none), so each ``MessageSent`` names its cause; ``None`` when replies are not
+    logged one by one (aggregated logging). ``named``: per sender, the recipients its
+    reply named (agent indices), overriding its configured addressing."""
 
     senders: np.ndarray
     answers: np.ndarray
@@ -238,3 +248,24 @@ class Outgoing:
     values: list
     texts: list
     tokens: np.ndarray
+    cause: np.ndarray | None = None
+    named: dict[int, tuple[int, ...]] | None = None  # recipients a reply named itself (LLM ``to``)
+
+
+def woken_by(slots: RoundReplySlots, i: int) -> int | None:
+    """The ``seq`` of what woke agent ``i`` for this reply (asynchronous runs), else ``None``."""
+    if slots.cause is None or slots.cause[i] < 0:
+        return None
+    return int(slots.cause[i])
+
+
+def named_recipients(slots: RoundReplySlots, senders: np.ndarray,
+                     index: dict[str, int]) -> dict[int, tuple[int, ...]] | None:
+    """Per sender whose reply named its recipients (an LLM's ``to``), their indices
+    (names outside the team are left out: nobody could receive them)."""
+    named = {}
+    for i in senders.tolist():
+        reply = slots.replies.get(i)
+        if reply is not None and reply.recipients is not None:
+            named[i] = tuple(index[a] for a in reply.recipients if a in index)
+    return named or None

@@ -27,9 +27,9 @@ LEVELS = {
     "runtime": 6,
     "metrics": 7, "datasets": 7,
     "plots": 8,
-    "experiments": 9,
+    "experiments": 9, "export": 9,
     "ui": 10,
-    "cli": APP, "serve": APP, "proxy": APP,
+    "cli": APP, "serve": APP, "proxy": APP, "classroom": APP,
     "__init__": APP,  # the curated façade; the subprocess test keeps it free of heavy imports
 }
 
@@ -45,6 +45,8 @@ THIRD_PARTY: dict[str, int | frozenset[str]] = {
     "httpx": frozenset({"backends/openai.py"}),
     "httpx2": frozenset({"backends/openai.py"}),  # the HTTP library of openai>=3 (httpx's successor)
     "aiohttp": APP,
+    "voila": frozenset({"classroom/app.py"}),  # the [classroom] extra, imported when serving
+    "opentelemetry": frozenset({"export/otel_sdk.py"}),  # the [otel] extra, imported lazily by export/otel.py
 }
 
 # (importing module, imported llmteams_lab module) -> why this upward import may happen lazily
@@ -52,6 +54,7 @@ LAZY_UPWARD = {
     ("runtime/result.py", "metrics.frame"): "RunResult.events builds the polars frame on first access",
     ("runtime/result.py", "metrics.summary"): "RunResult.summary() is the per-round table",
     ("backends/openai.py", "workloads"): "an OpenAIBackend built by hand takes the codec of its spec's workload",
+    ("runtime/sinks.py", "datasets.jsonl"): "JsonlSink encodes large batches with polars (small runs never load it)",
 }
 
 

@@ -17,6 +17,9 @@ an object for methods it might have:
 
 ``simulated`` says the replies come from the workload's simulated-agent model (the
 fault injector models how such agents read an injected prompt; a real LLM reads it).
+``virtual_time`` says a reply arrives at once and its ``latency_s`` is virtual (simulated
+agents, mock, replay): an asynchronous run then simulates time; otherwise (a real model)
+it runs in real time (``runtime.asynchronous``).
 
 Our backends subclass :class:`Backend`. Any other object with ``respond`` and ``aclose``
 (and optionally ``respond_round``) is adopted once, when a run is built, by
@@ -112,6 +115,7 @@ class Backend:
 
     batched: ClassVar[bool] = False
     simulated: ClassVar[bool] = False
+    virtual_time: ClassVar[bool] = False
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         raise NotImplementedError(f"{type(self).__name__} does not answer single agents")
@@ -138,6 +142,7 @@ class _Adopted(Backend):
     def __init__(self, inner: Any):
         self.inner = inner
         self.batched = callable(getattr(inner, "respond_round", None))  # type: ignore[misc]
+        self.virtual_time = bool(getattr(inner, "virtual_time", False))  # type: ignore[misc]
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         return await self.inner.respond(request)

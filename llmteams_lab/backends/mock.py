@@ -22,6 +22,8 @@ class MockBackend(Backend):
     (answer the truth) or an exception instance (raised). Without a script every agent
     answers the truth with confidence 1. Every request is kept in ``calls``."""
 
+    virtual_time = True  # replies come at once with their (scripted / recorded) latency
+
     def __init__(self, script: Script | None = None, *, latency_s: float = 0.0,
                  tokens_in: int = 0, tokens_out: int = 0, keep_calls: bool = True):
         self.script = script

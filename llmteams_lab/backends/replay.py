@@ -27,6 +27,8 @@ __all__ = ["ReplayBackend", "SwitchBackend"]
 class ReplayBackend(Backend):
     """Answers ``(round, agent)`` from a recorded run's events (see the module doc)."""
 
+    virtual_time = True  # replies come at once with their (scripted / recorded) latency
+
     def __init__(self, records: Sequence[Event], *, fallback: Any = None):
         self.fallback = fallback
         self._rows: dict[tuple[int, str], Event] = {}
@@ -74,6 +76,12 @@ class SwitchBackend(Backend):
         self.first = first
         self.then = then
         self.after_round = after_round
+
+    @property
+    def virtual_time(self) -> bool:  # type: ignore[override]
+        later = self.then.values() if isinstance(self.then, Mapping) else [self.then]
+        return bool(getattr(self.first, "virtual_time", False)) and all(
+            getattr(b, "virtual_time", False) for b in later)
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         if request.round <= self.after_round:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["PaperDataset", "ParquetSink", "ReplayFinishedError", "ReplayRun", "load_paper_dataset", "read_events",
-           "read_jsonl", "read_parquet", "records_from_frame", "replay_trace", "write_parquet"]
+__all__ = ["PaperDataset", "ParquetSink", "ReplayFinishedError", "ReplayRun", "load_paper_dataset",
+           "paper_data_path", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "replay_trace",
+           "write_parquet"]
 
 _WHERE = {
-    "PaperDataset": "paper", "load_paper_dataset": "paper",
+    "PaperDataset": "paper", "load_paper_dataset": "paper", "paper_data_path": "paper",
     "ReplayFinishedError": "replay", "ReplayRun": "replay",
     "ParquetSink": "traces", "read_events": "traces", "read_jsonl": "traces", "read_parquet": "traces",
     "records_from_frame": "traces", "replay_trace": "traces", "write_parquet": "traces",

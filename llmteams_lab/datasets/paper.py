@@ -3,7 +3,12 @@
 ``load_paper_dataset(path)`` reads ``runs.parquet`` and ``events.parquet`` from a copy of
 the paper's released data (the repository ``emieczkowski/distributed-llm-teams``: its
 ``data/`` files plus, optionally, its ``tasks/`` folder next to them) and converts every
-run into our events, so every metric, plot and the replay work on it unchanged:
+run into our events, so every metric, plot and the replay work on it unchanged.
+Without ``path`` the data is found by :func:`paper_data_path`: ``$LLMTEAMS_PAPER_DATA``,
+else (in a source checkout) ``data/paper-2603.12229`` in the project root or
+``../shared/data/paper-2603.12229`` beside it — never relative to the working directory,
+which in a notebook is the notebook's folder, so the same call works from any notebook.
+
 
 =============  ==================================================================
 paper event    our event
@@ -27,12 +32,14 @@ reply followed by that agent's actions, so actions without an agent (edits, bloc
 claims, completions, tests) are attributed to the reply before them. The clock starts
 at the runner's start: ``RunEnded.t_end`` is exactly ``wall_clock_seconds``. Task ids
 were not released, so task events carry no task id. ``runs.parquet``'s
-``concurrent_writes``/``claims_blocked`` are not used (169 runs carry zeros there);
-the metrics recompute them from the events.
+``concurrent_writes``/``claims_blocked`` are kept in ``runs`` but not used by the metrics
+(169 runs carry zeros there), which recompute them from the events;
+``paper_figures.run_table`` shows them beside ours.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -46,7 +53,12 @@ from llmteams_lab.metrics.frame import SCHEMA
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import AgentSpec, Budgets, TaskSpec, TeamSpec, WorkSpec
 
-__all__ = ["ASSIGNMENT_OF_MODE", "PaperDataset", "load_paper_dataset"]
+__all__ = ["ASSIGNMENT_OF_MODE", "PAPER_DATA_ENV", "PaperDataset", "load_paper_dataset", "paper_data_path"]
+
+PAPER_DATA_ENV = "LLMTEAMS_PAPER_DATA"  # the folder holding runs.parquet and events.parquet (+ tasks/)
+_FOLDER = "paper-2603.12229"
+_WHERE_FROM = ("the data/ folder of the repository emieczkowski/distributed-llm-teams, with its tasks/ "
+               "folder copied beside the two files")
 
 RUNS_COLUMNS = {"run_dir": pl.String, "model_dir": pl.String, "mode": pl.String, "task_type": pl.String,
                 "p_label": pl.String, "p_true": pl.Float64, "n_teammates": pl.Int64, "rep": pl.Int64,
@@ -99,14 +111,48 @@ class PaperDataset:
         return ReplayRun(self.records(run_id), spec=self.spec(run_id), sinks=sinks)
 
 
-def load_paper_dataset(path: str | Path) -> PaperDataset:
-    """Read and convert the paper's data at ``path`` (see the module docstring)."""
-    root = Path(path)
+def paper_data_path(path: str | os.PathLike | None = None) -> Path:
+    """The folder of the paper's data: ``path`` if given (relative to the working
+    directory, like any path), else ``$LLMTEAMS_PAPER_DATA``, else the first of
+    ``<project root>/data/paper-2603.12229`` and ``<project root>/../shared/data/paper-2603.12229``
+    holding ``runs.parquet`` (a source checkout only: an installed package has no project
+    root). A :class:`DatasetError` names every place looked in and how to provide the data."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(PAPER_DATA_ENV)
+    if env:
+        return Path(env)
+    candidates = _project_candidates()
+    for folder in candidates:
+        if (folder / "runs.parquet").is_file():
+            return folder
+    looked = [f"${PAPER_DATA_ENV} (not set)"] + [str(c) for c in candidates]
+    if not candidates:
+        looked.append("no project root (llmteams_lab is installed, not a source checkout)")
+    raise DatasetError(f"the paper's data was not found; looked in: {'; '.join(looked)}. Set {PAPER_DATA_ENV} "
+                       f"to a folder holding runs.parquet and events.parquet ({_WHERE_FROM}), or pass that "
+                       "folder to load_paper_dataset(path)")
+
+
+def _project_candidates() -> list[Path]:
+    """Where a source checkout keeps the data: in its root, or in ``../shared`` beside it."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file():
+        return []
+    return [root / "data" / _FOLDER, (root.parent / "shared" / "data" / _FOLDER)]
+
+
+def load_paper_dataset(path: str | os.PathLike | None = None) -> PaperDataset:
+    """Read and convert the paper's data at ``path`` (default: :func:`paper_data_path`;
+    see the module docstring)."""
+    given = path is not None
+    root = paper_data_path(path)
     missing = [n for n in ("runs.parquet", "events.parquet") if not (root / n).is_file()]
     if missing:
-        raise DatasetError(f"no {' or '.join(missing)} in {str(root)!r} (missing: {missing}); point "
-                           "load_paper_dataset at a copy of the paper's data folder holding runs.parquet and "
-                           "events.parquet")
+        source = "" if given else f" (from ${PAPER_DATA_ENV})"
+        raise DatasetError(f"no {' or '.join(missing)} in {str(root)!r}{source} (missing: {missing}); point "
+                           f"load_paper_dataset (or ${PAPER_DATA_ENV}) at a copy of the paper's data folder holding "
+                           f"runs.parquet and events.parquet ({_WHERE_FROM})")
     runs = _read(root, "runs.parquet", RUNS_COLUMNS)
     raw = _read(root, "events.parquet", EVENTS_COLUMNS)
     tasks = root / "tasks"
@@ -184,7 +230,8 @@ def _convert(raw: pl.DataFrame, runs: pl.DataFrame, tasks_dir: Path | None) -> p
     rows = kept.select(_event_columns()).with_columns(key=pl.col("i") * 2)
     closes = _round_ends(starts, ev)
     out = pl.concat([rows, closes], how="diagonal_relaxed").sort("run_id", "key")
-    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"))
+    out = out.with_columns(seq=pl.int_range(pl.len(), dtype=pl.Int64).over("run_id"),
+                           cause=pl.lit(None, dtype=pl.Int64))  # the paper's logs record no causes
     return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
 

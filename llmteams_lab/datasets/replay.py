@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
@@ -45,6 +44,7 @@ from llmteams_lab.errors import (
     TraceEndedError,
 )
 from llmteams_lab.events import Event
+from llmteams_lab.metrics.consensus import round_agreement
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
@@ -114,8 +114,7 @@ class ReplayRun(Lifecycle):
         self._next += 1
         for event in chunk:
             self._absorb(event)
-        self.log.events.extend(chunk)
-        self.log.seq = len(self.log.events)
+        self.log.extend(chunk)
         if self.status == "ready":
             self.status = "running"
         if self._next >= len(self._chunks):
@@ -126,7 +125,7 @@ class ReplayRun(Lifecycle):
 
     def result(self) -> RunResult:
         spec: Any = self.spec  # None for a trace whose spec does not build here
-        return RunResult(spec, self.run_id, list(self.log.events), self.end_reason, self._decision[0],
+        return RunResult(spec, self.run_id, self.log.snapshot(), self.end_reason, self._decision[0],
                          self._decision[1], self.round)
 
     def __repr__(self) -> str:
@@ -162,12 +161,7 @@ class ReplayRun(Lifecycle):
     def _agreement(self, chunk: list[Event]) -> float:
         if self.spec is not None and self.spec.task.work is not None:
             return min(1.0, self._tasks_done / len(self.spec.task.work.dag))
-        tally = Counter[str]()
-        for e in chunk:
-            if e.kind in ("AgentReplied", "AnswersTallied") and e.value is not None:
-                tally[e.value] += e.count
-        total = sum(tally.values())
-        return max(tally.values()) / total if total else 0.0
+        return round_agreement(chunk) or 0.0  # the engine's definition: live agents by the answer they hold
 
     def _recorded_spec(self) -> TeamSpec | None:
         start = next((e for e in self.records if e.kind == "RunStarted"), None)
@@ -235,8 +229,8 @@ class ReplayRun(Lifecycle):
         start = spec.to_json()
         prefix = [e._replace(run_id=rid, seq=i, detail=start if e.kind == "RunStarted" else e.detail)
                   for i, e in enumerate(prefix)]
-        run.log.events[:] = prefix
-        run.log.seq = len(prefix)
+        run.log.truncate(0)
+        run.log.extend(prefix)
         run.round = k
         run.clock = max((float(e.t_end) for e in prefix if e.kind == "RoundEnded"), default=0.0)
         run.tokens_used = sum(int(e.tokens_in) + int(e.tokens_out) for e in prefix if e.kind == "AgentReplied")

@@ -22,22 +22,26 @@ from llmteams_lab.metrics.frame import SCHEMA, events_frame
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import TeamSpec
 
+_ADDED_LATER = ("cause",)  # columns a log of version 0.1 lacks
+
 __all__ = ["ParquetSink", "read_events", "read_jsonl", "read_parquet", "records_from_frame", "replay_trace",
            "write_parquet"]
 
 
 class ParquetSink:
-    """Writes every event it saw to ``path`` as parquet when closed."""
+    """Writes every event it saw to ``path`` as parquet when closed (each batch is kept
+    as a frame built from the store's columns, not as one object per event)."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._events: list[Event] = []
+        self._frames: list[pl.DataFrame] = []
 
     def write(self, events: Sequence[Event]) -> None:
-        self._events.extend(events)
+        self._frames.append(events_frame(events))
 
     def close(self) -> None:
-        write_parquet(self._events, self.path)
+        frame = pl.concat(self._frames) if self._frames else events_frame([])
+        write_parquet(frame, self.path)
 
 
 def write_parquet(events: Sequence[Event] | pl.DataFrame, path: str | os.PathLike) -> Path:
@@ -71,7 +75,7 @@ def read_jsonl(path: str | os.PathLike) -> pl.DataFrame:
                     raise DatasetError(f"{path}: line {lineno} is not JSON ({err.msg})") from None
     if not rows:
         return pl.DataFrame(schema=SCHEMA)
-    missing = sorted(set(SCHEMA) - set(rows[0]))
+    missing = sorted(set(SCHEMA) - set(rows[0]) - set(_ADDED_LATER))
     if missing:
         raise DatasetError(f"{path}: missing columns {missing}; expected {list(SCHEMA)}")
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
@@ -93,6 +97,9 @@ def records_from_frame(frame: pl.DataFrame) -> list[Event]:
 
 
 def _checked(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    for name in _ADDED_LATER:  # logs written before a column existed read back with it empty
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=SCHEMA[name]).alias(name))
     missing = sorted(set(SCHEMA) - set(frame.columns))
     extra = sorted(set(frame.columns) - set(SCHEMA))
     if missing or extra:

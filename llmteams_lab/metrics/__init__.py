@@ -1,9 +1,17 @@
 """Metrics (level 6): pure polars functions over the events frame."""
 
+from llmteams_lab.metrics.causality import (
+    check_causality,
+    happened_before,
+    lanes,
+    vector_clocks,
+)
 from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
 from llmteams_lab.metrics.consensus import (
     answer_tallies,
     convergence,
+    held_answers,
+    round_agreement,
     rounds_to_consensus,
 )
 from llmteams_lab.metrics.faults import (
@@ -14,13 +22,23 @@ from llmteams_lab.metrics.faults import (
 )
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
 from llmteams_lab.metrics.safety import (
+    PROPERTIES,
+    Property,
     check_agreement,
     check_run,
     check_termination,
     check_validity,
+    declared_properties,
     prefix,
 )
 from llmteams_lab.metrics.summary import round_summary
+from llmteams_lab.metrics.timeline import (
+    in_flight,
+    mailbox_lengths,
+    message_latency,
+    suspicions,
+    time_summary,
+)
 from llmteams_lab.metrics.workdivision import (
     amdahl,
     critical_path_bound,
@@ -28,12 +46,15 @@ from llmteams_lab.metrics.workdivision import (
     run_specs,
     speedups,
     straggler_gaps,
+    work_bounds,
     work_summary,
     write_conflicts,
 )
 
-__all__ = ["SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "convergence", "critical_path_bound", "empty_frame",
-           "events_frame", "faulty_agents", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
-           "prefix", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
-           "time_to_recover", "work_summary", "write_conflicts"]
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence",
+           "check_agreement", "check_causality", "check_run", "check_termination", "check_validity", "convergence",
+           "critical_path_bound", "declared_properties", "empty_frame", "events_frame", "faulty_agents",
+           "happened_before", "held_answers", "idle_rounds", "in_flight", "lanes", "mailbox_lengths",
+           "message_latency", "message_loss", "overhead", "per_agent", "per_edge", "prefix", "round_agreement",
+           "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps", "suspicions",
+           "time_summary", "time_to_recover", "vector_clocks", "work_bounds", "work_summary", "write_conflicts"]

@@ -1,7 +1,9 @@
 """Fault metrics: what faults cost a team, read from the events alone.
 
 * message loss     per run (or round): sent, delivered (first copies), dropped, delayed,
-                   duplicated, corrupted; loss_rate = dropped / sent
+                   duplicated, corrupted; loss_rate = dropped / sent; ``receiver_down``:
+                   the dropped messages whose receiver was down (crashed or in a
+                   crash-recover window) when they arrived — lost to the agent, not the link
 * Byzantine influence  per round: accuracy and agreement of all agents vs of the
                    correct agents only (faulty = targets of agent faults, from
                    ``FaultApplied``); given a fault-free ``baseline`` run of the same
@@ -12,7 +14,8 @@
                    is back at its level in the round before the fault began (1.0 if it
                    began in round 1); null if it never is
 
-Agreement of a round = max_o c_o / N over its replies (as in ``metrics.consensus``).
+Accuracy and agreement of a round count the live agents by the answer they hold, as
+``metrics.consensus`` does (a failed call keeps its agent, with its held answer).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 
 import polars as pl
 
-from llmteams_lab.metrics.consensus import convergence
+from llmteams_lab.metrics.consensus import convergence, held_rows
 from llmteams_lab.metrics.frame import count_of as _count
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import DOWN_KINDS, INCORRECT_KINDS, FaultSpec
@@ -43,6 +46,7 @@ def message_loss(events: pl.DataFrame, *, per_round: bool = False) -> pl.DataFra
         delayed=_count("MessageDelayed", ~dup),
         duplicated=_count("MessageDelivered", dup),
         corrupted=_count("MessageDelivered", pl.col("fault").fill_null("").str.contains("corrupt")),
+        receiver_down=_count("MessageDropped", pl.col("fault").is_in(DOWN_KINDS)),
     )
     rate = pl.when(pl.col("sent") > 0).then(pl.col("dropped") / pl.col("sent")).otherwise(None)
     return out.with_columns(loss_rate=rate).sort(keys)
@@ -68,12 +72,20 @@ def _team_ids(events: pl.DataFrame) -> dict[str, list[str]]:
     return {run_id: list(TeamSpec.from_json(detail).ids) for run_id, detail in starts.iter_rows()}
 
 
-def _answer_stats(replies: pl.DataFrame, suffix: str) -> pl.DataFrame:
-    per_value = replies.group_by("run_id", "round", "value").agg(n=pl.len(), correct=pl.col("correct").first())
+def _answer_stats(held: pl.DataFrame, suffix: str) -> pl.DataFrame:
+    per_value = held.group_by("run_id", "round", "value").agg(n=pl.len(), correct=pl.col("correct").first())
+    holding = pl.col("n").filter(pl.col("value").is_not_null())
     return per_value.group_by("run_id", "round").agg(
-        (pl.col("n").filter(pl.col("correct")).sum() / pl.col("n").sum()).alias(f"accuracy_{suffix}"),
-        (pl.col("n").max() / pl.col("n").sum()).alias(f"agreement_{suffix}"),
+        (pl.col("n").filter(pl.col("correct") & pl.col("value").is_not_null()).sum() / pl.col("n").sum())
+        .alias(f"accuracy_{suffix}"),
+        (holding.max().fill_null(0) / pl.col("n").sum()).alias(f"agreement_{suffix}"),
     )
+
+
+def _held_by_agent(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per live agent and round: the answer it holds (replies and failed calls)."""
+    return held_rows(events).filter(pl.col("agent").is_not_null()).select(
+        "run_id", "round", "agent", "value", "correct")
 
 
 def byzantine_influence(events: pl.DataFrame, baseline: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -82,17 +94,14 @@ def byzantine_influence(events: pl.DataFrame, baseline: pl.DataFrame | None = No
     Needs per-agent replies (``logging = "messages"``). With ``baseline`` (one fault-free
     run, same seed), adds the correct agents' accuracy there and the influence.
     """
-    replies = events.filter((pl.col("kind") == "AgentReplied") & pl.col("value").is_not_null()).select(
-        "run_id", "round", "agent", "value", "correct")
+    replies = _held_by_agent(events)
     bad = faulty_agents(events).select("run_id", "agent").unique()
     honest = replies.join(bad, on=["run_id", "agent"], how="anti")
     team = events.filter(pl.col("kind") == "RoundEnded").select("run_id", "round", team_correct=pl.col("correct"))
     out = (team.join(_answer_stats(replies, "all"), on=["run_id", "round"], how="left")
            .join(_answer_stats(honest, "correct"), on=["run_id", "round"], how="left"))
     if baseline is not None:
-        base_replies = baseline.filter((pl.col("kind") == "AgentReplied") & pl.col("value").is_not_null())
-        base_honest = base_replies.join(bad.select("agent").unique(), on="agent", how="anti").select(
-            "run_id", "round", "agent", "value", "correct")
+        base_honest = _held_by_agent(baseline).join(bad.select("agent").unique(), on="agent", how="anti")
         base = _answer_stats(base_honest, "correct").select(
             "round", baseline_accuracy_correct=pl.col("accuracy_correct"))
         base_team = baseline.filter(pl.col("kind") == "RoundEnded").select(

@@ -8,9 +8,13 @@ a real-LLM run, a replay and the paper's imported runs. Per run (:func:`work_sum
                 done (``RunEnded`` reason ``all_tasks_done``)
 * claims / blocked_claims / lock_denied / tasks_completed: counts of ``TaskClaimed``,
   ``ClaimBlocked``, ``LockDenied``, ``TaskCompleted``
-* writes        ``FileWritten`` rows; ``concurrent_writes``: writes to a file in a round
-                in which another agent also wrote it; ``rewrites``: writes to a file in a
-                round after the round it was first written (the paper's definition)
+* writes        ``FileWritten`` rows; ``concurrent_writes``: (round, file) cells written by
+                two or more agents — the paper's definition, which counts cells, not writes
+                (``get_concurrent_writes`` of its ``orchestrator/metrics.py``);
+                ``contended_writes``: every write in such a cell (one cell of three writers
+                is 1 concurrent write and 3 contended writes — what a clobbering board
+                loses); ``rewrites``: writes to a file in a round after the round it was
+                first written (the paper's definition)
 * test_failures ``TestsRan`` with exit code 1–3 (the paper's definition); ``test_runs``
 * replies       ``AgentReplied`` rows — the paper counts each reply as a message;
                 ``peer_messages``: Σ count of ``MessageSent``
@@ -20,10 +24,20 @@ a real-LLM run, a replay and the paper's imported runs. Per run (:func:`work_sum
 
 Across runs (:func:`speedups`): speedup = mean ``makespan_s`` of the finished n = 1 runs
 of the same key ÷ the run's own ``makespan_s`` (finished runs); efficiency = speedup/n;
-token multiplier = run tokens ÷ mean tokens of the finished n = 1 runs of the key;
-Amdahl's bound S(n) = 1/((1 − p) + p/n) and the critical-path bound min(n, 1/(1 − p))
-when a ``p`` column is given. :func:`straggler_gaps`: per round, max − mean reply
-latency (``AgentReplied.t_end`` − the round's start) over rounds with ≥ 2 replies.
+token multiplier = run tokens ÷ mean tokens of the finished n = 1 runs of the key; with
+a ``p`` column, ``amdahl`` = Amdahl's law 1/((1 − p) + p/n) — a *reference model*, which
+teams can beat (``workloads.workdivision.dag`` says why). A measured speedup has no
+upper bound in general (its baseline may waste rounds, its durations vary), so none is
+put beside it. :func:`straggler_gaps`: per round, max − mean reply latency
+(``AgentReplied.t_end`` − the round's start) over rounds with ≥ 2 replies.
+
+The bound (:func:`work_bounds`), for simulated workers (each agent puts at most one
+unit of work into one task per round; a task starts only once its dependencies were
+done when the round began): with W the run's total work and C the work on its longest
+chain (as drawn for the run's spec: ``work_jitter``), and w the most agents that replied
+in one round, the team needs ``min_rounds`` = max(C, ⌈W/w⌉) rounds, so its work speedup
+W / makespan_rounds never exceeds ``work_span_bound`` = min(w, W/C) — the critical-path
+bound. (A fork continuing a board made under other work draws is outside this premise.)
 """
 
 from __future__ import annotations
@@ -33,10 +47,16 @@ from typing import Sequence
 import polars as pl
 
 from llmteams_lab.metrics.frame import count_of as _count
-from llmteams_lab.workloads.workdivision.dag import amdahl, critical_path_bound
+from llmteams_lab.spec import TeamSpec
+from llmteams_lab.workloads.workdivision.dag import (
+    amdahl,
+    critical_path,
+    critical_path_bound,
+)
+from llmteams_lab.workloads.workdivision.workload import draw_work
 
 __all__ = ["amdahl", "critical_path_bound", "idle_rounds", "run_specs", "speedups", "straggler_gaps",
-           "work_summary", "write_conflicts"]
+           "work_bounds", "work_summary", "write_conflicts"]
 
 _USAGE = ("AgentReplied", "AnswersTallied", "RunEnded")
 
@@ -57,24 +77,31 @@ def work_summary(events: pl.DataFrame) -> pl.DataFrame:
     )
     out = counts.join(ends, on="run_id", how="left").join(write_conflicts(events), on="run_id", how="left")
     out = out.join(idle_rounds(events), on="run_id", how="left")
-    fill = ["concurrent_writes", "rewrites", "idle_rounds"]
+    fill = ["concurrent_writes", "contended_writes", "rewrites", "idle_rounds"]
     return out.with_columns(pl.col(fill).fill_null(0)).sort("run_id").select(
         "run_id", "n_agents", "finished", "makespan_rounds", "makespan_s", "tasks_completed", "claims",
-        "blocked_claims", "lock_denied", "writes", "concurrent_writes", "rewrites", "test_runs", "test_failures",
+        "blocked_claims", "lock_denied", "writes", "concurrent_writes", "contended_writes", "rewrites", "test_runs",
+        "test_failures",
         "replies", "peer_messages", "idle_rounds", "tokens")
 
 
 def write_conflicts(events: pl.DataFrame) -> pl.DataFrame:
-    """Per run: concurrent writes (a file written by ≥ 2 agents in one round, counting
-    every such write) and rewrites (writes after the round a file was first written)."""
+    """Per run: concurrent writes ((round, file) cells written by ≥ 2 agents: the paper's
+    count), contended writes (the writes in those cells) and rewrites (writes after the
+    round a file was first written)."""
     writes = events.filter(pl.col("kind") == "FileWritten").select("run_id", "round", "agent", "value")
     if writes.is_empty():
-        return pl.DataFrame(schema={"run_id": pl.String, "concurrent_writes": pl.Int64, "rewrites": pl.Int64})
+        return pl.DataFrame(schema={"run_id": pl.String, "concurrent_writes": pl.Int64, "contended_writes": pl.Int64,
+                                    "rewrites": pl.Int64})
     marked = writes.with_columns(
         shared=pl.col("agent").n_unique().over("run_id", "round", "value") > 1,
         later=pl.col("round") > pl.col("round").min().over("run_id", "value"))
-    return marked.group_by("run_id").agg(concurrent_writes=pl.col("shared").sum().cast(pl.Int64),
-                                         rewrites=pl.col("later").sum().cast(pl.Int64))
+    cells = marked.filter(pl.col("shared")).group_by("run_id").agg(
+        concurrent_writes=pl.struct("round", "value").n_unique().cast(pl.Int64))
+    per_write = marked.group_by("run_id").agg(contended_writes=pl.col("shared").sum().cast(pl.Int64),
+                                              rewrites=pl.col("later").sum().cast(pl.Int64))
+    return per_write.join(cells, on="run_id", how="left").with_columns(pl.col("concurrent_writes").fill_null(0)) \
+        .select("run_id", "concurrent_writes", "contended_writes", "rewrites")
 
 
 def idle_rounds(events: pl.DataFrame) -> pl.DataFrame:
@@ -120,10 +147,41 @@ def speedups(runs: pl.DataFrame, by: Sequence[str] = (), *, n: str = "n_agents",
         speedup=pl.when(ok).then(pl.col("baseline_s") / pl.col("makespan_s")),
         token_multiplier=pl.when(ok).then(pl.col("tokens") / pl.col("baseline_tokens")),
     ).with_columns(efficiency=pl.col("speedup") / pl.col(n))
-    if p is not None:
-        out = out.with_columns(amdahl=amdahl(pl.col(p), pl.col(n).cast(pl.Float64)),
-                               critical_path=critical_path_bound(pl.col(p), pl.col(n).cast(pl.Float64)))
+    if p is not None:  # a reference model beside the measurement, not a bound on it
+        out = out.with_columns(amdahl=amdahl(pl.col(p), pl.col(n).cast(pl.Float64)))
     return out
+
+
+def _work_and_span(detail: str) -> tuple[int, int] | None:
+    """(W, C) of a simulated work-division run's spec, as its work was drawn; else None."""
+    spec = TeamSpec.from_json(detail)
+    if spec.task.work is None or any(a.backend != "simulated" for a in spec.agents):
+        return None
+    drawn = draw_work(spec)
+    tasks = [t.replace(work=drawn[t.id]) for t in spec.task.work.dag]
+    size = {t.id: t.work for t in tasks}
+    return sum(size.values()), sum(size[t] for t in critical_path(tasks))
+
+
+def work_bounds(events: pl.DataFrame) -> pl.DataFrame:
+    """Per simulated work-division run: workers, work W, span C, the fewest rounds any
+    schedule needs, the work speedup W / makespan_rounds (finished runs) and the
+    critical-path bound it never exceeds (see the module docstring)."""
+    starts = events.filter(pl.col("kind") == "RunStarted").select("run_id", "detail").unique("run_id").sort("run_id")
+    sizes = {d: _work_and_span(d) for d in starts["detail"].unique().to_list()}
+    rows = [(run_id, *sizes[d]) for run_id, d in starts.iter_rows() if sizes[d] is not None]
+    base = pl.DataFrame(rows, schema={"run_id": pl.String, "work": pl.Int64, "span": pl.Int64}, orient="row")
+    workers = events.filter(pl.col("kind") == "AgentReplied").group_by("run_id", "round").agg(
+        w=pl.col("count").sum()).group_by("run_id").agg(workers=pl.col("w").max())
+    ends = work_summary(events).select("run_id", "makespan_rounds", "finished")
+    out = base.join(workers, on="run_id", how="left").join(ends, on="run_id", how="left")
+    w = pl.col("workers").cast(pl.Float64)
+    return out.with_columns(
+        min_rounds=pl.max_horizontal(pl.col("span"), (pl.col("work") / w).ceil().cast(pl.Int64)),
+        work_speedup=pl.when(pl.col("finished")).then(pl.col("work") / pl.col("makespan_rounds")),
+        work_span_bound=pl.min_horizontal(w, pl.col("work") / pl.col("span")),
+    ).select("run_id", "workers", "work", "span", "min_rounds", "makespan_rounds", "finished", "work_speedup",
+             "work_span_bound")
 
 
 def run_specs(events: pl.DataFrame) -> pl.DataFrame:

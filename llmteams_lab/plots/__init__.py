@@ -8,6 +8,7 @@ give the arrays the live FigureWidgets of the lab re-assign round by round.
 from llmteams_lab.plots.style import ANSWER_PALETTE, NO_ANSWER, answer_colors
 from llmteams_lab.plots.convergence import (
     CONVERGENCE_TRACES,
+    carry_final_state,
     convergence_figure,
     convergence_series,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "NO_ANSWER",
     "OVERHEAD_TRACES",
     "answer_colors",
+    "carry_final_state",
     "convergence_figure",
     "convergence_series",
     "overhead_figure",

@@ -1,9 +1,15 @@
 """Consensus convergence per round: agreement, entropy, individual and team accuracy.
 
 Input is the frame of :func:`llmteams_lab.metrics.convergence` (one row per run and
-round). Several runs in one frame (a sweep, repeated seeds) are averaged per round, so
-"team accuracy" becomes the share of runs whose decision was right after that round —
-the curve the jury theorem is about. One run gives its own 0/1 team correctness.
+round). Several runs in one frame (a sweep, repeated seeds) are averaged per round over
+*every* run: a run that ended earlier (a debate stopping at consensus) keeps its final
+state — its agreement, accuracy and decision stand — in the later rounds. Averaging only
+the runs still going would be survivorship bias: the late rounds would describe the few
+runs that had not converged (one run at the last point). "Team accuracy" is then the
+share of runs whose decision was right after that round (a run without a decision yet
+counts as not right) — the curve the jury theorem is about. One run gives its own 0/1
+team correctness, with a gap while it has no decision. Agreement and individual accuracy
+are shares of a run's live agents (``metrics.consensus``); team accuracy a share of runs.
 
 :func:`convergence_series` is the data half, shared with the live FigureWidget in the
 lab, which re-assigns exactly these arrays as rounds arrive.
@@ -18,13 +24,13 @@ import polars as pl
 
 from llmteams_lab.plots.style import base_layout, nice_ticks, series_style
 
-__all__ = ["CONVERGENCE_TRACES", "convergence_figure", "convergence_series", "round_dtick"]
+__all__ = ["CONVERGENCE_TRACES", "carry_final_state", "convergence_figure", "convergence_series", "round_dtick"]
 
 # (series key, legend name, y-axis) in trace order; entropy (bits) has its own axis.
 CONVERGENCE_TRACES: tuple[tuple[str, str, str], ...] = (
-    ("agreement", "agreement", "y"),
-    ("accuracy", "individual accuracy", "y"),
-    ("team_accuracy", "team accuracy", "y"),
+    ("agreement", "agreement (share of agents)", "y"),
+    ("accuracy", "individual accuracy (share of agents)", "y"),
+    ("team_accuracy", "team accuracy (share of runs)", "y"),
     ("entropy", "entropy (bits)", "y2"),
 )
 
@@ -33,18 +39,33 @@ def convergence_series(conv: pl.DataFrame) -> dict[str, tuple[list[int], list[fl
     """``{key: (rounds, values)}`` for every trace in :data:`CONVERGENCE_TRACES`."""
     if conv.is_empty():
         return {key: ([], []) for key, _, _ in CONVERGENCE_TRACES}
+    several = conv["run_id"].n_unique() > 1
+    rows = carry_final_state(conv) if several else conv
+    team = pl.col("team_correct").fill_null(False) if several else pl.col("team_correct")
     per = (
-        conv.group_by("round")
+        rows.group_by("round")
         .agg(
             pl.col("agreement").mean(),
             pl.col("accuracy").mean(),
-            pl.col("team_correct").cast(pl.Float64).mean().alias("team_accuracy"),
+            team.cast(pl.Float64).mean().alias("team_accuracy"),
             pl.col("entropy").mean(),
         )
         .sort("round")
     )
     rounds = per["round"].to_list()
     return {key: (rounds, per[key].to_list()) for key, _, _ in CONVERGENCE_TRACES}
+
+
+def carry_final_state(conv: pl.DataFrame) -> pl.DataFrame:
+    """``conv`` with every run extended to the last round of any run, each added round a
+    copy of the run's final row (see the module docstring: no survivorship bias)."""
+    last = conv["round"].max()
+    final = conv.sort("round").group_by("run_id").last()
+    extra = final.select("run_id", ended=pl.col("round")).join(
+        pl.DataFrame({"round": list(range(conv["round"].min(), last + 1))}), how="cross").filter(
+        pl.col("round") > pl.col("ended"))
+    carried = extra.join(final.drop("round"), on="run_id").select(conv.columns)
+    return pl.concat([conv, carried]).sort("run_id", "round")
 
 
 def round_dtick(rounds: list[int]) -> int:
@@ -66,7 +87,8 @@ def convergence_figure(conv: pl.DataFrame, *, options: int | None = None,
     pad = 0.04
     fig.update_layout(
         xaxis={"title": {"text": "round"}, "rangemode": "tozero", "dtick": round_dtick(series["agreement"][0])},
-        yaxis={"title": {"text": "share of agents"}, "range": [-pad, 1 + pad], "tickvals": nice_ticks(0, 1)},
+        yaxis={"title": {"text": "share (agents; runs for team accuracy)"}, "range": [-pad, 1 + pad],
+               "tickvals": nice_ticks(0, 1)},
         yaxis2={"title": {"text": "entropy (bits)"}, "overlaying": "y", "side": "right", "showgrid": False,
                 "range": [-pad * top, (1 + pad) * top] if top else None, "rangemode": "tozero",
                 **({"tickvals": nice_ticks(0, top, 4)} if top else {"tickmode": "auto", "nticks": 5})},

@@ -2,7 +2,12 @@
 
 Input is the frame of :func:`llmteams_lab.metrics.overhead`. Only the per-round
 columns are read and the cumulative sums are recomputed here, so the live lab can feed
-one round at a time. Several runs in one frame are averaged per round.
+one round at a time. Several runs in one frame are averaged per round over *every* run: a
+run that has ended sends nothing, so it counts with 0 messages and 0 tokens in the later
+rounds — each point is the mean run's traffic in that round, and the cumulative curve is
+the mean run's whole bill (averaging only the runs still going would inflate the late
+rounds and the cumulative sums alike: survivorship bias). The references describe a
+team that is still talking, so they are drawn only over the rounds in which every run was.
 
 Reference curves for a team of n agents, per round: O(n) is 2(n − 1) messages (a star:
 everyone reports to a hub and hears back) and O(n²) is n(n − 1) (all-to-all, a complete
@@ -46,9 +51,14 @@ def overhead_series(ov: pl.DataFrame, n: int | None = None) -> dict[str, tuple[l
     """
     if ov.is_empty():
         return {key: ([], []) for key, *_ in OVERHEAD_TRACES}
+    rows = ov.select("run_id", "round", "messages", tokens=pl.col("tokens_in") + pl.col("tokens_out"))
+    talking = rows.group_by("run_id").agg(pl.col("round").max())["round"].min()  # every run still going
+    if rows["run_id"].n_unique() > 1:  # every run in every round: an ended run sends nothing
+        grid = rows.select("run_id").unique().join(rows.select("round").unique(), how="cross")
+        rows = grid.join(rows, on=["run_id", "round"], how="left").fill_null(0)
     per = (
-        ov.group_by("round")
-        .agg(pl.col("messages").mean(), (pl.col("tokens_in") + pl.col("tokens_out")).mean().alias("tokens"))
+        rows.group_by("round")
+        .agg(pl.col("messages").mean(), pl.col("tokens").mean())
         .sort("round")
         .with_columns(pl.col("messages").cum_sum().alias("cum_messages"), pl.col("tokens").cum_sum().alias("cum_tokens"))
     )
@@ -59,10 +69,11 @@ def overhead_series(ov: pl.DataFrame, n: int | None = None) -> dict[str, tuple[l
             out[key] = ([], [])
         return out
     lin, quad = reference_messages(n)
-    out["ref_n"] = (rounds, [lin] * len(rounds))
-    out["ref_n2"] = (rounds, [quad] * len(rounds))
-    out["cum_ref_n"] = (rounds, [lin * r for r in rounds])
-    out["cum_ref_n2"] = (rounds, [quad * r for r in rounds])
+    live = [r for r in rounds if r <= talking]
+    out["ref_n"] = (live, [lin] * len(live))
+    out["ref_n2"] = (live, [quad] * len(live))
+    out["cum_ref_n"] = (live, [lin * r for r in live])
+    out["cum_ref_n2"] = (live, [quad * r for r in live])
     return out
 
 

@@ -2,7 +2,10 @@
 
 E.g. team accuracy against team size, a line per protocol (the jury theorem), or
 messages per round against team size, a line per topology, with the O(n) and O(n²)
-reference curves (``references=True``; ``x`` must then be the team size).
+reference curves (``references=True``). The references are message counts per round
+of a team of x agents, so they are drawn only where that is what the figure shows: ``x``
+the team size and ``y`` a count of messages per round (a column whose name says
+"message" — tokens, seconds or accuracy get a clear error instead of a wrong curve).
 Rows sharing (group, x) — repeated seeds — are averaged, and the spread is drawn as
 an error bar (standard error of the mean) so a reader sees how sure each point is.
 """
@@ -46,10 +49,21 @@ def sweep_figure(frame: pl.DataFrame, x: str, y: str, by: str | None = None, *, 
                                  line={"color": color, "dash": _DASHES[i % len(_DASHES)]},
                                  marker={"color": color, "symbol": _SYMBOLS[i % len(_SYMBOLS)], "size": 7}))
     if references:
+        _check_references(frame, x, y)
         _add_references(fig, sorted(set(stats[x].to_list())))
     fig.update_layout(xaxis={"title": {"text": x}}, yaxis={"title": {"text": y_title or y},
                                                           "type": "log" if log_y else "linear"})
     return fig
+
+
+def _check_references(frame: pl.DataFrame, x: str, y: str) -> None:
+    """The O(n)/O(n²) references are messages per round against team size (module doc)."""
+    if "message" not in y.lower():
+        raise SpecError("references", "draws messages per round (O(n), O(n²)); y must be a message count "
+                                      "per round (a column named with 'message')", y)
+    sizes = frame[x]
+    if not sizes.dtype.is_integer() or sizes.min() < 1:
+        raise SpecError("references", "needs x to be the team size (whole numbers >= 1)", x)
 
 
 def _add_references(fig: go.Figure, sizes: list[int]) -> None:

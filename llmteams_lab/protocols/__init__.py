@@ -14,10 +14,11 @@ from llmteams_lab.protocols.deliberation import (
     Protocol,
     Quorum,
     WeightedVote,
+    held_agreement,
     make_protocol,
     plurality,
     tally,
 )
 
 __all__ = ["Debate", "Decision", "LeaderAggregation", "MajorityVote", "PROTOCOLS", "Protocol", "Quorum",
-           "WeightedVote", "make_protocol", "plurality", "tally"]
+           "WeightedVote", "held_agreement", "make_protocol", "plurality", "tally"]

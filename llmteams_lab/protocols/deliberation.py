@@ -16,6 +16,27 @@ leader    a star: in round 1 everyone answers and the followers' reports reach t
 quorum    (BFT-style) decide once at least q agents hold the same answer; q defaults
           to 2f + 1 with f = ⌊(n − 1) / 3⌋, the classic bound that tolerates f Byzantine
           agents among n ≥ 3f + 1; until a quorum forms the team has no decision
+
+Each protocol class names the safety and liveness properties its rule guarantees
+(``properties``; checked on a run's events by ``metrics.safety.check_run``).
+
+Consensus — one definition, used by the debate's stop rule (:meth:`Debate.decide`),
+the workload's agreement (``RoundSummary.agreement``), ``metrics.convergence`` and
+``metrics.rounds_to_consensus`` (see :func:`held_agreement`):
+
+    after a round, every *live* agent counts, by the answer it *holds*; the team's
+    agreement is the share of them holding the modal answer, and it has reached
+    consensus when that share is 1 — every live agent holds the same answer.
+
+Live: not down (crashed, or inside a crash-recover window). An agent whose call failed
+this round is live and still holds its last answer (failure policies ``skip`` and
+``retry``) or none (``abstain`` withdraws it); an agent that has not yet given a valid
+answer holds none, counts, and so blocks consensus. Why not count only this round's
+replies: a failed call is the environment's fault, not a change of mind — dropping the
+agent would let a silent dissenter vanish and declare a consensus the next round
+breaks (a debate "agreeing" in round 1 and then running to its round budget). Why not
+count down agents: a crashed agent can never answer again, so requiring it would make
+consensus impossible after any crash; it is not part of the team any more.
 """
 
 from __future__ import annotations
@@ -28,7 +49,7 @@ import numpy as np
 from llmteams_lab.spec import TeamSpec
 
 __all__ = ["Debate", "Decision", "LeaderAggregation", "MajorityVote", "PROTOCOLS", "Protocol", "Quorum",
-           "WeightedVote", "make_protocol", "plurality", "tally"]
+           "WeightedVote", "held_agreement", "make_protocol", "plurality", "tally"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +68,16 @@ def tally(answers: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.
     return np.bincount(answers[valid], weights=w, minlength=k)[:k]
 
 
+def held_agreement(answers: np.ndarray, alive: np.ndarray) -> tuple[int, int]:
+    """``(modal, counted)``: how many live agents hold the modal answer, and how many
+    live agents there are (see "Consensus" in the module docstring). Agreement is
+    ``modal / counted``; consensus is ``counted > 0 and modal == counted``."""
+    counted = int(np.count_nonzero(alive))
+    held = answers[alive]
+    held = held[held >= 0]
+    return (int(np.bincount(held).max()) if held.size else 0), counted
+
+
 def plurality(counts: np.ndarray) -> int:
     """The option with most votes; ties go to the lowest option index; -1 if no votes."""
     if counts.size == 0 or counts.max() <= 0:
@@ -55,9 +86,17 @@ def plurality(counts: np.ndarray) -> int:
 
 
 class Protocol:
-    """Base protocol: everyone alive acts each round; subclasses decide."""
+    """Base protocol: everyone alive acts each round; subclasses decide.
+
+    ``properties`` names the safety and liveness properties the protocol promises —
+    whatever its agents say — checked on a run's events by ``metrics.safety.check_run``
+    (the checks themselves live in its ``PROPERTIES`` registry). ``decides_by`` is the
+    round by which the protocol always decides (``None``: no such promise), the bound
+    of its ``termination`` property."""
 
     kind = "base"
+    properties: tuple[str, ...] = ("one_decision",)
+    decides_by: int | None = None
 
     def __init__(self, spec: TeamSpec, k: int):
         self.spec = spec
@@ -77,12 +116,15 @@ class Protocol:
         raise NotImplementedError
 
     def _agreed(self, answers: np.ndarray, alive: np.ndarray) -> bool:
-        live = answers[alive]
-        return live.size > 0 and bool((live >= 0).all()) and bool((live == live[0]).all())
+        """Consensus: every live agent holds the same answer (the module's definition)."""
+        modal, counted = held_agreement(answers, alive)
+        return counted > 0 and modal == counted
 
 
 class MajorityVote(Protocol):
     kind = "majority"
+    properties = ("one_decision", "plurality", "termination")
+    decides_by = 1
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         return Decision(plurality(tally(answers[alive], self.k)), True, "voted")
@@ -90,6 +132,8 @@ class MajorityVote(Protocol):
 
 class WeightedVote(Protocol):
     kind = "weighted"
+    properties = ("one_decision", "weighted_plurality", "termination")
+    decides_by = 1
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         weights = confidence[alive].astype(np.float64)
@@ -98,6 +142,7 @@ class WeightedVote(Protocol):
 
 class Debate(Protocol):
     kind = "debate"
+    properties = ("one_decision", "consensus_agreement", "stops_at_consensus")
 
     def decide(self, round, answers, confidence, alive) -> Decision:
         value = plurality(tally(answers[alive], self.k))
@@ -107,6 +152,8 @@ class Debate(Protocol):
 
 class LeaderAggregation(Protocol):
     kind = "leader"
+    properties = ("one_decision", "leader_decides", "termination")
+    decides_by = 2
 
     def view(self, round: int) -> dict:
         return {"phase": "aggregate" if round >= 2 else "report", "leader": self.spec.leader}
@@ -119,6 +166,7 @@ class LeaderAggregation(Protocol):
 
 class Quorum(Protocol):
     kind = "quorum"
+    properties = ("one_decision", "quorum_certificate", "decides_at_quorum")
 
     def __init__(self, spec, k):
         super().__init__(spec, k)

@@ -1,20 +1,17 @@
-"""The round engine: ``await run.step()`` runs exactly one round; ``run()`` loops.
+"""The engine: ``Run`` — one run of a team, stepped with ``await run.step()``.
 
 Shaped like SimPy's core: ``run()`` is nothing but a loop over ``step()``, so the
-notebook controller, the CLI and the tests all drive the same code. A round:
+notebook controller, the CLI and the tests all drive the same code. What one step is
+depends on the team's execution model, a policy over the same parts:
 
-1. check the budgets (never start a round the run cannot afford);
-2. ``RoundStarted``; messages due this round are delivered into inboxes;
-3. the workload says who acts; every backend answers (batched or concurrently,
-   bounded); replies are applied in agent order, never completion order;
-4. the workload decides; every agent that replied broadcasts along its out-arcs;
-5. ``RoundEnded`` at the slowest reply (the straggler sets the pace) and, if the
-   workload is done or the budget spent, ``RunEnded``.
+* synchronous (the default): one round with a barrier (``runtime.synchronous``);
+* asynchronous / partially synchronous: one reporting slice of a discrete-event
+  simulation (``runtime.asynchronous``); ``advance(k)`` processes single happenings.
 
 The engine owns the lifecycle (shared with replays, ``runtime.lifecycle``), the clock,
 the budgets, the network, dispatch and the log; what the team works on is the
 workload's (``llmteams_lab.workloads``, chosen by the spec's task kind), and faults are
-the injector's (``runtime.faults``), whose hooks run in every round.
+the injector's (``runtime.faults``), whose hooks run in both models.
 """
 
 from __future__ import annotations
@@ -23,22 +20,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.errors import AuthenticationError
-from llmteams_lab.events import RoundEnded, RoundStarted, RunEnded, RunStarted
+from llmteams_lab.errors import LifecycleError
+from llmteams_lab.events import RoundEnded, RunEnded, RunStarted
 from llmteams_lab.messages import Question
 from llmteams_lab.rounds import Inbox, RoundReplySlots
-from llmteams_lab.runtime.dispatch import (
-    gather_round,
-    log_backend_retries,
-    resolve_backends,
-    worst_case_round,
-)
+from llmteams_lab.runtime.asynchronous import Happenings
+from llmteams_lab.runtime.dispatch import resolve_backends, worst_case_round
 from llmteams_lab.runtime.faults import FaultInjector, make_injector
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
+from llmteams_lab.runtime.links import Links
 from llmteams_lab.runtime.log import EventLog, LogMode
 from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.runtime.synchronous import Rounds
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import FaultSpec
 from llmteams_lab.workloads import Workload, workload_for
@@ -65,14 +60,16 @@ class Run(Lifecycle):
         self.kind = workload_for(spec.task.kind)
         self.groups = resolve_backends(spec, self.kind, backends)
         self.mode = LogMode.for_run(spec, (g.batched for g in self.groups))
-        self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks)
+        self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks, spec.ids)
         self.workload: Workload = self.kind.build(spec, self.log, self.mode)
         self.network = Network(spec.ids, spec.arcs(), len(self.workload.options), self.mode)
+        self.links = self.network.links = Links(spec, self.network.out)
         self.alive = np.ones(len(spec.agents), dtype=bool)
         self.faults = make_injector(spec, self.log, self.workload, self.kind, self.network, self.groups,
                                     self.alive, self.mode)
         self.tokens_used = 0
         self._max_round_tokens = 0
+        self.execution = Rounds(self) if spec.execution == "synchronous" else Happenings(self)
 
     # --- public API -------------------------------------------------------------------
     @property
@@ -82,8 +79,29 @@ class Run(Lifecycle):
 
     def state(self) -> dict:
         """A JSON-able snapshot of every agent's current state (for UIs), with its
-        liveness (``alive``) and the ``faults`` acting on it."""
-        return self.faults.annotate(self.workload.state())
+        liveness (``alive``) and the ``faults`` acting on it (asynchronous runs add
+        ``busy``, ``mailbox``, ``turns`` and the detector's ``suspects``)."""
+        return self.execution.annotate(self.faults.annotate(self.workload.state()))
+
+    async def advance(self, happenings: int = 1) -> RoundSummary:
+        """Asynchronous runs: process the next ``happenings`` happenings (an arrival, a
+        turn, a reply, a timer) instead of a whole reporting slice; the slice is closed
+        when its end is reached. Synchronous runs have no smaller step than a round."""
+        if not isinstance(self.execution, Happenings):
+            raise LifecycleError("advance() steps an asynchronous run; a synchronous run steps whole rounds "
+                                 "(await run.step())")
+        self._check_can_step()
+        self._stepping = True
+        try:
+            self._started()
+            return await self.execution.step(happenings)
+        except BaseException as err:
+            if self.status != "closed":
+                self._failed(err)
+            raise
+        finally:
+            self._stepping = False
+            self.log.flush()
 
     def inject(self, fault: FaultSpec | dict) -> FaultSpec:
         """Inject ``fault`` live: it acts from the next round on, exactly as if it had been
@@ -106,7 +124,7 @@ class Run(Lifecycle):
     def result(self) -> RunResult:
         """The run so far as a :class:`RunResult` (events, decision, reason)."""
         value, correct = self.workload.outcome()
-        return RunResult(self.spec, self.run_id, list(self.log.events), self.end_reason, value, correct,
+        return RunResult(self.spec, self.run_id, self.log.snapshot(), self.end_reason, value, correct,
                          self.round)
 
     def __repr__(self) -> str:
@@ -125,80 +143,64 @@ class Run(Lifecycle):
         for group in self.groups:
             await group.backend.aclose()
 
-    # --- the round ----------------------------------------------------------------------
+    # --- a step -------------------------------------------------------------------------
     async def _step(self) -> RoundSummary:
+        self._started()
+        return await self.execution.step()
+
+    def _started(self) -> None:
         if self.status == "ready":
             self.status = "running"
             self.log.add(RunStarted, 0, detail=self.spec.to_json(), value=self.spec.name)
-        reason = self._budget_stop()
-        if reason:
-            return self._end(reason)
-        self.round += 1
-        r, t0 = self.round, self.clock
-        self.log.add(RoundStarted, r, t_start=t0, t_end=t0)
-        faults, work = self.faults, self.workload
-        faults.begin_round(r, t0)
-        self.network.deliver_due(self.log, r, t0)
-        inbox = self.network.take_inbox()
-        acting = work.acting(r, self.alive)
-        slots = RoundReplySlots(len(self.spec.agents))
-        await gather_round(self.groups, acting, work.batch(r, acting, inbox),
-                           lambda i: work.request(r, i, inbox), slots, self.spec.concurrency, work.options)
-        log_backend_retries(self.log, self.groups, self.network.ids, r, t0)  # spec.ids rebuilds a tuple
-        faults.after_replies(r, t0, acting, inbox, slots)
-        self._count_usage(acting, slots)
-        t_end = work.apply(r, t0, acting, slots)
-        faults.after_apply(r, acting, slots)
-        work.decide(r, self.alive)
-        out = work.broadcast(r, acting, slots)
-        t_end = faults.round_end(out.senders, t0 + slots.latency, t_end)
-        self.network.send(self.log, r, out.senders, out.answers, out.confidence, out.values, out.texts,
-                          out.tokens, t0 + slots.latency, t_end)
-        summary = self._close_round(r, t0, t_end)
-        if not summary.done and any(isinstance(e, AuthenticationError) for e in slots.failures.values()):
-            return self._end("auth_failed")  # a refused key never heals: stop, keeping every event
-        return summary
 
-    def _count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
+    # --- shared by the execution models --------------------------------------------------
+    def count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
+        """Add the tokens ``acting`` agents used (budgets; the bound for unbounded backends)."""
         everyone = acting.size == slots.tokens_in.size  # no gathers in the common case
         used = int(slots.tokens_in.sum() + slots.tokens_out.sum()) if everyone else \
             int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
         self.tokens_used += used
         self._max_round_tokens = max(self._max_round_tokens, used)
 
-    def _close_round(self, r: int, t0: float, t_end: float) -> RoundSummary:
+    def close_round(self, r: int, t0: float, t_end: float) -> RoundSummary:
+        """``RoundEnded`` of round (or slice) ``r``, ending the run if the workload is done
+        or the round budget is spent."""
         self.clock = t_end
         value, correct = self.workload.outcome()
         decision = self.workload.decision
         self.log.add(RoundEnded, r, t_start=t0, t_end=t_end, value=value, correct=correct,
                      detail=decision.reason or None)
         if decision.done:
-            self._end(decision.reason)
+            self.end(decision.reason)
         elif r >= self.spec.budgets.max_rounds:
-            self._end("max_rounds")
+            self.end("max_rounds")
         return RoundSummary(r, value, correct, self.workload.agreement(self.alive), self.status == "finished",
                             self.end_reason or "", self.clock)
 
-    def worst_case_round(self) -> tuple[int, float, bool]:
-        """The most tokens and dollars the next round can spend, and whether that is a
-        bound: ``(tokens, dollars, bounded)``. Backends that can bound a round say so
-        (``Backend.worst_case_round``, e.g. the openai backend's token cap and prompt
-        bound); for the others the most any earlier round used is added (0 before the
-        first round), and ``bounded`` is false."""
-        tokens, cost, unbounded = worst_case_round(self.groups, self.alive, self.round + 1, self._preview_request)
+    def worst_case_round(self, agents: np.ndarray | None = None) -> tuple[int, float, bool]:
+        """The most tokens and dollars the next round (or the next turn of ``agents``)
+        can spend, and whether that is a bound: ``(tokens, dollars, bounded)``. Backends
+        that can bound a round say so (``Backend.worst_case_round``, e.g. the openai
+        backend's token cap and prompt bound); for the others the most any earlier round
+        used is added (0 before the first round), and ``bounded`` is false."""
+        who = self.alive
+        if agents is not None:
+            who = np.zeros_like(self.alive)
+            who[agents] = self.alive[agents]
+        tokens, cost, unbounded = worst_case_round(self.groups, who, self.round + 1, self._preview_request)
         if unbounded:
             tokens += self._max_round_tokens
         return tokens, cost, not unbounded
 
-    def _budget_stop(self) -> str | None:
-        """The reason the next round cannot start, or ``None`` (budgets are checked
-        against :meth:`worst_case_round`)."""
+    def budget_stop(self, agents: np.ndarray | None = None) -> str | None:
+        """The reason the next round (or ``agents``' next turn, in an asynchronous run)
+        cannot start, or ``None`` (budgets are checked against :meth:`worst_case_round`)."""
         b = self.spec.budgets
-        if self.round >= b.max_rounds:
+        if agents is None and self.round >= b.max_rounds:
             return "max_rounds"
         worst_tokens, worst_cost = 0, 0.0
         if b.max_tokens is not None or b.max_cost_usd is not None:
-            worst_tokens, worst_cost, _ = self.worst_case_round()
+            worst_tokens, worst_cost, _ = self.worst_case_round(agents)
         if b.max_tokens is not None and self.tokens_used + worst_tokens > b.max_tokens:
             return "budget_tokens"
         if b.max_cost_usd is not None and self.workload.cost_used + worst_cost > b.max_cost_usd:
@@ -212,7 +214,8 @@ class Run(Lifecycle):
         return self.workload.request(self.round + 1, i, Inbox.empty(len(self.spec.agents),
                                                                     len(self.workload.options)))
 
-    def _end(self, reason: str) -> RoundSummary:
+    def end(self, reason: str) -> RoundSummary:
+        """Finish the run for ``reason`` (``RunEnded``)."""
         self.status = "finished"
         self.end_reason = reason
         value, correct = self.workload.outcome()

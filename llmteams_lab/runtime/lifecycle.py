@@ -39,7 +39,12 @@ __all__ = ["Lifecycle", "RoundSummary", "Steppable"]
 
 @dataclass(frozen=True)
 class RoundSummary:
-    """What one ``step()`` did: the team's decision and agreement after the round."""
+    """What one ``step()`` did: the team's decision and agreement after the round.
+
+    ``agreement`` (deliberation): the share of live agents holding the modal answer —
+    the one definition of consensus (``protocols.deliberation``), which
+    ``metrics.convergence`` reads from the events; for work division, the share of
+    tasks done."""
 
     round: int
     decision: str | None
@@ -126,7 +131,7 @@ class Lifecycle:
         self._stepping = True
         try:
             if self.pause_gc:
-                with paused_collector(lambda: len(self.log.events)):
+                with paused_collector():
                     return await self._step()
             return await self._step()
         except BaseException as err:

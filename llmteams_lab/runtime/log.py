@@ -23,12 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from llmteams_lab.events import Event
 from llmteams_lab.runtime.sinks import Sink
+from llmteams_lab.runtime.store import EventStore, EventView
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import MESSAGE_KINDS, FaultSpec
 
-__all__ = ["EventLog", "LogMode"]
+__all__ = ["EventLog", "LogBatch", "LogMode"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class LogMode:
             return cls(True, "some agents are answered one call at a time (per-agent backends)")
         if needs_messages(spec.faults):
             return cls(True, "faults act on single messages")
+        if any(a.recipients is not None or a.fanout is not None for a in spec.agents):
+            return cls(True, "agents address their messages to some neighbours only")
+
         return cls(False, "logging = 'rounds' with batched backends")
 
 
@@ -56,37 +62,100 @@ def needs_messages(faults: Iterable[FaultSpec]) -> bool:
 
 
 class EventLog:
-    """Numbers events (``seq``), keeps them all, and forwards each round to sinks."""
+    """Numbers events (``seq``: the position in the log), keeps them all in a columnar
+    :class:`~llmteams_lab.runtime.store.EventStore`, and forwards each round to sinks.
 
-    def __init__(self, run_id: str, sinks: Sequence[Sink] = ()):
+    ``ids`` are the team's agent ids, interned first so agent index *i* is string code
+    *i + 1* in bulk appends (:meth:`block`)."""
+
+    def __init__(self, run_id: str, sinks: Sequence[Sink] = (), ids: Sequence[str] = ()):
         self.run_id = run_id
         self.sinks = list(sinks)
-        self.events: list[Event] = []
-        self.seq = 0
+        self.store = EventStore(run_id, ids)
+        self.events = EventView(self.store)
         self._flushed = 0
+
+    @property
+    def seq(self) -> int:
+        """The ``seq`` the next event gets."""
+        return len(self.store)
 
     def add(self, cls: type[Event], round: int, agent: str | None = None, peer: str | None = None,
             **fields) -> Event:
-        event = cls(self.run_id, round, self.seq, agent, peer, **fields)
-        self.seq += 1
-        self.events.append(event)
+        event = cls(self.run_id, round, len(self.store), agent, peer, **fields)
+        self.store.append(event)
         return event
+
+    def block(self, event: str, length: int, /, **columns) -> int:
+        """Append ``length`` events of kind ``event`` from column arrays (see
+        :meth:`EventStore.append_block`); returns the ``seq`` of the first."""
+        first = len(self.store)
+        self.store.append_block(event, length, **columns)
+        return first
+
+    def code(self, text: str | None) -> int:
+        """The string code of ``text`` for bulk appends."""
+        return self.store.table.code(text)
+
+    def codes(self, texts: Sequence[str | None]) -> np.ndarray:
+        return self.store.table.codes(texts)
+
+    def extend(self, events: Sequence[Event]) -> None:
+        """Append recorded events as they are (replays); their ``seq`` is their position."""
+        for event in events:
+            self.store.append(event)
+
+    def truncate(self, length: int) -> None:
+        """Keep only the first ``length`` events (a fork replaces the tail); sinks are not told."""
+        self.store.truncate(length)
+        self._flushed = min(self._flushed, length)
+
+    def snapshot(self) -> EventView:
+        """The events so far, fixed (later events are not in it): a result's records."""
+        return EventView(self.store, len(self.store))
 
     def pending(self) -> list[Event]:
         return self.events[self._flushed:]
 
     def flush(self) -> None:
-        """Send every event not yet sent to each sink."""
-        if not self.sinks:  # nothing to send: skip copying the round (8,064 events at n = 64)
-            self._flushed = len(self.events)
+        """Send every event not yet sent to each sink, as one :class:`LogBatch`."""
+        stop = len(self.store)
+        if stop == self._flushed:
             return
-        batch = self.events[self._flushed:]
-        self._flushed = len(self.events)
-        if batch:
-            for sink in self.sinks:
-                sink.write(batch)
+        batch = LogBatch(self.store, self._flushed, stop)
+        self._flushed = stop
+        for sink in self.sinks:
+            sink.write(batch)
 
     def close(self) -> None:
         self.flush()
         for sink in self.sinks:
             sink.close()
+
+
+class LogBatch(Sequence):
+    """Events ``start:stop`` of a store, handed to sinks: a sequence of typed events
+    (built on first use) whose :meth:`columns` give fast sinks the arrays directly."""
+
+    __slots__ = ("store", "start", "stop", "_events")
+
+    def __init__(self, store: EventStore, start: int, stop: int):
+        self.store, self.start, self.stop = store, start, stop
+        self._events: list[Event] | None = None
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return self.store.columns(self.start, self.stop)
+
+    def _list(self) -> list[Event]:
+        if self._events is None:
+            self._events = self.store.events(self.start, self.stop)
+        return self._events
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, index):
+        return self._list()[index]
+
+    def __iter__(self):
+        return iter(self._list())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from llmteams_lab.events import Event
 from llmteams_lab.spec import TeamSpec
@@ -18,22 +19,24 @@ __all__ = ["RunResult"]
 class RunResult:
     """A run's spec, its full event log and its outcome.
 
-    ``events`` is a polars DataFrame in the one column schema (built on first access;
-    polars is imported only then, so the engine itself stays free of it).
+    ``records`` are the typed events (a view over the run's columnar store, rebuilt on
+    demand, or a list). ``events`` is a polars DataFrame in the one column schema, built
+    once on first access from the store's arrays (polars is imported only then, so the
+    engine itself stays free of it) and cached: later accesses cost nothing.
     """
 
     spec: TeamSpec
     run_id: str
-    records: list[Event] = field(repr=False)
+    records: Sequence[Event] = field(repr=False)
     reason: str | None
     decision: str | None
     correct: bool | None
     rounds: int
 
-    @property
+    @functools.cached_property
     def events(self) -> "pl.DataFrame":
         from llmteams_lab.metrics.frame import (
-            events_frame,  # lazy: polars lives at level 6
+            events_frame,  # lazy: polars lives at level 7
         )
 
         return events_frame(self.records)

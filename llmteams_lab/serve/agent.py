@@ -32,7 +32,12 @@ import numpy as np
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.spec import AgentSpec
 from llmteams_lab.workloads.deliberation.agents import answer_one
-from llmteams_lab.workloads.deliberation.codec import PromptFacts, estimate_tokens, parse_prompt, request_of_facts
+from llmteams_lab.workloads.deliberation.codec import (
+    PromptFacts,
+    estimate_tokens,
+    parse_prompt,
+    request_of_facts,
+)
 
 __all__ = ["ChatReply", "answer_chat", "solve"]
 

@@ -4,11 +4,13 @@ from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
 from llmteams_lab.spec.endpoint import EndpointSpec
 from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec
+from llmteams_lab.spec.network import DetectorSpec, LinkSpec, NetworkSpec
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.tasks import WorkSpec, WorkTask, work_team
 from llmteams_lab.spec.team import TeamSpec, team
 from llmteams_lab.spec.topology import TopologySpec
 
-__all__ = ["AgentSpec", "Budgets", "EndpointSpec", "FailurePolicySpec", "FaultSpec", "ProtocolSpec", "TaskSpec", "TeamSpec", "TopologySpec",
-           "WorkSpec", "WorkTask", "team", "work_team"]
+__all__ = ["AgentSpec", "Budgets", "DetectorSpec", "EndpointSpec", "FailurePolicySpec", "FaultSpec", "LinkSpec",
+           "NetworkSpec", "ProtocolSpec", "TaskSpec", "TeamSpec", "TopologySpec", "WorkSpec", "WorkTask", "team",
+           "work_team"]

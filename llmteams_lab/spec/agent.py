@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
@@ -34,7 +35,13 @@ class AgentSpec:
       tokens_per_message  adds this many (so all-to-all input cost grows ~n^2 per round)
       reply_tokens    output tokens per reply
       susceptibility  P(adopting the answer a prompt-injection payload in its inbox urges),
-                      in [0, 1]; unset means 0.5 (see ``runtime.faulty_agents``)
+                      in [0, 1]; unset means 0.5 (see ``workloads.deliberation.faults``)
+
+    Addressing (every backend): an agent's messages go to all its out-neighbours
+    (broadcast, the default), to the named ``recipients`` only (point-to-point /
+    multicast; each must be an out-neighbour), or to ``fanout`` out-neighbours drawn at
+    random per message (seeded). An LLM agent may also name recipients in its reply
+    (the codec's ``to`` field), which then win for that reply.
     """
 
     id: str
@@ -53,6 +60,10 @@ class AgentSpec:
     temperature: float | None = None
     persona: str | None = None
     susceptibility: float | None = None
+    recipients: tuple[str, ...] | None = None
+    fanout: int | None = None
+
+    _TUPLES = ("recipients",)
 
     def __post_init__(self) -> None:
         c.text("id", self.id, allow_empty=False)
@@ -70,6 +81,17 @@ class AgentSpec:
         c.optional(c.text, "persona", self.persona)
         if self.susceptibility is not None:
             object.__setattr__(self, "susceptibility", c.number_in("susceptibility", self.susceptibility, 0, 1))
+        if self.recipients is not None:
+            if isinstance(self.recipients, str) or not isinstance(self.recipients, (tuple, list)) \
+                    or not self.recipients or not all(isinstance(r, str) and r for r in self.recipients):
+                raise SpecError("recipients", "must be a non-empty list of agent ids", self.recipients)
+            if len(set(self.recipients)) != len(self.recipients):
+                raise SpecError("recipients", "must name each agent once", list(self.recipients))
+            object.__setattr__(self, "recipients", tuple(self.recipients))
+        c.optional(c.int_at_least, "fanout", self.fanout, 1)
+        if self.recipients is not None and self.fanout is not None:
+            raise SpecError("fanout", "cannot be combined with recipients (name the recipients, or draw "
+                                      "fanout of them)", self.fanout)
 
     def replace(self, **changes: Any) -> "AgentSpec":
         return _replace(self, **changes)

@@ -11,11 +11,14 @@ Kinds
            equivocator (tells each peer something different), sycophant (adopts the last
            message it read), stubborn (never changes its answer), prompt_injection (its
            messages carry ``payload``, urging the answer ``lie``)
-  network  drop, delay (``rounds`` late, or ``extra_s`` seconds in flight), duplicate,
-           reorder (held back one round, so the sender's next message overtakes it),
-           corrupt (arrives unreadable), partition (``groups``; heals at ``heal_round``)
-  backend  timeout, rate_limit (HTTP 429), server_error (5xx), malformed, empty — raised
-           at the backend boundary, so the engine's own error handling runs
+  network  drop (the message is lost), delay (``rounds`` late, or ``extra_s`` seconds in
+           flight), duplicate (delivered once more), reorder (held back one round, so the
+           sender's next message overtakes it), corrupt (arrives unreadable), partition
+           (``groups``; heals at ``heal_round``)
+  backend  timeout (no reply within ``extra_s``, default 10 s), rate_limit (HTTP 429),
+           server_error (HTTP 503), malformed (a reply that cannot be parsed), empty (a
+           reply with no content); raised at the backend boundary, so the engine's own
+           error handling runs
 
 Target: ``agent``, ``group`` (several agents), ``link`` (the edge between two agents,
 both directions; network kinds only), or — with none of them — every agent / message.

@@ -6,6 +6,9 @@ debate    rounds of broadcasting answers to neighbours; stop at agreement or bud
 leader    star: followers answer and report, the leader aggregates and decides
 quorum    rounds until >= q agents hold the same answer (default q = 2f + 1,
           f = faulty agents tolerated, default floor((n - 1) / 3))
+
+``wait`` (asynchronous teams only): when an idle agent acts on what arrived — see
+:attr:`ProtocolSpec.waits_for`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 
 PROTOCOLS = ("debate", "leader", "majority", "quorum", "weighted")
+WAITS = ("all", "any", "quorum")
 ONE_SHOT = ("majority", "weighted")
 
 
@@ -29,12 +33,21 @@ class ProtocolSpec:
     quorum: int | None = None
     faulty: int | None = None
     stop_at_consensus: bool = True
+    wait: str | None = None
 
     def __post_init__(self) -> None:
         c.one_of("kind", self.kind, PROTOCOLS)
         c.optional(c.int_at_least, "quorum", self.quorum, 1)
         c.optional(c.int_at_least, "faulty", self.faulty, 0)
         c.boolean("stop_at_consensus", self.stop_at_consensus)
+        c.optional(c.one_of, "wait", self.wait, WAITS)
+
+    @property
+    def waits_for(self) -> str:
+        """When an idle agent of an asynchronous team acts: on ``any`` arrival (the
+        default), once it has heard from ``all`` in-neighbours it does not suspect since
+        its last reply, or from a ``quorum`` of them (q − 1 peers: with itself, q)."""
+        return self.wait or "any"
 
     def quorum_size(self, n: int) -> int:
         """q: the explicit quorum, else 2f + 1 with f = ``faulty`` or floor((n-1)/3)."""

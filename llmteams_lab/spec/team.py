@@ -27,6 +27,12 @@ from llmteams_lab.spec.faults import (
     check_team_faults,
     coerce_faults,
 )
+from llmteams_lab.spec.network import (
+    EXECUTIONS,
+    DetectorSpec,
+    NetworkSpec,
+    check_communication,
+)
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
@@ -50,6 +56,11 @@ class TeamSpec:
                  while empty/default, so fault-free specs keep their run ids.
     endpoint     the OpenAI-compatible endpoint of ``backend = "openai"`` agents
                  (``None``: ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` defaults; omitted from dicts)
+    execution    "synchronous" (rounds with a barrier, the default), "asynchronous" or
+                 "partially_synchronous" (see ``spec.network``); omitted from dicts when
+                 synchronous
+    network      link delays, mailboxes, reliability (``None``: instant and lossless)
+    detector     a timeout-based failure detector (asynchronous teams; ``None``: none)
     """
 
     agents: tuple[AgentSpec, ...]
@@ -64,10 +75,14 @@ class TeamSpec:
     faults: tuple[FaultSpec, ...] = ()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
     endpoint: EndpointSpec | None = None
+    execution: str = "synchronous"
+    network: NetworkSpec | None = None
+    detector: DetectorSpec | None = None
 
     _NESTED = {"agents": AgentSpec, "topology": TopologySpec, "protocol": ProtocolSpec,
                "task": TaskSpec, "budgets": Budgets, "faults": FaultSpec, "failure_policy": FailurePolicySpec,
-               "endpoint": EndpointSpec}
+               "endpoint": EndpointSpec, "network": NetworkSpec, "detector": DetectorSpec}
+    _OPTIONAL = ("endpoint", "network", "detector")
 
     def __post_init__(self) -> None:
         if not isinstance(self.agents, (list, tuple)):
@@ -80,7 +95,7 @@ class TeamSpec:
                 raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
         object.__setattr__(self, "faults", coerce_faults(self.faults))
         for name, cls in self._NESTED.items():
-            if name == "endpoint" and self.endpoint is None:
+            if name in self._OPTIONAL and getattr(self, name) is None:
                 continue
             if name not in ("agents", "faults") and not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}", getattr(self, name))
@@ -88,7 +103,9 @@ class TeamSpec:
         c.text("name", self.name, allow_empty=False)
         c.int_at_least("concurrency", self.concurrency, 1)
         c.one_of("logging", self.logging, LOGGING)
+        c.one_of("execution", self.execution, EXECUTIONS)
         self._check_team()
+        check_communication(self)
 
     def _check_team(self) -> None:
         ids = self.ids
@@ -150,6 +167,8 @@ class TeamSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)
+        if self.execution == "synchronous":  # the default: left out, so existing specs keep their run ids
+            del data["execution"]
         if not self.faults:
             del data["faults"]
         if self.failure_policy == FailurePolicySpec():

@@ -32,8 +32,9 @@ from llmteams_lab.ui.plot_view import PlotView, figure_json
 
 __all__ = ["LiveFigures"]
 
-# the event kinds the two figures are computed from (message fates are not plotted)
-_PLOTTED = frozenset({"AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
+# the event kinds the two figures are computed from (message fates are not plotted; a
+# failed call's AgentFailed carries the answer its live agent still holds: metrics.consensus)
+_PLOTTED = frozenset({"AgentFailed", "AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
 _STRAIGHT = frozenset({"ref_n", "ref_n2", "cum_ref_n", "cum_ref_n2"})  # lines: two points draw them
 MARKERS_UP_TO = 60  # rounds; beyond, lines only (thousands of SVG markers slow the browser)
 LAB_HEIGHTS = {"convergence": 300, "overhead": 360}  # both plots beside the graph on a laptop screen

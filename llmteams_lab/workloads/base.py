@@ -14,6 +14,16 @@ order every round::
     t_end  = workload.apply(r, t0, acting, slots)    # record replies, update state
     workload.decide(r, alive)                        # the team's decision / done
     workload.broadcast(r, acting, slots) -> Outgoing # what each agent tells its peers
+    workload.timers(r, acting) -> {agent: seconds}   # asynchronous runs: wake these agents
+                                                     # then, unless something wakes them first
+
+In an asynchronous run (``runtime.asynchronous``) the same hooks run per turn: ``acting``
+are the agents that woke at one instant, ``r`` is the reporting slice, and ``batch``
+gets a unique activation number as its round (it keys simulated agents' draws) while
+``request`` gets the agent's own turn count. Messages carry a workload's own content in
+their text (``Outgoing.texts``, e.g. JSON) and may name their recipients
+(``Outgoing.named``); a workload records its own happenings with event types it defines
+with :func:`llmteams_lab.events.define_event`.
 
 Its frame-level metrics live in ``llmteams_lab.metrics`` (they need polars, which sits
 lower on the import ladder than the workloads).
@@ -64,6 +74,8 @@ class Workload(Protocol):
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing: ...
 
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]: ...
+
     def outcome(self) -> tuple[str | None, bool | None]: ...
 
     def agreement(self, alive: np.ndarray) -> float: ...
@@ -97,6 +109,9 @@ class WorkloadKind:
     simulated     ``spec -> Backend`` — its simulated agents
     answer_faults ``(workload, susceptibility, simulated mask) -> AnswerFaults``, or ``None``
                   when its agents give no answers a fault could change
+    continuous    in an asynchronous run, whether an agent takes its next turn as soon as
+                  its last one ended (workers on a task board) rather than when a message
+                  wakes it (deliberating agents)
     """
 
     name: str
@@ -105,3 +120,4 @@ class WorkloadKind:
     codec: Codec
     simulated: Callable[[TeamSpec], Backend]
     answer_faults: Callable[[Workload, Sequence[float | None], np.ndarray], AnswerFaults] | None = None
+    continuous: bool = False

@@ -54,11 +54,12 @@ def test_blocked_claims_are_recomputed_from_events_for_the_169_runs_with_zeros(p
     assert (agree["claims_blocked"] == agree["blocked_claims"]).all()
 
 
-def test_the_headline_figures_match_the_papers(paper_figures) -> None:
+def test_the_headline_figures_match_the_released_datas(paper_figures) -> None:
     table = paper_figures["comparison"]
+    assert table.columns == ["figure", "mode", "released_data", "ours"]
     assert table.height == 8 and table["ours"].null_count() == 0
-    for figure, mode, reported, ours in table.iter_rows():
-        assert abs(ours - reported) <= 0.02, (figure, mode, reported, ours)
+    for figure, mode, released, ours in table.iter_rows():
+        assert abs(ours - released) <= 5e-5, (figure, mode, released, ours)  # the constants carry 4 decimals
     speed = dict(paper_figures["speedups"].select("mode", "median_speedup").iter_rows())
     assert speed["decentralized"] == pytest.approx(0.880989, abs=1e-6)
     assert speed["preassign_nolead"] == pytest.approx(1.344669, abs=1e-6)
@@ -70,7 +71,8 @@ def test_teams_fall_short_of_amdahl_and_decentralized_teams_pay_in_messages(pape
     cells = paper_figures["amdahl"].filter(pl.col("n_agents") >= 2)
     dec = cells.filter(pl.col("mode") == "decentralized")
     assert (dec["median_speedup"] < dec["amdahl"]).all()
-    assert (cells["amdahl"] <= cells["critical_path"]).all()
+    p, n = cells["p"].to_numpy(), cells["n_agents"].to_numpy()
+    assert cells["amdahl"].to_numpy() == pytest.approx(1 / ((1 - p) + p / n))  # Amdahl's law, recomputed
     over = paper_figures["overhead"].filter(pl.col("n_agents") >= 2)
     by_mode = {m: over.filter(pl.col("mode") == m) for m in ("decentralized", "preassign_nolead")}
     assert (by_mode["decentralized"]["replies"] > by_mode["preassign_nolead"]["replies"]).all()

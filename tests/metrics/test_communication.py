@@ -78,4 +78,6 @@ def test_round_summary_joins_convergence_and_overhead() -> None:
     out = round_summary(frame())
     assert out["round"].to_list() == [1, 2, 3]
     assert out["messages"].to_list() == [4, 6, 0] and out["cum_messages"].to_list() == [4, 10, 10]
-    assert out["agreement"].to_list()[:2] == [1.0, 1.0] and out["replies"].to_list()[:2] == [2, 3]
+    # round 1: c's call failed and it holds no answer yet, so 2 of 3 live agents agree
+    assert out["agreement"].to_list()[:2] == [2 / 3, 1.0] and out["replies"].to_list()[:2] == [2, 3]
+    assert out["agents"].to_list()[:2] == [3, 3]

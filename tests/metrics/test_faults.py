@@ -36,9 +36,41 @@ def test_message_loss_counts_every_fate() -> None:
     total = message_loss(events).row(0, named=True)
     assert {k: v for k, v in total.items() if k != "run_id"} == {
         "sent": 60, "delivered": 36, "dropped": 24, "delayed": 2, "duplicated": 2, "corrupted": 2,
-        "loss_rate": 0.4}
+        "receiver_down": 0, "loss_rate": 0.4}
     per_round = message_loss(events, per_round=True).select("round", "sent", "dropped", "delayed", "delivered")
     assert per_round.rows() == [(1, 20, 12, 2, 6), (2, 20, 12, 0, 8), (3, 20, 0, 0, 22)]
+
+
+@pytest.mark.parametrize("logging", ["messages", "rounds"])
+def test_messages_to_a_down_agent_are_dropped_not_delivered(logging: str) -> None:
+    """5 agents all-to-all, 4 rounds; a1 crash-recovers (down in rounds 2–3) and a2
+    crashes for good in round 3. Each round every live agent sends to the 4 others:
+    round 1: 5·4 = 20 sent, all delivered; round 2: 4 senders → 16, the 4 to a1 dropped;
+    round 3: 3 senders → 12, 3 to a1 and 3 to a2 dropped; round 4: a1 is back (4 senders
+    → 16), the 4 to a2 dropped."""
+    spec = mock_team(4, logging=logging).replace(faults=[
+        FaultSpec(kind="crash_recover", agent="a1", start_round=2, end_round=3),
+        FaultSpec(kind="crash", agent="a2", at_round=3)])
+    events = frame(spec, MockBackend())
+    per_round = message_loss(events, per_round=True).select("round", "sent", "delivered", "dropped",
+                                                            "receiver_down")
+    assert per_round.rows() == [(1, 20, 20, 0, 0), (2, 16, 12, 4, 4), (3, 12, 6, 6, 6), (4, 16, 12, 4, 4)]
+    dropped = events.filter(pl.col("kind") == "MessageDropped").group_by("fault").agg(pl.col("count").sum())
+    assert dict(dropped.rows()) == {"crash_recover": 7, "crash": 7}
+    if logging == "messages":  # nothing sent to a down agent is recorded as reaching it
+        to_down = events.filter((pl.col("kind") == "MessageDelivered")
+                                & (((pl.col("peer") == "a1") & pl.col("round").is_in([2, 3]))
+                                   | ((pl.col("peer") == "a2") & (pl.col("round") >= 3))))
+        assert to_down.is_empty()
+
+
+def test_a_recovered_agent_reads_nothing_sent_while_it_was_down() -> None:
+    spec = mock_team(4).replace(faults=[FaultSpec(kind="crash_recover", agent="a1", start_round=2, end_round=3)])
+    backend = MockBackend()
+    frame(spec, backend)
+    inbox = {(c.round, c.agent): len(c.inbox) for c in backend.calls}
+    assert inbox[(2, "a0")] == 4 and (2, "a1") not in inbox  # a0 heard everyone in round 1; a1 is down
+    assert inbox[(4, "a1")] == 0 and inbox[(4, "a0")] == 3  # round 3's messages to a1 were dropped
 
 
 def test_message_loss_is_null_without_messages() -> None:
@@ -92,3 +124,16 @@ def test_time_to_recover_is_null_when_agreement_never_returns() -> None:
     spec = mock_team(4).replace(faults=[FaultSpec(kind="crash", agent="a0", at_round=2)])
     out = time_to_recover(frame(spec, MockBackend(_scripted({r: {"a1"} for r in (2, 3, 4)}))))
     assert out.select("recovered_round", "rounds_to_recover").rows() == [(None, None)]
+
+
+def test_a_late_message_whose_receiver_crashed_meanwhile_is_dropped_when_due() -> None:
+    """a0 → a1 is delayed one round in round 1 (due in round 3); a1 crashes in round 3:
+    the late message is dropped on arrival (fault crash), not delivered."""
+    spec = mock_team(3).replace(faults=[FaultSpec(kind="delay", link=("a0", "a1"), rounds=1, at_round=1),
+                                        FaultSpec(kind="crash", agent="a1", at_round=3)])
+    events = frame(spec, MockBackend())
+    first_sent = events.filter((pl.col("round") == 3) & (pl.col("kind") == "MessageSent"))["seq"].min()
+    to_a1 = events.filter((pl.col("agent") == "a0") & (pl.col("peer") == "a1") & (pl.col("round") == 3))
+    late = to_a1.filter(pl.col("seq") < first_sent)  # what arrived as round 3 began
+    assert late.select("kind", "fault").rows() == [("MessageDropped", "crash")]
+    assert to_a1.filter(pl.col("kind") == "MessageDelivered").is_empty()

@@ -39,6 +39,35 @@ def test_several_runs_are_averaged_per_round():
     assert series["team_accuracy"][1] == share
 
 
+def _row(run: str, round: int, agreement: float, correct: bool | None) -> dict:
+    return {"run_id": run, "round": round, "agents": 4, "replies": 4, "agreement": agreement, "entropy": 0.0,
+            "accuracy": agreement, "team_value": None if correct is None else "A", "team_correct": correct,
+            "flips": 0}
+
+
+def test_runs_that_stopped_keep_their_final_state_no_survivorship_bias():
+    """Three runs stopping at rounds 1, 2 and 4. Averaging only the runs still going gives
+    team accuracy 2/3, 1/2, 0, 0 (round 4: one run); carrying each run's final state forward
+    averages all three every round: (1 + 1 + 0)/3 from round 2 on."""
+    conv = pl.DataFrame([_row("a", 1, 1.0, True),
+                         _row("b", 1, 0.5, False), _row("b", 2, 1.0, True),
+                         _row("c", 1, 0.5, None), _row("c", 2, 0.5, False), _row("c", 3, 0.75, False),
+                         _row("c", 4, 0.75, False)])
+    series = convergence_series(conv)
+    assert series["team_accuracy"] == ([1, 2, 3, 4], [1 / 3, 2 / 3, 2 / 3, 2 / 3])  # c undecided in round 1
+    assert series["agreement"][1] == [2 / 3, 2.5 / 3, 2.75 / 3, 2.75 / 3]
+    alive_only = conv.group_by("round").agg(pl.col("team_correct").cast(pl.Float64).mean()).sort("round")
+    assert alive_only["team_correct"].to_list() == [0.5, 0.5, 0.0, 0.0]  # the biased curve, for contrast
+
+
+def test_axis_and_legend_say_what_each_share_is_of():
+    fig = convergence_figure(_conv(1))
+    names = [t.name for t in fig.data]
+    assert names[:3] == ["agreement (share of agents)", "individual accuracy (share of agents)",
+                         "team accuracy (share of runs)"]
+    assert "runs" in fig.layout.yaxis.title.text and fig.layout.yaxis2.title.text == "entropy (bits)"
+
+
 def test_figure_has_one_trace_per_metric_and_entropy_axis_up_to_log2_k():
     fig = convergence_figure(_conv(1), options=8)
     assert [t.name for t in fig.data] == [name for _, name, _ in CONVERGENCE_TRACES]

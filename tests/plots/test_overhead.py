@@ -57,3 +57,15 @@ def test_figure_layout_two_rows_tokens_on_secondary_axes():
     axes = {t.name: t.yaxis for t in fig.data}
     assert axes["messages / round"] == "y" and axes["tokens / round"] == "y2"
     assert axes["messages, cumulative"] == "y3" and axes["tokens, cumulative"] == "y4"
+
+
+def test_several_runs_average_every_run_an_ended_one_sending_nothing():
+    """Runs of 3 and 1 rounds on a complete graph of 6 (30 messages a round): the mean run
+    sends 30, 15, 15 — the run that ended counts with 0 — and its bill is 30·3 + 30 over 2
+    runs = 60 messages; the references stop where the shorter run stopped."""
+    long = _over("complete", rounds=3).with_columns(run_id=pl.lit("long"))
+    short = _over("complete", rounds=1).with_columns(run_id=pl.lit("short"))
+    series = overhead_series(pl.concat([long, short]), 6)
+    assert series["messages"] == ([1, 2, 3], [30.0, 15.0, 15.0])
+    assert series["cum_messages"][1] == [30.0, 45.0, 60.0]
+    assert series["ref_n2"] == ([1], [30])

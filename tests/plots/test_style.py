@@ -66,8 +66,8 @@ def test_figures_use_the_shared_template_and_secondary_axes_are_not_synced():
     events = run_sync(team(6, seed=2, max_rounds=4)).events
     conv = convergence_figure(convergence(events), options=4)
     assert conv.layout.yaxis2.tickvals == (0, 0.5, 1.0, 1.5, 2.0)
-    marks = {t.name: (t.line.dash, t.marker.symbol) for t in conv.data}
-    assert marks["agreement"] != marks["individual accuracy"]
+    agreement, accuracy = conv.data[0], conv.data[1]  # CONVERGENCE_TRACES order
+    assert (agreement.line.dash, agreement.marker.symbol) != (accuracy.line.dash, accuracy.marker.symbol)
     ov = overhead_figure(overhead(events), 6)
     assert ov.layout.yaxis2.tickmode == "auto" and ov.layout.yaxis4.tickmode == "auto"
     ref = next(t for t in ov.data if t.name.startswith("O(n²)"))

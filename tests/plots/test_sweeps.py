@@ -26,9 +26,19 @@ def test_one_line_per_group_with_means_and_sem():
 
 
 def test_references_are_drawn_at_each_team_size():
-    fig = sweep_figure(_frame(), "n", "acc", references=True)
+    frame = _frame().rename({"acc": "messages per round"})
+    fig = sweep_figure(frame, "n", "messages per round", references=True)
     refs = {t.name: list(t.y) for t in fig.data[1:]}
-    assert refs == {"O(n): 2(n−1)": [4, 8], "O(n²): n(n−1)": [6, 20]}
+    assert refs == {"O(n): 2(n−1)": [4, 8], "O(n²): n(n−1)": [6, 20]}  # 2(n − 1) and n(n − 1) at n = 3, 5
+
+
+def test_references_only_for_messages_per_round_by_team_size():
+    """O(n)/O(n²) are message counts: drawn on a tokens or accuracy axis they would mislead."""
+    with pytest.raises(SpecError, match=r"'references' draws messages per round .* \(got 'tokens per round'\)"):
+        sweep_figure(_frame().rename({"acc": "tokens per round"}), "n", "tokens per round", references=True)
+    frame = _frame().rename({"acc": "messages"}).with_columns(share=pl.col("n") / 10)
+    with pytest.raises(SpecError, match=r"'references' needs x to be the team size"):
+        sweep_figure(frame, "share", "messages", references=True)
 
 
 def test_unknown_column_is_refused_naming_it():

@@ -12,6 +12,7 @@ from llmteams_lab.protocols import (
     MajorityVote,
     Quorum,
     WeightedVote,
+    held_agreement,
     plurality,
     tally,
 )
@@ -83,3 +84,17 @@ def test_quorum_decides_only_when_q_agents_agree() -> None:
     assert (d.value, d.done, d.reason) == (1, True, "quorum")
     alive[0] = False  # a crashed agent's answer does not count
     assert quorum.decide(2, np.array([1, 1, 1, 1, 1, 2, 0]), np.zeros(7), alive).done is False
+
+
+def test_held_agreement_counts_live_agents_by_the_answer_they_hold() -> None:
+    answers = np.array([2, 2, 1, -1, 2])
+    assert held_agreement(answers, ALIVE) == (3, 5)  # a3 holds nothing yet: it still counts
+    alive = np.array([True, True, False, True, True])
+    assert held_agreement(answers, alive) == (3, 4)  # a2 is down: it does not
+    assert held_agreement(np.array([-1, -1]), np.ones(2, dtype=bool)) == (0, 2)
+    assert held_agreement(answers, np.zeros(5, dtype=bool)) == (0, 0)
+    debate = Debate(team(5, protocol="debate"), 4)
+    assert not debate.decide(1, answers, answers, ALIVE).done  # 3 of 5: no consensus
+    assert not debate.decide(1, np.array([2, 2, 2, -1, 2]), answers, ALIVE).done  # one holds nothing
+    agreed = debate.decide(1, np.array([2, 2, 1, 2, 2]), answers, np.array([True, True, False, True, True]))
+    assert (agreed.done, agreed.reason, agreed.value) == (True, "consensus", 2)  # the down dissenter is out

@@ -13,6 +13,7 @@ from llmteams_lab import Run, spec_from_events, team
 from llmteams_lab.backends import MockBackend
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.spec import FaultSpec, TeamSpec
+from llmteams_lab.spec.faults import DOWN_KINDS
 from tests.support import no_stop
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,9 +109,13 @@ def test_every_sent_message_is_delivered_dropped_delayed_or_duplicated(spec: Tea
                 assert due >= sent.round + 2
                 pending[(f.agent, f.peer, due)] += 1
     last = max(e.round for e in events if e.kind == "RoundEnded")
-    due_delivered = Counter((e.agent, e.peer, e.round) for e in events if e.kind == "MessageDelivered"
+    # a late message is delivered when due — or dropped then, if its receiver is down (crash)
+    due_delivered = Counter((e.agent, e.peer, e.round) for e in events
+                            if (e.kind == "MessageDelivered" or e.kind == "MessageDropped" and e.fault in DOWN_KINDS)
                             and e.t_start == e.t_end and _arrived_at_round_start(events, e))
     assert due_delivered == Counter({k: v for k, v in pending.items() if k[2] <= last})
+    down = {(e.agent, e.round) for e in events if e.kind == "AgentFailed" and e.fault in DOWN_KINDS}
+    assert not [e for e in events if e.kind == "MessageDelivered" and (e.peer, e.round) in down]  # lost on arrival
     for call in calls:  # what each agent read is exactly what was recorded as delivered to it
         assert len(call.inbox) == _recorded_inbox(events, call.agent, call.round)
 
@@ -143,7 +148,10 @@ def test_faults_that_never_act_leave_the_fault_free_log(seed, topology, protocol
 
 
 def _jsonl_without_seq(events: list) -> str:
-    return events_to_jsonl([e._replace(seq=0, fault=None if e.fault == "straggler" else e.fault) for e in events])
+    """The log with positions instead of seq numbers (causes point to positions too)."""
+    where = {e.seq: i for i, e in enumerate(events)}
+    return events_to_jsonl([e._replace(seq=0, cause=None if e.cause is None else where.get(e.cause, -1),
+                                       fault=None if e.fault == "straggler" else e.fault) for e in events])
 
 
 @SETTINGS

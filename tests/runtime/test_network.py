@@ -12,6 +12,7 @@ import pytest
 
 from llmteams_lab import team
 from llmteams_lab.messages import Question
+from llmteams_lab.rounds import Outgoing
 from llmteams_lab.runtime.log import EventLog, LogMode
 from llmteams_lab.runtime.network import Network
 
@@ -25,7 +26,7 @@ def random_round(rng, n: int):
     confidence = rng.integers(0, 1001, n)
     values = [Q.options[a] if a >= 0 else None for a in answers.tolist()]
     texts = [f"text {i}" for i in range(n)]
-    return senders, answers, confidence, values, texts, rng.integers(0, 50, n), rng.random(n)
+    return senders, answers, confidence, values, texts, rng.integers(0, 50, n), np.round(rng.random(n), 6)
 
 
 def one_round(spec, rng, *, explicit=True, router=None):
@@ -33,9 +34,10 @@ def one_round(spec, rng, *, explicit=True, router=None):
     ids, arcs = spec.ids, spec.arcs()
     net = Network(ids, arcs, 4, LogMode(explicit, "test"))
     net.router = router
-    log = EventLog("r")
+    log = EventLog("r", ids=ids)
     sent = random_round(rng, len(ids))
-    net.send(log, 1, *sent, 2.0)
+    senders, answers, confidence, values, texts, tokens, t_sent = sent
+    net.send(log, 1, Outgoing(senders, answers, confidence, values, texts, tokens), t_sent, 2.0)
     net.deliver_due(log, 2, 2.0)
     return net, log, net.take_inbox(), sent
 
@@ -112,3 +114,29 @@ def test_inbox_is_handed_over_once() -> None:
     assert first.size.sum() > 0
     again = net.take_inbox()
     assert again.size.sum() == 0 and again.messages(1, spec.ids, Q.options) == ()
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_messages_to_a_down_receiver_are_dropped_alike_on_both_paths(topology: str) -> None:
+    """The vectorised path turns deliveries to a down agent into drops exactly as the
+    routed path does, and neither hands the down agent anything."""
+    spec = team(8, topology=topology, seed=5)
+
+    def down_round(router):
+        ids, arcs = spec.ids, spec.arcs()
+        net = Network(ids, arcs, 4, LogMode(True, "test"))
+        net.router, net.down = router, {2: "crash", 5: "crash_recover"}
+        log = EventLog("r", ids=ids)
+        senders, answers, confidence, values, texts, tokens, t_sent = random_round(np.random.default_rng(7), 8)
+        net.send(log, 1, Outgoing(senders, answers, confidence, values, texts, tokens), t_sent, 2.0)
+        return log, net.take_inbox()
+
+    (direct_log, direct), (routed_log, routed) = down_round(None), down_round(lambda rnd, s, r: None)
+    assert direct_log.events == routed_log.events
+    dropped = [e for e in direct_log.events if e.kind == "MessageDropped"]
+    assert {(e.peer, e.fault) for e in dropped} <= {("a2", "crash"), ("a5", "crash_recover")}
+    assert not [e for e in direct_log.events if e.kind == "MessageDelivered" and e.peer in ("a2", "a5")]
+    for i in (2, 5):
+        assert direct.size[i] == routed.size[i] == 0 and direct.messages(i, spec.ids, Q.options) == ()
+    for name in ("votes", "weight", "size"):
+        assert getattr(direct, name).tolist() == getattr(routed, name).tolist()

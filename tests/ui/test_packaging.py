@@ -7,7 +7,6 @@ fresh interpreter and asks it where the widget sources are.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,22 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import build_wheel
+
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = sorted(p.name for p in (ROOT / "widgets").iterdir() if p.suffix in (".js", ".css"))
 
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_widget_sources_and_the_installed_package_finds_them(tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
-        shutil.copy(ROOT / name, src / name)
-    for folder in ("llmteams_lab", "widgets"):
-        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
-                           str(src)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    wheel = next((tmp_path / "dist").glob("*.whl"))
+    wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
         shipped = {name: zf.read(name) for name in zf.namelist() if name.startswith("llmteams_lab/ui/_widgets/")}
         zf.extractall(tmp_path / "installed")

@@ -5,13 +5,14 @@ the alive mask, latencies, backend calls, the replies' slots and the network's r
 
 ``begin_round``    ``FaultApplied`` when a fault's window opens (value ``"start"``) or
                    closes (``"end"``: a recovery, a healed partition); crashed agents
-                   leave the alive mask (one ``AgentFailed`` each, fault ``crash``);
+                   leave the alive mask (one ``AgentFailed`` each, fault ``crash``) and
+                   the network drops what they are sent (``MessageDropped``, same fault);
                    the round's message plan is handed to the network as its router
 ``after_replies``  backend failures and retries (``AgentRetried``) in agent order,
                    stragglers' latencies stretched, faulty agents' answers overridden
                    (by the workload's answer faults, e.g. :mod:`workloads.deliberation.faults`)
-``after_apply``    ``AgentReplied`` rows of faulty agents get their ``fault`` column;
-                   the failure policy runs (abstain withdraws votes, stop fails the run)
+                   and marked in ``slots.marks`` (the ``fault`` column of their replies);
+``after_apply``    the failure policy runs (abstain withdraws votes, stop fails the run)
 ``round_end``      a synchronous round waits for its slowest in-flight message
 
 Live injection (``Run.inject``) validates the fault against the team exactly as the
@@ -75,8 +76,6 @@ class FaultInjector:
         self._down = np.zeros(self.n, dtype=bool)
         self._round = 0
         self._plan: MessagePlan | None = None
-        self._marks: dict[int, str] = {}
-        self._mark_from = 0
         for i, fault in enumerate(spec.faults):
             self._check_runnable(fault, f"faults[{i}]")
             self._add(fault)
@@ -174,6 +173,7 @@ class FaultInjector:
         down |= self._crashed
         self._down = down
         self.alive[:] = ~down
+        self.network.down = {i: reason[i] for i in np.flatnonzero(down).tolist()}  # drops what they are sent
         for i in np.flatnonzero(down).tolist():
             self.log.add(AgentFailed, r, self.ids[i], t_start=t0, t_end=t0, fault=reason[i],
                          detail="down: the agent does not act this round")
@@ -198,8 +198,6 @@ class FaultInjector:
 
     def after_replies(self, r: int, t0: float, acting: np.ndarray, inbox: Inbox, slots: RoundReplySlots) -> None:
         """Backend failures, retries, stragglers and faulty answers, before the replies are recorded."""
-        self._mark_from = len(self.log.events)
-        self._marks = {}
         if not self.faults and self.attempts.policy.on_error != "retry":
             return
         self._settle_attempts(r, t0, slots)
@@ -210,10 +208,10 @@ class FaultInjector:
         if self.behaviour is not None:
             replied = acting[slots.replied[acting]]
             adopt = np.random.default_rng([self.seed, _ADOPT, r]).random(self.n)
-            self._marks = self.behaviour.apply(r, hits, replied, inbox, slots, adopt)
+            slots.marks.update(self.behaviour.apply(r, hits, replied, inbox, slots, adopt))
         for f, hit in hits.get("straggler", ()):
             for i in np.flatnonzero(hit & slots.replied).tolist():
-                self._marks.setdefault(i, "straggler")
+                slots.marks.setdefault(i, "straggler")
 
     def _agent_hits(self, r: int, acting: np.ndarray) -> dict[str, list[tuple[ScheduledFault, np.ndarray]]]:
         mask = np.zeros(self.n, dtype=bool)
@@ -241,15 +239,8 @@ class FaultInjector:
                              detail=json.dumps({"attempt": attempt, "backoff_s": wait, "error": str(err)}))
 
     def after_apply(self, r: int, acting: np.ndarray, slots: RoundReplySlots) -> None:
-        """Mark faulty replies in the log, then apply the failure policy to failed agents."""
-        if self._marks:
-            events, index = self.log.events, {name: i for i, name in enumerate(self.ids)}
-            for j in range(self._mark_from, len(events)):
-                e = events[j]
-                if e.kind == "AgentReplied" and e.agent is not None:
-                    kind = self._marks.get(index[e.agent])
-                    if kind is not None:
-                        events[j] = e._replace(fault=kind)
+        """Apply the failure policy to failed agents (faulty replies were marked through
+        ``slots.marks`` before the workload recorded them)."""
         failed = [i for i in acting.tolist() if i in slots.failures]
         final = self.attempts.policy.final
         if not failed or final == "skip":
@@ -265,6 +256,11 @@ class FaultInjector:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return self._plan.round_end(senders, t_sent, t_end) if self._plan is not None else t_end
+
+    def extra_seconds(self, s: int, r: int) -> float:
+        """Seconds a ``delay`` fault adds to a message from ``s`` to ``r`` in this round
+        (asynchronous runs add them to its time in flight)."""
+        return self._plan.seconds.get((s, r), 0.0) if self._plan is not None else 0.0
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         """Add each agent's liveness and the faults acting on it to a UI state snapshot."""
@@ -325,6 +321,9 @@ class NoFaults:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return t_end
+
+    def extra_seconds(self, s: int, r: int) -> float:
+        return 0.0
 
     def annotate(self, state: dict[str, dict]) -> dict[str, dict]:
         for aid in state:

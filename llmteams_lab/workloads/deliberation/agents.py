@@ -131,6 +131,7 @@ class SimulatedBackend(Backend):
 
     batched = True
     simulated = True
+    virtual_time = True
 
     def __init__(self, spec: TeamSpec):
         self.seed = spec.seed

@@ -5,6 +5,16 @@ State: each agent's current answer (an option index, -1 for none yet) and confid
 per-message logging, or one ``AnswersTallied`` per distinct answer with aggregated
 logging; the protocol (``llmteams_lab.protocols``) turns answers into the team's
 decision; every agent that replied broadcasts its answer to its neighbours.
+
+What the log says an agent holds (so consensus can be read from a round's events alone,
+in either logging mode — see "Consensus" in ``protocols.deliberation``):
+
+* ``AgentReplied`` / ``AnswersTallied``: ``value`` is the option the reply gave, or null
+  when it gave none (no answer, or one that is not an option — kept in ``detail`` as
+  ``"answer"``), so it then holds none;
+* ``AgentFailed`` of a failed call (both logging modes): ``value``/``correct`` are the
+  answer the agent still holds after the failure policy — its previous one under
+  ``skip``/``retry``, null under ``abstain`` (which withdraws it) or if it had none.
 """
 
 from __future__ import annotations
@@ -17,9 +27,16 @@ import numpy as np
 from llmteams_lab.backends.base import RoundBatch
 from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied
 from llmteams_lab.messages import AgentRequest
-from llmteams_lab.protocols import Decision, make_protocol
-from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
+from llmteams_lab.protocols import Decision, held_agreement, make_protocol
+from llmteams_lab.rounds import (
+    Inbox,
+    Outgoing,
+    RoundReplySlots,
+    named_recipients,
+    woken_by,
+)
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.protocol import ONE_SHOT
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,15 +59,21 @@ class Deliberation:
         # the logging mode picks, once, how replies are recorded and what a broadcast carries
         self._record = self._log_replies if mode.per_message else self._log_tally_all
         self._texts = mode.per_message
+        self._withdraws = spec.failure_policy.final == "abstain"  # a failed call then holds no answer
         self.truth = self.question.options.index(self.question.answer)
         self._one_hot = np.eye(self.k, dtype=np.int64)  # row a: an answer of option a (token sums)
         self.protocol = make_protocol(spec, self.k)
         self._ids = spec.ids  # a property that builds a tuple: cached for the per-agent path
+        self._index = {a: i for i, a in enumerate(self._ids)}
+        self._one_shot_async = spec.execution != "synchronous" and spec.protocol.kind in ONE_SHOT
         n = len(spec.agents)
         self.answers = np.full(n, -1, dtype=np.int64)
         self.confidence = np.zeros(n, dtype=np.int64)
         self.cost_used = 0.0
         self.decision = Decision(-1)
+        self._option_codes = log.codes(self.options)  # bulk-logged answers are these string codes
+        self._details: dict[tuple[int, bool], int] = {}
+        self._reply_seq: np.ndarray | None = None
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
         return self.protocol.acting(round, alive)
@@ -89,32 +112,92 @@ class Deliberation:
     def _log_tally_all(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
                        t_end: float) -> None:
         self._log_tally(r, t0, replied, slots, t_end if replied.size == acting.size else None)
+        if replied.size != acting.size:  # failed calls are rare: one event each, as per message
+            latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
+            for i in acting.tolist():
+                if i in slots.failures:
+                    self._log_failure(r, t0, i, slots.failures[i], latency[i], tokens_in[i], tokens_out[i],
+                                      woken_by(slots, i))
 
     def _log_replies(self, r: int, t0: float, acting: np.ndarray, replied: np.ndarray, slots: RoundReplySlots,
                      t_end: float) -> None:
+        """One ``AgentReplied`` (or ``AgentFailed``) per acting agent, in agent order, as
+        one block when every agent gave an option (the common case), row by row otherwise.
+        Remembers each reply's ``seq`` so its messages name it as their cause."""
+        self._reply_seq = np.full(self.answers.size, -1, dtype=np.int64)
+        answers = slots.answer[acting]
+        if slots.failures or not acting.size or (answers < 0).any():
+            self._log_rows(r, t0, acting, slots)
+            return
+        log = self.log
+        first = log.seq
+        cost = np.zeros(acting.size)
+        estimated = np.zeros(acting.size, dtype=bool)
+        for j, i in enumerate(acting.tolist()):
+            reply = slots.replies.get(i)
+            if reply is not None:
+                cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
+                estimated[j] = reply.usage_estimated
+        self.cost_used += float(np.nansum(cost))
+        confidence = slots.confidence[acting]
+        detail = self._detail_codes(confidence, estimated)
+        fault = np.zeros(acting.size, dtype=np.int32)
+        for j, i in enumerate(acting.tolist()) if slots.marks else ():
+            fault[j] = log.code(slots.marks.get(i))
+        log.block("AgentReplied", acting.size, round=r, agent=acting + 1, t_start=t0,
+                  t_end=t0 + slots.latency[acting], value=self._option_codes[answers],
+                  correct=np.where(answers == self.truth, 2, 1).astype(np.int8), tokens_in=slots.tokens_in[acting],
+                  tokens_out=slots.tokens_out[acting], cost_usd=cost, fault=fault, detail=detail,
+                  cause=slots.cause[acting] if slots.cause is not None else -1)
+        self._reply_seq[acting] = np.arange(first, first + acting.size)
+
+    def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
+        """String codes of the replies' detail JSON (memoised per confidence)."""
+        codes = np.empty(confidence.size, dtype=np.int32)
+        for j, (c, est) in enumerate(zip(confidence.tolist(), estimated.tolist())):
+            key = (c, est)
+            code = self._details.get(key)
+            if code is None:
+                code = self._details[key] = self.log.code(_reply_detail(c, est))
+            codes[j] = code
+        return codes
+
+    def _log_rows(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add
-        failures, replies = slots.failures, slots.replies
+        failures, replies, marks = slots.failures, slots.replies, slots.marks
         latency, tokens_in, tokens_out = slots.latency.tolist(), slots.tokens_in.tolist(), slots.tokens_out.tolist()
         answers, confidence = slots.answer.tolist(), slots.confidence.tolist()
         for i in acting.tolist():
-            t_end = t0 + latency[i]
             if i in failures:
-                err = failures[i]
-                spent = getattr(err, "cost_usd", None)  # e.g. an unparseable LLM reply was still billed
-                self.cost_used += spent or 0.0
-                add(AgentFailed, r, ids[i], t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
-                    tokens_in=tokens_in[i], tokens_out=tokens_out[i], cost_usd=spent, detail=str(err))
+                self._log_failure(r, t0, i, failures[i], latency[i], tokens_in[i], tokens_out[i], woken_by(slots, i))
                 continue
+            t_end = t0 + latency[i]
             reply = replies.get(i)
             a = answers[i]
-            value = opts[a] if a >= 0 else (reply.answer if reply else None)
             cost = reply.cost_usd if reply is not None else 0.0
             if cost:
                 self.cost_used += cost
             # usage_estimated: the server sent no usage, so the tokens are estimates
-            detail = _reply_detail(confidence[i], reply is not None and reply.usage_estimated)
-            add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value, correct=a == self.truth,
-                tokens_in=tokens_in[i], tokens_out=tokens_out[i], cost_usd=cost, detail=detail)
+            estimated = reply is not None and reply.usage_estimated
+            if a >= 0:
+                value, correct, detail = opts[a], a == self.truth, _reply_detail(confidence[i], estimated)
+            else:  # no answer, or one that is not an option: the agent holds none
+                raw = reply.answer if reply is not None else None
+                value, correct, detail = None, None, _reply_detail(confidence[i], estimated, raw)
+            self._reply_seq[i] = add(AgentReplied, r, ids[i], t_start=t0, t_end=t_end, value=value,
+                                     correct=correct, tokens_in=tokens_in[i], tokens_out=tokens_out[i],
+                                     cost_usd=cost, fault=marks.get(i), detail=detail,
+                                     cause=woken_by(slots, i)).seq
+
+    def _log_failure(self, r: int, t0: float, i: int, err: BaseException, latency: float, tokens_in: int,
+                     tokens_out: int, cause: int | None = None) -> None:
+        """``AgentFailed`` for a failed call, with the answer the agent still holds (module doc)."""
+        spent = getattr(err, "cost_usd", None)  # e.g. an unparseable LLM reply was still billed
+        self.cost_used += spent or 0.0
+        held = -1 if self._withdraws else int(self.answers[i])
+        self.log.add(AgentFailed, r, self._ids[i], t_start=t0, t_end=t0 + latency, fault=getattr(err, "kind", "error"),
+                     value=self.options[held] if held >= 0 else None, correct=held == self.truth if held >= 0 else None,
+                     tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=spent, detail=str(err), cause=cause)
 
     def _log_tally(self, r: int, t0: float, replied: np.ndarray, slots: RoundReplySlots,
                    t_end: float | None) -> None:
@@ -134,6 +217,11 @@ class Deliberation:
         for option, (used_in, used_out), count in zip(options, used, counts[options].tolist()):
             add(AnswersTallied, r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
                 count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
+        if not everyone_valid:  # replies without a valid answer: their agents hold none
+            none = ~valid
+            add(AnswersTallied, r, t_start=t0, t_end=t_end, value=None, correct=None, count=int(none.sum()),
+                tokens_in=int(slots.tokens_in[pick][none].sum()), tokens_out=int(slots.tokens_out[pick][none].sum()),
+                cost_usd=0.0)
 
     def _tokens_by_option(self, answers: np.ndarray, all_valid: bool, tokens_in: np.ndarray,
                           tokens_out: np.ndarray, options: list[int], counts: np.ndarray,
@@ -154,19 +242,34 @@ class Deliberation:
         return out
 
     def decide(self, round: int, alive: np.ndarray) -> Decision:
-        self.decision = self.protocol.decide(round, self.answers, self.confidence, alive)
-        return self.decision
+        decision = self.protocol.decide(round, self.answers, self.confidence, alive)
+        if decision.done and self._one_shot_async and bool((self.answers[alive] < 0).any()):
+            # an asynchronous vote is over once every live agent has voted, not at the first ballot
+            decision = Decision(decision.value, False, "")
+        self.decision = decision
+        return decision
 
     def broadcast(self, round: int, acting: np.ndarray, slots: RoundReplySlots) -> Outgoing:
-        opts = self.question.options
-        if self._texts:  # only per-message logging reads the answers as text
-            values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
-            texts = [slots.replies[i].text if i in slots.replies else "" for i in range(len(values))]
-        else:
-            values, texts = [], []
         everyone = acting.size == self.answers.size and np.count_nonzero(slots.replied) == acting.size
-        return Outgoing(acting if everyone else acting[slots.replied[acting]], self.answers, self.confidence,
-                        values, texts, slots.tokens_out)
+        senders = acting if everyone else acting[slots.replied[acting]]
+        values, texts = self._said(senders, slots) if self._texts else ([], [])
+        return Outgoing(senders, self.answers, self.confidence, values, texts, slots.tokens_out,
+                        self._reply_seq if self._texts else None, named_recipients(slots, senders, self._index))
+
+    def _said(self, senders: np.ndarray, slots: RoundReplySlots) -> tuple[Any, Any]:
+        """Per sender, the answer (as text) and the message text it sends: lists over the
+        whole team when most of it speaks (a round), mappings for a few (an asynchronous turn)."""
+        opts, replies = self.question.options, slots.replies
+        if 4 * senders.size >= self.answers.size:
+            values = [opts[a] if a >= 0 else None for a in self.answers.tolist()]
+            return values, [replies[i].text if i in replies else "" for i in range(len(values))]
+        picked = senders.tolist()
+        values = {i: opts[a] if a >= 0 else None for i, a in zip(picked, self.answers[senders].tolist())}
+        return values, {i: replies[i].text if i in replies else "" for i in picked}
+
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]:
+        """No timers: agents act on arrivals (or, working on a board, continuously)."""
+        return {}
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """The decision as text and whether it is the ground truth (``None``: undecided)."""
@@ -176,14 +279,10 @@ class Deliberation:
         return self.question.options[d], d == self.truth
 
     def agreement(self, alive: np.ndarray) -> float:
-        """Share of live agents holding the modal answer."""
-        n = self.answers.size
-        answered = self.answers >= 0
-        n_alive = np.count_nonzero(alive)
-        live = self.answers if n_alive == n and np.count_nonzero(answered) == n else self.answers[alive & answered]
-        if live.size == 0:
-            return 0.0
-        return float(np.bincount(live).max()) / n_alive
+        """Share of live agents holding the modal answer (``protocols.held_agreement``:
+        the one definition of consensus, which ``metrics.convergence`` also reads)."""
+        modal, counted = held_agreement(self.answers, alive)
+        return modal / counted if counted else 0.0
 
     def state(self) -> dict[str, Any]:
         """A JSON-able snapshot for UIs: each agent's answer and confidence."""
@@ -195,10 +294,14 @@ class Deliberation:
 _DETAILS: dict[tuple[int, bool], str] = {}
 
 
-def _reply_detail(confidence: int, estimated: bool) -> str:
-    """The ``AgentReplied`` detail JSON for a confidence in thousandths. Memoised: a team
-    reports few distinct confidences, and ``json.dumps`` is most of a reply's logging.
-    Only the 0..1000 range is kept, so the memo stays small whatever a backend sends."""
+def _reply_detail(confidence: int, estimated: bool, answer: str | None = None) -> str:
+    """The ``AgentReplied`` detail JSON for a confidence in thousandths (and a raw
+    ``answer`` that is not an option). Memoised: a team reports few distinct confidences,
+    and ``json.dumps`` is most of a reply's logging. Only the 0..1000 range is kept, so
+    the memo stays small whatever a backend sends."""
+    if answer is not None:
+        return json.dumps({"confidence": confidence / 1000, "answer": answer[:200],
+                           **({"usage_estimated": True} if estimated else {})})
     key = (confidence, estimated)
     detail = _DETAILS.get(key)
     if detail is None:

@@ -17,6 +17,7 @@ __all__ = ["CODEC", "SimulatedWorkers", "WORKLOAD", "WorkDivision", "draw_work"]
 WORKLOAD = WorkloadKind(
     name="work_division",
     task_kinds=("work_division",),
+    continuous=True,
     build=WorkDivision,
     codec=CODEC,
     simulated=SimulatedWorkers,

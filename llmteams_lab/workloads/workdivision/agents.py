@@ -43,6 +43,7 @@ class SimulatedWorkers(Backend):
     """Answers for every simulated agent of a work-division ``spec`` (per-agent form)."""
 
     simulated = True
+    virtual_time = True
 
     def __init__(self, spec: TeamSpec):
         work = spec.task.work

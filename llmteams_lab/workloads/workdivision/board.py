@@ -6,7 +6,10 @@ Agents change the board only through the action vocabulary, applied one at a tim
 agent order; each call returns an :class:`Outcome` the runtime turns into an event:
 
 claim T       allowed for a pending unowned task (or one assigned to the claimer) whose
-              dependencies are done; otherwise refused with a reason (→ ``ClaimBlocked``)
+              dependencies were done when the round began; otherwise refused with a reason
+              (→ ``ClaimBlocked``). A dependency completed earlier in the same round does not
+              count: its work and the dependent's would share one round, so a chain of C
+              tasks could finish in fewer than C rounds (a round is one unit of an agent's work)
 write F       writes file F. With locks, a file held by another agent is refused
               (→ ``LockDenied``); a write takes the lock, kept while the writer owns an
               unfinished task on F. A write by the owner of an in-progress task on F is
@@ -76,7 +79,8 @@ class TaskBoard:
         return all(s == "done" for s in self.status.values())
 
     def ready(self, tid: str) -> bool:
-        return all(self.status[d] == "done" for d in self.tasks[tid].dependencies)
+        """Whether every dependency of ``tid`` was done when the round began."""
+        return all(self.status[d] == "done" and d not in self._finished for d in self.tasks[tid].dependencies)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The board as plain JSON-able rows (what agents see at the start of a round)."""

@@ -1,12 +1,18 @@
-"""Task-DAG algorithms (level 4): order, critical path, parallel fraction, bounds, and
-the pre-assignment that keeps dependency chains on one agent.
+"""Task-DAG algorithms (level 4): order, critical path, parallel fraction, the bound,
+Amdahl's reference model, and the pre-assignment that keeps dependency chains on one agent.
 
 Definitions (the paper's, arXiv 2603.12229): with W the total work (Σ task work) and C
 the work on the longest dependency chain, the parallel fraction is p = (W − C)/W.
 
-* Amdahl's bound      S(n) = 1 / ((1 − p) + p/n)
-* critical-path bound S(n) ≤ min(n, W/C): no schedule beats the chain or n-fold
-  parallelism (Amdahl's bound is never above it; the two meet at n = 1)
+* the critical-path (work–span) bound — *the* bound: agents that each do at most one
+  unit of work per round, on a task that may start only after its dependencies are done,
+  need at least max(C, W/n) rounds, so no schedule's speedup over the serial W rounds
+  beats min(n, W/C) = min(n, 1/(1 − p)) (:func:`critical_path_bound`, :func:`work_span_bound`);
+* Amdahl's law S(n) = 1 / ((1 − p) + p/n) — a *reference model*, not a bound for DAGs:
+  its time T₁/S(n) = C + (W − C)/n is that of a schedule running the chain alone and then
+  spreading the rest, while a team works on free tasks *beside* the chain. Pre-assigned
+  unit tasks finish in C + ⌊(W − C)/n⌋ rounds (below), so they beat Amdahl whenever n does
+  not divide W − C (p = 0.75, n = 8: 20/6 = 3.33 against S = 2.91) — never the bound (4).
 
 Pre-assignment (:func:`chain_assignment`) mirrors the paper's system assignment: walk
 the tasks in dependency order; a task with dependencies goes to the agent that holds
@@ -14,7 +20,7 @@ its last listed dependency (so a chain never crosses agents); a free task goes t
 next agent round-robin. On the paper's DAGs (one chain of C unit tasks plus W − C free
 ones) the chain's agent ends up with C + ⌊(W − C)/n⌋ tasks, so a pre-assigned team of
 unit tasks finishes in exactly that many rounds — Amdahl's T₁/S(n) = C + (W − C)/n
-whenever n divides W − C (see :func:`assigned_makespan`).
+only when n divides W − C (see :func:`assigned_makespan`).
 """
 
 from __future__ import annotations
@@ -77,14 +83,17 @@ def parallel_fraction(tasks: Sequence[WorkTask]) -> float:
 
 def amdahl(p, n):
     """Amdahl's law S(n) = 1 / ((1 − p) + p/n) for a parallel fraction ``p`` on ``n``
-    agents. Plain arithmetic, so ``p`` and ``n`` may be numbers or polars expressions
-    (the metrics use it on columns)."""
+    agents — a reference model, not a bound for task DAGs (see the module docstring).
+    Plain arithmetic, so ``p`` and ``n`` may be numbers or polars expressions (the
+    metrics use it on columns)."""
     return 1.0 / ((1.0 - p) + p / n)
 
 
 def critical_path_bound(p, n):
-    """min(n, W/C) = min(n, 1/(1 − p)): no schedule beats n-fold work or the longest
-    chain. Numbers or polars expressions (duck-typed: ``clip`` on an expression)."""
+    """min(n, W/C) = min(n, 1/(1 − p)): the most speedup over W serial rounds any
+    schedule of the DAG can reach on ``n`` agents doing one unit of work per round (no
+    schedule beats n-fold work or the longest chain). Numbers or polars expressions
+    (duck-typed: ``clip`` on an expression)."""
     numbers = isinstance(p, (int, float)) and isinstance(n, (int, float))
     if numbers:
         return float(n) if p >= 1 else min(float(n), 1.0 / (1.0 - p))
@@ -93,8 +102,8 @@ def critical_path_bound(p, n):
 
 
 def work_span_bound(work: float, span: float, n: float) -> float:
-    """The best speedup any schedule of ``work`` with a longest chain of ``span`` can
-    reach on ``n`` agents: min(n, work / span) (``critical_path_bound`` in terms of p)."""
+    """min(n, work / span): ``critical_path_bound`` in terms of the DAG's total ``work``
+    and the work on its longest chain (``span``) — for DAGs whose tasks differ in size."""
     return min(float(n), work / span)
 
 

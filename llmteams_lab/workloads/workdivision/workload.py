@@ -40,7 +40,13 @@ from llmteams_lab.events import (
 )
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.protocols import Decision
-from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
+from llmteams_lab.rounds import (
+    Inbox,
+    Outgoing,
+    RoundReplySlots,
+    named_recipients,
+    woken_by,
+)
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.workdivision.board import Outcome, TaskBoard
 from llmteams_lab.workloads.workdivision.codec import describe_actions, parse_actions
@@ -84,14 +90,18 @@ class WorkDivision:
         self.project = work.project or spec.name
         self.decision = Decision(-1)
         self.cost_used = 0.0
-        self._view: tuple[int, dict[str, Any]] | None = None
+        self._view: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._applied = 0  # replies applied so far (the board's version an agent looked at)
+        self._looked: dict[int, int] = {}  # agent index -> the version of the board it last read
+        self._claimed_at: dict[str, int] = {}  # task -> the version in which it was claimed
         self._said: dict[int, str] = {}
 
     # --- what agents see --------------------------------------------------------------
     def view(self, round: int) -> dict[str, Any]:
         """The board as the round began (built once per round, shared by every agent)."""
-        if self._view is None or self._view[0] != round:
-            self._view = (round, {"mode": self.mode, "project": self.project,
+        key = (round, self._applied)  # rebuilt after any change: an asynchronous turn sees the board as it is
+        if self._view is None or self._view[0] != key:
+            self._view = (key, {"mode": self.mode, "project": self.project,
                                   "members": list(self.members), "board": self.board.snapshot()})
         return self._view[1]
 
@@ -100,11 +110,14 @@ class WorkDivision:
 
     def batch(self, round: int, acting: np.ndarray, inbox: Inbox) -> RoundBatch:
         n = len(self.spec.agents)
+        for i in acting.tolist():
+            self._looked[i] = self._applied
         return RoundBatch(self.log.run_id, round, None, self.spec.protocol.kind, acting,
                           np.full(n, -1, dtype=np.int64), inbox.votes, inbox.weight, inbox.size, self.view(round))
 
     def request(self, round: int, i: int, inbox: Inbox) -> AgentRequest:
         agent = self.spec.agents[i]
+        self._looked[i] = self._applied
         return AgentRequest(self.log.run_id, round, agent.id, agent.role, None,
                             inbox.messages(i, self.spec.ids, ()), None, None, self.spec.protocol.kind,
                             self.view(round), self.name)
@@ -113,13 +126,14 @@ class WorkDivision:
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         """Record each reply and apply its actions in agent order; return the round's end."""
         self.view(round)  # make sure the round's view was taken before the board changes
+        self._applied += 1
         self._said = {}
         for i in acting.tolist():
             t_end = t0 + float(slots.latency[i])
             if i in slots.failures:
                 err = slots.failures[i]
                 self.log.add(AgentFailed, round, self.spec.ids[i], t_start=t0, t_end=t_end,
-                             fault=getattr(err, "kind", "error"), detail=str(err))
+                             fault=getattr(err, "kind", "error"), detail=str(err), cause=woken_by(slots, i))
                 continue
             self._apply_reply(round, i, t0, t_end, slots.replies.get(i), slots)
         self.board.end_round()
@@ -137,6 +151,7 @@ class WorkDivision:
             self.cost_used += cost
         self.log.add(AgentReplied, r, aid, t_start=t0, t_end=t_end, value=describe_actions(actions),
                      tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
+                     fault=slots.marks.get(i), cause=woken_by(slots, i),
                      detail=json.dumps({"actions": [list(a) for a in actions]}, separators=(",", ":")))
         said = []
         for action in actions:
@@ -144,7 +159,7 @@ class WorkDivision:
                 said.append(action[1] if len(action) > 1 else "")
                 continue
             for outcome in self.act(aid, action):
-                self._record(r, aid, t0, t_end, outcome)
+                self._record(r, i, t0, t_end, outcome)
         if said:
             self._said[i] = " | ".join(said)
 
@@ -162,12 +177,16 @@ class WorkDivision:
             return [self.board.assign(arg, action[2])] if allowed else []
         return []
 
-    def _record(self, r: int, aid: str, t0: float, t_end: float, o: Outcome) -> None:
-        add = self.log.add
+    def _record(self, r: int, i: int, t0: float, t_end: float, o: Outcome) -> None:
+        add, aid = self.log.add, self.spec.ids[i]
         if o.kind == "claimed":
+            self._claimed_at[o.task] = self._applied
             add(TaskClaimed, r, aid, t_start=t0, t_end=t_end, value=o.task)
         elif o.kind == "claim_blocked":
-            add(ClaimBlocked, r, aid, o.peer, t_start=t0, t_end=t_end, value=o.task, detail=o.reason)
+            # a stale read: the task was taken after the board this agent decided on was read
+            stale = self._claimed_at.get(o.task, -1) > self._looked.get(i, self._applied)
+            add(ClaimBlocked, r, aid, o.peer, t_start=t0, t_end=t_end, value=o.task, detail=o.reason,
+                fault="stale_read" if stale else None)
         elif o.kind == "written":
             detail = json.dumps({"task": o.task, "clobbered": list(o.damaged)}, separators=(",", ":")) \
                 if o.task or o.damaged else None
@@ -190,8 +209,13 @@ class WorkDivision:
         senders = np.array(sorted(self._said), dtype=np.int64)
         texts = [self._said.get(i, "") for i in range(n)]
         values = ["message" if i in self._said else None for i in range(n)]
+        index = {a: i for i, a in enumerate(self.spec.ids)}
         return Outgoing(senders, np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), values, texts,
-                        slots.tokens_out)
+                        slots.tokens_out, None, named_recipients(slots, senders, index))
+
+    def timers(self, round: int, acting: np.ndarray) -> dict[int, float]:
+        """No timers: agents act on arrivals (or, working on a board, continuously)."""
+        return {}
 
     def outcome(self) -> tuple[str | None, bool | None]:
         """``"<done>/<total> tasks done"`` and whether every task is done."""

@@ -24,6 +24,8 @@ def test_claims_follow_dependencies_and_ownership() -> None:
     board.write("a", "t1.py")
     assert kinds(board.complete("a", "t1")) == ["tests", "completed"]
     assert board.claim("b", "t1").reason == "already_done"
+    # t1 was completed in this round: t2's work cannot share the round with it
+    assert board.claim("b", "t2").reason == "dependencies_not_done"
     board.end_round()
     assert board.claim("b", "t2").kind == "claimed"
 

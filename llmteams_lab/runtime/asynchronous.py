@@ -1,0 +1,393 @@
+"""Asynchronous execution: a discrete-event simulation on the run's clock.
+
+There is no barrier. Every live agent acts at time 0; after that an agent acts when
+something wakes it — a message arriving while it is idle (or, with a ``wait`` policy,
+once it has heard from all or a quorum of its peers, or suspects the rest), or, for
+workloads whose agents keep working (work division), as soon as its last turn ended.
+Acting takes the agent's latency; while it is busy, arrivals queue in its mailbox
+(``runtime.mailbox``) and it reads them all on its next turn. Its reply is applied when
+the latency has passed, and its messages leave then, each taking its link's delay
+(``runtime.links``). Network faults act on each message; a message to an agent that is
+down when it arrives is lost.
+
+The calendar (``runtime.scheduler``) orders every happening by (time, priority,
+counter), so the same seed gives the same events, byte for byte. A "round" of an
+asynchronous run is a reporting slice of ``tick_s`` virtual seconds: ``step()``
+processes every happening up to the slice's end and closes it with ``RoundEnded``
+(the team's decision then), and ``advance(1)`` processes a single happening. Faults
+scheduled for round k act from the start of slice k. The run ends when the workload
+decides, when nothing is left to happen (``quiescent``), or on a budget.
+
+Backends that answer in virtual time (simulated agents, mock, replay) are awaited when
+an agent acts and their latency is the virtual time the turn takes. A real model
+(``openai``) runs in *real time* (like SimPy's ``rt``): the run clock follows the wall
+clock from the run's start, calls run concurrently as agents are woken, and a reply is
+applied when its call returns — the order they returned in is what the log records, so
+replaying the log reproduces the run exactly.
+
+Causality: each reply's ``cause`` is the delivery (or suspicion) that woke its agent,
+each message's the reply it was sent in, each delivery's its message — so
+happened-before can be checked from the log (``metrics.causality``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from llmteams_lab.errors import AuthenticationError
+from llmteams_lab.events import (
+    RoundStarted,
+    on_time_grid,
+)
+from llmteams_lab.rounds import Inbox, RoundReplySlots
+from llmteams_lab.runtime.detector import Detector
+from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries
+from llmteams_lab.runtime.lifecycle import RoundSummary
+from llmteams_lab.runtime.mailbox import Mailboxes
+from llmteams_lab.runtime.scheduler import (
+    ACTIVATE,
+    REPLY,
+    TIMER,
+    Calendar,
+    Happening,
+)
+from llmteams_lab.runtime.transit import Transit
+from llmteams_lab.spec.protocol import ONE_SHOT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.runtime.engine import Run
+
+__all__ = ["Happenings"]
+
+_IDLE, _BUSY = 0, 1
+
+
+class Happenings:
+    """Steps a run as an asynchronous discrete-event simulation (module docstring)."""
+
+    name = "asynchronous"
+
+    def __init__(self, run: "Run"):
+        self.run = run
+        spec = run.spec
+        n = len(spec.agents)
+        self.n = n
+        self.calendar = Calendar()
+        net = spec.network
+        self.tick = float(net.tick_s) if net is not None and net.tick_s is not None else _default_tick(spec)
+        self.mailboxes = Mailboxes(n, net.mailbox if net is not None else None)
+        rto = float(net.retransmit_s) if net is not None and net.retransmit_s is not None else \
+            max(4.0 * (net.delay_s if net is not None else 0.0), 0.1)
+        self.transit = Transit(run, self.calendar, self.mailboxes, self.tick, bool(net is not None and net.reliable),
+                               rto, self._arrived)
+        self.state = np.full(n, _IDLE, dtype=np.int8)
+        self.turns = np.zeros(n, dtype=np.int64)  # each agent's turns so far (its local round)
+        self.woken = np.zeros(n, dtype=bool)  # an ACTIVATE is pending
+        self.wake_cause = np.full(n, -1, dtype=np.int64)
+        self.last_delivery = np.full(n, -1, dtype=np.int64)  # seq of the latest message in each mailbox
+        self.timer_gen = np.zeros(n, dtype=np.int64)  # a workload timer fires only if not superseded
+        self.continuous = run.kind.continuous
+        self.once = spec.task.work is None and spec.protocol.kind in ONE_SHOT
+        self.waits = spec.protocol.waits_for
+        self.quorum = spec.protocol.quorum_size(n)
+        det = spec.detector
+        self.detector = Detector(run.network.ids, run.network.inn, det.timeout_s, run.log) if det else None
+        self.heartbeat = det.heartbeat_s if det is not None else None
+        self.batches = 0  # activation batches so far (keys the simulated agents' draws)
+        self.in_flight: set[asyncio.Task] = set()  # real-time calls
+        self.realtime = not all(g.backend.virtual_time for g in run.groups)
+        self._wall0: float | None = None
+        self.decided_at: float | None = None
+        self._closed = True  # the current slice was closed (the next step opens one)
+
+    # --- one slice -----------------------------------------------------------------------
+    async def step(self, happenings: int | None = None) -> RoundSummary:
+        """Process the happenings of the current slice (or only ``happenings`` of them);
+        close the slice when its end is reached."""
+        run = self.run
+        if self._closed:
+            reason = run.budget_stop()
+            if reason:
+                return run.end(reason)
+            self._open_slice()
+        t1 = run.round * self.tick
+        done = 0
+        while happenings is None or done < happenings:
+            nxt = await self._next(t1)
+            if nxt is None:
+                break
+            await self._handle(nxt)
+            done += 1
+            if run.workload.decision.done:
+                self.decided_at = nxt.time
+                break
+        if run.workload.decision.done or happenings is None or self._next_due_after(t1):
+            return self._close_slice(t1)
+        return self._summary()
+
+    def _open_slice(self) -> None:
+        run = self.run
+        if run.round == 0:
+            self._start()
+        run.round += 1
+        self._closed = False
+        t0 = (run.round - 1) * self.tick
+        run.log.add(RoundStarted, run.round, t_start=t0, t_end=t0)
+        run.faults.begin_round(run.round, t0)
+        for i in np.flatnonzero(~run.alive & (self.state == _BUSY)).tolist():
+            self.state[i] = _IDLE  # a crash loses the turn in progress
+
+    def _start(self) -> None:
+        """Time 0: every agent acts, the detector arms, heartbeats begin."""
+        for i in range(self.n):
+            self._wake(i, 0.0, -1)
+            if self.detector is not None:
+                self.detector.arm(i, lambda due, r: self.calendar.schedule(due, TIMER, "detect", r))
+            if self.heartbeat is not None:
+                self.calendar.schedule(0.0, TIMER, "heartbeat", i)
+
+    def _next_due_after(self, t1: float) -> bool:
+        due = self.calendar.next_time()
+        return (due is None or due > t1) and not self.in_flight
+
+    def _close_slice(self, t1: float) -> RoundSummary:
+        run = self.run
+        self._closed = True
+        decided = run.workload.decision.done
+        t_end = self.decided_at if decided and self.decided_at is not None else t1
+        if not decided and not self.calendar and not self.in_flight:
+            t_end = max(run.clock, (run.round - 1) * self.tick)  # nothing left: the slice ends when things did
+        summary = run.close_round(run.round, (run.round - 1) * self.tick, t_end)
+        if not summary.done and not self.calendar and not self.in_flight:
+            return run.end("quiescent")
+        return summary
+
+    def _summary(self) -> RoundSummary:
+        run = self.run
+        value, correct = run.workload.outcome()
+        return RoundSummary(run.round, value, correct, run.workload.agreement(run.alive), run.done,
+                            run.end_reason or "", run.clock)
+
+    # --- the calendar ----------------------------------------------------------------------
+    async def _next(self, t1: float) -> Happening | None:
+        """The next happening due by ``t1`` (in real time: waiting for it, or for a call
+        to return), or ``None`` when the slice has nothing more."""
+        if not self.realtime:
+            due = self.calendar.next_time()
+            return self.calendar.pop() if due is not None and due <= t1 else None
+        while True:
+            top = self.calendar.peek()
+            now = self._now()
+            if top is not None and top.time <= min(now, t1):
+                return self.calendar.pop()
+            if now >= t1 and (top is None or top.time > t1):
+                return None
+            if top is None and not self.in_flight:
+                return None
+            until = min(t1, top.time if top is not None else t1)
+            timeout = max(0.0, until - now)
+            if self.in_flight:
+                await asyncio.wait(self.in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(timeout)
+
+    def _now(self) -> float:
+        loop = asyncio.get_running_loop()
+        if self._wall0 is None:
+            self._wall0 = loop.time()
+        return on_time_grid(loop.time() - self._wall0)
+
+    async def _handle(self, h: Happening) -> None:
+        run = self.run
+        if h.time > run.clock:
+            run.clock = h.time
+        if h.kind == "arrive":
+            self.transit.arrive(h.data, h.time)
+        elif h.kind == "activate":
+            await self._activate([h] + self.calendar.pop_same(h)[1:])
+        elif h.kind == "reply":
+            self._reply([h] + self.calendar.pop_same(h)[1:])
+        elif h.kind == "detect":
+            self._detect(h.data, h.time)
+        elif h.kind == "heartbeat":
+            self._beat(h.data, h.time)
+        elif h.kind == "retransmit":
+            self.transit.retransmit(h.data, h.time)
+        elif h.kind == "timer":
+            i, generation = h.data
+            if generation == self.timer_gen[i] and self.state[i] == _IDLE:
+                self._wake(i, h.time, -1, forced=True)
+
+    # --- waking agents ---------------------------------------------------------------------
+    def _wake(self, i: int, t: float, cause: int, *, forced: bool = False) -> None:
+        if self.woken[i] or self.state[i] == _BUSY or not self.run.alive[i]:
+            return
+        if self.once and self.turns[i] > 0 and not forced:
+            return
+        self.woken[i] = True
+        self.wake_cause[i] = cause
+        self.calendar.schedule(t, ACTIVATE, "activate", i)
+
+    def _ready(self, i: int) -> bool:
+        """Whether idle agent ``i`` acts on what its mailbox holds (its ``wait`` policy)."""
+        if self.continuous:
+            return True
+        if not self.mailboxes.waiting(i):
+            return False
+        if self.waits == "any":
+            return True
+        peers = [p for p in self.run.network.inn[i]
+                 if self.detector is None or p not in self.detector.suspects[i]]
+        heard = self.mailboxes.heard_from(i, peers)
+        need = len(peers) if self.waits == "all" else min(len(peers), self.quorum - 1)
+        return heard >= need
+
+    async def _activate(self, batch: list[Happening]) -> None:
+        run = self.run
+        acting = sorted({h.data for h in batch if run.alive[h.data] and self.state[h.data] == _IDLE})
+        for h in batch:
+            self.woken[h.data] = False
+        if not acting:
+            return
+        reason = run.budget_stop(np.asarray(acting))
+        if reason:
+            run.end(reason)
+            return
+        t0 = batch[0].time
+        idx = np.asarray(acting, dtype=np.int64)
+        inbox = self._inbox(idx)
+        self.state[idx] = _BUSY
+        self.turns[idx] += 1
+        self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
+        self.batches += 1
+        slots = RoundReplySlots(self.n)
+        slots.cause = self.wake_cause.copy()
+        if self.realtime:
+            self._start_calls(idx, inbox, slots, t0)
+            return
+        await self._call(idx, inbox, slots, t0)
+        self._schedule_replies(idx, slots, t0)
+
+    def _inbox(self, acting: np.ndarray) -> Inbox:
+        """The acting agents' mailboxes as one inbox (tallies, entries in arrival order)."""
+        k = len(self.run.workload.options)
+        inbox = Inbox.empty(self.n, k)
+        slow: list[list] = [[] for _ in range(self.n)]
+        for i in acting.tolist():
+            slow[i] = self.mailboxes.take(i)
+            inbox.size[i] = len(slow[i])
+            for _, a, conf, *_ in slow[i]:
+                if a >= 0:
+                    inbox.votes[i, a] += 1
+                    inbox.weight[i, a] += conf
+        return Inbox(inbox.votes, inbox.weight, inbox.size, None, slow, self.run.network.inn)
+
+    async def _call(self, idx: np.ndarray, inbox: Inbox, slots: RoundReplySlots, t0: float) -> None:
+        run, work, r = self.run, self.run.workload, self.run.round
+        turns = self.turns
+        await gather_round(run.groups, idx, work.batch(self.batches, idx, inbox),
+                           lambda i: work.request(int(turns[i]), i, inbox), slots, run.spec.concurrency,
+                           work.options)
+        log_backend_retries(run.log, run.groups, run.network.ids, r, t0)
+        run.faults.after_replies(r, t0, idx, inbox, slots)
+        run.count_usage(idx, slots)
+
+    def _schedule_replies(self, idx: np.ndarray, slots: RoundReplySlots, t0: float) -> None:
+        for i in idx.tolist():  # exactly the reply's t_end as the workload records it (t0 + latency)
+            self.calendar.schedule(t0 + float(slots.latency[i]), REPLY, "reply", (slots, t0, i))
+
+    def _start_calls(self, idx: np.ndarray, inbox: Inbox, slots: RoundReplySlots, t0: float) -> None:
+        """Real time: call the backends in the background; each reply is applied when its
+        call returns, at the wall-clock time it returned."""
+        async def call() -> None:
+            await self._call(idx, inbox, slots, t0)
+            now = self._now()
+            slots.latency[idx] = np.maximum(now - t0, 0.0)
+            for i in idx.tolist():
+                self.calendar.schedule(now, REPLY, "reply", (slots, t0, i))
+
+        task = asyncio.get_running_loop().create_task(call())
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    # --- replies -------------------------------------------------------------------------
+    def _reply(self, batch: list[Happening]) -> None:
+        """Apply replies that return at one instant (grouped by the turn they belong to)."""
+        groups: dict[int, tuple[RoundReplySlots, float, list[int]]] = {}
+        for h in batch:
+            slots, t0, i = h.data
+            groups.setdefault(id(slots), (slots, t0, []))[2].append(i)
+        for slots, t0, agents in groups.values():
+            self._apply(slots, t0, sorted(agents), batch[0].time)
+
+    def _apply(self, slots: RoundReplySlots, t0: float, agents: list[int], t: float) -> None:
+        run, work, r = self.run, self.run.workload, self.run.round
+        alive = [i for i in agents if run.alive[i]]  # a crash while busy loses the turn
+        for i in agents:
+            self.state[i] = _IDLE
+        if not alive:
+            return
+        acting = np.asarray(alive, dtype=np.int64)
+        work.apply(r, t0, acting, slots)
+        run.faults.after_apply(r, acting, slots)
+        work.decide(r, run.alive)
+        out = work.broadcast(r, acting, slots)
+        for s in out.senders.tolist():
+            self.transit.send(s, out, t)
+        for i, seconds in sorted(work.timers(r, acting).items()):
+            self.timer_gen[i] += 1
+            self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
+        if any(isinstance(slots.failures.get(i), AuthenticationError) for i in alive):
+            run.end("auth_failed")
+            return
+        for i in alive:
+            if self._ready(i):  # woken by what is waiting: the latest arrival in its mailbox, if any
+                self._wake(i, t, int(self.last_delivery[i]) if self.mailboxes.waiting(i) else -1)
+
+    # --- arrivals ----------------------------------------------------------------------
+    def _arrived(self, r: int, s: int, t: float, seq: int, counts: bool) -> None:
+        """A message from ``s`` was delivered to ``r`` (``counts``: it joined the mailbox)."""
+        if counts:
+            self.last_delivery[r] = seq
+        if self.detector is not None:
+            self.detector.heard(r, s, t, self.run.round, seq)
+        if self.state[r] == _IDLE and self._ready(r):
+            self._wake(r, t, seq)
+
+    # --- the failure detector and heartbeats -------------------------------------------------
+    def _detect(self, i: int, t: float) -> None:
+        run = self.run
+        fresh = self.detector.check(i, t, run.round, bool(run.alive[i]))
+        if run.alive[i]:
+            self.detector.arm(i, lambda due, r: self.calendar.schedule(due, TIMER, "detect", r))
+        if fresh and self.state[i] == _IDLE and self._ready(i):
+            self._wake(i, t, run.log.seq - 1)  # woken by its last suspicion
+
+    def _beat(self, i: int, t: float) -> None:
+        run = self.run
+        if not run.alive[i]:
+            self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
+            return
+        self.transit.heartbeat(i, t)
+        self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
+
+    # --- for UIs ---------------------------------------------------------------------------
+    def annotate(self, state: dict) -> dict:
+        """Add each agent's turn state, mailbox length and suspicions to a UI snapshot."""
+        ids = self.run.network.ids
+        for i, aid in enumerate(ids):
+            entry = state.setdefault(aid, {})
+            entry.update(busy=bool(self.state[i] == _BUSY), mailbox=self.mailboxes.waiting(i),
+                         turns=int(self.turns[i]))
+            if self.detector is not None:
+                entry["suspects"] = sorted(ids[s] for s in self.detector.suspects[i])
+        return state
+
+
+def _default_tick(spec: Any) -> float:
+    """The reporting slice: the team's median reply latency (at least a millisecond)."""
+    latencies = sorted(a.latency_s for a in spec.agents)
+    return on_time_grid(max(latencies[len(latencies) // 2], 1e-3))

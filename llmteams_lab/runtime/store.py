@@ -1,0 +1,282 @@
+"""The event store: a run's events kept as columns, not as one Python object each.
+
+Why columns: a 64-agent all-to-all round records ~8,000 message events and a 10-round
+debate of 2,000 agents ~80 million. As typed tuples an event costs ~220 bytes and every
+one is a container the cyclic garbage collector traverses again and again; as columns
+it costs 82 bytes (below), the collector never sees it, a round's messages are
+appended with a handful of numpy operations, and the polars frame every metric reads
+is built from the arrays without touching a Python object per event.
+
+Per event (bytes): round int32 (4) · kind uint8 (1) · agent, peer int32 string codes
+(4 + 4) · t_start, t_end float64 (8 + 8) · value int32 code (4) · correct int8 (1:
+0 unknown, 1 false, 2 true) · tokens_in, tokens_out int64 (8 + 8) · cost_usd float64
+(8, NaN = unknown) · fault, detail int32 codes (4 + 4) · count int64 (8) · cause int64
+(8, -1 = none). ``run_id`` is the store's; ``seq`` is the position.
+
+Strings (agent ids, answers, fault names, details) are kept once each in a
+:class:`StringTable`; code 0 is ``None`` and the team's agent ids come first, so agent
+index *i* is code *i + 1* and bulk appends need no lookups. Events are appended two
+ways, in the order they happened: :meth:`EventStore.append` for a typed
+:class:`~llmteams_lab.events.Event` (rows wait in a short list and are packed into the
+columns when the next block arrives or someone reads), and :meth:`EventStore.append_block`
+for many events of one kind given as arrays. Storage grows in segments (4,096 rows
+first, doubling up to 2**20), so a small run allocates little and a huge one never
+holds more than one segment of slack.
+
+Typed events are rebuilt on demand (:class:`EventView`, what ``run.events`` returns):
+indexing and slicing materialise only the rows asked for.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from llmteams_lab.events import Event, event_class
+
+__all__ = ["BLOCK_COLUMNS", "EventStore", "EventView", "StringTable"]
+
+# stored columns (everything but run_id and seq), their dtypes and their "none" value
+_DTYPES: tuple[tuple[str, Any, Any], ...] = (
+    ("round", np.int32, 0), ("kind", np.uint8, 0), ("agent", np.int32, 0), ("peer", np.int32, 0),
+    ("t_start", np.float64, 0.0), ("t_end", np.float64, 0.0), ("value", np.int32, 0), ("correct", np.int8, 0),
+    ("tokens_in", np.int64, 0), ("tokens_out", np.int64, 0), ("cost_usd", np.float64, math.nan),
+    ("fault", np.int32, 0), ("detail", np.int32, 0), ("count", np.int64, 1), ("cause", np.int64, -1),
+)
+BLOCK_COLUMNS = tuple(name for name, _, _ in _DTYPES)
+_STRING_COLUMNS = ("agent", "peer", "value", "fault", "detail")
+_FIRST_SEGMENT, _MAX_SEGMENT = 4_096, 1 << 20
+_CORRECT = (None, False, True)
+
+
+class StringTable:
+    """Each distinct string once; code 0 is ``None``."""
+
+    __slots__ = ("strings", "_codes")
+
+    def __init__(self, first: Sequence[str] = ()):
+        self.strings: list[str | None] = [None]
+        self._codes: dict[str, int] = {}
+        for s in first:
+            self.code(s)
+
+    def code(self, s: str | None) -> int:
+        if s is None:
+            return 0
+        found = self._codes.get(s)
+        if found is None:
+            found = self._codes[s] = len(self.strings)
+            self.strings.append(s)
+        return found
+
+    def codes(self, values: Sequence[str | None]) -> np.ndarray:
+        return np.fromiter(map(self.code, values), dtype=np.int32, count=len(values))
+
+
+class _Segment:
+    __slots__ = ("cols", "size", "used")
+
+    def __init__(self, size: int):
+        self.size, self.used = size, 0
+        self.cols = [np.empty(size, dtype=dtype) for _, dtype, _ in _DTYPES]
+
+
+class EventStore:
+    """A run's events as columns (see the module docstring)."""
+
+    def __init__(self, run_id: str, ids: Sequence[str] = ()):
+        self.run_id = run_id
+        self.table = StringTable(ids)
+        self.kinds: list[str] = []
+        self._kind_codes: dict[str, int] = {}
+        self._segments: list[_Segment] = []
+        self._starts: list[int] = []  # first row of each segment
+        self._packed = 0  # rows in segments
+        self._pending: list[list[Any]] = [[] for _ in _DTYPES]  # rows not yet packed, per column (coded)
+
+    def __len__(self) -> int:
+        return self._packed + len(self._pending[0])
+
+    def kind_code(self, kind: str) -> int:
+        code = self._kind_codes.get(kind)
+        if code is None:
+            if len(self.kinds) >= 255:
+                raise OverflowError("an event store holds at most 255 event kinds")
+            code = self._kind_codes[kind] = len(self.kinds)
+            self.kinds.append(kind)
+        return code
+
+    # --- appending ----------------------------------------------------------------
+    def append(self, event: Event) -> None:
+        """Add one typed event (its ``seq`` must be its position: ``len(store)``)."""
+        code = self.table.code
+        (_, rnd, _, kind, agent, peer, t_start, t_end, value, correct, tokens_in, tokens_out, cost, fault, detail,
+         count, cause) = event
+        self.append_codes(self.kind_code(kind), rnd, code(agent), code(peer), t_start, t_end, code(value),
+                          0 if correct is None else 1 + bool(correct), tokens_in, tokens_out,
+                          math.nan if cost is None else cost, code(fault), code(detail), count,
+                          -1 if cause is None else cause)
+
+    def append_codes(self, kind: int, rnd: int, agent: int, peer: int, t_start: float, t_end: float, value: int,
+                     correct: int, tokens_in: int, tokens_out: int, cost: float, fault: int, detail: int,
+                     count: int, cause: int) -> int:
+        """Add one event given as stored values (string codes, ``correct`` 0/1/2, NaN cost,
+        -1 cause): the fast path for hot loops. Returns its ``seq``."""
+        p = self._pending
+        seq = self._packed + len(p[0])
+        p[0].append(rnd), p[1].append(kind), p[2].append(agent), p[3].append(peer), p[4].append(t_start)
+        p[5].append(t_end), p[6].append(value), p[7].append(correct), p[8].append(tokens_in)
+        p[9].append(tokens_out), p[10].append(cost), p[11].append(fault), p[12].append(detail)
+        p[13].append(count), p[14].append(cause)
+        return seq
+
+    def append_block(self, event: str, length: int, /, **columns: Any) -> None:
+        """Add ``length`` events of kind ``event``. Each keyword is a stored column
+        (:data:`BLOCK_COLUMNS`) given as an array of ``length`` values or one scalar;
+        string columns are codes (:attr:`table`); omitted columns take their default.
+        A ``kind`` array of kind codes (:meth:`kind_code`) mixes kinds in one block."""
+        if length <= 0:
+            return
+        self._pack()
+        unknown = set(columns) - set(BLOCK_COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown event columns {sorted(unknown)}")
+        if "kind" not in columns:  # an array of kind codes may mix kinds (e.g. sent/delivered pairs)
+            columns["kind"] = self.kind_code(event)
+        self._write(length, [columns.get(name, none) for name, _, none in _DTYPES])
+
+    def _write(self, length: int, values: list[Any]) -> None:
+        done = 0
+        while done < length:
+            seg = self._segment_with_room()
+            take = min(seg.size - seg.used, length - done)
+            for col, value in zip(seg.cols, values):
+                if isinstance(value, np.ndarray):
+                    col[seg.used:seg.used + take] = value[done:done + take]
+                else:
+                    col[seg.used:seg.used + take] = value
+            seg.used += take
+            done += take
+        self._packed += length
+
+    def _segment_with_room(self) -> _Segment:
+        if self._segments and self._segments[-1].used < self._segments[-1].size:
+            return self._segments[-1]
+        size = min(_MAX_SEGMENT, _FIRST_SEGMENT << len(self._segments))
+        self._starts.append(self._starts[-1] + self._segments[-1].size if self._segments else 0)
+        self._segments.append(_Segment(size))
+        return self._segments[-1]
+
+    def _pack(self) -> None:
+        """Move the pending rows into the columns."""
+        pending = self._pending
+        if not pending[0]:
+            return
+        self._pending = [[] for _ in _DTYPES]
+        length = len(pending[0])
+        self._write(length, [np.array(col, dtype=dtype) for col, (_, dtype, _) in zip(pending, _DTYPES)])
+
+    def truncate(self, length: int) -> None:
+        """Forget every event from position ``length`` on (forks replace a run's tail)."""
+        self._pack()
+        if length >= self._packed:
+            return
+        i = bisect.bisect_right(self._starts, length) - 1 if length > 0 else 0
+        del self._segments[i + 1:]
+        del self._starts[i + 1:]
+        if self._segments:
+            self._segments[i].used = length - self._starts[i]
+        self._packed = length
+
+    # --- reading ------------------------------------------------------------------
+    def columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        """Rows ``start:stop`` as arrays of the stored columns (codes for strings)."""
+        self._pack()
+        stop = self._packed if stop is None else min(stop, self._packed)
+        start = max(0, min(start, stop))
+        parts: list[list[np.ndarray]] = [[] for _ in _DTYPES]
+        if start < stop:
+            first = bisect.bisect_right(self._starts, start) - 1
+            for seg, base in zip(self._segments[first:], self._starts[first:]):
+                if base >= stop:
+                    break
+                lo, hi = max(start - base, 0), min(stop - base, seg.used)
+                for out, col in zip(parts, seg.cols):
+                    out.append(col[lo:hi])
+        return {name: (np.concatenate(p) if len(p) > 1 else p[0].copy()) if p else np.empty(0, dtype)
+                for (name, dtype, _), p in zip(_DTYPES, parts)}
+
+    def events(self, start: int = 0, stop: int | None = None) -> list[Event]:
+        """Rows ``start:stop`` as typed events."""
+        cols = self.columns(start, stop)
+        n = cols["round"].size
+        if n == 0:
+            return []
+        strings, run_id = self.table.strings, self.run_id
+        text = {name: list(map(strings.__getitem__, cols[name].tolist())) for name in _STRING_COLUMNS}
+        classes = [event_class(k) for k in self.kinds]
+        kinds = self.kinds
+        kind_codes = cols["kind"].tolist()
+        cost = [None if c != c else c for c in cols["cost_usd"].tolist()]
+        cause = [None if c < 0 else c for c in cols["cause"].tolist()]
+        correct = list(map(_CORRECT.__getitem__, cols["correct"].tolist()))
+        new = tuple.__new__
+        return [new(classes[k], (run_id, r, seq, kinds[k], a, p, ts, te, v, c, ti, to, usd, f, d, cnt, cz))
+                for seq, k, r, a, p, ts, te, v, c, ti, to, usd, f, d, cnt, cz in zip(
+                    range(start, start + n), kind_codes, cols["round"].tolist(), text["agent"], text["peer"],
+                    cols["t_start"].tolist(), cols["t_end"].tolist(), text["value"], correct,
+                    cols["tokens_in"].tolist(), cols["tokens_out"].tolist(), cost, text["fault"], text["detail"],
+                    cols["count"].tolist(), cause)]
+
+    def nbytes(self) -> int:
+        """Bytes held by the columns (allocated segments) and the string table's strings."""
+        cols = sum(c.nbytes for seg in self._segments for c in seg.cols)
+        return cols + sum(len(s) + 49 for s in self.table.strings if s is not None)
+
+
+class EventView(Sequence):
+    """A run's events as a read-only sequence of typed records, built on demand.
+
+    Without ``stop`` it follows the store as it grows (``run.events``); with ``stop`` it
+    is the first ``stop`` events, fixed (a result's ``records``)."""
+
+    __slots__ = ("store", "_stop")
+
+    def __init__(self, store: EventStore, stop: int | None = None):
+        self.store = store
+        self._stop = stop
+
+    def __len__(self) -> int:
+        return len(self.store) if self._stop is None else self._stop
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The viewed events as arrays of the stored columns (see :meth:`EventStore.columns`)."""
+        return self.store.columns(0, len(self))
+
+    def __getitem__(self, index: Any) -> Any:
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return self.store.events(0, n)[index]
+            return self.store.events(start, stop) if start < stop else []
+        i = index + n if index < 0 else index
+        if not 0 <= i < n:
+            raise IndexError("event index out of range")
+        return self.store.events(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[Event]:
+        n, step = len(self), 65_536
+        for start in range(0, n, step):
+            yield from self.store.events(start, min(n, start + step))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (EventView, list, tuple)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} events of {self.store.run_id}>"

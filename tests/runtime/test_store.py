@@ -1,0 +1,75 @@
+"""The columnar event store: what goes in comes out, in order, across segments; forks
+truncate; a kept event costs at most ~82 bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmteams_lab import run_sync, team
+from llmteams_lab.events import AgentReplied, MessageSent, RoundEnded
+from llmteams_lab.runtime.store import EventStore, EventView
+from tests.support import no_stop
+
+
+def _rows(store: EventStore, start: int, count: int) -> list:
+    out = []
+    for seq in range(start, start + count):
+        e = AgentReplied("r", seq % 7, seq, f"a{seq % 3}", None, seq / 8, seq / 4, "B" if seq % 2 else None,
+                         [None, True, False][seq % 3], seq, 2 * seq, None if seq % 5 else 0.25, None,
+                         f"d{seq % 11}", 1, seq - 1 if seq else None)
+        store.append(e)
+        out.append(e)
+    return out
+
+
+def test_rows_and_blocks_come_back_in_order_across_segment_boundaries() -> None:
+    store = EventStore("r", ["a0", "a1", "a2"])
+    expected = _rows(store, 0, 3000)
+    m = 9000  # crosses the first (4,096-row) segment into the second
+    first = len(store)
+    store.append_block("MessageSent", m, round=3, agent=np.arange(m) % 3 + 1, peer=(np.arange(m) + 1) % 3 + 1,
+                       t_start=np.arange(m) / 1e6, t_end=1.5, tokens_out=np.arange(m), cause=np.arange(m))
+    expected += [MessageSent("r", 3, first + j, f"a{j % 3}", f"a{(j + 1) % 3}", j / 1e6, 1.5, None, None, 0, j,
+                             None, None, None, 1, j) for j in range(m)]
+    expected += _rows(store, len(store), 10)
+    view = EventView(store)
+    assert len(view) == len(expected) == 12_010
+    assert list(view) == expected
+    assert view[4095] == expected[4095] and view[4096] == expected[4096] and view[-1] == expected[-1]
+    assert view[2990:3010] == expected[2990:3010]
+
+
+def test_truncate_keeps_a_prefix_and_appending_continues_from_it() -> None:
+    store = EventStore("r")
+    kept = _rows(store, 0, 5000)[:4100]
+    store.truncate(4100)
+    assert list(EventView(store)) == kept
+    tail = RoundEnded("r", 9, 4100, value="A", correct=True)
+    store.append(tail)
+    assert EventView(store)[-1] == tail and len(store) == 4101
+
+
+def test_a_snapshot_view_does_not_grow_with_the_run() -> None:
+    store = EventStore("r")
+    _rows(store, 0, 10)
+    fixed = EventView(store, 10)
+    _rows(store, 10, 5)
+    assert len(fixed) == 10 and len(EventView(store)) == 15
+
+
+def test_a_message_heavy_run_keeps_each_event_in_under_100_bytes() -> None:
+    spec = no_stop(team(60, topology="complete", logging="messages", seed=2, max_rounds=4))
+    result = run_sync(spec)
+    store = result.records.store
+    per_event = store.nbytes() / len(store)
+    assert len(store) > 4 * 60 * 59 * 2 and per_event < 100, per_event
+
+
+def test_the_frame_from_columns_equals_the_frame_from_typed_events() -> None:
+    from llmteams_lab.metrics import events_frame
+
+    spec = team(6, logging="messages", seed=5, max_rounds=3).replace(
+        faults=[{"kind": "drop", "probability": 0.3}, {"kind": "timeout", "agent": "a1", "probability": 0.5}])
+    result = run_sync(spec)
+    assert result.events.equals(events_frame(list(result.records)))
+    assert result.events is result.events  # built once, cached
