@@ -37,7 +37,7 @@ __all__ = ["LiveFigures"]
 _PLOTTED = frozenset({"AgentFailed", "AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
 _STRAIGHT = frozenset({"ref_n", "ref_n2", "cum_ref_n", "cum_ref_n2"})  # lines: two points draw them
 MARKERS_UP_TO = 60  # rounds; beyond, lines only (thousands of SVG markers slow the browser)
-LAB_HEIGHTS = {"convergence": 300, "overhead": 360}  # both plots beside the graph on a laptop screen
+LAB_HEIGHTS = {"convergence": 340, "overhead": 360}  # both plots beside the graph on a laptop screen
 _GHOST = {"convergence": ("agreement", "y"), "overhead": ("messages", "y")}
 
 
@@ -145,6 +145,9 @@ class LiveFigures:
                 layout.setdefault("xaxis", {})["dtick"] = dtick
             layout["shapes"] = shapes
             layout["height"] = LAB_HEIGHTS[name]
+            for axis in ("yaxis", "yaxis2"):  # long axis titles must fit the lab's smaller plots
+                if isinstance(layout.get(axis, {}).get("title"), dict):
+                    layout[axis]["title"]["font"] = {"size": 11}
             if self.ghost is not None:
                 figure["data"].append(self._ghost_trace(name))
             view.update(figure)
