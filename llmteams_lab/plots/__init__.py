@@ -5,7 +5,7 @@ sweep table) and returns a ``plotly.graph_objects.Figure``; the ``*_series`` hal
 give the arrays the live FigureWidgets of the lab re-assign round by round.
 """
 
-from llmteams_lab.plots._style import ANSWER_PALETTE, NO_ANSWER, answer_colors
+from llmteams_lab.plots.style import ANSWER_PALETTE, NO_ANSWER, answer_colors
 from llmteams_lab.plots.convergence import (
     CONVERGENCE_TRACES,
     carry_final_state,
