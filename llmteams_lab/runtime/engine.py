@@ -128,8 +128,10 @@ class Run(Lifecycle):
                                      self.alive, self.mode)
             fault = injector.inject(fault, self.round + 1)
             self.faults = injector
-            return fault
-        return self.faults.inject(fault, self.round + 1)
+        else:
+            fault = self.faults.inject(fault, self.round + 1)
+        self.execution.injected(fault.kind)
+        return fault
 
     def result(self) -> RunResult:
         """The run so far as a :class:`RunResult` (events, decision, reason)."""

@@ -80,6 +80,19 @@ class Links:
             return sorted(int(x) for x in gen.choice(np.asarray(outs), size=k, replace=False)), []
         return list(outs), []
 
+    @property
+    def instant(self) -> bool:
+        """Whether every message arrives the moment it is sent (no delays configured)."""
+        return self.delay == 0.0 and self.jitter == 0.0 and not self.per_link and self.gst is None
+
+    def broadcast_delays(self, s: int, receivers: Sequence[int], t_sent: float) -> np.ndarray:
+        """The delays of one broadcast of ``s`` to ``receivers`` — what :meth:`generator`
+        then :meth:`delays` give, without building a generator when nothing is drawn."""
+        if self.instant:
+            self._batches[s] += 1  # the same stream position as a drawn batch
+            return np.zeros(len(receivers))
+        return self.delays(s, receivers, t_sent, self.generator(s))
+
     def generator(self, s: int) -> np.random.Generator:
         """The next generator of sender ``s`` (one per message batch it sends)."""
         batch = self._batches[s]
