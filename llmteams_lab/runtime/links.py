@@ -20,7 +20,7 @@ agent's draws do not depend on what other agents do or how many there are.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -36,9 +36,9 @@ _PARETO = 1.2  # tail index of pre-GST extra delays
 class Links:
     """Addressing and delays for one team (see the module docstring)."""
 
-    def __init__(self, spec: TeamSpec, out: Sequence[Sequence[int]]):
+    def __init__(self, spec: TeamSpec, network: Any):
         self.seed = spec.seed
-        self.out = out
+        self._network = network  # its out-neighbour lists are built only if a message needs them
         self.n = len(spec.agents)
         index = {a: i for i, a in enumerate(spec.ids)}
         self.fixed: dict[int, tuple[int, ...]] = {}
@@ -58,6 +58,11 @@ class Links:
         self.gst = net.gst_s if net is not None else None
         self.delta = net.delta_s if net is not None else None
         self._batches = [0] * self.n  # message batches drawn per sender
+
+    @property
+    def out(self) -> list[list[int]]:
+        """Each agent's out-neighbours."""
+        return self._network.out
 
     @property
     def addressed(self) -> bool:
