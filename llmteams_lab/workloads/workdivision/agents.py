@@ -21,7 +21,7 @@ with actions from the vocabulary in ``backends.actions``:
 
 Timing and cost: latency ``latency_s · exp(latency_jitter · z) + read_s · messages read``
 virtual seconds; ``prompt_tokens + tokens_per_message · messages read`` tokens in and
-``reply_tokens`` out. Randomness: one generator per (seed, round, agent), so a seed
+``reply_tokens`` out, priced at the agent's ``usd_per_mtok_in``/``_out`` (0 when unpriced). Randomness: one generator per (seed, round, agent), so a seed
 reproduces a run and an agent's draws do not depend on its teammates.
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import SpecError
+from llmteams_lab.events import on_cost_grid
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
 
@@ -61,9 +62,9 @@ class SimulatedWorkers(Backend):
         reading = len(request.inbox)
         latency = agent.latency_s * float(np.exp(agent.latency_jitter * rng.standard_normal())) \
             + self.work.read_s * reading
-        return AgentReply(request.agent, None, None, _message_text(actions),
-                          agent.prompt_tokens + agent.tokens_per_message * reading, agent.reply_tokens,
-                          latency, 0.0, actions=tuple(actions))
+        tokens_in = agent.prompt_tokens + agent.tokens_per_message * reading
+        return AgentReply(request.agent, None, None, _message_text(actions), tokens_in, agent.reply_tokens,
+                          latency, on_cost_grid(agent.price(tokens_in, agent.reply_tokens)), actions=tuple(actions))
 
     def decide(self, request: AgentRequest, uniform: np.ndarray, rng: np.random.Generator) -> list[tuple[str, ...]]:
         """This turn's actions from the stale board view (see the module docstring)."""
