@@ -155,6 +155,7 @@ class TeamSpec:
         self.topology.check_members(ids)
         if self.task.work is not None:
             self.task.work.check_members(ids)
+            self.task.work.check_execution(self.execution)
         check_team_faults(self.faults, ids, self.arcs, self.budgets.max_rounds, self.task)
         n = len(ids)
         if self.protocol.kind == "leader":
@@ -285,11 +286,15 @@ def team(
     backend: str = "simulated",
     logging: str = "messages",
     endpoint: Any = None,
+    mix: Any = None,
+    execution: str = "synchronous",
     **profile: Any,
 ) -> TeamSpec:
     """The quick way to a spec: ``n`` identical agents ``a0 .. a{n-1}``.
 
-    ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``).
+    ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``,
+    ``profile="cheap-fast"``); ``mix`` gives a heterogeneous team by profile instead
+    (``{"strong-slow": 1, "cheap-fast": 4}``, counts summing to ``n``).
     For the leader protocol the first agent gets role ``leader`` and the topology is a star.
     ``endpoint`` (an :class:`EndpointSpec` or a dict) is where ``backend="openai"`` agents are answered.
     """
@@ -308,4 +313,6 @@ def team(
         seed=seed,
         logging=logging,
         endpoint=None if endpoint is None else from_dict(EndpointSpec, endpoint, "endpoint"),
+        mix=mix,
+        execution=execution,
     )

@@ -17,12 +17,17 @@ with actions from the vocabulary in ``backends.actions``:
   assigned goes to the same member, any other task to the next member round-robin (the
   system's pre-assignment in ``protocols.dag`` does the same in dependency order) — and
   otherwise waits;
+* under a scheduling policy (``WorkSpec.policy``) the rules are the policy's (see
+  ``scheduling`` and ``policies``): an assigned agent works its queue strictly in order,
+  a self-claimer takes the k-th best ready task as the k-th idle agent, an idle agent
+  under work stealing steals (``("steal", task)``), a lead assigns the policy's plan;
 * self-claimers tell their neighbours what they took or finished (``message``).
 
 Timing and cost: latency ``latency_s · exp(latency_jitter · z) + read_s · messages read``
 virtual seconds; ``prompt_tokens + tokens_per_message · messages read`` tokens in and
-``reply_tokens`` out, priced at the agent's ``usd_per_mtok_in``/``_out`` (0 when unpriced). Randomness: one generator per (seed, round, agent), so a seed
-reproduces a run and an agent's draws do not depend on its teammates.
+``reply_tokens`` out, priced at the agent's ``usd_per_mtok_in``/``_out`` (0 when
+unpriced). Randomness: one generator per (seed, round, agent), so a seed reproduces a
+run and an agent's draws do not depend on its teammates.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.events import on_cost_grid
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.workloads.workdivision.policies import best_open, lead_plan, next_in_queue, ready, to_steal
+from llmteams_lab.workloads.workdivision.scheduling import LIST_POLICIES
 
 __all__ = ["SimulatedWorkers"]
 
@@ -71,15 +78,18 @@ class SimulatedWorkers(Backend):
         view = request.view
         board = {t["id"]: t for t in view.get("board", ())}
         me, mode = request.agent, view.get("mode", "self_claim")
+        policy = view.get("policy")
         if mode == "lead_assigned" and request.role == "leader":
+            if policy in LIST_POLICIES:
+                return _assign_plan(board, list(view.get("members", ())), policy, view.get("unit_s"))
             return _assign_all(board, list(view.get("members", ())))
         held = next((t for t in board.values() if t["owner"] == me and t["status"] == "in_progress"), None)
         actions: list[tuple[str, ...]] = []
         if held is None:
-            held = self._pick(board, me, mode, eager=uniform[0] < self.work.eagerness, rng=rng)
+            verb, held = self._pick(board, me, mode, view, eager=uniform[0] < self.work.eagerness, rng=rng)
             if held is None:
                 return []
-            actions.append(("claim", held["id"]))
+            actions.append((verb, held["id"]))
         actions += [("write", f) for f in held["files"]]
         if held["progress"] + 1 >= held["work"]:
             faulty = uniform[1] < self.work.error_rate
@@ -91,18 +101,25 @@ class SimulatedWorkers(Backend):
         return actions
 
     @staticmethod
-    def _pick(board: dict[str, dict], me: str, mode: str, *, eager: bool, rng: np.random.Generator) -> dict | None:
-        def ready(t: dict) -> bool:
-            return all(board[d]["status"] == "done" for d in t["dependencies"])
-
+    def _pick(board: dict[str, dict], me: str, mode: str, view: dict, *, eager: bool,
+              rng: np.random.Generator) -> tuple[str, dict | None]:
+        """The verb and the task of this turn's claim (``None``: nothing to take)."""
+        policy, members = view.get("policy"), view.get("members", ())
         if mode == "self_claim":
+            if policy not in (None, "random"):
+                return "claim", best_open(board, me, members)
             open_ = [t for t in board.values() if t["status"] == "pending" and t["owner"] is None]
-            pool = open_ if eager else [t for t in open_ if ready(t)]
-            return pool[int(rng.integers(len(pool)))] if pool else None
+            pool = open_ if eager else [t for t in open_ if ready(board, t)]
+            return "claim", (pool[int(rng.integers(len(pool)))] if pool else None)
+        if policy in LIST_POLICIES:
+            head = next_in_queue(board, me)
+            if head is None and policy == "work_stealing":
+                return "steal", to_steal(board, me, members)
+            return "claim", head
         mine = [t for t in board.values() if t["status"] == "assigned" and t["owner"] == me]
         if eager and mine:
-            return mine[0]
-        return next((t for t in mine if ready(t)), None)
+            return "claim", mine[0]
+        return "claim", next((t for t in mine if ready(board, t)), None)
 
 
 
@@ -126,6 +143,16 @@ def _assign_all(board: dict[str, dict], members: list[str]) -> list[tuple[str, .
         summary.setdefault(who, []).append(tid)
     actions.append(("message", "; ".join(f"{who}: {', '.join(t)}" for who, t in summary.items())))
     return actions
+
+
+def _assign_plan(board: dict[str, dict], members: list[str], policy: str,
+                 unit_s: dict[str, float] | None) -> list[tuple[str, ...]]:
+    """The lead's plan under a list-scheduling policy, assigned in planned order."""
+    plan = lead_plan(board, members, policy, unit_s)
+    if not plan:
+        return []
+    actions: list[tuple[str, ...]] = [("assign", tid, who) for tid, who in plan]
+    return actions + [("message", f"plan ({policy}): " + ", ".join(f"{tid}->{who}" for tid, who in plan))]
 
 
 def _message_text(actions: list[tuple[str, ...]]) -> str:

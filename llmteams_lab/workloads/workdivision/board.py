@@ -19,7 +19,10 @@ write F       writes file F. With locks, a file held by another agent is refused
 complete T    by T's owner once its work is done: the tests run (→ ``TestsRan``); faulty
               work fails them and the task starts over (rework), else ``TaskCompleted``.
               A task without files gets its round of work from the ``complete`` itself.
-assign T A    (a lead) assigns a pending task to agent A; A must still claim it.
+assign T A    (a lead) assigns a pending task to agent A; A must still claim it. Tasks are
+              ranked in the order they were assigned (an agent's queue, under a policy).
+steal T       (work stealing) takes a ready task assigned to another agent that has not
+              started it, and starts it (→ ``TaskStolen``, then ``TaskClaimed``).
 
 Agents decide on the board as it was when the round began (a stale view), so two
 agents can claim or write the same thing in one round — the board arbitrates.
@@ -52,7 +55,8 @@ class Outcome(NamedTuple):
 class TaskBoard:
     """Task statuses, owners, progress and file locks (see the module docstring)."""
 
-    def __init__(self, tasks: Sequence[WorkTask], work: Mapping[str, int] | None = None, *, locks: bool = True):
+    def __init__(self, tasks: Sequence[WorkTask], work: Mapping[str, int] | None = None, *, locks: bool = True,
+                 priority: Mapping[str, int] | None = None):
         self.tasks = {t.id: t for t in tasks}
         self.order = [t.id for t in tasks]
         self.work = {t.id: int((work or {}).get(t.id, t.work)) for t in tasks}
@@ -66,6 +70,8 @@ class TaskBoard:
         for t in tasks:
             for f in t.files:
                 self.by_file.setdefault(f, []).append(t.id)
+        self.priority = dict(priority) if priority is not None else None  # a policy's rank of each task
+        self.rank: dict[str, int] = {}  # the order tasks were assigned in
         self._worked: set[str] = set()      # tasks that got a round of work this round
         self._finished: set[str] = set()    # tasks completed this round
 
@@ -84,9 +90,14 @@ class TaskBoard:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The board as plain JSON-able rows (what agents see at the start of a round)."""
-        return [{"id": tid, "title": t.title, "status": self.status[tid], "owner": self.owner[tid],
+        rows = [{"id": tid, "title": t.title, "status": self.status[tid], "owner": self.owner[tid],
                  "dependencies": list(t.dependencies), "files": list(t.files), "work": self.work[tid],
                  "progress": self.progress[tid]} for tid, t in self.tasks.items()]
+        if self.priority is not None:  # under a scheduling policy: queue order and priority
+            for row in rows:
+                row["rank"] = self.rank.get(row["id"])
+                row["priority"] = self.priority[row["id"]]
+        return rows
 
     # --- actions ------------------------------------------------------------------
     def assign(self, tid: str, agent: str) -> Outcome:
@@ -95,7 +106,22 @@ class TaskBoard:
         if self.status[tid] != "pending" or self.owner[tid] is not None:
             return Outcome("refused", tid, ok=False, reason="not_pending", peer=agent)
         self.status[tid], self.owner[tid] = "assigned", agent
+        self.rank[tid] = len(self.rank)
         return Outcome("assigned", tid, peer=agent)
+
+    def steal(self, agent: str, tid: str) -> list[Outcome]:
+        """Take a ready task another agent was assigned and has not started, and start it."""
+        if tid not in self.tasks:
+            reason = "unknown_task"
+        elif self.status[tid] != "assigned" or self.owner[tid] == agent:
+            reason = {"in_progress": "already_claimed", "done": "already_done"}.get(self.status[tid], "not_queued")
+        elif not self.ready(tid):
+            reason = "dependencies_not_done"
+        else:
+            victim = self.owner[tid]
+            self.status[tid], self.owner[tid] = "in_progress", agent
+            return [Outcome("stolen", tid, peer=victim), Outcome("claimed", tid)]
+        return [Outcome("claim_blocked", tid, ok=False, reason=reason, peer=self.owner.get(tid))]
 
     def claim(self, agent: str, tid: str) -> Outcome:
         reason = self._claim_refusal(agent, tid)
