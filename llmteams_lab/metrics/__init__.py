@@ -26,6 +26,7 @@ from llmteams_lab.metrics.safety import (
     prefix,
 )
 from llmteams_lab.metrics.resources import agent_profiles, agent_usage, profile_usage
+from llmteams_lab.metrics.scheduling import policy_bounds, policy_runs, speculation_summary
 from llmteams_lab.metrics.summary import round_summary
 from llmteams_lab.metrics.workdivision import (
     amdahl,
@@ -39,8 +40,10 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["PROPERTIES", "Property", "SCHEMA", "agent_profiles", "agent_usage", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "convergence", "critical_path_bound", "declared_properties", "empty_frame",
-           "events_frame", "faulty_agents", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
-           "prefix", "profile_usage", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "agent_profiles", "agent_usage", "amdahl", "answer_tallies",
+           "byzantine_influence", "check_agreement", "check_run", "check_termination", "check_validity",
+           "convergence", "critical_path_bound", "declared_properties", "empty_frame", "events_frame",
+           "faulty_agents", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
+           "policy_bounds", "policy_runs", "prefix", "profile_usage", "round_agreement", "round_summary",
+           "rounds_to_consensus", "run_specs", "speculation_summary", "speedups", "straggler_gaps",
            "time_to_recover", "work_bounds", "work_summary", "write_conflicts"]

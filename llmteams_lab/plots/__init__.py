@@ -18,6 +18,7 @@ from llmteams_lab.plots.overhead import (
     overhead_series,
     reference_messages,
 )
+from llmteams_lab.plots.scheduling import policy_figure, speculation_figure
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "convergence_series",
     "overhead_figure",
     "overhead_series",
+    "policy_figure",
     "reference_messages",
+    "speculation_figure",
     "sweep_figure",
 ]

@@ -21,6 +21,9 @@ with actions from the vocabulary in ``backends.actions``:
   ``scheduling`` and ``policies``): an assigned agent works its queue strictly in order,
   a self-claimer takes the k-th best ready task as the k-th idle agent, an idle agent
   under work stealing steals (``("steal", task)``), a lead assigns the policy's plan;
+* under speculation (``WorkSpec.backup_after``) an agent with nothing else to do starts a
+  backup copy of a task the view lists as running long (``("backup", task)``) and then
+  works its copy like a task of its own;
 * self-claimers tell their neighbours what they took or finished (``message``).
 
 Timing and cost: latency ``latency_s · exp(latency_jitter · z) + read_s · messages read``
@@ -39,7 +42,14 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.events import on_cost_grid
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.workloads.workdivision.policies import best_open, lead_plan, next_in_queue, ready, to_steal
+from llmteams_lab.workloads.workdivision.policies import (
+    backup_to_start,
+    best_open,
+    lead_plan,
+    next_in_queue,
+    ready,
+    to_steal,
+)
 from llmteams_lab.workloads.workdivision.scheduling import LIST_POLICIES
 
 __all__ = ["SimulatedWorkers"]
@@ -83,21 +93,24 @@ class SimulatedWorkers(Backend):
             if policy in LIST_POLICIES:
                 return _assign_plan(board, list(view.get("members", ())), policy, view.get("unit_s"))
             return _assign_all(board, list(view.get("members", ())))
-        held = next((t for t in board.values() if t["owner"] == me and t["status"] == "in_progress"), None)
+        held, done = _holding(board, me)
         actions: list[tuple[str, ...]] = []
         if held is None:
             verb, held = self._pick(board, me, mode, view, eager=uniform[0] < self.work.eagerness, rng=rng)
+            if held is None and view.get("speculate"):
+                verb, held = "backup", backup_to_start(board, me, view.get("members", ()), view["speculate"])
             if held is None:
                 return []
             actions.append((verb, held["id"]))
+            done = 0 if verb == "backup" else held["progress"]
         actions += [("write", f) for f in held["files"]]
-        if held["progress"] + 1 >= held["work"]:
+        if done + 1 >= held["work"]:
             faulty = uniform[1] < self.work.error_rate
             actions.append(("complete", held["id"], "faulty") if faulty else ("complete", held["id"]))
         if mode == "self_claim":
-            verb = "claimed" if actions[0][0] == "claim" else "working on"
-            done = " and finished" if actions[-1][0] == "complete" else ""
-            actions.append(("message", f"{me} {verb} {held['id']}{done}"))
+            verb = {"claim": "claimed", "backup": "backed up"}.get(actions[0][0], "working on")
+            finished = " and finished" if actions[-1][0] == "complete" else ""
+            actions.append(("message", f"{me} {verb} {held['id']}{finished}"))
         return actions
 
     @staticmethod
@@ -143,6 +156,18 @@ def _assign_all(board: dict[str, dict], members: list[str]) -> list[tuple[str, .
         summary.setdefault(who, []).append(tid)
     actions.append(("message", "; ".join(f"{who}: {', '.join(t)}" for who, t in summary.items())))
     return actions
+
+
+def _holding(board: dict[str, dict], me: str) -> tuple[dict | None, int]:
+    """The running task I hold — my own, or my backup copy of one — and the work done on
+    my copy of it (``(None, 0)``: none)."""
+    for t in board.values():
+        if t["status"] == "in_progress" and t["owner"] == me:
+            return t, t["progress"]
+    for t in board.values():
+        if t["status"] == "in_progress" and t.get("backup") == me:
+            return t, t["backup_progress"]
+    return None, 0
 
 
 def _assign_plan(board: dict[str, dict], members: list[str], policy: str,

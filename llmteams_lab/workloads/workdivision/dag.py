@@ -31,8 +31,8 @@ from typing import Sequence
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.spec.tasks import WorkTask
 
-__all__ = ["amdahl", "assigned_makespan", "chain_assignment", "critical_path", "critical_path_bound", "random_dag",
-           "parallel_fraction", "topological_order", "work_span_bound"]
+__all__ = ["amdahl", "assigned_makespan", "chain_assignment", "critical_path", "critical_path_bound",
+           "parallel_fraction", "random_dag", "topological_order", "work_span_bound"]
 
 
 def topological_order(tasks: Sequence[WorkTask]) -> list[str]:

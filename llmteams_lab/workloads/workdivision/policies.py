@@ -10,7 +10,8 @@ policy, ``rank`` — the order tasks were assigned in — and ``priority``):
 * :func:`to_steal`       work stealing: the k-th best ready task waiting in another
   agent's queue for the k-th idle agent without a ready head of its own — never the
   ready head of an idle owner, who is about to take it;
-* :func:`lead_plan`      a lead's assignments under a list-scheduling policy.
+* :func:`lead_plan`      a lead's assignments under a list-scheduling policy;
+* :func:`backup_to_start` speculation: the k-th task running long for the k-th idle agent.
 
 ``scheduling.simulate`` applies the same rules to its own state; the tests hold the two
 to the same turns.
@@ -23,7 +24,7 @@ from typing import Any, Mapping, Sequence
 from llmteams_lab.spec.tasks import WorkTask
 from llmteams_lab.workloads.workdivision.scheduling import plan
 
-__all__ = ["best_open", "idle_agents", "lead_plan", "next_in_queue", "ready", "to_steal"]
+__all__ = ["backup_to_start", "best_open", "idle_agents", "lead_plan", "next_in_queue", "ready", "to_steal"]
 
 Board = Mapping[str, Mapping[str, Any]]
 
@@ -34,9 +35,21 @@ def ready(board: Board, row: Mapping[str, Any]) -> bool:
 
 
 def idle_agents(board: Board, members: Sequence[str]) -> list[str]:
-    """``members`` that hold no task in progress on ``board``, in team order."""
+    """``members`` that hold no running task (nor a backup copy of one), in team order."""
     busy = {t["owner"] for t in board.values() if t["status"] == "in_progress"}
+    busy |= {t.get("backup") for t in board.values() if t["status"] == "in_progress"}
     return [m for m in members if m not in busy]
+
+
+def backup_to_start(board: Board, me: str, members: Sequence[str],
+                    running_long: Sequence[str]) -> Mapping[str, Any] | None:
+    """The k-th task running long (not mine) for the k-th idle agent (speculation)."""
+    idle = idle_agents(board, members)
+    if me not in idle:
+        return None
+    wanted = [board[tid] for tid in running_long if board[tid]["owner"] != me]
+    k = idle.index(me)
+    return wanted[k] if k < len(wanted) else None
 
 
 def queue_of(board: Board, agent: str) -> list[Mapping[str, Any]]:

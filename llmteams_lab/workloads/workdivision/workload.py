@@ -18,7 +18,10 @@ Assignment modes: pre-assigned boards start with every task assigned by
 policy (``WorkSpec.policy``), by the policy's plan (``scheduling.plan``), in planned order;
 lead-assigned teams wait for the lead's ``assign`` actions; self-claiming teams start with
 every task pending. Under a policy the board's rows also carry ``rank`` (assignment order)
-and ``priority`` (the policy's order), and a stolen task is recorded as ``TaskStolen``. The run
+and ``priority`` (the policy's order), and a stolen task is recorded as ``TaskStolen``.
+Under speculation (``WorkSpec.backup_after``, see ``speculation``) the view lists the tasks
+running long (``speculate``), backups and lost copies are recorded (``BackupStarted``,
+``TaskCancelled``) and each reply's detail names the task its turn worked on. The run
 ends when every task is done (``all_tasks_done``) or at the round budget. Each task's
 work in rounds is drawn once from the spec's ``work_jitter`` with the team's seed.
 """
@@ -54,8 +57,9 @@ from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.workdivision.board import Outcome, TaskBoard
 from llmteams_lab.workloads.workdivision.codec import describe_actions, parse_actions
 from llmteams_lab.workloads.workdivision.dag import chain_assignment
-from llmteams_lab.workloads.workdivision.events import TaskStolen
+from llmteams_lab.workloads.workdivision.events import BackupStarted, TaskCancelled, TaskStolen
 from llmteams_lab.workloads.workdivision.scheduling import LIST_POLICIES, plan, priority_ranks
+from llmteams_lab.workloads.workdivision.speculation import Backups, task_of_turn
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -102,6 +106,7 @@ class WorkDivision:
         leader = spec.leader if self.mode == "lead_assigned" else None
         self.members = [a for a in spec.ids if a != leader]
         self.unit_s = unit_times(spec)
+        self.backups = Backups(work.backup_after, self.board) if work.backup_after is not None else None
         if self.mode == "pre_assigned":
             for tid, agent in self._pre_assignment(sized):
                 self.board.assign(tid, agent)
@@ -131,6 +136,8 @@ class WorkDivision:
             if self.policy is not None:
                 view["policy"] = self.policy
                 view["unit_s"] = {m: u for m, u in zip(self.spec.ids, self.unit_s) if m in self.members}
+            if self.backups is not None:
+                view["speculate"] = self.backups.running_long()
             self._view = (key, view)
         return self._view[1]
 
@@ -159,6 +166,8 @@ class WorkDivision:
         self._said = {}
         for i in acting.tolist():
             t_end = t0 + float(slots.latency[i])
+            if self.backups is not None:
+                self.backups.now = max(self.backups.now, t_end)
             if i in slots.failures:
                 err = slots.failures[i]
                 self.log.add(AgentFailed, round, self.spec.ids[i], t_start=t0, t_end=t_end,
@@ -178,10 +187,13 @@ class WorkDivision:
         cost = reply.cost_usd if reply is not None else 0.0
         if cost:
             self.cost_used += cost
+        detail: dict[str, Any] = {"actions": [list(a) for a in actions]}
+        if self.backups is not None:  # which task (copy) the turn's tokens went to
+            detail["task"] = task_of_turn(self.board, aid, actions)
         self.log.add(AgentReplied, r, aid, t_start=t0, t_end=t_end, value=describe_actions(actions),
                      tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
                      fault=slots.marks.get(i), cause=woken_by(slots, i),
-                     detail=json.dumps({"actions": [list(a) for a in actions]}, separators=(",", ":")))
+                     detail=json.dumps(detail, separators=(",", ":")))
         said = []
         for action in actions:
             if action[0] == "message":
@@ -203,6 +215,8 @@ class WorkDivision:
             return self.board.complete(aid, arg, faulty=len(action) > 2 and action[2] == "faulty")
         if verb == "steal":
             return self.board.steal(aid, arg)
+        if verb == "backup":
+            return [self.board.start_backup(aid, arg)]
         if verb == "assign" and len(action) > 2:
             allowed = self.mode == "lead_assigned" and aid == self.spec.leader and action[2] in self.members
             return [self.board.assign(arg, action[2])] if allowed else []
@@ -210,6 +224,14 @@ class WorkDivision:
 
     def _record(self, r: int, i: int, t0: float, t_end: float, o: Outcome) -> None:
         add, aid = self.log.add, self.spec.ids[i]
+        if self.backups is not None:
+            started = self.backups.note(aid, o, t0, t_end)
+            if o.kind == "backup_started":
+                add(BackupStarted, r, aid, o.peer, t_start=t0, t_end=t_end, value=o.task,
+                    detail=json.dumps(started, separators=(",", ":")))
+            elif o.kind == "cancelled":
+                add(TaskCancelled, r, o.peer, aid, t_start=t0, t_end=t_end, value=o.task,
+                    detail=self.backups.cancelled_detail(o))
         if o.kind == "claimed":
             self._claimed_at[o.task] = self._applied
             add(TaskClaimed, r, aid, t_start=t0, t_end=t_end, value=o.task)
