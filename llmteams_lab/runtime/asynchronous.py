@@ -289,7 +289,7 @@ class Happenings:
         turns = self.turns
         await gather_round(run.groups, idx, work.batch(self.batches, idx, inbox),
                            lambda i: work.request(int(turns[i]), i, inbox), slots, run.spec.concurrency,
-                           work.options)
+                           work.options, t0=t0)
         log_backend_retries(run.log, run.groups, run.network.ids, r, t0)
         run.faults.after_replies(r, t0, idx, inbox, slots)
         run.count_usage(idx, slots)

@@ -12,6 +12,10 @@ so the engine calls only the methods that protocol declares:
 
 * ``take_retries()`` — attempts a backend retried on its own; logged here as
   ``AgentRetried`` events in agent order, so concurrent calls never change the log;
+* ``take_waits()`` — calls that waited for the endpoint's limits (``EndpointSpec.limits``);
+  logged as ``CallThrottled`` events, in agent order too. The team's simulated agents keep
+  the same limits on the run's clock (``backends.limits.VirtualLimits``, applied here to
+  their replies as they come in, before the run's faults shape them);
 * ``worst_case_round(...)`` — the most a round can cost, for the budget check (a
   backend that cannot say makes the engine add its own estimate).
 
@@ -37,6 +41,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundPreview, as_backend
+from llmteams_lab.backends.limits import CallThrottled, VirtualLimits
 from llmteams_lab.errors import BackendError, CallCancelledError, ConnectionFailedError, SpecError
 from llmteams_lab.events import AgentRetried, on_time_grid
 from llmteams_lab.messages import AgentRequest
@@ -53,6 +58,7 @@ __all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retri
 class BackendGroup:
     backend: Backend
     agents: np.ndarray  # agent indices, sorted
+    limits: VirtualLimits | None = None  # the endpoint's limits, kept on the run's clock (simulated agents)
 
     @property
     def batched(self) -> bool:
@@ -71,10 +77,13 @@ def resolve_backends(spec: TeamSpec, workload: WorkloadKind, given: Any = None) 
         backend = _pick(spec, workload, agent.id, agent.backend, given, built)
         by_instance.setdefault(id(backend), (backend, []))[1].append(i)
     groups = []
+    limits = spec.endpoint.limits if spec.endpoint is not None else None
+    shared = VirtualLimits(limits, [a.id for a in spec.agents]) if limits is not None and limits.any else None
     for backend, idx in by_instance.values():
         agents = np.array(idx, dtype=np.int64)
         agents.flags.writeable = False  # handed to backends as ``batch.acting`` when everyone acts
-        groups.append(BackendGroup(as_backend(backend), agents))
+        adopted = as_backend(backend)
+        groups.append(BackendGroup(adopted, agents, shared if adopted.simulated else None))
     return groups
 
 
@@ -109,14 +118,15 @@ def _default_backend(spec: TeamSpec, workload: WorkloadKind, name: str) -> Backe
 
 async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: RoundBatch,
                        requests: Callable[[int], AgentRequest], slots: RoundReplySlots, bound: int,
-                       options: Sequence[str], deadline_s: float | None = None) -> None:
+                       options: Sequence[str], deadline_s: float | None = None, t0: float = 0.0) -> None:
     """Collect every acting agent's reply into ``slots`` (failures kept, not raised).
 
     Batched groups answer first, in one call each; then the per-agent calls run with at
     most ``bound`` in flight (see ``_answer_each``). ``options``: the answers an agent
     can give, to store a reply's answer as its option index. ``deadline_s``: seconds
     left of the wall-time budget — calls still running then are cancelled (see the
-    module docstring)."""
+    module docstring). ``t0``: when the calls are made on the run's clock (for the
+    endpoint's limits kept by simulated agents)."""
     everyone = acting.size == slots.answer.size  # acting is sorted and distinct
     if not everyone:
         acting_mask = np.zeros(slots.answer.size, dtype=bool)
@@ -133,6 +143,10 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
             jobs += [(group.backend, i) for i in idx.tolist()]
     if jobs:
         await _answer_each(jobs, requests, {o: j for j, o in enumerate(options)}, slots, bound, deadline_s)
+    for group in groups:
+        if group.limits is not None:
+            group.limits.hold(slots, (group.agents if everyone else group.agents[acting_mask[group.agents]]).tolist(),
+                              t0)
     if deadline_s is not None:
         _cancel_late(slots, acting, deadline_s)
 
@@ -223,7 +237,9 @@ def _cancel_queued(queue: deque, slots: RoundReplySlots, why: str, stops_run: st
 
 def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int,
                         t0: float) -> None:
-    """``AgentRetried`` for every attempt a backend retried this round (agent order)."""
+    """``CallThrottled`` for every call that waited for the endpoint's limits this round,
+    then ``AgentRetried`` for every attempt a backend retried (each in agent order)."""
+    _log_waits(log, groups, ids, round, t0)
     attempts = [a for group in groups for a in group.backend.take_retries()]
     if not attempts:
         return
@@ -233,6 +249,19 @@ def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequ
         log.add(AgentRetried, round, a.agent, t_start=on_time_grid(t0 + a.start_s),
                 t_end=on_time_grid(t0 + a.start_s + a.took_s), fault=getattr(a.error, "kind", "error"),
                 detail=json.dumps({"attempt": a.attempt, "backoff_s": round_s(a.wait_s), "error": str(a.error)}))
+
+
+def _log_waits(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int, t0: float) -> None:
+    sources = {id(s): s for g in groups for s in (g.backend, g.limits) if s is not None}
+    waits = [w for source in sources.values() for w in source.take_waits()]
+    if not waits:
+        return
+    index = {name: i for i, name in enumerate(ids)}
+    waits.sort(key=lambda w: (index.get(w.agent, len(index)), w.start_s))
+    for w in waits:
+        start = on_time_grid(t0 + w.start_s)
+        log.add(CallThrottled, round, w.agent, t_start=start, t_end=on_time_grid(start + w.wait_s),
+                value=w.held_by, detail=json.dumps({"tokens": w.tokens}))
 
 
 def round_s(seconds: float) -> float:

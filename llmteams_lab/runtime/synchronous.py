@@ -54,7 +54,7 @@ class Rounds:
         slots = RoundReplySlots(len(run.spec.agents))
         await gather_round(run.groups, acting, work.batch(r, acting, inbox),
                            lambda i: work.request(r, i, inbox), slots, run.spec.concurrency, work.options,
-                           run.seconds_left(t0))
+                           run.seconds_left(t0), t0=t0)
         log_backend_retries(run.log, run.groups, network.ids, r, t0)
         faults.after_replies(r, t0, acting, inbox, slots)
         run.count_usage(acting, slots)
