@@ -12,7 +12,7 @@ Per (run, agent) (:func:`agent_usage`):
                unknown (then ``cost_usd`` is what the known ones cost, a lower bound)
 * busy_s       Σ (t_end − t_start) of those calls: the time the agent spent in calls,
                including any wait for the endpoint's limits (a call's latency holds it)
-* throttled_s  Σ of its ``RequestThrottled`` waits (see ``runtime.limits``): the part of
+* throttled_s  Σ of its ``CallThrottled`` waits (see ``backends.limits``): the part of
                ``busy_s`` spent waiting for the endpoint's limits, not for the model
 * tasks_completed  its ``TaskCompleted`` rows (work division)
 * cost_share   its share of the run's known cost (0 when the run cost nothing)
@@ -60,7 +60,7 @@ def agent_usage(events: pl.DataFrame) -> pl.DataFrame:
         cost_usd=pl.col("cost_usd").filter(calls).sum(),
         cost_known=pl.col("cost_usd").filter(calls).null_count() == 0,
         busy_s=(pl.col("t_end") - pl.col("t_start")).filter(calls).sum(),
-        throttled_s=(pl.col("t_end") - pl.col("t_start")).filter(pl.col("kind") == "RequestThrottled").sum(),
+        throttled_s=(pl.col("t_end") - pl.col("t_start")).filter(pl.col("kind") == "CallThrottled").sum(),
         tasks_completed=pl.col("count").filter(pl.col("kind") == "TaskCompleted").sum(),
     ).filter((pl.col("replies") + pl.col("failures")) > 0)
     per = per.with_columns(tokens=pl.col("tokens_in") + pl.col("tokens_out"))

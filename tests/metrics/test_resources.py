@@ -52,3 +52,15 @@ def test_agent_usage_per_worker_adds_up_to_the_run() -> None:
     by_profile = profile_usage(events)
     assert dict(zip(by_profile["profile"], by_profile["agents"])) == {"cheap-fast": 3, "strong-slow": 1}
     assert by_profile["tokens"].sum() == summary["tokens"]
+
+
+def test_time_waiting_for_the_endpoints_limits_is_counted_apart() -> None:
+    spec = team(6, max_rounds=2, competence=0.5, seed=1, endpoint={"limits": {"rpm": 60}})
+    events = run_sync(spec).events
+    usage = agent_usage(events)
+    waits = events.filter(pl.col("kind") == "CallThrottled")
+    assert waits.height > 0
+    assert usage["throttled_s"].sum() == pytest.approx((waits["t_end"] - waits["t_start"]).sum())
+    assert (usage["busy_s"] >= usage["throttled_s"]).all()  # a call's latency holds its wait
+    first = waits.filter(pl.col("round") == 1)
+    assert "a0" not in first["agent"].to_list() and first.height == 5  # the run's first call goes at once
