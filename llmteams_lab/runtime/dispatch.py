@@ -14,8 +14,9 @@ so the engine calls only the methods that protocol declares:
   ``AgentRetried`` events in agent order, so concurrent calls never change the log;
 * ``take_waits()`` — calls that waited for the endpoint's limits (``EndpointSpec.limits``);
   logged as ``CallThrottled`` events, in agent order too. The team's simulated agents keep
-  the same limits on the run's clock (``backends.limits.VirtualLimits``, applied here to
-  their replies as they come in, before the run's faults shape them);
+  the same limits on the run's clock (:func:`hold_to_limits`: ``backends.limits.VirtualLimits``
+  applied to their replies once the run's faults have shaped them — a straggler's call
+  holds its slot for its stretched latency, and its wait is not stretched);
 * ``worst_case_round(...)`` — the most a round can cost, for the budget check (a
   backend that cannot say makes the engine add its own estimate).
 
@@ -50,8 +51,8 @@ from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import WorkloadKind
 
-__all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retries", "preview_round",
-           "resolve_backends", "round_stop_reason", "worst_case_round"]
+__all__ = ["BackendGroup", "connection_lost", "gather_round", "hold_to_limits", "log_backend_retries",
+           "preview_round", "resolve_backends", "round_stop_reason", "worst_case_round"]
 
 
 @dataclass
@@ -118,15 +119,14 @@ def _default_backend(spec: TeamSpec, workload: WorkloadKind, name: str) -> Backe
 
 async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: RoundBatch,
                        requests: Callable[[int], AgentRequest], slots: RoundReplySlots, bound: int,
-                       options: Sequence[str], deadline_s: float | None = None, t0: float = 0.0) -> None:
+                       options: Sequence[str], deadline_s: float | None = None) -> None:
     """Collect every acting agent's reply into ``slots`` (failures kept, not raised).
 
     Batched groups answer first, in one call each; then the per-agent calls run with at
     most ``bound`` in flight (see ``_answer_each``). ``options``: the answers an agent
     can give, to store a reply's answer as its option index. ``deadline_s``: seconds
     left of the wall-time budget — calls still running then are cancelled (see the
-    module docstring). ``t0``: when the calls are made on the run's clock (for the
-    endpoint's limits kept by simulated agents)."""
+    module docstring)."""
     everyone = acting.size == slots.answer.size  # acting is sorted and distinct
     if not everyone:
         acting_mask = np.zeros(slots.answer.size, dtype=bool)
@@ -143,10 +143,6 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
             jobs += [(group.backend, i) for i in idx.tolist()]
     if jobs:
         await _answer_each(jobs, requests, {o: j for j, o in enumerate(options)}, slots, bound, deadline_s)
-    for group in groups:
-        if group.limits is not None:
-            group.limits.hold(slots, (group.agents if everyone else group.agents[acting_mask[group.agents]]).tolist(),
-                              t0)
     if deadline_s is not None:
         _cancel_late(slots, acting, deadline_s)
 
@@ -239,7 +235,7 @@ def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequ
                         t0: float) -> None:
     """``CallThrottled`` for every call that waited for the endpoint's limits this round,
     then ``AgentRetried`` for every attempt a backend retried (each in agent order)."""
-    _log_waits(log, groups, ids, round, t0)
+    _log_waits(log, [w for group in groups for w in group.backend.take_waits()], ids, round, t0)
     attempts = [a for group in groups for a in group.backend.take_retries()]
     if not attempts:
         return
@@ -251,9 +247,24 @@ def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequ
                 detail=json.dumps({"attempt": a.attempt, "backoff_s": round_s(a.wait_s), "error": str(a.error)}))
 
 
-def _log_waits(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int, t0: float) -> None:
-    sources = {id(s): s for g in groups for s in (g.backend, g.limits) if s is not None}
-    waits = [w for source in sources.values() for w in source.take_waits()]
+def hold_to_limits(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int,
+                   acting: np.ndarray, slots: RoundReplySlots, t0: float) -> None:
+    """Simulated agents keep the team endpoint's limits on the run's clock: the replies of
+    the acting ones, asked for at ``t0`` in agent order, wait as the limiter says (their
+    latencies grow by the wait), and each wait is a ``CallThrottled`` event. Called once
+    the run's faults have shaped the replies (see the module docstring)."""
+    limits = next((g.limits for g in groups if g.limits is not None), None)
+    if limits is None:
+        return
+    held = np.zeros(len(ids), dtype=bool)
+    for group in groups:
+        if group.limits is not None:
+            held[group.agents] = True
+    limits.hold(slots, acting[held[acting]].tolist(), t0)
+    _log_waits(log, limits.take_waits(), ids, round, t0)
+
+
+def _log_waits(log: EventLog, waits: list, ids: Sequence[str], round: int, t0: float) -> None:
     if not waits:
         return
     index = {name: i for i, name in enumerate(ids)}

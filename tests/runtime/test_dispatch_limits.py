@@ -9,7 +9,7 @@ import json
 import polars as pl
 import pytest
 
-from llmteams_lab import run_sync, team
+from llmteams_lab import FaultSpec, run_sync, team
 from llmteams_lab.events import on_time_grid
 from llmteams_lab.spec import EndpointSpec, RateLimitSpec
 
@@ -78,6 +78,19 @@ def test_the_limits_hold_between_the_calls_real_starts(limits: RateLimitSpec) ->
         for i in range(len(went)):
             for j in range(i, len(went)):
                 assert sum(tokens[i:j + 1]) <= capacity + rate * (went[j] - went[i]) + 1e-6
+
+
+def test_a_stragglers_call_holds_its_slot_for_its_stretched_latency_and_its_wait_is_not_stretched() -> None:
+    spec = team(4, protocol="debate", competence=0.5, seed=1, max_rounds=2, latency_jitter=0.0,
+                endpoint=EndpointSpec(limits=RateLimitSpec(concurrent=1)))
+    result = run_sync(spec.replace(faults=[FaultSpec(kind="straggler", agent="a0", factor=4.0)]))
+    calls = call_starts(result).filter(pl.col("round") == 1)
+    # one at a time, in agent order: a0 takes 4 s (1 s stretched 4x), then a1, a2, a3 1 s each
+    assert calls.select("agent", "went", "t_end").rows() == [("a0", 0.0, 4.0), ("a1", 4.0, 5.0), ("a2", 5.0, 6.0),
+                                                              ("a3", 6.0, 7.0)]
+    waits = result.events.filter((pl.col("kind") == "CallThrottled") & (pl.col("round") == 1))
+    assert waits.select("agent", "t_end", "value").rows() == [("a1", 4.0, "concurrent"), ("a2", 5.0, "concurrent"),
+                                                              ("a3", 6.0, "concurrent")]
 
 
 def test_the_same_spec_and_seed_give_the_same_log_byte_for_byte() -> None:
