@@ -55,10 +55,10 @@ def main() -> None:
     for assignment, policy in DESIGNS:
         row = {"assignment": assignment, "policy": policy}
         if assignment == "pre_assigned" and policy in LIST_POLICIES:
-            seconds, made = best(args.repeats, lambda: plan(tasks, agents, policy, unit))
+            seconds, made = best(args.repeats, lambda p=policy: plan(tasks, agents, p, unit))
             row.update(plan_s=round(seconds, 4), planned_makespan=round(made.makespan, 3))
-        seconds, sim = best(args.repeats, lambda: simulate(tasks, agents, assignment=assignment, policy=policy,
-                                                           unit_s=unit, seed=1))
+        seconds, sim = best(args.repeats, lambda a=assignment, p=policy: simulate(tasks, agents, assignment=a,
+                                                                                  policy=p, unit_s=unit, seed=1))
         row.update(simulate_s=round(seconds, 4), makespan=round(sim.makespan, 3),
                    ratio_to_bound=round(sim.makespan / max(cp, wb), 3), turns=sim.turns)
         rows.append(row)
