@@ -1,5 +1,5 @@
 """The limiter: an endpoint key's concurrency, requests-per-minute and tokens-per-minute
-limits, kept by waiting (level 3, stdlib only; the limits are ``spec.limits``).
+limits, kept by waiting (level 3; the limits are ``spec.limits``).
 
 One piece of arithmetic, two clocks. :class:`Rates` holds the two token buckets (one for
 requests, one for tokens) and answers "how long until a request of n tokens may go?"; it
@@ -40,6 +40,8 @@ import math
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
+
+import numpy as np
 
 from llmteams_lab.events import define_event, on_time_grid
 from llmteams_lab.spec.limits import RateLimitSpec
@@ -229,12 +231,16 @@ class VirtualLimits:
     def hold(self, slots: Any, agents: Sequence[int], t0: float) -> None:
         """Delay the replies of ``agents`` (round slots: ``latency``, ``tokens_in``,
         ``tokens_out``, ``replied``) asked for at ``t0``; failed calls hold nothing."""
-        for i in agents:
-            if not slots.replied[i]:
+        if not agents:
+            return
+        idx = np.asarray(agents, dtype=np.int64)  # columns read once: indexing numpy per agent costs more
+        replied, latency = slots.replied[idx].tolist(), slots.latency[idx].tolist()
+        charged = (slots.tokens_in[idx] + slots.tokens_out[idx]).tolist()
+        admit = self.limiter.admit
+        for i, ok, seconds, tokens in zip(agents, replied, latency, charged):
+            if not ok:
                 continue
-            seconds = float(slots.latency[i])
-            tokens = int(slots.tokens_in[i]) + int(slots.tokens_out[i])
-            start, held = self.limiter.admit(t0, tokens, seconds)
+            start, held = admit(t0, tokens, seconds)
             if start > t0:
                 wait = on_time_grid(start - t0)
                 slots.latency[i] = on_time_grid(wait + seconds)
