@@ -104,3 +104,21 @@ def test_asynchronous_teams_keep_the_limits_too() -> None:
     went, ended = calls["went"].to_list(), calls["t_end"].to_list()
     assert "CallThrottled" in result.events["kind"].to_list()
     assert all(e <= w + 1e-9 for e, w in zip(ended, went[1:]))  # one call at a time
+
+
+def test_a_limited_run_cut_anywhere_resumes_into_the_uninterrupted_log(tmp_path) -> None:
+    """Resuming re-executes the finished rounds, so the limiter's buckets and slots are
+    where an uninterrupted run had them: the log is the same byte for byte."""
+    from tests.runtime.test_resume import resume, whole_log
+
+    spec = team(6, protocol="debate", competence=0.5, seed=1, max_rounds=4,
+                endpoint=EndpointSpec(limits=RateLimitSpec(rpm=90, concurrent=3)))
+    spec = spec.replace(protocol=spec.protocol.replace(stop_at_consensus=False))
+    text = whole_log(spec, tmp_path / "whole.jsonl")
+    assert b"CallThrottled" in text
+    lines = text.split(b"\n")
+    for i in range(1, len(lines), 7):
+        path = tmp_path / "cut.jsonl"
+        path.write_bytes(b"\n".join(lines[:i]) + b"\n")
+        resume(path, spec=spec)
+        assert path.read_bytes() == text, i
