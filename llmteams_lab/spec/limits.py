@@ -21,6 +21,10 @@ burst_s     how much of the per-minute rates may go at once: each rate is a toke
             never meets its 429s
 
 The rates are numbers > 0 — a negative or zero rate is a :class:`SpecError` naming it.
+
+Scope: one run's agents share the limiter (one key per team). Runs that share a key at
+the same time (a sweep's workers, two notebooks) each keep the limits on their own, so
+give each its share of the key's limits.
 """
 
 from __future__ import annotations

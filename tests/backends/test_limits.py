@@ -191,3 +191,18 @@ def test_bad_limits_name_the_field(fields: dict, message: str) -> None:
     with pytest.raises(SpecError) as err:
         RateLimitSpec(**fields)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"size": 2, "endpoint": {"limits": {"rpm": -60}}}, "'endpoint.limits.rpm' must be a number > 0 (got -60)"),
+    ({"size": 2, "endpoint": {"limits": {"tpm": "lots"}}}, "'endpoint.limits.tpm' must be a number > 0 (got 'lots')"),
+    ({"size": 2, "endpoint": {"limits": {"rps": 1}}},
+     "'endpoint.limits.rps' is not a known field; expected one of ['burst_s', 'concurrent', 'rpm', 'tpm']"),
+    ({"size": 2, "endpoint": {"limits": 5}}, "'endpoint.limits' must be a table/mapping (got 5)"),
+])
+def test_a_teams_bad_limits_name_their_path_in_the_spec(data: dict, message: str) -> None:
+    from llmteams_lab.spec import TeamSpec
+
+    with pytest.raises(SpecError) as err:
+        TeamSpec.from_dict(data)
+    assert str(err.value) == message
