@@ -95,6 +95,9 @@ def test_the_serve_command_prints_its_url_and_answers(tmp_path) -> None:
     (["serve", "--api-key-env", "LLMTEAMS_UNSET_VARIABLE"], "'--api-key-env' must name a set environment variable"),
     (["proxy", "--upstream", "ftp://example.com"], "'upstream' must be an http(s) URL"),
     (["serve", "--faults", "missing.toml"], "'--faults' must be an existing TOML file"),
+    (["serve", "--provider-rpm", "-60"], "'--provider-rpm' must be a number in (0, 1e9] (got -60.0)"),
+    (["proxy", "--upstream", "http://127.0.0.1:9/v1", "--provider-rpm", "60", "--provider-burst-s", "0"],
+     "'--provider-burst-s' must be a number in (0, 1e9] (got 0.0)"),
 ])
 def test_bad_command_lines_exit_2_with_the_flag_named(capsys, argv, error) -> None:
     assert main(argv) == 2
@@ -122,3 +125,17 @@ def test_bad_provider_limits_name_the_field(fields: dict, message: str) -> None:
     with pytest.raises(SpecError) as err:
         FaultRule.from_dict(fields)
     assert str(err.value) == message
+
+
+def test_the_provider_flags_add_a_providers_rate_limit() -> None:
+    import argparse
+
+    from llmteams_lab.serve.cli import add_fault_arguments, fault_plan
+
+    parser = argparse.ArgumentParser()
+    add_fault_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0)
+    plan = fault_plan(parser.parse_args(["--provider-rpm", "120", "--provider-burst-s", "1"]))
+    assert plan.rules == (FaultRule("rate_limit", rpm=120.0, burst_s=1.0),)
+    assert plan.pick(b"a") is None and plan.pick(b"b") is None and plan.pick(b"c").kind == "rate_limit"
+    assert fault_plan(parser.parse_args([])).rules == ()
