@@ -23,7 +23,7 @@ from tests.support import build_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-EXTRAS = ("classroom", "dev", "docs", "otel", "ray")
+EXTRAS = ("bench", "classroom", "dev", "docs", "otel", "ray")
 
 
 def _norm(name: str) -> str:

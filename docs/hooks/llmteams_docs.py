@@ -101,10 +101,12 @@ def event_columns() -> str:
 def event_kinds() -> str:
     rows = []
     for kind in events.event_kinds():
-        doc = inspect.getdoc(getattr(events, kind)) or ""
+        doc = inspect.getdoc(events.event_class(kind)) or ""
         if not doc:
             raise PluginError(f"event kind {kind} has no docstring in llmteams_lab/events.py")
-        rows.append(f"| [`{kind}`][llmteams_lab.events.{kind}] | {code(' '.join(doc.split()))} |")
+        # a workload's own kinds (events.define_event) have no page of their own to link to
+        name = f"[`{kind}`][llmteams_lab.events.{kind}]" if hasattr(events, kind) else f"`{kind}`"
+        rows.append(f"| {name} | {code(' '.join(doc.split()))} |")
     return "\n".join(["| kind | what it records |", "|---|---|", *rows])
 
 

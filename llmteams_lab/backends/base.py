@@ -10,6 +10,9 @@ an object for methods it might have:
                               (the simulated agents, vectorised with numpy)
 ``take_retries()``            attempts the backend retried on its own since the last
                               call (logged as ``AgentRetried``); default: none
+``take_waits()``              calls that waited for the endpoint's limits since the
+                              last call (``backends.limits``; logged as
+                              ``CallThrottled``); default: none
 ``worst_case_round(...)``     the most tokens and dollars some agents can spend in a
                               round — a true upper bound (``backends.bounds``) — or
                               ``None`` when it cannot say (default)
@@ -42,6 +45,7 @@ from llmteams_lab.errors import LifecycleError
 from llmteams_lab.messages import AgentReply, AgentRequest, ParsedReply, Question
 
 if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.backends.limits import Wait
     from llmteams_lab.backends.retrying import Attempt
 
 __all__ = ["Backend", "Codec", "RoundBatch", "RoundPreview", "RoundReplies", "as_backend", "replies_from_list"]
@@ -136,6 +140,9 @@ class Backend:
         raise NotImplementedError(f"{type(self).__name__} does not answer whole rounds (batched is False)")
 
     def take_retries(self) -> list["Attempt"]:
+        return []
+
+    def take_waits(self) -> list["Wait"]:
         return []
 
     def worst_case_round(self, round: int, agents: Sequence[int],

@@ -20,6 +20,11 @@ How a call is made, and why:
   temperature, persona, token cap, structured output) is sent with the client's generic
   ``post``: the typed ``chat.completions.create`` re-walks every parameter on each call,
   which was the largest client-side CPU cost per call measured for large rounds (bench/);
+* with ``EndpointSpec.limits``, every attempt first waits for the key's limits
+  (:class:`~llmteams_lab.backends.limits.Limiter`: a slot among ``concurrent``, the
+  requests and tokens buckets — charged its estimated prompt plus ``max_tokens``), so the
+  team never triggers a 429 it could avoid; a call that waited is reported
+  (``take_waits``, logged as ``CallThrottled``) and its latency includes the wait;
 * replies are read from the raw JSON tolerantly (missing ``usage`` → estimated and
   flagged; no choices, a refusal or no parseable answer → :class:`MalformedOutputError`).
 
@@ -50,6 +55,7 @@ from llmteams_lab.backends.http_replies import (
     scrub,
     server_said,
 )
+from llmteams_lab.backends.limits import Limiter, Wait
 from llmteams_lab.backends.pricing import (
     DEFAULT_PRICES,
     PriceTable,
@@ -109,6 +115,9 @@ class OpenAIBackend(Backend):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._retries: list[Attempt] = []
+        limits = self.endpoint.limits
+        self.limiter = Limiter(limits) if limits is not None and limits.any else None
+        self._waits: list[Wait] = []
 
     def __repr__(self) -> str:
         models = sorted(set(self.models.values()))
@@ -142,7 +151,7 @@ class OpenAIBackend(Backend):
                 attempt += 1
                 began = time.perf_counter()
                 try:
-                    data, content = await self._attempt(client, body)
+                    data, content = await self._limited_attempt(client, body, request.agent, began - started)
                     break
                 except BackendError as err:
                     wait = wait_before_retry(err, attempt, self.endpoint,
@@ -158,6 +167,21 @@ class OpenAIBackend(Backend):
             return self._reply(request, model, body, data, content, time.perf_counter() - started, attempt)
         except BackendError as err:
             raise self._scrubbed(err) from None
+
+    async def _limited_attempt(self, client: Any, body: dict[str, Any], agent: str,
+                               offset: float) -> tuple[dict[str, Any], str | None]:
+        """One attempt, after waiting for the endpoint's limits (if any) — it holds its
+        slot until the response is in or the attempt failed."""
+        if self.limiter is None:
+            return await self._attempt(client, body)
+        charge = estimate_prompt_tokens(body["messages"]) + self.endpoint.max_tokens
+        waited, held = await self.limiter.admit(charge)
+        if waited > 0:
+            self._waits.append(Wait(agent, offset, waited, held, charge))
+        try:
+            return await self._attempt(client, body)
+        finally:
+            self.limiter.release()
 
     def _scrub(self, text: str | None) -> str | None:
         return None if text is None else scrub(text, getattr(self._client, "api_key", None))
@@ -181,6 +205,12 @@ class OpenAIBackend(Backend):
     def take_retries(self) -> list[Attempt]:
         """The failed-then-retried attempts since the last call (the engine logs them)."""
         taken, self._retries = self._retries, []
+        return taken
+
+    def take_waits(self) -> list[Wait]:
+        """The calls that waited for the endpoint's limits since the last call (the
+        engine logs them as ``CallThrottled``)."""
+        taken, self._waits = self._waits, []
         return taken
 
     async def warm(self, connections: int | None = None) -> int:

@@ -40,6 +40,8 @@ from llmteams_lab.metrics.safety import (
     declared_properties,
     prefix,
 )
+from llmteams_lab.metrics.resources import agent_profiles, agent_usage, profile_usage
+from llmteams_lab.metrics.scheduling import policy_bounds, policy_runs, speculation_summary
 from llmteams_lab.metrics.summary import round_summary
 from llmteams_lab.metrics.timeline import (
     in_flight,
@@ -60,12 +62,13 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean",
-           "byzantine_influence", "check_agreement", "check_causality", "check_run", "check_termination",
-           "check_validity", "convergence", "critical_path_bound", "declared_properties", "design_summary",
-           "empty_frame", "events_frame", "faulty_agents", "happened_before", "held_answers", "idle_rounds",
-           "in_flight", "label_columns", "lanes", "mailbox_lengths", "message_latency", "message_loss",
-           "overhead", "paired_differences", "pareto_front", "per_agent", "per_edge", "prefix",
-           "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "scaling_exponents",
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "agent_profiles", "agent_usage", "amdahl", "answer_tallies",
+           "baseline_gains", "bootstrap_mean", "byzantine_influence", "check_agreement", "check_causality",
+           "check_run", "check_termination", "check_validity", "convergence", "critical_path_bound",
+           "declared_properties", "design_summary", "empty_frame", "events_frame", "faulty_agents",
+           "happened_before", "held_answers", "idle_rounds", "in_flight", "label_columns", "lanes",
+           "mailbox_lengths", "message_latency", "message_loss", "overhead", "paired_differences", "pareto_front",
+           "per_agent", "per_edge", "policy_bounds", "policy_runs", "prefix", "profile_usage", "round_agreement",
+           "round_summary", "rounds_to_consensus", "run_specs", "scaling_exponents", "speculation_summary",
            "speedups", "straggler_gaps", "suspicions", "time_summary", "time_to_recover", "vector_clocks",
            "wilson", "work_bounds", "work_summary", "write_conflicts"]

@@ -25,6 +25,7 @@ from llmteams_lab.plots.overhead import (
     overhead_series,
     reference_messages,
 )
+from llmteams_lab.plots.scheduling import policy_figure, speculation_figure
 from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
 from llmteams_lab.plots.sweeps import sweep_figure
 
@@ -42,10 +43,12 @@ __all__ = [
     "overhead_figure",
     "overhead_series",
     "pareto_figure",
+    "policy_figure",
     "reference_messages",
     "robustness_figure",
     "scaling_figure",
     "spacetime_figure",
     "spacetime_segments",
+    "speculation_figure",
     "sweep_figure",
 ]

@@ -44,7 +44,7 @@ from llmteams_lab.events import (
 from llmteams_lab.rounds import Inbox, RoundReplySlots
 from llmteams_lab.runtime.bulk import BulkTransit, bulk_refusal
 from llmteams_lab.runtime.detector import Detector
-from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, round_stop_reason
+from llmteams_lab.runtime.dispatch import gather_round, hold_to_limits, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
 from llmteams_lab.runtime.mailbox import Mailboxes
 from llmteams_lab.runtime.scheduler import (
@@ -335,6 +335,7 @@ class Happenings:
                            work.options)
         log_backend_retries(run.log, run.groups, run.network.ids, r, t0)
         run.faults.after_replies(r, t0, idx, inbox, slots)
+        hold_to_limits(run.log, run.groups, run.network.ids, r, idx, slots, t0)
         run.count_usage(idx, slots)
 
     def _schedule_replies(self, idx: np.ndarray, slots: RoundReplySlots, t0: float) -> None:

@@ -12,6 +12,11 @@ so the engine calls only the methods that protocol declares:
 
 * ``take_retries()`` — attempts a backend retried on its own; logged here as
   ``AgentRetried`` events in agent order, so concurrent calls never change the log;
+* ``take_waits()`` — calls that waited for the endpoint's limits (``EndpointSpec.limits``);
+  logged as ``CallThrottled`` events, in agent order too. The team's simulated agents keep
+  the same limits on the run's clock (:func:`hold_to_limits`: ``backends.limits.VirtualLimits``
+  applied to their replies once the run's faults have shaped them — a straggler's call
+  holds its slot for its stretched latency, and its wait is not stretched);
 * ``worst_case_round(...)`` — the most a round can cost, for the budget check (a
   backend that cannot say makes the engine add its own estimate).
 
@@ -37,6 +42,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundPreview, as_backend
+from llmteams_lab.backends.limits import CallThrottled, VirtualLimits
 from llmteams_lab.errors import BackendError, CallCancelledError, ConnectionFailedError, SpecError
 from llmteams_lab.events import AgentRetried, on_time_grid
 from llmteams_lab.messages import AgentRequest
@@ -45,14 +51,15 @@ from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import WorkloadKind
 
-__all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retries", "preview_round",
-           "resolve_backends", "round_stop_reason", "worst_case_round"]
+__all__ = ["BackendGroup", "connection_lost", "gather_round", "hold_to_limits", "log_backend_retries",
+           "preview_round", "resolve_backends", "round_stop_reason", "worst_case_round"]
 
 
 @dataclass
 class BackendGroup:
     backend: Backend
     agents: np.ndarray  # agent indices, sorted
+    limits: VirtualLimits | None = None  # the endpoint's limits, kept on the run's clock (simulated agents)
 
     @property
     def batched(self) -> bool:
@@ -71,10 +78,13 @@ def resolve_backends(spec: TeamSpec, workload: WorkloadKind, given: Any = None) 
         backend = _pick(spec, workload, agent.id, agent.backend, given, built)
         by_instance.setdefault(id(backend), (backend, []))[1].append(i)
     groups = []
+    limits = spec.endpoint.limits if spec.endpoint is not None else None
+    shared = VirtualLimits(limits, [a.id for a in spec.agents]) if limits is not None and limits.any else None
     for backend, idx in by_instance.values():
         agents = np.array(idx, dtype=np.int64)
         agents.flags.writeable = False  # handed to backends as ``batch.acting`` when everyone acts
-        groups.append(BackendGroup(as_backend(backend), agents))
+        adopted = as_backend(backend)
+        groups.append(BackendGroup(adopted, agents, shared if adopted.simulated else None))
     return groups
 
 
@@ -223,7 +233,9 @@ def _cancel_queued(queue: deque, slots: RoundReplySlots, why: str, stops_run: st
 
 def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int,
                         t0: float) -> None:
-    """``AgentRetried`` for every attempt a backend retried this round (agent order)."""
+    """``CallThrottled`` for every call that waited for the endpoint's limits this round,
+    then ``AgentRetried`` for every attempt a backend retried (each in agent order)."""
+    _log_waits(log, [w for group in groups for w in group.backend.take_waits()], ids, round, t0)
     attempts = [a for group in groups for a in group.backend.take_retries()]
     if not attempts:
         return
@@ -233,6 +245,34 @@ def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequ
         log.add(AgentRetried, round, a.agent, t_start=on_time_grid(t0 + a.start_s),
                 t_end=on_time_grid(t0 + a.start_s + a.took_s), fault=getattr(a.error, "kind", "error"),
                 detail=json.dumps({"attempt": a.attempt, "backoff_s": round_s(a.wait_s), "error": str(a.error)}))
+
+
+def hold_to_limits(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int,
+                   acting: np.ndarray, slots: RoundReplySlots, t0: float) -> None:
+    """Simulated agents keep the team endpoint's limits on the run's clock: the replies of
+    the acting ones, asked for at ``t0`` in agent order, wait as the limiter says (their
+    latencies grow by the wait), and each wait is a ``CallThrottled`` event. Called once
+    the run's faults have shaped the replies (see the module docstring)."""
+    limits = next((g.limits for g in groups if g.limits is not None), None)
+    if limits is None:
+        return
+    held = np.zeros(len(ids), dtype=bool)
+    for group in groups:
+        if group.limits is not None:
+            held[group.agents] = True
+    limits.hold(slots, acting[held[acting]].tolist(), t0)
+    _log_waits(log, limits.take_waits(), ids, round, t0)
+
+
+def _log_waits(log: EventLog, waits: list, ids: Sequence[str], round: int, t0: float) -> None:
+    if not waits:
+        return
+    index = {name: i for i, name in enumerate(ids)}
+    waits.sort(key=lambda w: (index.get(w.agent, len(index)), w.start_s))
+    for w in waits:
+        start = on_time_grid(t0 + w.start_s)
+        log.add(CallThrottled, round, w.agent, t_start=start, t_end=on_time_grid(start + w.wait_s),
+                value=w.held_by, detail=json.dumps({"tokens": w.tokens}))
 
 
 def round_s(seconds: float) -> float:

@@ -30,7 +30,7 @@ from llmteams_lab.runtime.faults import FaultInjector, make_injector
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
 from llmteams_lab.runtime.links import Links
 from llmteams_lab.runtime.log import EventLog, LogMode
-from llmteams_lab.runtime.network import Network
+from llmteams_lab.runtime.network import Network, team_arcs
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.runtime.synchronous import Rounds
@@ -62,7 +62,7 @@ class Run(Lifecycle):
         self.mode = LogMode.for_run(spec, (g.batched for g in self.groups))
         self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks, spec.ids)
         self.workload: Workload = self.kind.build(spec, self.log, self.mode)
-        self.network = Network(spec.ids, spec.arc_arrays(), len(self.workload.options), self.mode)
+        self.network = Network(spec.ids, team_arcs(spec), len(self.workload.options), self.mode)
         self.links = self.network.links = Links(spec, self.network)
         self.alive = np.ones(len(spec.agents), dtype=bool)
         self.faults = make_injector(spec, self.log, self.workload, self.kind, self.network, self.groups,

@@ -37,22 +37,35 @@ from llmteams_lab.runtime.log import EventLog, LogMode
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.rounds import Outgoing
     from llmteams_lab.runtime.links import Links
+    from llmteams_lab.spec import TeamSpec
 
-__all__ = ["Network", "Route"]
+__all__ = ["Network", "Route", "team_arcs"]
 
 # A router decides a message's fate: a list of (delay in rounds, fault name[, change])
 # deliveries (see Network._apply_fates). [] drops it; [(-1, "partition")] drops it for a
 # named reason; [(0, None)] is a normal delivery; None means "no opinion" (normal).
 Route = Callable[[int, int, int], "list[tuple] | None"]
 
+def team_arcs(spec: TeamSpec) -> Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]:
+    """The team's arcs for :class:`Network`: a complete graph's n(n-1) arcs as two arrays
+    made by numpy (sender a's j-th receiver is j, or j + 1 from a on), any other graph's
+    as the spec's pairs (``TeamSpec.arcs``) — a Python pair per arc is what a
+    million-arc team costs most to set up."""
+    if spec.topology.kind != "complete":
+        return spec.arcs()
+    n = len(spec.agents)
+    src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
+    j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
+    return src, j + (j >= src)
+
+
 class Network:
     """Message delivery along ``arcs`` between ``n`` agents with ``k`` answer options."""
 
     def __init__(self, ids: Sequence[str], arcs: Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray], k: int,
                  mode: LogMode):
-        """``arcs``: (sender, receiver) pairs, or two arrays of senders and receivers (sorted
-        by sender, then receiver — ``TeamSpec.arc_arrays``: no Python pair per arc, which is
-        what a million-arc team costs most to set up)."""
+        """``arcs``: (sender, receiver) pairs, or two arrays of senders and receivers sorted
+        by sender, then receiver (:func:`team_arcs`)."""
         self.ids = tuple(ids)
         self.n = n = len(ids)
         self.k = k

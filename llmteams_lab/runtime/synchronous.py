@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from llmteams_lab.events import RoundStarted
 from llmteams_lab.rounds import RoundReplySlots
-from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, round_stop_reason
+from llmteams_lab.runtime.dispatch import gather_round, hold_to_limits, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +60,7 @@ class Rounds:
                            run.seconds_left(t0))
         log_backend_retries(run.log, run.groups, network.ids, r, t0)
         faults.after_replies(r, t0, acting, inbox, slots)
+        hold_to_limits(run.log, run.groups, network.ids, r, acting, slots, t0)
         run.count_usage(acting, slots)
         t_end = work.apply(r, t0, acting, slots)
         run.check_reachable(r, acting, slots)

@@ -121,6 +121,10 @@ def add_fault_arguments(p: argparse.ArgumentParser, kinds: tuple[str, ...] = tup
     group.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429s")
     group.add_argument("--status", type=int, default=503, help="HTTP status of --server-error (default 503)")
     group.add_argument("--faults", type=Path, metavar="FILE", help="TOML file of [[faults]] rules (scheduled)")
+    group.add_argument("--provider-rpm", type=float, metavar="RPM", help="answer as a provider limiting a key to "
+                       "RPM requests a minute: 429 with Retry-After once its bucket is empty")
+    group.add_argument("--provider-burst-s", type=float, default=60.0, metavar="S",
+                       help="seconds' worth of --provider-rpm the bucket holds (default 60: a minute's worth)")
 
 
 def fault_plan(args: argparse.Namespace) -> Any:
@@ -138,6 +142,12 @@ def fault_plan(args: argparse.Namespace) -> Any:
         except (SpecError, ValueError, TypeError, AttributeError) as err:  # bad UTF-8 is a ValueError too
             raise SpecError("--faults", f"must hold valid [[faults]] rules: {str(err)[:200]}",
                             show_got=False) from None
+    if getattr(args, "provider_rpm", None) is not None:
+        try:
+            plan.add("rate_limit", rpm=args.provider_rpm, burst_s=args.provider_burst_s)
+        except SpecError as err:  # the rule's own check, named by the flag the user typed
+            flag = "--provider-burst-s" if err.path == "burst_s" else "--provider-rpm"
+            raise SpecError(flag, err.expected, err.got) from None
     for kind in _FLAGS:
         p = getattr(args, f"p_{kind}", 0.0)
         if not 0 <= p <= 1:

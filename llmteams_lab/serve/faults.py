@@ -9,7 +9,13 @@ the first rule that fires decides the request's fault. A rule fires
 * by probability: it fires with ``probability``, drawn from a stream keyed by the plan's
   seed and the request's *content* (plus how often that exact body was seen, so a
   retry draws again). Keying by content, not arrival order, makes a concurrent team's
-  faults reproducible: the same request gets the same fate whatever else is in flight.
+  faults reproducible: the same request gets the same fate whatever else is in flight; or
+* as a provider's limit (``rate_limit`` with ``rpm``): the key's requests per minute, a
+  token bucket of ``burst_s`` seconds' worth (default 60: a minute's worth, as providers
+  allow) refilled continuously, on the server's clock; a request finding the bucket empty
+  gets the 429, with ``Retry-After`` the time until it holds a request (answered requests
+  are charged, refused ones are not). What a team meets without ``EndpointSpec.limits``
+  and avoids with them (``backends.limits``).
 
 Kinds (the response the client sees):
 
@@ -39,10 +45,12 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
+from llmteams_lab.backends.limits import TokenBucket
 from llmteams_lab.errors import SpecError
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "PROXY_KINDS"]
@@ -67,6 +75,8 @@ class FaultRule:
     wait_s: float | None = None
     status: int = 500
     factor: float | None = None
+    rpm: float | None = None
+    burst_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -85,6 +95,14 @@ class FaultRule:
             raise SpecError("status", "must be an HTTP error status 400..599", self.status)
         if self.factor is not None and (not isinstance(self.factor, (int, float)) or not 0 < self.factor <= 1e9):
             raise SpecError("factor", "must be a number in (0, 1e9]", self.factor)
+        for name in ("rpm", "burst_s"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not 0 < value <= 1e9):
+                raise SpecError(name, "must be a number in (0, 1e9]", value)
+        if self.rpm is not None and self.kind != "rate_limit":
+            raise SpecError("rpm", f"is a provider's limit: only for kind 'rate_limit' (got kind {self.kind!r})",
+                            self.rpm)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FaultRule":
@@ -109,6 +127,7 @@ class FaultPlan:
         self._rules: list[FaultRule] = []
         self._seen: list[int] = []
         self._bodies: Counter[str] = Counter()
+        self._buckets: dict[int, TokenBucket] = {}  # rule index -> the provider's bucket (``rpm`` rules)
         self.fired: Counter[str] = Counter()
         for rule in rules:
             self.add(rule)
@@ -131,6 +150,7 @@ class FaultPlan:
         with self._lock:
             self._rules, self._seen = [], []
             self._bodies.clear()
+            self._buckets.clear()
             self.fired.clear()
 
     @property
@@ -147,6 +167,11 @@ class FaultPlan:
             for i, rule in enumerate(self._rules):
                 if not rule.matches(agent, round, structured):
                     continue
+                if rule.rpm is not None:
+                    refused = self._over_limit(i, rule)
+                    if refused is not None:
+                        return self._fire(refused)
+                    continue
                 if rule.probability is not None:
                     draw = random.Random(f"{self.seed}|{i}|{digest}|{occurrence}").random()
                     if draw < rule.probability:
@@ -157,6 +182,20 @@ class FaultPlan:
                 if fired >= 1 and (rule.times is None or fired <= rule.times):
                     return self._fire(rule)
             return None
+
+    def _over_limit(self, i: int, rule: FaultRule) -> FaultRule | None:
+        """The 429 for a request beyond the provider's ``rpm`` (with its Retry-After), or
+        ``None`` — then the request is charged to the bucket."""
+        now = time.monotonic()
+        bucket = self._buckets.get(i)
+        if bucket is None:
+            rate = rule.rpm / 60.0  # type: ignore[operator]
+            bucket = self._buckets[i] = TokenBucket(rate, max(1.0, rate * rule.burst_s), now)
+        wait = bucket.delay(1, now)
+        if wait > 0:
+            return replace(rule, retry_after_s=wait)
+        bucket.take(1, now)
+        return None
 
     def _fire(self, rule: FaultRule) -> FaultRule:
         self.fired[rule.kind] += 1

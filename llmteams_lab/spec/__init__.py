@@ -4,7 +4,9 @@ from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
 from llmteams_lab.spec.endpoint import EndpointSpec
 from llmteams_lab.spec.faults import FailurePolicySpec, FaultSpec
+from llmteams_lab.spec.limits import RateLimitSpec
 from llmteams_lab.spec.network import DetectorSpec, LinkSpec, NetworkSpec
+from llmteams_lab.spec.profiles import PROFILES, ProfileSpec
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.tasks import WorkSpec, WorkTask, work_team
@@ -12,5 +14,5 @@ from llmteams_lab.spec.team import TeamSpec, team
 from llmteams_lab.spec.topology import TopologySpec
 
 __all__ = ["AgentSpec", "Budgets", "DetectorSpec", "EndpointSpec", "FailurePolicySpec", "FaultSpec", "LinkSpec",
-           "NetworkSpec", "ProtocolSpec", "TaskSpec", "TeamSpec", "TopologySpec", "WorkSpec", "WorkTask", "team",
+           "NetworkSpec", "PROFILES", "ProfileSpec", "ProtocolSpec", "RateLimitSpec", "TaskSpec", "TeamSpec", "TopologySpec", "WorkSpec", "WorkTask", "team",
            "work_team"]

@@ -14,6 +14,7 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
+from llmteams_lab.spec.profiles import PROFILES
 
 BACKENDS = ("mock", "openai", "replay", "simulated")
 ROLES = ("leader", "member")
@@ -36,6 +37,15 @@ class AgentSpec:
       reply_tokens    output tokens per reply
       susceptibility  P(adopting the answer a prompt-injection payload in its inbox urges),
                       in [0, 1]; unset means 0.5 (see ``workloads.deliberation.faults``)
+      usd_per_mtok_in, usd_per_mtok_out
+                      what a million input / output tokens of a simulated agent cost, so
+                      its replies carry a ``cost_usd`` (unset: free, cost 0); LLM agents are
+                      priced by their model in ``backends.pricing``
+
+    Profile: ``profile`` names a kind of agent (``"strong-slow"``, ``"cheap-fast"`` ... see
+    ``spec.profiles``) whose values *replace* the fields above it sets (competence, latency,
+    tokens, prices and model). A preset is applied here; a profile the team defines in
+    ``TeamSpec.profiles`` is applied when the team is built.
 
     Addressing (every backend): an agent's messages go to all its out-neighbours
     (broadcast, the default), to the named ``recipients`` only (point-to-point /
@@ -62,11 +72,19 @@ class AgentSpec:
     susceptibility: float | None = None
     recipients: tuple[str, ...] | None = None
     fanout: int | None = None
+    profile: str | None = None
+    usd_per_mtok_in: float | None = None
+    usd_per_mtok_out: float | None = None
 
     _TUPLES = ("recipients",)
 
     def __post_init__(self) -> None:
         c.text("id", self.id, allow_empty=False)
+        if self.profile is not None:
+            c.text("profile", self.profile, allow_empty=False)
+        if self.profile in PROFILES:  # a preset wins over the fields it sets (a team's own: TeamSpec)
+            for name, value in PROFILES[self.profile].fields().items():
+                object.__setattr__(self, name, value)
         c.one_of("role", self.role, ROLES)
         c.one_of("backend", self.backend, BACKENDS)
         for name in ("competence", "conformity", "confidence", "calibration"):
@@ -89,9 +107,16 @@ class AgentSpec:
                 raise SpecError("recipients", "must name each agent once", list(self.recipients))
             object.__setattr__(self, "recipients", tuple(self.recipients))
         c.optional(c.int_at_least, "fanout", self.fanout, 1)
+        for name in ("usd_per_mtok_in", "usd_per_mtok_out"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, c.non_negative(name, getattr(self, name)))
         if self.recipients is not None and self.fanout is not None:
             raise SpecError("fanout", "cannot be combined with recipients (name the recipients, or draw "
                                       "fanout of them)", self.fanout)
+
+    def price(self, tokens_in: int, tokens_out: int) -> float:
+        """Dollars a simulated reply of these tokens costs (0 when unpriced; unrounded)."""
+        return (tokens_in * (self.usd_per_mtok_in or 0.0) + tokens_out * (self.usd_per_mtok_out or 0.0)) / 1_000_000
 
     def replace(self, **changes: Any) -> "AgentSpec":
         return _replace(self, **changes)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
+from llmteams_lab.spec.limits import RateLimitSpec
 
 STRUCTURED = ("auto", "json_object", "json_schema", "none")
 TOKEN_PARAMS = ("max_completion_tokens", "max_tokens")
@@ -51,6 +52,10 @@ class EndpointSpec:
     transport      HTTP transport under the ``openai`` client: ``aiohttp`` (the SDK's
                    aiohttp client; far less CPU per call in large rounds — bench/README;
                    the httpx one when the SDK has none) or ``httpx`` (the SDK default)
+    limits         the key's limits — concurrent requests, requests and tokens per minute
+                   (:class:`~llmteams_lab.spec.limits.RateLimitSpec`) — which the team then
+                   keeps, waiting instead of meeting 429s; simulated agents of a team with
+                   this endpoint keep them too, on the run's clock. ``None``: no limits
     """
 
     base_url: str | None = None
@@ -65,6 +70,9 @@ class EndpointSpec:
     structured: str = "auto"
     stream: bool = False
     transport: str = "aiohttp"
+    limits: RateLimitSpec | None = None
+
+    _NESTED = {"limits": RateLimitSpec}
 
     def __post_init__(self) -> None:
         if self.base_url is not None:
@@ -80,6 +88,10 @@ class EndpointSpec:
         c.one_of("structured", self.structured, STRUCTURED)
         c.boolean("stream", self.stream)
         c.one_of("transport", self.transport, TRANSPORTS)
+        if isinstance(self.limits, dict):
+            object.__setattr__(self, "limits", from_dict(RateLimitSpec, self.limits, "limits"))
+        if self.limits is not None and not isinstance(self.limits, RateLimitSpec):
+            raise SpecError("limits", "must be a RateLimitSpec or a table", self.limits)
 
     def replace(self, **changes: Any) -> "EndpointSpec":
         return _replace(self, **changes)

@@ -18,6 +18,16 @@ assignment   pre_assigned: the system assigns every task up front, keeping depen
              claim pending tasks themselves (the paper's "decentralized")
 locks        per-file locks: a write to a file another agent holds is refused
              (``LockDenied``); without locks concurrent writes clobber each other's work
+policy       how tasks are scheduled (``workloads.workdivision.scheduling``), one of
+             :data:`POLICIES` for the assignment mode: pre_assigned and lead_assigned take
+             chain (their default), critical_path, shortest_first, longest_first or
+             speed_aware; pre_assigned also work_stealing (asynchronous teams only);
+             self_claim takes random (its default), critical_path, shortest_first or
+             longest_first. ``None``: the mode's default
+backup_after speculative execution (asynchronous teams only): when a task has run longer
+             than ``backup_after`` times what its peers took per unit of work, an idle
+             agent starts a backup copy; the first copy to finish wins, the other is
+             cancelled (both copies' tokens are spent). ``None``: no backups
 
 Simulated-worker profile (LLM agents ignore it; timing comes from the agents' own
 ``latency_s``/``latency_jitter``):
@@ -42,9 +52,18 @@ from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 
-__all__ = ["ASSIGNMENTS", "WorkSpec", "WorkTask", "generate_dag", "load_task_file", "work_team"]
+__all__ = ["ALL_POLICIES", "ASSIGNMENTS", "POLICIES", "WorkSpec", "WorkTask", "generate_dag", "load_task_file",
+           "work_team"]
 
 ASSIGNMENTS = ("lead_assigned", "pre_assigned", "self_claim")
+_PLANNED = ("chain", "critical_path", "longest_first", "shortest_first", "speed_aware")
+POLICIES = {  # assignment mode -> the scheduling policies it takes (see the module docstring)
+    "lead_assigned": _PLANNED,
+    "pre_assigned": _PLANNED + ("work_stealing",),
+    "self_claim": ("critical_path", "longest_first", "random", "shortest_first"),
+}
+ALL_POLICIES = frozenset(p for names in POLICIES.values() for p in names)
+ASYNCHRONOUS_ONLY = ("work_stealing",)  # policies that need agents acting at their own pace
 MAX_TASKS = 100_000  # a generated DAG is built eagerly, one record per task
 
 
@@ -100,6 +119,8 @@ class WorkSpec:
     eagerness: float = 0.0
     read_s: float = 0.0
     project: str | None = None
+    policy: str | None = None
+    backup_after: float | None = None
 
     _NESTED = {"tasks": WorkTask}
 
@@ -114,6 +135,16 @@ class WorkSpec:
         if self.parallel_fraction is not None:
             p = c.number_in("parallel_fraction", self.parallel_fraction, 0, 1)
             object.__setattr__(self, "parallel_fraction", p)
+        if self.policy is not None:
+            c.one_of("policy", self.policy, ALL_POLICIES)
+            if self.policy not in POLICIES[self.assignment]:
+                raise SpecError("policy", f"must be one of {sorted(POLICIES[self.assignment])} for assignment "
+                                f"{self.assignment!r}", self.policy)
+        if self.backup_after is not None and (not c.is_number(self.backup_after) or self.backup_after < 1):
+            raise SpecError("backup_after", "must be a number >= 1 (a multiple of a task's expected time)",
+                            self.backup_after)
+        if self.backup_after is not None:
+            object.__setattr__(self, "backup_after", float(self.backup_after))
         object.__setattr__(self, "_dag", self._resolve())
 
     def _resolve(self) -> tuple[WorkTask, ...]:
@@ -143,6 +174,20 @@ class WorkSpec:
         if self.assignment == "lead_assigned" and len(ids) < 2:
             raise SpecError(f"{path}.assignment", "'lead_assigned' needs at least 2 agents (a lead and a member)",
                             len(ids))
+
+    def check_execution(self, execution: str, path: str = "task.work") -> None:
+        """Cross-check against the team's execution model: work stealing and backup copies
+        need agents that act at their own pace (not synchronous rounds)."""
+        if execution != "synchronous":
+            return
+        if self.policy in ASYNCHRONOUS_ONLY:
+            raise SpecError(f"{path}.policy", f"{self.policy!r} needs execution 'asynchronous' (or "
+                            "'partially_synchronous'): in synchronous rounds no agent is ever idle while another "
+                            "works", self.policy)
+        if self.backup_after is not None:
+            raise SpecError(f"{path}.backup_after", "needs execution 'asynchronous' (or 'partially_synchronous'): "
+                            "in synchronous rounds a slow agent slows every round, not its own task",
+                            self.backup_after)
 
     def replace(self, **changes: Any) -> "WorkSpec":
         return _replace(self, **changes)
@@ -248,13 +293,15 @@ def generate_dag(p: float, size: int = 20) -> tuple[WorkTask, ...]:
 def work_team(n: int = 4, *, assignment: str = "self_claim", p: float | None = None, source: str | None = None,
               tasks: Sequence[WorkTask] | None = None, size: int = 20, max_rounds: int | None = None,
               seed: int = 0, backend: str = "simulated", topology: str | None = None,
-              work: dict[str, Any] | None = None, **profile: Any):
+              work: dict[str, Any] | None = None, policy: str | None = None, execution: str = "synchronous",
+              mix: Any = None, **profile: Any):
     """The quick way to a work-division spec: ``n`` agents ``a0 .. a{n-1}`` on a DAG.
 
     Without ``p``, ``source`` or ``tasks`` the DAG is generated with p = 0.5. ``work``
-    sets further :class:`WorkSpec` fields (``locks``, ``error_rate`` ...); ``profile``
-    sets :class:`AgentSpec` fields on every agent. A lead-assigned team gets ``a0`` as
-    its lead and a star topology around it; ``max_rounds`` defaults to max(60, 3·tasks).
+    sets further :class:`WorkSpec` fields (``locks``, ``error_rate`` ...) and ``policy``
+    the scheduling policy; ``profile`` sets :class:`AgentSpec` fields on every agent, or
+    ``mix`` composes the team by profile. A lead-assigned team gets ``a0`` as its lead
+    and a star topology around it; ``max_rounds`` defaults to max(60, 3·tasks).
     """
     from llmteams_lab.spec._fields import construct
     from llmteams_lab.spec.task import TaskSpec
@@ -263,12 +310,12 @@ def work_team(n: int = 4, *, assignment: str = "self_claim", p: float | None = N
     if p is None and source is None and not tasks:
         p = 0.5
     fields = {"assignment": assignment, "parallel_fraction": p, "source": source, "size": size,
-              "tasks": tuple(tasks or ()), **(work or {})}
+              "tasks": tuple(tasks or ()), "policy": policy, **(work or {})}
     spec = construct(WorkSpec, {k: v for k, v in fields.items() if v is not None}, "task.work")
     lead = assignment == "lead_assigned"
     rounds = max_rounds if max_rounds is not None else max(60, 3 * len(spec.dag))
     base = team(n, topology=topology or ("star" if lead else "complete"), max_rounds=rounds, seed=seed,
-                backend=backend, **profile)
+                backend=backend, mix=mix, **profile)
     agents = tuple(a.replace(role="leader") if lead and i == 0 else a for i, a in enumerate(base.agents))
     return base.replace(agents=agents, task=TaskSpec(kind="work_division", work=spec),
-                        name=f"work-{assignment}")
+                        name=f"work-{assignment}", execution=execution)

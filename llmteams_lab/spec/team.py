@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
@@ -34,12 +34,19 @@ from llmteams_lab.spec.network import (
     NetworkSpec,
     check_communication,
 )
+from llmteams_lab.spec.profiles import (
+    PROFILES,
+    ProfileSpec,
+    apply_profile,
+    check_custom,
+    check_mix,
+    mix_profiles,
+    resolve,
+)
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 LOGGING = ("messages", "rounds")
 # Why a cap: a generated team is built eagerly (and a complete graph has n(n-1) arcs), so a
@@ -65,6 +72,11 @@ class TeamSpec:
                  synchronous
     network      link delays, mailboxes, reliability (``None``: instant and lossless)
     detector     a timeout-based failure detector (asynchronous teams; ``None``: none)
+    profiles     the team's own agent profiles (``spec.profiles``), beside the presets;
+                 omitted from dicts while empty
+    mix          the team's composition by profile, ``{"strong-slow": 1, "cheap-fast": 4}``
+                 (counts summing to the team size): agent i gets the i-th profile slot —
+                 one value a sweep can vary; ``None``: each agent's own ``profile``
     """
 
     agents: tuple[AgentSpec, ...]
@@ -82,10 +94,12 @@ class TeamSpec:
     execution: str = "synchronous"
     network: NetworkSpec | None = None
     detector: DetectorSpec | None = None
+    profiles: tuple[ProfileSpec, ...] = ()
+    mix: tuple[tuple[str, int], ...] | None = None
 
     _NESTED = {"agents": AgentSpec, "topology": TopologySpec, "protocol": ProtocolSpec,
                "task": TaskSpec, "budgets": Budgets, "faults": FaultSpec, "failure_policy": FailurePolicySpec,
-               "endpoint": EndpointSpec, "network": NetworkSpec, "detector": DetectorSpec}
+               "endpoint": EndpointSpec, "network": NetworkSpec, "detector": DetectorSpec, "profiles": ProfileSpec}
     _OPTIONAL = ("endpoint", "network", "detector")
 
     def __post_init__(self) -> None:
@@ -98,10 +112,12 @@ class TeamSpec:
             if not isinstance(agent, AgentSpec):
                 raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
         object.__setattr__(self, "faults", coerce_faults(self.faults))
+        object.__setattr__(self, "profiles", check_custom(self.profiles))
+        object.__setattr__(self, "agents", self._profiled())
         for name, cls in self._NESTED.items():
             if name in self._OPTIONAL and getattr(self, name) is None:
                 continue
-            if name not in ("agents", "faults") and not isinstance(getattr(self, name), cls):
+            if name not in ("agents", "faults", "profiles") and not isinstance(getattr(self, name), cls):
                 raise SpecError(name, f"must be a {cls.__name__}", getattr(self, name))
         c.int_at_least("seed", self.seed, 0)
         c.text("name", self.name, allow_empty=False)
@@ -110,6 +126,26 @@ class TeamSpec:
         c.one_of("execution", self.execution, EXECUTIONS)
         self._check_team()
         check_communication(self)
+
+    def _profiled(self) -> tuple[AgentSpec, ...]:
+        """The agents with the mix's profiles and the team's own profiles applied."""
+        agents = self.agents
+        if self.mix is not None:
+            mix = check_mix(self.mix, len(agents), self.profiles)
+            object.__setattr__(self, "mix", mix)
+            agents = tuple(a if a.profile == name and name in PROFILES else apply_profile(a, name, self.profiles)
+                           for a, name in zip(agents, mix_profiles(mix)))
+        if not self.profiles and all(a.profile is None or a.profile in PROFILES for a in agents):
+            return agents  # the common case: presets were applied by each agent
+        out = []
+        for i, a in enumerate(agents):
+            if a.profile is None or a.profile in PROFILES:
+                out.append(a)
+                continue
+            found = resolve(a.profile, self.profiles, f"agents[{i}].profile")
+            same = all(getattr(a, k) == v for k, v in found.fields().items())
+            out.append(a if same else construct(AgentSpec, {**a.to_dict(), **found.fields()}, f"agents[{i}]"))
+        return tuple(out)
 
     def _check_team(self) -> None:
         ids = self.ids
@@ -121,6 +157,7 @@ class TeamSpec:
         self.topology.check_members(ids)
         if self.task.work is not None:
             self.task.work.check_members(ids)
+            self.task.work.check_execution(self.execution)
         check_team_faults(self.faults, ids, self.arcs, self.budgets.max_rounds, self.task)
         n = len(ids)
         if self.protocol.kind == "leader":
@@ -159,14 +196,6 @@ class TeamSpec:
             topo = topo.replace(leader=self.leader)
         return topo.arcs(self.ids, self.seed)
 
-    def arc_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """The arcs as two arrays (senders, receivers), sorted by sender then receiver —
-        :meth:`arcs` without a Python pair per arc (see :meth:`TopologySpec.arc_arrays`)."""
-        topo = self.topology
-        if topo.kind in ("star", "tree") and topo.leader is None:
-            topo = topo.replace(leader=self.leader)
-        return topo.arc_arrays(self.ids, self.seed)
-
     def fingerprint(self) -> str:
         """A stable 12-hex id of the spec (sha256 of its canonical JSON)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
@@ -186,15 +215,20 @@ class TeamSpec:
             del data["faults"]
         if self.failure_policy == FailurePolicySpec():
             del data["failure_policy"]
+        if not self.profiles:
+            del data["profiles"]
+        if self.mix is not None:
+            data["mix"] = dict(self.mix)
         return data
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> "TeamSpec":
         """Build from a mapping. Besides ``agents = [...]``, accepts ``size = n`` plus an
-        optional ``agent`` table applied to every generated agent ``a0 .. a{n-1}``."""
+        optional ``agent`` table applied to every generated agent ``a0 .. a{n-1}`` (with a
+        ``mix`` table and no ``size``, the size is the mix's total)."""
         if not path and isinstance(data, dict):
             check_depth(data, cls.__name__)  # before expanding ``size`` copies of the template
-        if isinstance(data, dict) and ("size" in data or "agent" in data):
+        if isinstance(data, dict) and ("size" in data or "agent" in data or ("mix" in data and "agents" not in data)):
             data = _expand_size(data)
         return from_dict(cls, data, path, checked=True)
 
@@ -244,6 +278,9 @@ def check_team_size(path: str, n: Any) -> int:
 def _expand_size(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     size = data.pop("size", None)
+    mix = data.get("mix")
+    if size is None and isinstance(mix, dict) and all(c.is_int(v) for v in mix.values()):
+        size = sum(mix.values())
     template = data.pop("agent", {})
     if "agents" in data:
         raise SpecError("size", "cannot be combined with an explicit 'agents' list", size)
@@ -266,11 +303,15 @@ def team(
     backend: str = "simulated",
     logging: str = "messages",
     endpoint: Any = None,
+    mix: Any = None,
+    execution: str = "synchronous",
     **profile: Any,
 ) -> TeamSpec:
     """The quick way to a spec: ``n`` identical agents ``a0 .. a{n-1}``.
 
-    ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``).
+    ``profile`` sets any :class:`AgentSpec` field on every agent (``competence=0.7``,
+    ``profile="cheap-fast"``); ``mix`` gives a heterogeneous team by profile instead
+    (``{"strong-slow": 1, "cheap-fast": 4}``, counts summing to ``n``).
     For the leader protocol the first agent gets role ``leader`` and the topology is a star.
     ``endpoint`` (an :class:`EndpointSpec` or a dict) is where ``backend="openai"`` agents are answered.
     """
@@ -289,4 +330,6 @@ def team(
         seed=seed,
         logging=logging,
         endpoint=None if endpoint is None else from_dict(EndpointSpec, endpoint, "endpoint"),
+        mix=mix,
+        execution=execution,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from llmteams_lab.cli import main
+from llmteams_lab.errors import SpecError
 from llmteams_lab.serve import FaultPlan, FaultRule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,47 @@ def test_the_serve_command_prints_its_url_and_answers(tmp_path) -> None:
     (["serve", "--api-key-env", "LLMTEAMS_UNSET_VARIABLE"], "'--api-key-env' must name a set environment variable"),
     (["proxy", "--upstream", "ftp://example.com"], "'upstream' must be an http(s) URL"),
     (["serve", "--faults", "missing.toml"], "'--faults' must be an existing TOML file"),
+    (["serve", "--provider-rpm", "-60"], "'--provider-rpm' must be a number in (0, 1e9] (got -60.0)"),
+    (["proxy", "--upstream", "http://127.0.0.1:9/v1", "--provider-rpm", "60", "--provider-burst-s", "0"],
+     "'--provider-burst-s' must be a number in (0, 1e9] (got 0.0)"),
 ])
 def test_bad_command_lines_exit_2_with_the_flag_named(capsys, argv, error) -> None:
     assert main(argv) == 2
     assert error in capsys.readouterr().err
+
+
+def test_a_providers_rate_limit_refuses_requests_beyond_its_bucket_and_says_when_to_retry() -> None:
+    plan = FaultPlan([FaultRule("rate_limit", rpm=60, burst_s=2.0)])  # a bucket of two, one a second
+    assert plan.pick(b"a") is None and plan.pick(b"b") is None
+    refused = plan.pick(b"c")
+    assert refused is not None and refused.kind == "rate_limit" and 0 < refused.retry_after_s <= 1.0
+    assert plan.fired["rate_limit"] == 1
+    plan.clear()
+    plan.add("rate_limit", rpm=60, burst_s=2.0)
+    assert plan.pick(b"d") is None  # a fresh bucket
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"kind": "server_error", "rpm": 60}, "'rpm' is a provider's limit: only for kind 'rate_limit' (got kind "
+                                          "'server_error') (got 60)"),
+    ({"kind": "rate_limit", "rpm": -5}, "'rpm' must be a number in (0, 1e9] (got -5)"),
+    ({"kind": "rate_limit", "rpm": 60, "burst_s": 0}, "'burst_s' must be a number in (0, 1e9] (got 0)"),
+])
+def test_bad_provider_limits_name_the_field(fields: dict, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        FaultRule.from_dict(fields)
+    assert str(err.value) == message
+
+
+def test_the_provider_flags_add_a_providers_rate_limit() -> None:
+    import argparse
+
+    from llmteams_lab.serve.cli import add_fault_arguments, fault_plan
+
+    parser = argparse.ArgumentParser()
+    add_fault_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0)
+    plan = fault_plan(parser.parse_args(["--provider-rpm", "120", "--provider-burst-s", "1"]))
+    assert plan.rules == (FaultRule("rate_limit", rpm=120.0, burst_s=1.0),)
+    assert plan.pick(b"a") is None and plan.pick(b"b") is None and plan.pick(b"c").kind == "rate_limit"
+    assert fault_plan(parser.parse_args([])).rules == ()

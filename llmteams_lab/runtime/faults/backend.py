@@ -119,6 +119,9 @@ class FaultyBackend(Backend):
     def take_retries(self):
         return self.inner.take_retries()
 
+    def take_waits(self):
+        return self.inner.take_waits()
+
     def worst_case_round(self, round, agents, request_of):
         found = self.inner.worst_case_round(round, agents, request_of)
         if found is None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied
+from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied, on_cost_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision, held_agreement, make_protocol
 from llmteams_lab.rounds import (
@@ -74,6 +74,9 @@ class Deliberation:
         self._option_codes = log.codes(self.options)  # bulk-logged answers are these string codes
         self._details: dict[tuple[int, bool], int] = {}
         self._reply_seq: np.ndarray | None = None
+        # simulated agents with a price (a profile's): their replies cost tokens x price
+        self._priced = {i: a for i, a in enumerate(spec.agents) if a.backend == "simulated"
+                        and (a.usd_per_mtok_in or a.usd_per_mtok_out)}
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
         return self.protocol.acting(round, alive)
@@ -138,6 +141,8 @@ class Deliberation:
             if reply is not None:
                 cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
                 estimated[j] = reply.usage_estimated
+            elif i in self._priced:
+                cost[j] = self._simulated_cost(i, slots)
         self.cost_used += float(np.nansum(cost))
         confidence = slots.confidence[acting]
         detail = self._detail_codes(confidence, estimated)
@@ -174,7 +179,7 @@ class Deliberation:
             t_end = t0 + latency[i]
             reply = replies.get(i)
             a = answers[i]
-            cost = reply.cost_usd if reply is not None else 0.0
+            cost = reply.cost_usd if reply is not None else self._simulated_cost(i, slots)
             if cost:
                 self.cost_used += cost
             # usage_estimated: the server sent no usage, so the tokens are estimates
@@ -188,6 +193,13 @@ class Deliberation:
                                      correct=correct, tokens_in=tokens_in[i], tokens_out=tokens_out[i],
                                      cost_usd=cost, fault=marks.get(i), detail=detail,
                                      cause=woken_by(slots, i)).seq
+
+    def _simulated_cost(self, i: int, slots: RoundReplySlots) -> float:
+        """A priced simulated agent's reply cost (0 for the unpriced), on the cost grid."""
+        agent = self._priced.get(i)
+        if agent is None:
+            return 0.0
+        return on_cost_grid(agent.price(int(slots.tokens_in[i]), int(slots.tokens_out[i])))
 
     def _log_failure(self, r: int, t0: float, i: int, err: BaseException, latency: float, tokens_in: int,
                      tokens_out: int, cause: int | None = None) -> None:
@@ -214,14 +226,28 @@ class Deliberation:
         used = self._tokens_by_option(answers, everyone_valid, slots.tokens_in[pick], slots.tokens_out[pick],
                                       options, counts, replied.size)
         opts, add, truth = self.question.options, self.log.add, self.truth
+        spent = self._priced_by_option(replied, slots)
         for option, (used_in, used_out), count in zip(options, used, counts[options].tolist()):
             add(AnswersTallied, r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
-                count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=0.0)
+                count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=on_cost_grid(spent.get(option, 0.0)))
         if not everyone_valid:  # replies without a valid answer: their agents hold none
             none = ~valid
             add(AnswersTallied, r, t_start=t0, t_end=t_end, value=None, correct=None, count=int(none.sum()),
                 tokens_in=int(slots.tokens_in[pick][none].sum()), tokens_out=int(slots.tokens_out[pick][none].sum()),
-                cost_usd=0.0)
+                cost_usd=on_cost_grid(spent.get(-1, 0.0)))
+
+    def _priced_by_option(self, replied: np.ndarray, slots: RoundReplySlots) -> dict[int, float]:
+        """Dollars the priced simulated agents among ``replied`` spent, by the option they
+        gave (-1: none); empty when no agent is priced. Counted into ``cost_used``."""
+        if not self._priced:
+            return {}
+        spent: dict[int, float] = {}
+        for i in replied.tolist():
+            if i in self._priced:
+                a = max(int(slots.answer[i]), -1)
+                spent[a] = spent.get(a, 0.0) + self._simulated_cost(i, slots)
+        self.cost_used += sum(spent.values())
+        return spent
 
     def _tokens_by_option(self, answers: np.ndarray, all_valid: bool, tokens_in: np.ndarray,
                           tokens_out: np.ndarray, options: list[int], counts: np.ndarray,

@@ -19,7 +19,16 @@ write F       writes file F. With locks, a file held by another agent is refused
 complete T    by T's owner once its work is done: the tests run (→ ``TestsRan``); faulty
               work fails them and the task starts over (rework), else ``TaskCompleted``.
               A task without files gets its round of work from the ``complete`` itself.
-assign T A    (a lead) assigns a pending task to agent A; A must still claim it.
+assign T A    (a lead) assigns a pending task to agent A; A must still claim it. Tasks are
+              ranked in the order they were assigned (an agent's queue, under a policy).
+steal T       (work stealing) takes a ready task assigned to another agent that has not
+              started it, and starts it (→ ``TaskStolen``, then ``TaskClaimed``).
+backup T      (speculation) an agent holding nothing starts a backup copy of T, which
+              another agent is running (→ ``BackupStarted``; one backup per task). The
+              backup writes its own copy of T's files — no locks, no clobbering — and
+              makes its own progress; whichever copy completes first wins: T is done, owned
+              by the winner, and the other copy is cancelled (→ ``TaskCancelled``); what
+              the loser then does to T is refused.
 
 Agents decide on the board as it was when the round began (a stale view), so two
 agents can claim or write the same thing in one round — the board arbitrates.
@@ -38,7 +47,9 @@ STATUSES = ("pending", "assigned", "in_progress", "done")
 
 class Outcome(NamedTuple):
     """What one action did. ``kind``: claimed, claim_blocked, written, lock_denied,
-    tests, completed, assigned, refused, noop. ``peer``: lock holder or assignee."""
+    tests, completed, assigned, refused, noop, stolen, backup_started, cancelled.
+    ``peer``: lock holder, assignee, victim, primary or (cancelled) the loser; ``units``:
+    the work a cancelled copy had done."""
 
     kind: str
     task: str | None = None
@@ -47,12 +58,14 @@ class Outcome(NamedTuple):
     reason: str | None = None
     peer: str | None = None
     damaged: tuple[str, ...] = ()
+    units: int = 0
 
 
 class TaskBoard:
     """Task statuses, owners, progress and file locks (see the module docstring)."""
 
-    def __init__(self, tasks: Sequence[WorkTask], work: Mapping[str, int] | None = None, *, locks: bool = True):
+    def __init__(self, tasks: Sequence[WorkTask], work: Mapping[str, int] | None = None, *, locks: bool = True,
+                 priority: Mapping[str, int] | None = None):
         self.tasks = {t.id: t for t in tasks}
         self.order = [t.id for t in tasks]
         self.work = {t.id: int((work or {}).get(t.id, t.work)) for t in tasks}
@@ -66,6 +79,11 @@ class TaskBoard:
         for t in tasks:
             for f in t.files:
                 self.by_file.setdefault(f, []).append(t.id)
+        self.priority = dict(priority) if priority is not None else None  # a policy's rank of each task
+        self.backup: dict[str, str] | None = None  # speculation on: task -> agent of its backup copy
+        self.backup_progress: dict[str, int] = {}
+        self.cancelled: set[tuple[str, str]] = set()  # (agent, task) copies that lost
+        self.rank: dict[str, int] = {}  # the order tasks were assigned in
         self._worked: set[str] = set()      # tasks that got a round of work this round
         self._finished: set[str] = set()    # tasks completed this round
 
@@ -84,9 +102,29 @@ class TaskBoard:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The board as plain JSON-able rows (what agents see at the start of a round)."""
-        return [{"id": tid, "title": t.title, "status": self.status[tid], "owner": self.owner[tid],
+        rows = [{"id": tid, "title": t.title, "status": self.status[tid], "owner": self.owner[tid],
                  "dependencies": list(t.dependencies), "files": list(t.files), "work": self.work[tid],
                  "progress": self.progress[tid]} for tid, t in self.tasks.items()]
+        if self.priority is not None:  # under a scheduling policy: queue order and priority
+            for row in rows:
+                row["rank"] = self.rank.get(row["id"])
+                row["priority"] = self.priority[row["id"]]
+        if self.backup is not None:  # speculation: who runs a backup copy, and how far it got
+            for row in rows:
+                row["backup"] = self.backup.get(row["id"])
+                row["backup_progress"] = self.backup_progress.get(row["id"], 0)
+        return rows
+
+    def copy_of(self, agent: str) -> str | None:
+        """The running task ``agent`` holds a backup copy of, if any."""
+        if not self.backup:
+            return None
+        return next((t for t, who in self.backup.items() if who == agent and self.status[t] == "in_progress"), None)
+
+    def busy(self, agent: str) -> bool:
+        """Whether ``agent`` holds a running task (its own or a backup copy)."""
+        own = any(self.owner[t] == agent and self.status[t] == "in_progress" for t in self.order)
+        return own or self.copy_of(agent) is not None
 
     # --- actions ------------------------------------------------------------------
     def assign(self, tid: str, agent: str) -> Outcome:
@@ -95,7 +133,41 @@ class TaskBoard:
         if self.status[tid] != "pending" or self.owner[tid] is not None:
             return Outcome("refused", tid, ok=False, reason="not_pending", peer=agent)
         self.status[tid], self.owner[tid] = "assigned", agent
+        self.rank[tid] = len(self.rank)
         return Outcome("assigned", tid, peer=agent)
+
+    def steal(self, agent: str, tid: str) -> list[Outcome]:
+        """Take a ready task another agent was assigned and has not started, and start it."""
+        if tid not in self.tasks:
+            reason = "unknown_task"
+        elif self.status[tid] != "assigned" or self.owner[tid] == agent:
+            reason = {"in_progress": "already_claimed", "done": "already_done"}.get(self.status[tid], "not_queued")
+        elif not self.ready(tid):
+            reason = "dependencies_not_done"
+        else:
+            victim = self.owner[tid]
+            self.status[tid], self.owner[tid] = "in_progress", agent
+            return [Outcome("stolen", tid, peer=victim), Outcome("claimed", tid)]
+        return [Outcome("claim_blocked", tid, ok=False, reason=reason, peer=self.owner.get(tid))]
+
+    def start_backup(self, agent: str, tid: str) -> Outcome:
+        """Start a backup copy of running task ``tid`` (see the module docstring)."""
+        if self.backup is None:
+            reason = "no_speculation"
+        elif tid not in self.tasks:
+            reason = "unknown_task"
+        elif self.status[tid] != "in_progress":
+            reason = "already_done" if self.status[tid] == "done" else "not_running"
+        elif self.owner[tid] == agent:
+            reason = "own_task"
+        elif tid in self.backup:
+            reason = "already_backed_up"
+        elif self.busy(agent):
+            reason = "busy"
+        else:
+            self.backup[tid], self.backup_progress[tid] = agent, 0
+            return Outcome("backup_started", tid, peer=self.owner[tid])
+        return Outcome("claim_blocked", tid, ok=False, reason=reason, peer=self.owner.get(tid))
 
     def claim(self, agent: str, tid: str) -> Outcome:
         reason = self._claim_refusal(agent, tid)
@@ -121,6 +193,16 @@ class TaskBoard:
         return None
 
     def write(self, agent: str, path: str) -> Outcome:
+        tasks = self.by_file.get(path, ())
+        copy = self.copy_of(agent)
+        if copy is not None and copy in tasks:  # a backup writes its own copy: no lock, no clobber
+            if (copy, "backup") not in self._worked:
+                self._worked.add((copy, "backup"))
+                self.backup_progress[copy] += 1
+            return Outcome("written", copy, path)
+        if self.cancelled and any((agent, t) in self.cancelled for t in tasks) \
+                and not any(self.owner[t] == agent and self.status[t] == "in_progress" for t in tasks):
+            return Outcome("refused", file=path, ok=False, reason="cancelled")  # a lost copy's late write
         held = self.holder.get(path)
         if self.locks and held not in (None, agent):
             return Outcome("lock_denied", file=path, ok=False, reason="locked", peer=held)
@@ -150,6 +232,10 @@ class TaskBoard:
     def complete(self, agent: str, tid: str, *, faulty: bool = False) -> list[Outcome]:
         if tid not in self.tasks:
             return [Outcome("refused", tid, ok=False, reason="unknown_task")]
+        if (agent, tid) in self.cancelled:
+            return [Outcome("refused", tid, ok=False, reason="cancelled")]
+        if self.backup and self.backup.get(tid) == agent and self.status[tid] == "in_progress":
+            return self._complete_backup(agent, tid, faulty)
         if self.owner[tid] != agent or self.status[tid] != "in_progress":
             reason = "already_done" if self.status[tid] == "done" else "not_owner"
             return [Outcome("refused", tid, ok=False, reason=reason)]
@@ -165,7 +251,32 @@ class TaskBoard:
             return [Outcome("tests", tid, ok=False, reason="rework")]
         self.status[tid] = "done"
         self._finished.add(tid)
-        return [Outcome("tests", tid), Outcome("completed", tid)]
+        return [Outcome("tests", tid), Outcome("completed", tid)] + self._cancel(tid, self.backup.get(tid)
+                                                                                 if self.backup else None, "backup")
+
+    def _complete_backup(self, agent: str, tid: str, faulty: bool) -> list[Outcome]:
+        """The backup copy completes: it wins, and the primary copy is cancelled."""
+        if not self.tasks[tid].files and (tid, "backup") not in self._worked:
+            self._worked.add((tid, "backup"))
+            self.backup_progress[tid] += 1
+        if self.backup_progress[tid] < self.work[tid]:
+            return [Outcome("refused", tid, ok=False, reason="unfinished")]
+        if faulty:
+            self.backup_progress[tid] = 0
+            self._worked.discard((tid, "backup"))
+            return [Outcome("tests", tid, ok=False, reason="rework")]
+        primary = self.owner[tid]
+        self.status[tid], self.owner[tid] = "done", agent
+        self._finished.add(tid)
+        return [Outcome("tests", tid), Outcome("completed", tid)] + self._cancel(tid, primary, "primary")
+
+    def _cancel(self, tid: str, loser: str | None, copy: str) -> list[Outcome]:
+        """Cancel ``loser``'s copy of the just-completed ``tid`` (none: nothing to cancel)."""
+        if loser is None:
+            return []
+        self.cancelled.add((loser, tid))
+        units = self.progress[tid] if copy == "primary" else self.backup_progress[tid]
+        return [Outcome("cancelled", tid, ok=False, reason=copy, peer=loser, units=units)]
 
     def end_round(self) -> None:
         """Release locks whose holder no longer owns an unfinished task on the file."""

@@ -1,6 +1,6 @@
 """The work-division action vocabulary for LLM agents: prompt pieces and a tolerant parser.
 
-An agent acts on the task board with five verbs, each a tuple in ``AgentReply.actions``:
+An agent acts on the task board with seven verbs, each a tuple in ``AgentReply.actions``:
 
 =========  ==========================  =============================================
 verb       tuple                       meaning
@@ -11,6 +11,10 @@ write      ("write", path)             write a file of a task you hold (a round 
 complete   ("complete", task)          declare a task done; the tests then run
 message    ("message", text)           tell your neighbours something
 assign     ("assign", task, agent)     (the lead) give a task to a teammate
+steal      ("steal", task)             (work stealing) take a ready task waiting in a
+                                       teammate's queue, and start it
+backup     ("backup", task)            (speculation) start a backup copy of a task a
+                                       teammate is running long; first copy done wins
 =========  ==========================  =============================================
 
 The reply is asked for as JSON (:data:`ACTIONS_SCHEMA`, for servers with structured
@@ -37,7 +41,7 @@ from llmteams_lab.messages import AgentRequest, ParsedReply
 __all__ = ["ACTIONS_SCHEMA", "CODEC", "VERBS", "WorkCodec", "describe_actions", "parse_actions", "parse_work_reply",
            "render_board", "work_messages", "work_response_format", "work_system_prompt"]
 
-VERBS = ("assign", "claim", "complete", "message", "write")
+VERBS = ("assign", "backup", "claim", "complete", "message", "steal", "write")
 
 ACTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -79,7 +83,10 @@ def render_board(board: Iterable[Mapping[str, Any]]) -> str:
         owner = f" owner={t['owner']}" if t.get("owner") else ""
         deps = f" needs={','.join(t['dependencies'])}" if t.get("dependencies") else ""
         files = f" files={','.join(t['files'])}" if t.get("files") else ""
-        lines.append(f"- {t['id']} [{t['status']}]{owner}{deps}{files}: {t.get('title', '')}".rstrip(": "))
+        order = f" priority={t['priority'] + 1}" if t.get("priority") is not None else ""
+        backup = f" backup={t['backup']}" if t.get("backup") else ""
+        lines.append(f"- {t['id']} [{t['status']}]{owner}{deps}{files}{order}{backup}: {t.get('title', '')}"
+                     .rstrip(": "))
     return "\n".join(lines)
 
 
@@ -93,10 +100,30 @@ def work_messages(request: AgentRequest) -> list[dict[str, str]]:
     if view.get("members") and request.role == "leader":
         parts.append("Teammates: " + ", ".join(view["members"]))
     parts.append("Task board:\n" + render_board(view.get("board", ())))
+    parts += _policy_notes(view, request.role)
     if request.inbox:
         parts.append("Messages:\n" + "\n".join(f"- {m.sender}: {m.text or m.answer or ''}" for m in request.inbox))
     return [{"role": "system", "content": work_system_prompt(request.role, mode)},
             {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _policy_notes(view: Mapping[str, Any], role: str) -> list[str]:
+    """What a scheduling policy or speculation asks of the agent this turn (none: nothing)."""
+    notes = []
+    policy = view.get("policy")
+    if policy is not None and policy not in ("chain", "random"):
+        notes.append(f"Scheduling policy: {policy}. Take tasks in priority order (1 first); work your own "
+                     "queue in the order it was assigned.")
+    if policy == "work_stealing":
+        notes.append("When none of your own tasks is ready, steal a ready task still waiting in a busy "
+                     "teammate's queue: {\"do\": \"steal\", \"task\": ID}.")
+    if policy == "speed_aware" and role == "leader" and view.get("unit_s"):
+        notes.append("Seconds per unit of work: " + ", ".join(f"{m}={u:g}" for m, u in view["unit_s"].items()))
+    if view.get("speculate"):
+        notes.append("Running long — if you have nothing else to do, start a backup copy "
+                     "({\"do\": \"backup\", \"task\": ID}), then write its files and complete it: "
+                     + ", ".join(view["speculate"]))
+    return notes
 
 
 def parse_actions(text: str) -> tuple[tuple[str, ...], ...]:
@@ -179,7 +206,7 @@ def _normal(parts: list[str]) -> tuple[str, ...] | None:
     if verb == "assign":
         args = [a for a in args if a.lower() != "to"]
         return ("assign", args[0], args[1]) if len(args) >= 2 else None
-    if verb in ("claim", "write", "complete") and args:
+    if verb in ("backup", "claim", "complete", "steal", "write") and args:
         return (verb, args[0].strip("`'\",."))
     return None
 

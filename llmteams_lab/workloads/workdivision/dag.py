@@ -25,13 +25,14 @@ only when n divides W − C (see :func:`assigned_makespan`).
 
 from __future__ import annotations
 
+import random
 from typing import Sequence
 
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.spec.tasks import WorkTask
 
 __all__ = ["amdahl", "assigned_makespan", "chain_assignment", "critical_path", "critical_path_bound",
-           "parallel_fraction", "topological_order", "work_span_bound"]
+           "parallel_fraction", "random_dag", "topological_order", "work_span_bound"]
 
 
 def topological_order(tasks: Sequence[WorkTask]) -> list[str]:
@@ -154,3 +155,22 @@ def assigned_makespan(tasks: Sequence[WorkTask], owner: dict[str, str]) -> int:
                                 show_got=False)
         done.update(finished)
     return rounds
+
+
+def random_dag(size: int, *, seed: int = 0, fan_in: int = 2, max_work: int = 3, window: int = 20) -> tuple[WorkTask, ...]:
+    """A random DAG of ``size`` tasks for scheduling experiments (the paper's suites are a
+    chain plus free tasks, where most policies tie): task i depends on up to ``fan_in``
+    distinct tasks drawn from the ``window`` tasks listed before it, and takes 1 to
+    ``max_work`` units of work; each task writes its own file. Seeded, listed in a
+    topological order."""
+    for name, value in (("size", size), ("fan_in", fan_in), ("max_work", max_work), ("window", window)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "fan_in" else 1):
+            raise ArgumentError(name, f"must be an integer >= {0 if name == 'fan_in' else 1}", value)
+    rng = random.Random(f"random_dag|{seed}")
+    tasks = []
+    for i in range(1, size + 1):
+        earlier = list(range(max(1, i - window), i))
+        deps = sorted(rng.sample(earlier, min(len(earlier), rng.randint(0, fan_in))))
+        tasks.append(WorkTask(f"t{i}", f"task {i}", "", tuple(f"t{d}" for d in deps), (f"t{i}.py",),
+                              rng.randint(1, max_work)))
+    return tuple(tasks)

@@ -14,8 +14,14 @@ here). Replies are applied in agent order:
 * an agent's ``message`` actions are broadcast along its out-arcs by the network.
 
 Assignment modes: pre-assigned boards start with every task assigned by
-:func:`~llmteams_lab.workloads.workdivision.dag.chain_assignment`; lead-assigned teams wait for the
-lead's ``assign`` actions; self-claiming teams start with every task pending. The run
+:func:`~llmteams_lab.workloads.workdivision.dag.chain_assignment` — or, under a scheduling
+policy (``WorkSpec.policy``), by the policy's plan (``scheduling.plan``), in planned order;
+lead-assigned teams wait for the lead's ``assign`` actions; self-claiming teams start with
+every task pending. Under a policy the board's rows also carry ``rank`` (assignment order)
+and ``priority`` (the policy's order), and a stolen task is recorded as ``TaskStolen``.
+Under speculation (``WorkSpec.backup_after``, see ``speculation``) the view lists the tasks
+running long (``speculate``), backups and lost copies are recorded (``BackupStarted``,
+``TaskCancelled``) and each reply's detail names the task its turn worked on. The run
 ends when every task is done (``all_tasks_done``) or at the round budget. Each task's
 work in rounds is drawn once from the spec's ``work_jitter`` with the team's seed.
 """
@@ -51,11 +57,14 @@ from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.workdivision.board import Outcome, TaskBoard
 from llmteams_lab.workloads.workdivision.codec import describe_actions, parse_actions
 from llmteams_lab.workloads.workdivision.dag import chain_assignment
+from llmteams_lab.workloads.workdivision.events import BackupStarted, TaskCancelled, TaskStolen
+from llmteams_lab.workloads.workdivision.scheduling import LIST_POLICIES, plan, priority_ranks
+from llmteams_lab.workloads.workdivision.speculation import Backups, task_of_turn
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
 
-__all__ = ["WorkDivision", "draw_work"]
+__all__ = ["WorkDivision", "draw_work", "unit_times"]
 
 _STREAM = 0x70AD  # the per-task work draws
 
@@ -67,6 +76,15 @@ def draw_work(spec: TeamSpec) -> dict[str, int]:
     seed = spec.seed if spec.task.seed is None else spec.task.seed  # task.seed pins the work sizes
     z = np.random.default_rng([seed, _STREAM]).standard_normal(len(dag))
     return {t.id: max(1, int(round(t.work * float(np.exp(work.work_jitter * zi))))) for t, zi in zip(dag, z)}
+
+
+def unit_times(spec: TeamSpec) -> list[float]:
+    """Each agent's time per unit of work as a scheduler sees it: its median turn
+    (``latency_s``, at least a microsecond) when agents act at their own pace; one
+    round each in synchronous rounds (every agent does a unit per round)."""
+    if spec.execution == "synchronous":
+        return [1.0] * len(spec.agents)
+    return [max(a.latency_s, 1e-6) for a in spec.agents]
 
 
 class WorkDivision:
@@ -81,11 +99,17 @@ class WorkDivision:
         self.log = log
         work = spec.task.work
         self.mode = work.assignment
-        self.board = TaskBoard(work.dag, draw_work(spec), locks=work.locks)
+        self.policy = work.policy
+        drawn = draw_work(spec)
+        sized = [t.replace(work=drawn[t.id]) for t in work.dag]
+        priority = priority_ranks(sized, self.policy) if self.policy is not None else None
+        self.board = TaskBoard(work.dag, drawn, locks=work.locks, priority=priority)
         leader = spec.leader if self.mode == "lead_assigned" else None
         self.members = [a for a in spec.ids if a != leader]
+        self.unit_s = unit_times(spec)
+        self.backups = Backups(work.backup_after, self.board) if work.backup_after is not None else None
         if self.mode == "pre_assigned":
-            for tid, agent in chain_assignment(work.dag, spec.ids).items():
+            for tid, agent in self._pre_assignment(sized):
                 self.board.assign(tid, agent)
         self.project = work.project or spec.name
         self.decision = Decision(-1)
@@ -96,13 +120,26 @@ class WorkDivision:
         self._claimed_at: dict[str, int] = {}  # task -> the version in which it was claimed
         self._said: dict[int, str] = {}
 
+    def _pre_assignment(self, sized: list) -> list[tuple[str, str]]:
+        """(task, agent) in the order the system assigns them: the policy's plan, or chains."""
+        if self.policy in LIST_POLICIES:
+            made = plan(sized, self.spec.ids, self.policy, self.unit_s if self.policy == "speed_aware" else None)
+            return [(tid, made.owner[tid]) for tid in made.order]
+        return list(chain_assignment(self.spec.task.work.dag, self.spec.ids).items())
+
     # --- what agents see --------------------------------------------------------------
     def view(self, round: int) -> dict[str, Any]:
         """The board as the round began (built once per round, shared by every agent)."""
         key = (round, self._applied)  # rebuilt after any change: an asynchronous turn sees the board as it is
         if self._view is None or self._view[0] != key:
-            self._view = (key, {"mode": self.mode, "project": self.project,
-                                  "members": list(self.members), "board": self.board.snapshot()})
+            view = {"mode": self.mode, "project": self.project, "members": list(self.members),
+                    "board": self.board.snapshot()}
+            if self.policy is not None:
+                view["policy"] = self.policy
+                view["unit_s"] = {m: u for m, u in zip(self.spec.ids, self.unit_s) if m in self.members}
+            if self.backups is not None:
+                view["speculate"] = self.backups.running_long()
+            self._view = (key, view)
         return self._view[1]
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
@@ -130,6 +167,8 @@ class WorkDivision:
         self._said = {}
         for i in acting.tolist():
             t_end = t0 + float(slots.latency[i])
+            if self.backups is not None:
+                self.backups.now = max(self.backups.now, t_end)
             if i in slots.failures:
                 err = slots.failures[i]
                 self.log.add(AgentFailed, round, self.spec.ids[i], t_start=t0, t_end=t_end,
@@ -149,10 +188,13 @@ class WorkDivision:
         cost = reply.cost_usd if reply is not None else 0.0
         if cost:
             self.cost_used += cost
+        detail: dict[str, Any] = {"actions": [list(a) for a in actions]}
+        if self.backups is not None:  # which task (copy) the turn's tokens went to
+            detail["task"] = task_of_turn(self.board, aid, actions)
         self.log.add(AgentReplied, r, aid, t_start=t0, t_end=t_end, value=describe_actions(actions),
                      tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), cost_usd=cost,
                      fault=slots.marks.get(i), cause=woken_by(slots, i),
-                     detail=json.dumps({"actions": [list(a) for a in actions]}, separators=(",", ":")))
+                     detail=json.dumps(detail, separators=(",", ":")))
         said = []
         for action in actions:
             if action[0] == "message":
@@ -172,6 +214,10 @@ class WorkDivision:
             return [self.board.write(aid, arg)]
         if verb == "complete":
             return self.board.complete(aid, arg, faulty=len(action) > 2 and action[2] == "faulty")
+        if verb == "steal":
+            return self.board.steal(aid, arg)
+        if verb == "backup":
+            return [self.board.start_backup(aid, arg)]
         if verb == "assign" and len(action) > 2:
             allowed = self.mode == "lead_assigned" and aid == self.spec.leader and action[2] in self.members
             return [self.board.assign(arg, action[2])] if allowed else []
@@ -179,6 +225,14 @@ class WorkDivision:
 
     def _record(self, r: int, i: int, t0: float, t_end: float, o: Outcome) -> None:
         add, aid = self.log.add, self.spec.ids[i]
+        if self.backups is not None:
+            started = self.backups.note(aid, o, t0, t_end)
+            if o.kind == "backup_started":
+                add(BackupStarted, r, aid, o.peer, t_start=t0, t_end=t_end, value=o.task,
+                    detail=json.dumps(started, separators=(",", ":")))
+            elif o.kind == "cancelled":
+                add(TaskCancelled, r, o.peer, aid, t_start=t0, t_end=t_end, value=o.task,
+                    detail=self.backups.cancelled_detail(o))
         if o.kind == "claimed":
             self._claimed_at[o.task] = self._applied
             add(TaskClaimed, r, aid, t_start=t0, t_end=t_end, value=o.task)
@@ -197,6 +251,8 @@ class WorkDivision:
             add(TestsRan, r, aid, t_start=t0, t_end=t_end, value="0" if o.ok else "1", correct=o.ok, detail=o.task)
         elif o.kind == "completed":
             add(TaskCompleted, r, aid, t_start=t0, t_end=t_end, value=o.task)
+        elif o.kind == "stolen":
+            add(TaskStolen, r, aid, o.peer, t_start=t0, t_end=t_end, value=o.task)
 
     # --- the team's state -----------------------------------------------------------------
     def decide(self, round: int, alive: np.ndarray) -> Decision:
