@@ -71,6 +71,7 @@ class TeamGraph(anywidget.AnyWidget):
     link_faults = t.List(t.List()).tag(sync=True)  # [agent index, agent index, fault kind]
     note = t.Unicode("").tag(sync=True)
     round = t.Int(0).tag(sync=True)
+    unit = t.Unicode("round").tag(sync=True)  # what ``round`` counts: "slice" for an asynchronous team
     frame = t.Int(0).tag(sync=True)  # bumped to (re)play the round's message animation
     anim_ms = t.Int(450).tag(sync=True)
     hold = t.Bool(False).tag(sync=True)  # leave message dots in place (to click them) after flying

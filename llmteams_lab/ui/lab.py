@@ -385,10 +385,15 @@ class Lab:
         """Show message ``index`` of the round on screen in full (a dot or a row clicked)."""
         state = self.table.state
         if 0 <= index < len(state.messages):
-            self.message.value = message_html(state.round, state.messages[index])
+            self.message.value = message_html(state.round, state.messages[index], self.table.unit)
 
     def _set_team(self, spec: TeamSpec) -> None:
-        self.controls.use_slices(spec.execution != "synchronous")
+        unit = "round" if spec.execution == "synchronous" else "slice"
+        self.controls.use_slices(unit == "slice")
+        if getattr(self.figures, "unit", unit) != unit and isinstance(self.figures, LiveFigures):
+            self.figures.unit = unit
+            self.figures.redraw()
+        self.graph.unit = self.table.unit = unit
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
         self.graph.hold = True

@@ -104,7 +104,11 @@ class SpacetimeView(w.VBox):
         """The diagram of the run so far (its latest slices, for a big run)."""
         frame, title = self._windowed()
         q = self.controller.run.question
-        return spacetime_figure(frame, options=tuple(q.options) if q else (), max_messages=MAX_ARROWS, title=title)
+        figure = spacetime_figure(frame, options=tuple(q.options) if q else (), max_messages=MAX_ARROWS, title=title)
+        # beside the graph the diagram has half the lab's width: the legend goes below it
+        figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+                             margin={"r": 10}, height=figure.layout.height + 90)
+        return figure
 
     def _windowed(self) -> tuple[pl.DataFrame, str]:
         frame = self.frame

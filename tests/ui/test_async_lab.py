@@ -109,6 +109,12 @@ async def test_the_lab_labels_an_asynchronous_run_by_slices_of_virtual_time():
     await _click(lab, "step")  # the rest of slice 1
     await _click(lab, "step")
     assert lab.figures.rounds == [1, 2] and c.scrubber.max == 2
+    assert lab.graph.unit == "slice" and lab.table.title == "Messages of slice 2"
+    for view in lab.figures.views:  # the plots count slices too
+        layout = view.figure["layout"]
+        titles = [a["title"]["text"] for k, a in layout.items() if k.startswith("xaxis") and a.get("title")]
+        assert titles and set(titles) == {"slice"}, titles
+        assert "per round" not in str(layout.get("annotations"))
     ends = {e.round: e.t_end for e in lab.controller.run.events if e.kind == "RoundEnded"}
     assert ends[1] == 1.0 and 1.0 < ends[2] <= 2.0  # a slice ends at its tick, or when the team decided
     assert c.scrubber.time_label == f"t = {ends[2]:.3f} s" and lab.history[2].time == ends[2]
@@ -124,6 +130,7 @@ async def test_reset_to_a_synchronous_team_hides_the_async_controls_and_the_view
     await lab.reset(no_stop(team(4, seed=1)))
     assert lab.slot.children == () and lab.slot.layout.display == "none" and not lab.spacetime.active
     assert lab.controls.happening.layout.display == "none" and lab.controls.scrubber.unit == "round"
+    assert lab.graph.unit == "round" and lab.figures.unit == "round"
     await lab.step()
     assert "round <b>1</b>" in lab.controls.status.value and "virtual time" not in lab.controls.status.value
     redraws = lab.spacetime.redraws
