@@ -99,12 +99,20 @@ def test_lesson_08_draws_every_plot(page, jupyterlab, screenshots) -> None:
     assert page.locator(".jp-OutputArea-output .jp-RenderedText[data-mime-type*='error']").count() == 0
     assert errors.count() == 0, errors.all_text_contents()
     wait_plots_drawn(page, 3)  # the lab's live plots and its space-time diagram
-    page.wait_for_function("""() => {
-        const gds = [...document.querySelectorAll('.jp-OutputArea .js-plotly-plot')];
-        return gds.length >= 7 && gds.every(gd => gd.data && gd.data.length > 0
-            && gd.data.some(t => Array.from(t.x || []).length > 0)
-            && ((gd.querySelector('.gtitle') || {}).textContent || '').length > 0);
-    }""", timeout=30_000)
+    try:
+        page.wait_for_function("""() => {
+            const gds = [...document.querySelectorAll('.jp-OutputArea .js-plotly-plot')];
+            // _fullData: the data as drawn (a figure's numpy columns arrive base64-encoded in gd.data)
+            return gds.length >= 7 && gds.every(gd => gd._fullData && gd._fullData.length > 0
+                && gd._fullData.some(t => t.x && t.x.length > 0)
+                && ((gd.querySelector('.gtitle') || {}).textContent || '').length > 0);
+        }""", timeout=30_000)
+    except Exception as err:  # name what is on screen instead of a bare timeout
+        page.locator(".jp-NotebookPanel").screenshot(path=str(screenshots / "lesson_08.png"))
+        drawn = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea .js-plotly-plot')].map(gd => ({
+            traces: (gd.data || []).length, title: (gd.querySelector('.gtitle') || {}).textContent || ''}))""")
+        mimes = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output')].map(o => o.dataset.mimeType)")
+        raise AssertionError(f"lesson 08's plots not all drawn: {drawn}; outputs {mimes}") from err
     titles = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea .js-plotly-plot')]"
                            ".map(gd => gd.querySelector('.gtitle').textContent)")
     assert sum(t.startswith("Synchronous rounds") or t.startswith("Asynchronous") or t.startswith("a1 crashed")
@@ -113,4 +121,6 @@ def test_lesson_08_draws_every_plot(page, jupyterlab, screenshots) -> None:
     assert any(t.startswith("Space-time diagram") for t in titles), titles
     page.wait_for_timeout(400)
     page.locator(".jp-NotebookPanel").screenshot(path=str(screenshots / "lesson_08.png"))
+    page.locator(".jp-OutputArea .js-plotly-plot").nth(2).screenshot(path=str(screenshots / "lesson_08_detector.png"))
+    page.locator(".ltl-lab").screenshot(path=str(screenshots / "lesson_08_lab.png"))
     assert page.errors == []
