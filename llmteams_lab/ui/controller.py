@@ -419,6 +419,10 @@ class LabController:
     def _fork_round(self, at_round: int) -> int:
         if self.busy:
             raise LifecycleError("pause the lab before forking it")
+        if self.asynchronous:  # a fork re-executes recorded replies by round; an async agent's are by turn
+            raise LifecycleError("an asynchronous run cannot be forked, nor a fault of it ended, yet (the replay "
+                                 "that re-executes it answers rounds, not an agent's turns); press Reset to run "
+                                 "the builder's spec again — e.g. with another seed or without the fault")
         if isinstance(at_round, bool) or not isinstance(at_round, int) or not 0 <= at_round <= self.round:
             raise ArgumentError("at_round", f"must be a round of this run in [0, {self.round}]", at_round)
         if self.run_spec.logging == "rounds" and at_round > 0:

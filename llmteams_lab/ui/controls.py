@@ -83,9 +83,11 @@ class Controls(w.VBox):
     def rounds_per_second(self) -> float:
         return dict(SPEEDS)[self.speed.value]
 
-    def sync(self, state: str, done: bool, playing: bool, *, viewing_past: bool = False) -> None:
+    def sync(self, state: str, done: bool, playing: bool, *, viewing_past: bool = False,
+             can_fork: bool = True) -> None:
         """Enable what is safe in controller ``state``; Play turns into Pause while playing.
-        ``viewing_past``: an earlier timeline is on screen (it cannot be forked again).
+        ``viewing_past``: an earlier timeline is on screen (it cannot be forked again);
+        ``can_fork``: false for an asynchronous team (see ``LabController.fork``).
         """
         busy = state in ("stepping", "resetting") or playing
         self.step.disabled = busy or done
@@ -94,4 +96,4 @@ class Controls(w.VBox):
         self.play.description, self.play.icon = ("Pause", "pause") if playing else ("Play", "play")
         self.play.button_style = "warning" if playing else ""
         self.reset.disabled = busy
-        self.fork.disabled = busy or viewing_past
+        self.fork.disabled = busy or viewing_past or not can_fork

@@ -415,7 +415,7 @@ class Lab:
     def _sync(self) -> None:
         ctl = self.controller
         past = self.controls.timeline.value != CURRENT
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past)
+        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=not ctl.asynchronous)
         self.controls.status.value = self._status_html()
         self.controls.note.value = escape(ctl.logging_note)
 

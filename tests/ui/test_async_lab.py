@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from llmteams_lab import team
-from llmteams_lab.errors import ArgumentError
+from llmteams_lab.errors import ArgumentError, LifecycleError
 from llmteams_lab.metrics import events_frame
 from llmteams_lab.spec.faults import FaultSpec
 from llmteams_lab.ui import Lab, LabController
@@ -161,6 +161,24 @@ async def test_a_crash_clicked_in_an_async_team_is_suspected_and_drawn():
     assert any(s.get("type") == "rect" and s["y0"] < lane < s["y1"] for s in figure["layout"].get("shapes", [])), \
         "the crashed agent's lane is greyed"
     assert lab.errors.messages == []
+
+
+@aio
+async def test_forking_or_ending_a_fault_of_an_async_run_is_refused_before_anything_changes():
+    lab = Lab(_async(protocol={"kind": "debate", "stop_at_consensus": False},
+                     faults=[FaultSpec(kind="crash", agent="a1", at_round=2)]))
+    for _ in range(3):
+        await lab.step()
+    assert lab.controls.fork.disabled
+    events = len(lab.controller.run.events)
+    with pytest.raises(LifecycleError, match="asynchronous run cannot be forked"):
+        await lab.fork(1)
+    lab._recover("a1")  # the fault log's "recover": the reason reaches the panel
+    await until(lambda: lab.errors.messages)
+    assert "asynchronous run cannot be forked" in lab.errors.messages[-1]
+    assert len(lab.controller.run.events) == events and lab.controller.state == "idle"
+    await lab.step()
+    assert lab.controller.round == 4 and lab.history[-1].states[1] == "crashed"
 
 
 # --- the space-time view -----------------------------------------------------------------------------
