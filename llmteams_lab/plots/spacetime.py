@@ -116,14 +116,14 @@ def spacetime_figure(events: pl.DataFrame, *, options: tuple[str, ...] | list[st
     _add_turns(fig, data["turns"], y, colors)
     _add_messages(fig, data, y, colors)
     _add_marks(fig, data, y)
-    # every shape in one layout update: fig.add_vline / add_shape re-validate the whole
+    # every shape in the one layout update: fig.add_vline / add_shape re-validate the whole
     # shape list on each call (50 round lines took 0.6 s, most of a live redraw)
-    fig.update_layout(shapes=_down_shapes(data, y) + [
+    shapes = _down_shapes(data, y) + [
         {"type": "line", "x0": t, "x1": t, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
-         "line": {"dash": "dot", "width": 1, "color": "#b0b4ba"}} for t in data["rounds"]])
+         "line": {"dash": "dot", "width": 1, "color": "#b0b4ba"}} for t in data["rounds"]]
     note = f" — first {max_messages} messages shown, {data['left_out']} left out" if data["left_out"] else ""
     fig.update_layout(**base_layout(title + note, height=max(260, 34 * len(lanes) + 110), hovermode="closest",
-                                    legend={"orientation": "v", "x": 1.02, "y": 1.0}))
+                                    legend={"orientation": "v", "x": 1.02, "y": 1.0}), shapes=shapes)
     fig.update_yaxes(tickvals=list(range(len(lanes))), ticktext=lanes, autorange="reversed", title="agent",
                      showgrid=True, zeroline=False)
     fig.update_xaxes(title="time on the run's clock (s)", zeroline=False)

@@ -3,7 +3,7 @@
 The first test steps an asynchronous team from the page (a slice, then one happening),
 waits for the space-time diagram beside the team graph to be drawn with message arrows
 and the failure detector's suspicions, clicks an arrow's head and reads the message it
-stands for. The second runs lesson 08 top to bottom and checks that every plot in it —
+stands for, then plays and pauses (the diagram follows). The second runs lesson 08 top to bottom and checks that every plot in it —
 the lesson's figures and the lab's — is drawn. Screenshots go to ``test-output/browser``.
 """
 
@@ -86,6 +86,16 @@ def test_an_async_team_steps_and_its_space_time_diagram_reads_a_clicked_message(
     assert reader.get_attribute("data-seq") == str(head["seq"])
     text = reader.text_content()
     assert "→" in text and "sent at t =" in text and "delivered at t =" in text and "answer" in text, text
+    revision = int(page.locator(".ltl-spacetime .ltl-plot").get_attribute("data-revision"))
+    r = status(page)["round"]
+    page.click(".ltl-play")  # Play keeps advancing slice after slice; the diagram follows
+    page.wait_for_function("r => +document.querySelector('.ltl-status-line').dataset.round >= r + 2", arg=r,
+                           timeout=20_000)
+    page.click(".ltl-play")  # Pause
+    page.wait_for_function("() => document.querySelector('.ltl-status-line').dataset.state === 'idle'",
+                           timeout=20_000)
+    page.wait_for_function("v => +document.querySelector('.ltl-spacetime .ltl-plot').dataset.revision > v",
+                           arg=revision, timeout=20_000)
     page.wait_for_timeout(400)
     page.locator(".ltl-lab").screenshot(path=str(screenshots / "async_lab.png"))
     page.locator(".ltl-spacetime").screenshot(path=str(screenshots / "async_spacetime.png"))
