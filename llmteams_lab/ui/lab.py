@@ -394,6 +394,7 @@ class Lab:
             self.figures.unit = unit
             self.figures.redraw()
         self.graph.unit = self.table.unit = unit
+        self.fault_log.can_end = unit == "round"  # ending a fault forks the run (see LabController.fork)
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
         self.graph.hold = True

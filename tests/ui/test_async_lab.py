@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import ipywidgets as w
 import polars as pl
 import pytest
 
@@ -170,6 +171,11 @@ async def test_forking_or_ending_a_fault_of_an_async_run_is_refused_before_anyth
     for _ in range(3):
         await lab.step()
     assert lab.controls.fork.disabled
+    assert "crash on a1" in lab.fault_log.value and not any(
+        isinstance(c, w.Button) for row in lab.fault_log.children for c in getattr(row, "children", ())), \
+        "no recover button that could only fail"
+    lab.graph.selected = {"kind": "node", "agent": "a1"}
+    assert lab.faults.buttons["recover"].layout.display == "none"
     events = len(lab.controller.run.events)
     with pytest.raises(LifecycleError, match="asynchronous run cannot be forked"):
         await lab.fork(1)
