@@ -142,8 +142,9 @@ class FaultPanel(w.VBox):
             self.message.value = f"<span class='ltl-invalid-text'>{escape(str(err))}</span>"
             self._report(err)
             return []
-        when = ("after the round in flight ends" if None in effective else
-                f"in round {min(f.first_round for f in effective)}")
+        unit = "slice" if self.controller.asynchronous else "round"  # an async team's rounds are slices of time
+        when = (f"after the {unit} in flight ends" if None in effective else
+                f"in {unit} {min(f.first_round for f in effective)}")
         warn = ""
         agent = self.selection.get("agent")
         if agent and action != "crash" and self._down(agent):

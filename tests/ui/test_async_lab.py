@@ -147,7 +147,7 @@ async def test_a_crash_clicked_in_an_async_team_is_suspected_and_drawn():
     await _click(lab)
     lab.graph.selected = {"kind": "node", "agent": "a1"}  # what a click in the browser sets
     lab.faults.buttons["crash"].click()
-    assert "crash injected" in lab.faults.message.value
+    assert "crash injected — takes effect in slice 2" in lab.faults.message.value
     for _ in range(3):
         await _click(lab)
     state = lab.history[-1]
