@@ -390,6 +390,8 @@ class Lab:
     def _set_team(self, spec: TeamSpec) -> None:
         unit = "round" if spec.execution == "synchronous" else "slice"
         self.controls.use_slices(unit == "slice")
+        if not self.controller.can_advance:  # a replayed trace steps whole slices
+            self.controls.happening.layout.display = "none"
         if getattr(self.figures, "unit", unit) != unit and isinstance(self.figures, LiveFigures):
             self.figures.unit = unit
             self.figures.redraw()

@@ -253,3 +253,20 @@ async def test_a_big_run_shows_its_latest_slices_and_the_view_follows_resets():
     assert 0 < arrows <= kept
     await ctl.reset(spec.replace(agents=spec.agents[:4]))
     assert view.frame.height == len(ctl.run.events) and view.window is None
+
+
+@aio
+async def test_a_replayed_async_run_steps_by_slices_with_its_space_time_diagram():
+    from llmteams_lab import run_sync
+    from llmteams_lab.datasets.replay import ReplayRun
+
+    spec = _async(detector={"timeout_s": 2.0})
+    result = run_sync(spec)
+    lab = Lab.replay(ReplayRun(result.records, spec=spec, run_id=result.run_id))
+    assert lab.slot.children == (lab.spacetime,) and lab.controls.happening.layout.display == "none"
+    await lab.step()
+    await lab.step()
+    recorded = [e for e in result.records if e.round <= 2 and e.kind != "RunEnded"]
+    assert lab.spacetime.frame.height == len(lab.controller.run.events) >= len(recorded)
+    assert lab.history[2].time == next(e.t_end for e in result.records if e.kind == "RoundEnded" and e.round == 2)
+    assert _heads(lab.spacetime.plot.figure) and lab.errors.messages == []
