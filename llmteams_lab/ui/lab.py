@@ -249,7 +249,6 @@ class Lab:
         self._set_team(spec)
         self._notes_shown = -1
         self._partial = []
-        self.controls.use_slices(self.controller.asynchronous)
         self._show_log()
         self.faults.select({})
         self._timelines()
