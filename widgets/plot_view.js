@@ -89,7 +89,18 @@ function render({ model, el: host }) {
   note.hidden = true;
   box.append(plot, note);
   host.append(box);
-  let alive = true, drawing = null, again = false;
+  let alive = true, drawing = null, again = false, listening = false;
+
+  // A click on a point goes to the kernel (PlotView.on_click): e.g. the space-time view
+  // shows the message whose arrow head was clicked (its seq is the point's customdata).
+  const onClick = (ev) => {
+    const points = ((ev && ev.points) || []).map((p) => ({
+      curve: p.curveNumber, index: p.pointNumber, x: p.x, y: p.y,
+      customdata: p.customdata === undefined ? null : p.customdata,
+      text: p.hovertext === undefined ? (p.text === undefined ? null : p.text) : p.hovertext,
+    }));
+    if (points.length) model.send({ type: "click", points });
+  };
 
   const fail = (err) => {
     const message = (err && err.message) || String(err);
@@ -110,6 +121,7 @@ function render({ model, el: host }) {
         const revision = model.get("revision");
         const shown = themed(figure);
         await P.react(plot, shown.data, shown.layout, { responsive: true, displaylogo: false });
+        if (!listening && plot.on) { plot.on("plotly_click", onClick); listening = true; }
         const want = (figure.data || []).length, got = (plot.data || []).length;
         if (want !== got) throw new Error(`${got} of ${want} traces were drawn`);
         note.hidden = true;

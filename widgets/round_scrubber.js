@@ -1,5 +1,7 @@
 // Round scrubber: the anywidget front end of llmteams_lab.ui.scrubber.RoundScrubber.
 //
+// (An asynchronous team's "rounds" are slices of virtual time: the kernel sets `unit` to
+// "slice" and `time_label` to the virtual time at the end of the slice shown.)
 // A native range input, so the keyboard behaves as everywhere else (Home = round 0,
 // End = the latest round, arrows = one round), plus the live/history badge: "live", or
 // "viewing round k — back to live". It also carries the lab's keyboard shortcuts —
@@ -59,7 +61,7 @@ function render({ model, el: host }) {
   box.className = "ltl-scrubber-box";
   const label = document.createElement("span");
   label.className = "ltl-scrubber-label";
-  label.textContent = "round";
+  label.textContent = model.get("unit") || "round";
   const range = document.createElement("input");
   range.type = "range";
   range.className = "ltl-scrubber-range";
@@ -81,10 +83,14 @@ function render({ model, el: host }) {
     range.min = "0";
     if (+range.value !== v) range.value = String(v);
     range.disabled = max === 0;
-    value.textContent = `${v} / ${max}`;
+    const unit = model.get("unit") || "round", at = model.get("time_label") || "";
+    label.textContent = unit;
+    range.setAttribute("aria-label", `${unit} to show`);
+    value.textContent = at ? `${v} / ${max} · ${at}` : `${v} / ${max}`;
     box.dataset.live = live ? "1" : "0";
     box.dataset.value = String(v);
-    badge.textContent = live ? "● live" : `viewing round ${v} —`;
+    box.dataset.unit = unit;
+    badge.textContent = live ? "● live" : `viewing ${unit} ${v} —`;
     badge.classList.toggle("ltl-detached", !live);
     back.hidden = live;
   };
@@ -94,7 +100,7 @@ function render({ model, el: host }) {
     paint();
   });
   back.addEventListener("click", () => model.send({ type: "live" }));
-  for (const name of ["max", "value", "live"]) model.on(`change:${name}`, paint);
+  for (const name of ["max", "value", "live", "unit", "time_label"]) model.on(`change:${name}`, paint);
   paint();
   const detach = shortcuts(model, host);
   return () => detach();

@@ -361,7 +361,7 @@ function render({ model, el: host }) {
   };
   const paint = () => {
     view.paint();
-    title.textContent = `round ${model.get("round")}`;
+    title.textContent = `${model.get("unit") || "round"} ${model.get("round")}`;
     root.dataset.round = model.get("round");
     shares(model, bar);
     note.textContent = model.get("note") || "click an agent or a link for fault actions";

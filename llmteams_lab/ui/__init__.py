@@ -13,6 +13,7 @@ from llmteams_lab.ui.figures import LiveFigures
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import RoundState
 from llmteams_lab.ui.lab import Lab
+from llmteams_lab.ui.spacetime_view import SpacetimeView
 
-__all__ = ["Compare", "ErrorPanel", "FaultPanel", "Lab", "LabController", "LiveFigures", "RoundState", "TeamBuilder",
-           "TeamGraph"]
+__all__ = ["Compare", "ErrorPanel", "FaultPanel", "Lab", "LabController", "LiveFigures", "RoundState",
+           "SpacetimeView", "TeamBuilder", "TeamGraph"]

@@ -27,6 +27,7 @@ import ipywidgets as w
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.endpoint import EndpointSpec
+from llmteams_lab.spec.network import EXECUTIONS, NetworkSpec
 from llmteams_lab.spec.protocol import PROTOCOLS
 from llmteams_lab.spec.team import check_team_size
 from llmteams_lab.spec.topology import TOPOLOGIES
@@ -34,11 +35,13 @@ from llmteams_lab.spec.topology import TOPOLOGIES
 __all__ = ["CONFIRM_ABOVE", "TeamBuilder", "available_backends", "grow_agents"]
 
 CONFIRM_ABOVE = 5_000  # agents: building a bigger team waits for "build anyway"
+DEFAULT_DELAY_S = 0.1  # an asynchronous team's link delay when its spec names none
 
 _PROFILE = ("competence", "conformity", "latency_s", "backend")
 _TASK_KINDS = ("multiple_choice", "arithmetic")
 # spec path prefix -> the control to highlight (first match wins)
-_CONTROL_OF_PATH = (("faults", "faults"), ("failure_policy", "faults"), ("protocol.stop", "stop"),
+_CONTROL_OF_PATH = (("network.delay_s", "delay_s"), ("detector", "timeout_s"), ("network", "execution"),
+                    ("execution", "execution"), ("faults", "faults"), ("failure_policy", "faults"), ("protocol.stop", "stop"),
                     ("endpoint.base_url", "base_url"), ("endpoint.model", "model"),
                     ("endpoint.api_key_env", "api_key_env"), ("task.options", "options"), ("task.index", "index"),
                     ("task", "task"),
@@ -79,11 +82,14 @@ class TeamBuilder(w.VBox):
         self.confirm.on_click(lambda _b: self._build_anyway())
         c = self.controls
         self.endpoint_row = w.HBox([c["base_url"], c["model"], c["api_key_env"]])
+        self.async_row = w.HBox([c["timeout_s"]])
         rows = [w.HBox([c["n"], c["topology"], c["protocol"], c["backend"], c["stop"]]), self.endpoint_row,
+                w.HBox([c["execution"], c["delay_s"], self.async_row]),
                 w.HBox([c["competence"], c["conformity"], c["latency_s"]]),
                 w.HBox([c["task"], c["options"], c["index"], c["rounds"], c["seed"]]), c["faults"]]
         super().__init__(children=[*rows, w.HBox([self.message, self.confirm]), self.view_as, self.spec_view])
         self._show_endpoint()
+        self._show_async()
         self.add_class("ltl-builder")
         for name, control in self.controls.items():
             control.observe(self._changed(name), "value")
@@ -117,6 +123,15 @@ class TeamBuilder(w.VBox):
             "model": w.Text(ep.model, description="model", **short),
             "api_key_env": w.Text(ep.api_key_env, description="key env var", style=short["style"],
                                   layout=w.Layout(width="220px")),
+            # the execution model; an asynchronous team's link delay and failure-detector timeout
+            "execution": w.Dropdown(options=[e for e in ("synchronous", "asynchronous", "partially_synchronous")
+                                             if e in EXECUTIONS], value=spec.execution, description="execution",
+                                    style=short["style"], layout=w.Layout(width="250px")),
+            "delay_s": w.FloatText(spec.network.delay_s if spec.network is not None else 0.0,
+                                   description="link delay (s)", step=0.05, **short),
+            "timeout_s": w.FloatText(spec.detector.timeout_s if spec.detector is not None else _default_timeout(spec),
+                                     description="detector timeout (s), 0: none", step=0.5, style=short["style"],
+                                     layout=w.Layout(width="250px")),
             "stop": w.Checkbox(bool(getattr(spec.protocol, "stop_at_consensus", True)), description="stop at consensus",
                                indent=False, layout=w.Layout(width="170px")),
             "faults": w.Textarea("\n".join(json.dumps(f.to_dict()) for f in spec.faults), description="faults",
@@ -141,18 +156,26 @@ class TeamBuilder(w.VBox):
         finally:
             self._loading = False
         self._show_endpoint()
+        self._show_async()
         self.spec, self.error, self._touched = spec, None, set()
         self.message.value = ""
         self._render_spec()
 
     def _changed(self, name: str) -> Callable[[Any], None]:
-        def handler(_change: Any) -> None:
+        def handler(change: dict) -> None:
             if self._loading:
                 return
             if name in _PROFILE:
                 self._touched.add(name)
             if name == "backend":
                 self._show_endpoint()
+            if name == "execution":
+                self._show_async()
+                delay = self.controls["delay_s"]
+                if change["new"] != "synchronous" and delay.value == 0:
+                    self._loading = True  # an asynchronous team with instant links is rarely what is meant
+                    delay.value = DEFAULT_DELAY_S
+                    self._loading = False
             self.apply()
         return handler
 
@@ -181,6 +204,7 @@ class TeamBuilder(w.VBox):
         data["task"] = {**data.get("task", {}), "kind": v["task"], "options": v["options"], "index": v["index"]}
         data["budgets"] = {**data.get("budgets", {}), "max_rounds": v["rounds"]}
         data["seed"] = v["seed"]
+        _execution(data, v["execution"], v["delay_s"], v["timeout_s"])
         if any(a.get("backend") == "openai" for a in agents):
             endpoint = {**data.get("endpoint", {}), "model": v["model"], "api_key_env": v["api_key_env"]}
             endpoint.pop("base_url", None)
@@ -190,6 +214,11 @@ class TeamBuilder(w.VBox):
     def _show_endpoint(self) -> None:
         """The endpoint fields only matter (and only show) for openai agents."""
         self.endpoint_row.layout.display = "flex" if self.controls["backend"].value == "openai" else "none"
+
+    def _show_async(self) -> None:
+        """The detector timeout only matters (and only shows) for asynchronous teams."""
+        asynchronous = self.controls["execution"].value != "synchronous"
+        self.async_row.layout.display = "flex" if asynchronous else "none"
 
     def _build_anyway(self) -> None:
         self._confirmed = self.controls["n"].value
@@ -262,6 +291,45 @@ def grow_agents(agents: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
         taken.add(f"a{i}")
         i += 1
     return out
+
+
+def _default_timeout(spec: TeamSpec) -> float:
+    """A detector timeout that suspects a silent peer after about three typical turns."""
+    latencies = sorted(a.latency_s for a in spec.agents)
+    return round(3 * latencies[len(latencies) // 2], 1) or 1.0
+
+
+def _execution(data: dict[str, Any], execution: str, delay_s: Any, timeout_s: Any) -> None:
+    """Apply the execution model and link delay to a spec dict. Asynchronous teams get the
+    form's detector (timeout 0: none); a synchronous team drops what only applies to
+    asynchronous ones (detector, ``wait``, ``tick_s``), so switching back always works.
+    Partial synchrony needs its bounds: GST and Δ default to 10 and 3 link delays."""
+    data["execution"] = execution
+    network = dict(data.get("network") or {})
+    network["delay_s"] = delay_s
+    data.pop("detector", None)
+    if execution == "synchronous":
+        data["protocol"] = {k: v for k, v in data.get("protocol", {}).items() if k != "wait"}
+        network.pop("tick_s", None)
+    elif timeout_s != 0:
+        data["detector"] = {**((data.get("detector") or {}) if data.get("detector") else {}), "timeout_s": timeout_s}
+    if execution == "partially_synchronous" and network.get("gst_s") is None:
+        unit = max(float(delay_s), 0.1) if isinstance(delay_s, (int, float)) else 0.1
+        network.update(gst_s=round(10 * unit, 6), delta_s=round(3 * unit, 6))
+    elif execution != "partially_synchronous":
+        network.pop("gst_s", None)
+        network.pop("delta_s", None)
+    if _is_default_network(network):
+        data.pop("network", None)  # instant and lossless: the spec's own default, not a table
+    else:
+        data["network"] = network
+
+
+def _is_default_network(network: dict[str, Any]) -> bool:
+    try:
+        return NetworkSpec.from_dict(network) == NetworkSpec()
+    except SpecError:
+        return False  # invalid: left in the spec dict, whose validation names the field
 
 
 def _faults(text: str) -> list[Any]:

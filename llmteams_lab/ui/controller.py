@@ -27,6 +27,7 @@ finish first, because cancelling ``run.step()`` mid-round would fail the run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from llmteams_lab.runtime import RoundSummary, Run, Steppable
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import BACKEND_KINDS, DOWN_KINDS, FaultSpec
 from llmteams_lab.ui.forking import bounded, fork_run, forkable, recorded_spec
-from llmteams_lab.ui.history import FaultNote, RoundState, next_state
+from llmteams_lab.ui.history import FaultNote, RoundState, fault_notes, next_state
 
 __all__ = ["LabController", "PER_MESSAGE_LIMIT", "TOPICS", "Timeline", "messages_per_round"]
 
@@ -115,6 +116,7 @@ class LabController:
         self.timelines = []
         self.error: BaseException | None = None
         self._seen = 0
+        self._slice_events: list = []  # events of the latest round so far (a slice advanced in parts)
         self._faulted: set[str] = set()  # agents and fault kinds (untargeted faults) injected
         self.state = "finished" if self.run.done else "idle"
 
@@ -163,8 +165,22 @@ class LabController:
         self._emit("error", err)
 
     # --- stepping ----------------------------------------------------------------------
-    async def step(self) -> RoundSummary | None:
-        """Run one round; ``None`` if it failed (the error is reported and kept)."""
+    @property
+    def asynchronous(self) -> bool:
+        """The team runs asynchronously: a "round" is a slice of virtual time."""
+        return self.spec.execution != "synchronous"
+
+    @property
+    def can_advance(self) -> bool:
+        """Whether :meth:`step` can process single happenings (a live asynchronous run)."""
+        return self.asynchronous and hasattr(self.run, "advance")
+
+    async def step(self, happenings: int | None = None) -> RoundSummary | None:
+        """Run one round (an asynchronous run: one slice of virtual time, or only its next
+        ``happenings`` happenings); ``None`` if it failed (the error is reported and kept)."""
+        if happenings is not None and not self.can_advance:
+            raise ArgumentError("happenings", "applies to a live asynchronous run only (a synchronous run steps "
+                                              "whole rounds)", happenings)
         if self._in_step or self.state == "resetting":
             raise LifecycleError("a round is already in progress; wait for it to finish")
         if self.run.done:
@@ -175,7 +191,7 @@ class LabController:
         self._in_step = True
         self._set_state("playing" if playing else "stepping")
         try:
-            summary = await self.run.step()
+            summary = await (self.run.step() if happenings is None else self.run.advance(happenings))  # type: ignore
         except Exception as err:
             self._record(None)
             self.error = err
@@ -196,14 +212,20 @@ class LabController:
         events = self.run.events[self._seen:]
         self._seen += len(events)
         r = summary.round if summary is not None else self.run.round
+        new_round = r > self.history[-1].round
+        # a slice advanced in parts (or a failed step that never started a round) is one
+        # history entry: rebuilt from the state before it with all its events so far
+        self._slice_events = list(events) if new_round else self._slice_events + list(events)
+        before = self.history[-1] if new_round or len(self.history) == 1 else self.history[-2]
         # the run's own snapshot (answers, and for live runs liveness and faults) wins over the events
-        state = next_state(self.history[-1], self.spec.ids, r, events, self.run.state(), None)
+        state = next_state(before, self.spec.ids, r, self._slice_events, self.run.state(), None)
+        state = dataclasses.replace(state, time=float(summary.clock if summary is not None else self.run.clock))
         self._faulted.update(e.agent or e.fault for e in events if e.kind == "FaultApplied")
-        if r > self.history[-1].round:
+        if new_round:
             self.history.append(state)
-        else:  # a failed step that never started a round: keep its events' notes
+        else:
             self.history[-1] = state
-        self.notes.extend(state.notes)
+        self.notes.extend(fault_notes(events))
         self._emit("round", state, events)
 
     async def run_rounds(self, rounds: int | None = None) -> RoundState:
@@ -397,6 +419,10 @@ class LabController:
     def _fork_round(self, at_round: int) -> int:
         if self.busy:
             raise LifecycleError("pause the lab before forking it")
+        if self.asynchronous:  # a fork re-executes recorded replies by round; an async agent's are by turn
+            raise LifecycleError("an asynchronous run cannot be forked, nor a fault of it ended, yet (the replay "
+                                 "that re-executes it answers rounds, not an agent's turns); press Reset to run "
+                                 "the builder's spec again — e.g. with another seed or without the fault")
         if isinstance(at_round, bool) or not isinstance(at_round, int) or not 0 <= at_round <= self.round:
             raise ArgumentError("at_round", f"must be a round of this run in [0, {self.round}]", at_round)
         if self.run_spec.logging == "rounds" and at_round > 0:
@@ -420,6 +446,7 @@ class LabController:
         self.injected = injected
         self._pending.clear()
         self._seen = len(run.events)
+        self._slice_events = []
         self.state = "finished" if run.done else "idle"
         self._emit("state", self.state)
 

@@ -32,6 +32,10 @@ class Controls(w.VBox):
         self.step = self._button("Step", "ltl-step", "step-forward", "run one round (key: →)")
         self.play = self._button("Play", "ltl-play", "play", "play rounds until Pause or the end (key: space)")
         self.reset = self._button("Reset", "ltl-reset", "undo", "rebuild the run from the builder's spec")
+        # asynchronous teams only (shown by the lab): one happening instead of a whole slice
+        self.happening = self._button("Happening", "ltl-happening", "angle-right",
+                                      "process only the next happening — an arrival, a turn, a reply, a timer")
+        self.happening.layout.width, self.happening.layout.display = "115px", "none"
         labels = [label for label, _ in SPEEDS]
         start = min(SPEEDS, key=lambda s: abs(s[1] - speed) if math.isfinite(speed) else -s[1])[0]
         self.speed = w.SelectionSlider(options=labels, value=start, description="rounds/s",
@@ -53,7 +57,7 @@ class Controls(w.VBox):
         self.status.add_class("ltl-status")
         self.note = w.HTML()
         self.note.add_class("ltl-logging-note")
-        buttons = w.HBox([self.step, self.play, self.reset, self.speed])
+        buttons = w.HBox([self.step, self.happening, self.play, self.reset, self.speed])
         buttons.add_class("ltl-control-row")
         history = w.HBox([self.scrubber, self.fork, self.fork_seed, self.timeline])
         history.add_class("ltl-control-row")
@@ -66,18 +70,30 @@ class Controls(w.VBox):
         button.add_class(css)
         return button
 
+    def use_slices(self, asynchronous: bool) -> None:
+        """Label the controls for an asynchronous team (slices of virtual time) or rounds."""
+        unit = "slice" if asynchronous else "round"
+        self.step.tooltip = f"run one {unit} (key: →)"
+        self.play.tooltip = f"play {unit}s until Pause or the end (key: space)"
+        self.speed.description = f"{unit}s/s"
+        self.happening.layout.display = "" if asynchronous else "none"
+        self.scrubber.unit = unit
+
     @property
     def rounds_per_second(self) -> float:
         return dict(SPEEDS)[self.speed.value]
 
-    def sync(self, state: str, done: bool, playing: bool, *, viewing_past: bool = False) -> None:
+    def sync(self, state: str, done: bool, playing: bool, *, viewing_past: bool = False,
+             can_fork: bool = True) -> None:
         """Enable what is safe in controller ``state``; Play turns into Pause while playing.
-        ``viewing_past``: an earlier timeline is on screen (it cannot be forked again).
+        ``viewing_past``: an earlier timeline is on screen (it cannot be forked again);
+        ``can_fork``: false for an asynchronous team (see ``LabController.fork``).
         """
         busy = state in ("stepping", "resetting") or playing
         self.step.disabled = busy or done
+        self.happening.disabled = busy or done
         self.play.disabled = state in ("stepping", "resetting") or (done and not playing)
         self.play.description, self.play.icon = ("Pause", "pause") if playing else ("Play", "play")
         self.play.button_style = "warning" if playing else ""
         self.reset.disabled = busy
-        self.fork.disabled = busy or viewing_past
+        self.fork.disabled = busy or viewing_past or not can_fork

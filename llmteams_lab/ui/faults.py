@@ -110,7 +110,8 @@ class FaultPanel(w.VBox):
         if kind == "node":
             agent = self.selection["agent"]
             down = self._down(agent)
-            self.buttons["recover"].layout.display = "" if down else "none"
+            can_end = not self.controller.asynchronous  # recovering forks the run (not yet for async runs)
+            self.buttons["recover"].layout.display = "" if down and can_end else "none"
             head = f"Agent <b>{escape(agent)}</b>" + (" <span class='ltl-warning'>(down)</span>" if down else "")
             body = [self.node_box]
         elif kind == "edge":
@@ -141,8 +142,9 @@ class FaultPanel(w.VBox):
             self.message.value = f"<span class='ltl-invalid-text'>{escape(str(err))}</span>"
             self._report(err)
             return []
-        when = ("after the round in flight ends" if None in effective else
-                f"in round {min(f.first_round for f in effective)}")
+        unit = "slice" if self.controller.asynchronous else "round"  # an async team's rounds are slices of time
+        when = (f"after the {unit} in flight ends" if None in effective else
+                f"in {unit} {min(f.first_round for f in effective)}")
         warn = ""
         agent = self.selection.get("agent")
         if agent and action != "crash" and self._down(agent):
@@ -181,6 +183,8 @@ class FaultLog(w.VBox):
         self.title = w.HTML("<div class='ltl-table-title'>Fault log</div>")
         self.groups: list[FaultGroup] = []
         self._on_end: list[Callable[[FaultSpec], None]] = []
+        self.can_end = True  # false for an asynchronous team: ending a fault forks, which it cannot yet
+        self._shown_can_end = True
         super().__init__(children=[self.title])
         self.add_class("ltl-fault-log")
         self.show((), (), 0)
@@ -191,15 +195,15 @@ class FaultLog(w.VBox):
     def show(self, notes: Any, in_force: Any, round: int) -> None:
         groups = fault_groups(notes, in_force, round)
         if [(g.key, g.text, g.action) for g in groups] == [(g.key, g.text, g.action) for g in self.groups] \
-                and len(self.children) > 1:
+                and len(self.children) > 1 and self._shown_can_end == self.can_end:
             return
-        self.groups = groups
+        self.groups, self._shown_can_end = groups, self.can_end
         rows: list[w.Widget] = [self.title]
         if not groups:
             rows.append(w.HTML("<div class='ltl-muted'>no faults yet</div>"))
         for g in groups[:40]:
             text = w.HTML(f"<span class='ltl-log-line'>{escape(g.text)}</span>")
-            if g.fault is None:
+            if g.fault is None or not self.can_end:
                 rows.append(text)
                 continue
             button = w.Button(description=g.action, layout=w.Layout(width="80px"),

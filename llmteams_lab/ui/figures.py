@@ -48,6 +48,7 @@ class LiveFigures:
         self.convergence = PlotView()
         self.overhead = PlotView()
         self.marked: int | None = None
+        self.unit = "round"  # the x axis counts these ("slice" for an asynchronous team: see the lab)
         self.ghost: tuple[str, dict[str, tuple[list, list]]] | None = None  # an earlier timeline to compare
         self._clear(n, options)
         self.redraw()
@@ -148,6 +149,8 @@ class LiveFigures:
             for axis in ("yaxis", "yaxis2"):  # long axis titles must fit the lab's smaller plots
                 if isinstance(layout.get(axis, {}).get("title"), dict):
                     layout[axis]["title"]["font"] = {"size": 11}
+            if self.unit != "round":
+                _relabel(layout, self.unit)
             if self.ghost is not None:
                 figure["data"].append(self._ghost_trace(name))
             view.update(figure)
@@ -165,3 +168,14 @@ class LiveFigures:
             return
         self.marked = round
         self.redraw()
+
+
+def _relabel(layout: dict, unit: str) -> None:
+    """Say ``unit`` (e.g. "slice") where the figure says "round": axis titles, subplot titles."""
+    for key, axis in layout.items():
+        title = axis.get("title") if key.startswith("xaxis") and isinstance(axis, dict) else None
+        if isinstance(title, dict) and title.get("text") == "round":
+            title["text"] = unit
+    for note in layout.get("annotations", []):
+        if isinstance(note, dict) and isinstance(note.get("text"), str):
+            note["text"] = note["text"].replace("per round", f"per {unit}")

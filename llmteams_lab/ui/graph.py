@@ -42,6 +42,8 @@ SVG_MAX = 60  # agents drawn as SVG elements; larger teams are drawn on a canvas
 EDGES_MAX = 3000  # links drawn; above, they are hidden and the graph says how many there are
 CRASHED = "#8d949e"
 RING_MAX = 240  # agents on one circle; more are laid out on concentric rings
+# an asynchronous team's failure detector: a mark on every agent some peer suspects now
+SUSPECTED = {"glyph": "?", "color": "#CC79A7", "dash": "none", "label": "suspected by a peer's failure detector"}
 
 
 class TeamGraph(anywidget.AnyWidget):
@@ -69,6 +71,7 @@ class TeamGraph(anywidget.AnyWidget):
     link_faults = t.List(t.List()).tag(sync=True)  # [agent index, agent index, fault kind]
     note = t.Unicode("").tag(sync=True)
     round = t.Int(0).tag(sync=True)
+    unit = t.Unicode("round").tag(sync=True)  # what ``round`` counts: "slice" for an asynchronous team
     frame = t.Int(0).tag(sync=True)  # bumped to (re)play the round's message animation
     anim_ms = t.Int(450).tag(sync=True)
     hold = t.Bool(False).tag(sync=True)  # leave message dots in place (to click them) after flying
@@ -83,7 +86,7 @@ class TeamGraph(anywidget.AnyWidget):
         self.work = False
         self.hidden_links = 0
         self._on_painted: list[Callable[[], None]] = []
-        self.fault_style = FAULT_STYLE
+        self.fault_style = {**FAULT_STYLE, "suspected": SUSPECTED}
         self.on_msg(self._from_view)
 
     def _from_view(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -132,7 +135,7 @@ class TeamGraph(anywidget.AnyWidget):
             self.answers = list(state.answers)
             self.confidence = [float(c) for c in state.confidence]
             self.states = list(state.states)
-            self.faults = [list(f) for f in state.faults]
+            self.faults = _marks(state)
             self.colors = self._colors(state, palette)
             index = {a: i for i, a in enumerate(self.agents)}
             self.link_faults = [[index[a], index[b], kind] for a, b, kind in state.links
@@ -193,6 +196,15 @@ class TeamGraph(anywidget.AnyWidget):
             stride = len(flights) / limit
             flights = [flights[int(i * stride)] for i in range(limit)]
         return flights
+
+
+def _marks(state: RoundState) -> list[list[str]]:
+    """Each agent's fault marks, plus ``suspected`` while a peer's detector suspects it."""
+    marks = [list(f) for f in state.faults]
+    for i, count in enumerate(state.suspected):
+        if count and i < len(marks):
+            marks[i].append("suspected")
+    return marks
 
 
 def _message_colour(content: str, palette: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from llmteams_lab.events import Event
 from llmteams_lab.spec.faults import DOWN_KINDS
 
 __all__ = ["FaultNote", "MessageRow", "RoundState", "collect_messages", "fault_notes", "next_state",
-           "partition_sides", "work_activity"]
+           "partition_sides", "suspected_counts", "work_activity"]
 
 _FATES = {"MessageDelivered": "delivered", "MessageDropped": "dropped", "MessageDelayed": "delayed"}
 _CRASH = DOWN_KINDS
@@ -76,6 +76,8 @@ class RoundState:
     _active: tuple[str, ...] = ()  # FaultApplied details of link faults still in force
     sides: tuple[int, ...] = ()  # each agent's side of a partition in force (-1: in none); () if none
     activity: tuple[str, ...] = ()  # work division: working | completed | blocked | failed | idle
+    suspected: tuple[int, ...] = ()  # asynchronous runs: how many peers' failure detectors suspect each agent
+    time: float = 0.0  # the run's clock at the end of the round (an asynchronous run's virtual time)
 
     @classmethod
     def initial(cls, ids: Sequence[str]) -> "RoundState":
@@ -137,6 +139,7 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
     faults = [set(f) for f in prev.faults]
     active = set(prev._active)
     decision, correct = prev.decision, prev.correct
+    time = prev.time
     for e in events:
         i = index.get(e.agent) if e.agent is not None else None
         if e.kind == "AgentReplied" and i is not None:
@@ -151,6 +154,7 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
             crashed[i] = (e.fault in _CRASH and e.value != "end") or (crashed[i] and e.fault not in _CRASH)
         elif e.kind == "RoundEnded":
             decision, correct = e.value, e.correct
+            time = max(time, float(e.t_end))
     _apply_snapshot(snapshot or {}, index, answers, confidence, crashed, faults)
     if alive is not None:
         crashed = [c or not a for c, a in zip(crashed, alive)]
@@ -163,7 +167,23 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
     links = link_faults(ids, active) if len(ids) <= PAIRS_UP_TO else _link_only(ids, active)
     return RoundState(round, tuple(answers), tuple(confidence), states, tuple(tuple(sorted(f)) for f in faults),
                       messages, aggregated, decision, correct, fault_notes(events), links,
-                      tuple(sorted(active)), partition_sides(ids, active), work_activity(ids, events, answers, states))
+                      tuple(sorted(active)), partition_sides(ids, active), work_activity(ids, events, answers, states),
+                      suspected_counts(ids, snapshot or {}), time)
+
+
+def suspected_counts(ids: Sequence[str], snapshot: dict[str, Any]) -> tuple[int, ...]:
+    """How many peers suspect each agent now, from the run's snapshot (its failure
+    detector's ``suspects`` per agent); ``()`` when the run has no detector."""
+    index = {a: i for i, a in enumerate(ids)}
+    counts = [0] * len(ids)
+    seen = False
+    for agent in snapshot.values():
+        if isinstance(agent, dict) and "suspects" in agent:
+            seen = True
+            for suspect in agent["suspects"]:
+                if suspect in index:
+                    counts[index[suspect]] += 1
+    return tuple(counts) if seen else ()
 
 
 def partition_sides(ids: Sequence[str], active: set[str]) -> tuple[int, ...]:

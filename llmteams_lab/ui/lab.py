@@ -13,6 +13,12 @@ From a notebook::
     await lab.step()            # or click Step (key →);  lab.play() / lab.pause() (space)
     await lab.run()             # to the end;     lab.events, lab.summary()
     await lab.fork(3)           # continue from round 3 as a new timeline
+
+An asynchronous team (``execution = "asynchronous"``, chosen in the builder too) is
+stepped in slices of virtual time — Step is one slice, "Happening" (``await
+lab.advance()``) processes only the next happening — and the lab adds the live
+space-time diagram beside the team graph (:class:`~llmteams_lab.ui.spacetime_view.SpacetimeView`;
+``spacetime=True`` shows it for synchronous teams too).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from llmteams_lab.ui.figures import LiveFigures
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import FaultNote, RoundState
 from llmteams_lab.ui.layout import compose
+from llmteams_lab.ui.spacetime_view import SpacetimeView
 from llmteams_lab.ui.tables import MessageTable, message_html
 from llmteams_lab.ui.view_state import ViewState
 from llmteams_lab.ui.work_figures import WorkFigures
@@ -63,11 +70,13 @@ class Lab:
     """The lab for ``spec`` (default: 7 simulated agents debating on a complete graph).
 
     backends  passed to the engine (see :class:`LabController`)
-    speed     Play's initial pace, rounds per second
+    speed     Play's initial pace, rounds (or slices) per second
+    spacetime show the live space-time diagram: ``None`` for asynchronous teams only,
+              ``True`` always, ``False`` never
     """
 
     def __init__(self, spec: TeamSpec | None = None, *, backends: Any = None, speed: float = 5.0,
-                 run_factory: Callable[[TeamSpec], Any] | None = None):
+                 run_factory: Callable[[TeamSpec], Any] | None = None, spacetime: bool | None = None):
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
         self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
         self.view = ViewState(plot_interval=PLOT_INTERVAL_S)
@@ -87,10 +96,14 @@ class Lab:
         self.preset_info = w.HTML()
         self.export = ExportPanel(self._export_source, self._spawn, self.controller.report)
         self.slot = w.VBox(layout=w.Layout(display="none"))  # the space-time diagram, when a run offers one
-        self._views: list[Callable[[LabController], Any]] = []
+        self._views: list[Callable[[LabController], Any]] = [self._spacetime_for]
+        self._spacetime_choice = spacetime
+        self.spacetime: SpacetimeView | None = None  # built when first shown
+        self._partial: list = []  # events of an asynchronous slice advanced in parts (not yet plotted)
         self._notes_shown = -1
         self._set_team(spec)
         self.widget = compose(self)
+        self._offer_views()
         self._wire()
         self.controller.pace = self._pace
         self._sync()
@@ -110,6 +123,7 @@ class Lab:
     def _wire(self) -> None:
         c, ctl = self.controls, self.controller
         c.step.on_click(self._guard(lambda _: self._do("step")))
+        c.happening.on_click(self._guard(lambda _: self._do("happening")))
         c.play.on_click(self._guard(lambda _: self._do("play")))
         c.reset.on_click(self._guard(lambda _: self._spawn(self.reset())))
         c.fork.on_click(self._guard(lambda _: self._spawn(self.fork(self._fork_round(), seed=c.fork_seed.value))))
@@ -166,15 +180,20 @@ class Lab:
         if action == "play":
             ctl.play()
         elif not ctl.busy and not ctl.run.done:
-            self._spawn(ctl.step())
+            self._spawn(ctl.step(1 if action == "happening" else None))
         elif action == "step" and ctl.run.done:
             self._spawn(ctl.step())  # reports why (the run has ended)
 
     # --- controller events -----------------------------------------------------------------
     def _on_round(self, state: RoundState, events: list) -> None:
-        """Record the round's points; show it now, or as soon as the browser has caught up."""
-        self.figures.add_round(events, redraw=False, **({"state": state} if isinstance(self.figures, WorkFigures)
-                                                        else {}))
+        """Record the round's points; show it now, or as soon as the browser has caught up.
+        (A slice advanced happening by happening is plotted once, when it closes.)"""
+        if self.controller.asynchronous and not any(e.kind in ("RoundEnded", "RunEnded") for e in events):
+            self._partial.extend(events)
+        else:
+            events, self._partial = self._partial + list(events), []
+            self.figures.add_round(events, redraw=False,
+                                   **({"state": state} if isinstance(self.figures, WorkFigures) else {}))
         self.view.round_arrived()
         self._render()
 
@@ -206,6 +225,7 @@ class Lab:
             s.live = self.view.live
             if self.view.live:
                 s.value = latest
+                s.time_label = self._time_label(ctl.history[-1])
         self._show_log()
         self._sync()
         if self.view.live and self.controls.timeline.value == CURRENT:  # last: the paint acknowledges the frame
@@ -228,13 +248,14 @@ class Lab:
         self._swap_figures(spec)
         self._set_team(spec)
         self._notes_shown = -1
+        self._partial = []
         self._show_log()
         self.faults.select({})
         self._timelines()
         self.view.reset()
         s = self.controls.scrubber
         with s.hold_sync():
-            s.value, s.max, s.live = 0, 0, True
+            s.value, s.max, s.live, s.time_label = 0, 0, True, self._time_label(self.controller.history[-1])
         self._offer_views()
         self._sync()
 
@@ -275,6 +296,7 @@ class Lab:
             return  # the lab itself moved the scrubber to the new round
         live = self.view.scrub(r, latest) and self.controls.timeline.value == CURRENT
         self.controls.scrubber.live = live
+        self.controls.scrubber.time_label = self._time_label(history[min(r, len(history) - 1)])
         self._show(history[min(r, len(history) - 1)], animate=True)
         self._sync()
 
@@ -362,9 +384,18 @@ class Lab:
         """Show message ``index`` of the round on screen in full (a dot or a row clicked)."""
         state = self.table.state
         if 0 <= index < len(state.messages):
-            self.message.value = message_html(state.round, state.messages[index])
+            self.message.value = message_html(state.round, state.messages[index], self.table.unit)
 
     def _set_team(self, spec: TeamSpec) -> None:
+        unit = "round" if spec.execution == "synchronous" else "slice"
+        self.controls.use_slices(unit == "slice")
+        if not self.controller.can_advance:  # a replayed trace steps whole slices
+            self.controls.happening.layout.display = "none"
+        if getattr(self.figures, "unit", unit) != unit and isinstance(self.figures, LiveFigures):
+            self.figures.unit = unit
+            self.figures.redraw()
+        self.graph.unit = self.table.unit = unit
+        self.fault_log.can_end = unit == "round"  # ending a fault forks the run (see LabController.fork)
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
         self.graph.hold = True
@@ -386,7 +417,7 @@ class Lab:
     def _sync(self) -> None:
         ctl = self.controller
         past = self.controls.timeline.value != CURRENT
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past)
+        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=not ctl.asynchronous)
         self.controls.status.value = self._status_html()
         self.controls.note.value = escape(ctl.logging_note)
 
@@ -401,12 +432,18 @@ class Lab:
         edited = (" · <span class='ltl-invalid-text'>spec edited — press Reset to run it (or Fork from here)</span>"
                   if self.builder.spec != ctl.spec else "")
         shown = self.view.shown(last.round)
-        where = "" if self.view.live else f" · <b class='ltl-warning'>viewing round {shown}</b>"
+        unit = "slice" if ctl.asynchronous else "round"
+        where = "" if self.view.live else f" · <b class='ltl-warning'>viewing {unit} {shown}</b>"
         timeline = f" · {escape(ctl.label)}" if ctl.timelines else ""
+        clock = f" · virtual time <b>t = {last.time:.3f} s</b>" if ctl.asynchronous else ""
         return (f"<span class='ltl-status-line' data-round='{last.round}' data-state='{ctl.state}' "
-                f"data-shown='{shown}' data-live='{int(self.view.live)}'>"
-                f"round <b>{last.round}</b> of {ctl.spec.budgets.max_rounds} · {ctl.state}{end}{decision}"
+                f"data-shown='{shown}' data-live='{int(self.view.live)}' data-time='{last.time:.6f}'>"
+                f"{unit} <b>{last.round}</b> of {ctl.spec.budgets.max_rounds}{clock} · {ctl.state}{end}{decision}"
                 f"{where}{timeline}{edited}</span>")
+
+    def _time_label(self, state: RoundState) -> str:
+        """The scrubber's clock for an asynchronous team (its slices are virtual time)."""
+        return f"t = {state.time:.3f} s" if self.controller.asynchronous else ""
 
     # --- presets, export and extra views ---------------------------------------------------------
     async def load_preset(self, key: str) -> None:
@@ -431,6 +468,18 @@ class Lab:
         run does not offer that view; it is asked again at every reset."""
         self._views.append(factory)
         self._offer_views()
+
+    def _spacetime_for(self, controller: LabController) -> SpacetimeView | None:
+        """The built-in view: the live space-time diagram (asynchronous teams, by default)."""
+        wanted = self._spacetime_choice if self._spacetime_choice is not None else controller.asynchronous
+        if self.spacetime is not None:
+            self.spacetime.active = bool(wanted)  # hidden: it stops following the run
+        if not wanted:
+            return None
+        if self.spacetime is None:
+            self.spacetime = SpacetimeView(controller)
+        self.spacetime.refresh(force=True)
+        return self.spacetime
 
     def _offer_views(self) -> None:
         shown = [v for v in (f(self.controller) for f in self._views) if v is not None]
@@ -460,6 +509,13 @@ class Lab:
         """Run one round (like clicking Step) and return the team's state after it."""
         self.back_to_live()
         await self.controller.step()
+        return self.controller.history[-1]
+
+    async def advance(self, happenings: int = 1) -> RoundState:
+        """An asynchronous team: process only its next ``happenings`` happenings (like
+        clicking "Happening"); the slice closes when its end is reached."""
+        self.back_to_live()
+        await self.controller.step(happenings)
         return self.controller.history[-1]
 
     async def run(self, rounds: int | None = None) -> RoundState:

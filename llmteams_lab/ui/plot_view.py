@@ -7,6 +7,9 @@ and the plot stays blank — axes −1…6, no title, no error. Here :attr:`figu
 complete figure (plain JSON) and every update replaces it, so a view draws the latest
 state whenever it renders, however many updates it missed (``widgets/plot_view.js``).
 
+A click on a point reaches :meth:`PlotView.on_click` (its trace, index, x, y, customdata
+and hover text), so a view can show what the point stands for.
+
 plotly.js itself is not in the widget state (FigureWidget stored its bundle in every
 saved notebook, 10 MB for a lesson): the first view of a page asks for it by a custom
 message and this class answers with the plotly package's own bundle. Views report back:
@@ -62,6 +65,7 @@ class PlotView(anywidget.AnyWidget):
         self.drawn_traces = 0
         self.errors: list[str] = []
         self._on_error: list[Callable[[PlotRenderError], None]] = []
+        self._on_click: list[Callable[[list[dict]], None]] = []
         self._images: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self.on_msg(self._from_view)
@@ -100,6 +104,11 @@ class PlotView(anywidget.AnyWidget):
         """Call ``fn(error)`` when a view reports that it could not draw the plot."""
         self._on_error.append(fn)
 
+    def on_click(self, fn: Callable[[list[dict]], None]) -> None:
+        """Call ``fn(points)`` when a point is clicked in a view; each point is a dict with
+        ``curve`` (the trace's index), ``index``, ``x``, ``y``, ``customdata`` and ``text``."""
+        self._on_click.append(fn)
+
     def to_figure(self) -> go.Figure:
         """The figure on screen as a plotly ``Figure`` (to save, export or inspect)."""
         return go.Figure(self.figure)
@@ -129,6 +138,10 @@ class PlotView(anywidget.AnyWidget):
                 # callbacks, and a plain set_result would then wake the waiter only at its timeout
                 png = base64.b64decode(data.split(",", 1)[1])
                 future.get_loop().call_soon_threadsafe(lambda: future.done() or future.set_result(png))
+        elif kind == "click" and isinstance(content.get("points"), list):
+            points = [p for p in content["points"] if isinstance(p, dict)]
+            for fn in list(self._on_click):
+                fn(points)
         elif kind == "error":
             message = str(content.get("message", "unknown error"))[:500]
             self.errors.append(message)

@@ -20,7 +20,8 @@ __all__ = ["RoundScrubber"]
 
 
 class RoundScrubber(anywidget.AnyWidget):
-    """``value`` is the round shown, ``max`` the latest round, ``live`` whether following."""
+    """``value`` is the round shown, ``max`` the latest round, ``live`` whether following;
+    ``unit`` names what is counted and ``time_label`` says when it ended."""
 
     _esm = asset("round_scrubber.js")
     _css = asset("round_scrubber.css")
@@ -28,6 +29,8 @@ class RoundScrubber(anywidget.AnyWidget):
     value = t.Int(0).tag(sync=True)
     max = t.Int(0).tag(sync=True)
     live = t.Bool(True).tag(sync=True)
+    unit = t.Unicode("round").tag(sync=True)  # "slice" for an asynchronous team (slices of virtual time)
+    time_label = t.Unicode("").tag(sync=True)  # e.g. "t = 3.000 s": the run's clock at the end of ``value``
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

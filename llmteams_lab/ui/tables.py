@@ -68,12 +68,12 @@ def message_table_html(state: RoundState, limit: int = MAX_ROWS) -> str:
             + body + "</tbody></table>" + tail)
 
 
-def message_html(round: int, m: MessageRow) -> str:
+def message_html(round: int, m: MessageRow, unit: str = "round") -> str:
     """One message in full: who sent what to whom, when, and what became of it."""
-    when = "" if m.sent_at is None else f", sent {m.sent_at:.3f} s into the round"
+    when = "" if m.sent_at is None else f", sent {m.sent_at:.3f} s into the {unit}"
     flight = "" if m.latency is None else f", {m.latency:.3f} s in flight"
     fate = m.status + (f" ({m.fault})" if m.fault else "")
-    return (f"<div class='ltl-message-detail'><b>round {round}: {escape(m.sender)} → {escape(m.receiver)}</b> · "
+    return (f"<div class='ltl-message-detail'><b>{unit} {round}: {escape(m.sender)} → {escape(m.receiver)}</b> · "
             f"{escape(fate)} · {m.tokens} tokens{escape(when)}{escape(flight)}\n{escape(m.content)}</div>")
 
 
@@ -96,13 +96,14 @@ class MessageTable(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state = RoundState.initial(())
+        self.unit = "round"  # "slice" for an asynchronous team (the lab sets it)
         self.add_class("ltl-messages-table")
         self.show(self.state)
 
     def show(self, state: RoundState) -> None:
         self.state = state
         with self.hold_sync():
-            self.title = f"Messages of round {state.round}"
+            self.title = f"Messages of {self.unit} {state.round}"
             self.rows = message_rows(state)
             self.more = max(0, len(state.messages) - MAX_ROWS)
             self.note = _empty_note(state)
