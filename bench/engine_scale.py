@@ -119,7 +119,7 @@ def _mesa_per_agent_step(steps: int) -> float | None:
 
 def voter_vs_mesa(rounds: int) -> dict:
     mesa_s = _mesa_per_agent_step(rounds)
-    row = {"what": "10 agents, per agent-step (a round of one agent)", "rounds": rounds,
+    row = {"what": "10 agents, per agent-step (one agent answering in one round)", "rounds": rounds,
            "mesa_voter_us": round(mesa_s * 1e6, 3) if mesa_s else "mesa not installed (pip install mesa)"}
     for logging in ("messages", "rounds"):
         ours = _ours_per_agent_step(logging, rounds)
