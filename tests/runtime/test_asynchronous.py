@@ -248,3 +248,18 @@ def test_bad_addressing_names_the_field(profile, message) -> None:
     with pytest.raises(SpecError) as err:
         team(5, topology="ring", **profile)
     assert message in str(err.value)
+
+
+def test_call_faults_keep_a_simulated_asynchronous_team_on_the_virtual_clock():
+    """Injected timeouts and server errors wrap the simulated backend; the wrapper answers
+    in its time, so the run stays a simulation: the same log every time, on any machine."""
+    spec = async_team(5, seed=2, faults=[FaultSpec(kind="timeout", agent="a1", probability=0.5),
+                                         FaultSpec(kind="server_error", agent="a2", probability=0.5)],
+                      failure_policy={"on_error": "retry", "retries": 1, "backoff_s": 0.2})
+    assert not Run(spec).execution.realtime
+    first, again = run_sync(spec), run_sync(spec)
+    assert events_to_jsonl(first.records) == events_to_jsonl(again.records)
+    assert any(e.kind == "AgentRetried" for e in first.records)
+    replies = [e for e in first.records if e.kind == "AgentReplied"]
+    # a0's turns take its simulated latency (~1 s), not the milliseconds of a wall clock
+    assert all(e.t_end - e.t_start >= 0.1 for e in replies if e.agent == "a0")

@@ -115,6 +115,9 @@ class FaultyBackend(Backend):
         self.attempts = attempts
         self.index = index
         self.simulated = inner.simulated  # type: ignore[misc]
+        # answers in the inner backend's time: a simulated team with injected call faults
+        # stays on the virtual clock (an asynchronous run would otherwise go real-time)
+        self.virtual_time = inner.virtual_time  # type: ignore[misc]
 
     def take_retries(self):
         return self.inner.take_retries()
