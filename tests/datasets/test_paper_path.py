@@ -36,7 +36,7 @@ def test_the_project_root_is_used_from_any_working_directory(tmp_path: Path, mon
         pytest.skip(f"the paper's data is not at {PAPER_DATA}")
     monkeypatch.delenv(ENV, raising=False)
     monkeypatch.chdir(tmp_path)  # a notebook kernel's folder, say
-    assert paper_data_path() == PAPER_DATA.resolve()
+    assert paper_data_path().resolve() == PAPER_DATA.resolve()
 
 
 def test_not_found_names_every_place_looked_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
