@@ -49,6 +49,11 @@ SPECS = {
     "consensus ends it early": team(5, seed=4, max_rounds=12, competence=0.7, conformity=0.8),
     "aggregated logging": no_stop(team(8, logging="rounds", max_rounds=5, seed=2)),
     "work division": work_team(3, p=0.5, seed=2, work={"eagerness": 0.3}),
+    # messages in bulk (runtime.bulk): per message, and aggregated
+    "asynchronous": no_stop(team(6, max_rounds=5, seed=5)).replace(execution="asynchronous",
+                                                                    network={"delay_s": 0.2, "jitter": 0.3}),
+    "asynchronous, aggregated": no_stop(team(6, logging="rounds", max_rounds=5, seed=5)).replace(
+        execution="asynchronous", network={"delay_s": 0.2, "jitter": 0.3}),
 }
 
 
