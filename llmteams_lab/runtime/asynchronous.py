@@ -263,6 +263,7 @@ class Happenings:
         t0 = batch[0].time
         idx = np.asarray(acting, dtype=np.int64)
         inbox = self._inbox(idx)
+        inbox.now = t0
         self.state[idx] = _BUSY
         self.turns[idx] += 1
         self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
