@@ -18,6 +18,7 @@ __all__ = ["AnswerFaults", "REGISTRY", "Workload", "WorkloadKind", "codec_for", 
 _PACKAGES = (
     "llmteams_lab.workloads.deliberation",
     "llmteams_lab.workloads.workdivision",
+    "llmteams_lab.workloads.election",
 )
 
 REGISTRY: dict[str, WorkloadKind] = {

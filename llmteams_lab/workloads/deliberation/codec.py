@@ -30,8 +30,8 @@ from llmteams_lab.errors import MalformedOutputError
 from llmteams_lab.messages import AgentRequest, Message, ParsedReply, Question
 
 __all__ = ["CODEC", "DeliberationCodec", "PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens",
-           "inbox_line", "match_option", "parse_prompt", "parse_reply", "render_messages", "request_of_facts",
-           "response_format"]
+           "inbox_line", "json_object", "match_option", "parse_prompt", "parse_reply", "render_messages",
+           "request_of_facts", "response_format"]
 
 _HEADER = "Round: "
 _INBOX = re.compile(r'^- from ("(?:[^"\\]|\\.)*"): (?:answer ("(?:[^"\\]|\\.)*")|no answer) '
@@ -213,7 +213,7 @@ def parse_reply(text: str | None, options: Sequence[str]) -> ReplyFields:
     """The reply's answer (one of ``options``), confidence and message; see module doc."""
     if text is None or not text.strip():
         raise MalformedOutputError("the model returned an empty reply")
-    data = _json_object(text)
+    data = json_object(text)
     if data is not None:
         raw = next((data[k] for k in ("answer", "final_answer", "choice") if k in data), None)
         confidence, message = _confidence(data.get("confidence")), data.get("message", "")
@@ -271,8 +271,9 @@ def _confidence(value: Any) -> float | None:
     return float(number) if 0 <= number <= 1 else None
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text`` (code fences and prose around it are ignored)."""
+def json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text`` (code fences and prose around it are ignored);
+    every workload's codec reads model replies with it."""
     body = _FENCE.sub("", text.strip())
     try:
         data = json.loads(body)
