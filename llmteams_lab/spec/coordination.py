@@ -251,11 +251,28 @@ def check_coordination(team: Any) -> None:
         _check_gossip(team, n, outs)
 
 
-def _out_sets(team: Any) -> list[set[int]]:
+def _out_sets(team: Any) -> list[Any]:
+    """Each agent's out-neighbours (a complete graph's are not built: n² arcs at n = 1,024)."""
+    n = len(team.agents)
+    if team.topology.kind == "complete":
+        return [_AllBut(i, n) for i in range(n)]
     outs: list[set[int]] = [set() for _ in team.agents]
     for a, b in team.arcs():
         outs[a].add(b)
     return outs
+
+
+class _AllBut:
+    """Every agent but ``me`` (a complete graph's out-neighbours), as a set would answer."""
+
+    def __init__(self, me: int, n: int):
+        self.me, self.n = me, n
+
+    def __len__(self) -> int:
+        return self.n - 1
+
+    def __contains__(self, j: object) -> bool:
+        return isinstance(j, int) and j != self.me and 0 <= j < self.n
 
 
 def _check_commit(team: Any, n: int, outs: list[set[int]]) -> None:

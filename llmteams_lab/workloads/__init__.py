@@ -19,6 +19,7 @@ _PACKAGES = (
     "llmteams_lab.workloads.deliberation",
     "llmteams_lab.workloads.workdivision",
     "llmteams_lab.workloads.election",
+    "llmteams_lab.workloads.gossip",
 )
 
 REGISTRY: dict[str, WorkloadKind] = {
