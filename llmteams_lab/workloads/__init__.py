@@ -20,6 +20,7 @@ _PACKAGES = (
     "llmteams_lab.workloads.workdivision",
     "llmteams_lab.workloads.election",
     "llmteams_lab.workloads.gossip",
+    "llmteams_lab.workloads.commit",
 )
 
 REGISTRY: dict[str, WorkloadKind] = {

@@ -34,8 +34,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["CANDIDATE", "FOLLOWER", "LEADER", "NOOP", "Entry", "Node", "Outcome", "Reading", "act", "decisions",
-           "reconcile", "read"]
+__all__ = ["CANDIDATE", "Entry", "FOLLOWER", "LEADER", "NOOP", "Node", "Outcome", "Reading", "act", "decisions",
+           "read", "reconcile"]
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 NOOP = -1
