@@ -1,6 +1,13 @@
 """Metrics (level 6): pure polars functions over the events frame."""
 
 from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
+from llmteams_lab.metrics.coordination import (
+    commit_outcomes,
+    election_summary,
+    failovers,
+    gossip_spread,
+    gossip_summary,
+)
 from llmteams_lab.metrics.consensus import (
     answer_tallies,
     convergence,
@@ -39,7 +46,8 @@ from llmteams_lab.metrics.workdivision import (
 )
 
 __all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "convergence", "critical_path_bound", "declared_properties", "empty_frame",
-           "events_frame", "faulty_agents", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent", "per_edge",
-           "prefix", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups", "straggler_gaps",
-           "time_to_recover", "work_bounds", "work_summary", "write_conflicts"]
+           "check_termination", "check_validity", "commit_outcomes", "convergence", "critical_path_bound",
+           "declared_properties", "election_summary", "empty_frame", "events_frame", "failovers", "faulty_agents",
+           "gossip_spread", "gossip_summary", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent",
+           "per_edge", "prefix", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups",
+           "straggler_gaps", "time_to_recover", "work_bounds", "work_summary", "write_conflicts"]

@@ -44,7 +44,7 @@ from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import MalformedOutputError
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
-from llmteams_lab.workloads.deliberation.agents import draw_latency
+from llmteams_lab.workloads.deliberation.agents import draw_latency, pad_message
 from llmteams_lab.workloads.deliberation.codec import json_object
 from llmteams_lab.workloads.deliberation.questions import make_question
 
@@ -261,6 +261,8 @@ def served(decide: Decide, stream: int) -> Callable[[AgentRequest, AgentSpec, in
                                      stream])
         known = truth(request.question) if request.question is not None else None
         choices = decide(request, profile, rng, known)
-        return reply_text(choices, f"{request.agent} decided."), _latency(profile, rng)
+        said = ", ".join(f"{k}: {v}" for k, v in sorted(choices.items())) or "nothing to decide"
+        return reply_text(choices, pad_message(f"{request.agent} decided ({said}).", profile.reply_tokens)), \
+            _latency(profile, rng)
 
     return answer

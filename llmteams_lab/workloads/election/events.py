@@ -10,7 +10,8 @@ VoteRefused        voter     candidate the term          ``reason`` (the rule, o
 LeaderElected      leader              the term          ``votes`` (agent ids), its ``log``
 SteppedDown        agent               the new term      ``reason``
 EntryProposed      leader              the value         ``index``, ``term``, ``question``
-EntryCommitted     leader              the value         ``index``, ``term``, ``question``;
+EntryCommitted     leader              the value         ``index``, ``term``, ``question``,
+                                                         ``leader_term`` (when it was committed);
                                                          ``correct``: the value is the truth
 ActionRefused      agent               the choice        ``reason``: the rule it broke
 =================  ========  ========  ================  ==========================================

@@ -309,7 +309,8 @@ def _advance_commit(out: Outcome, me: int, n: int) -> bool:
         if node.log[index - 1][0] == node.term and held > n // 2:
             for i in range(node.commit, index):
                 term, k, value = node.log[i]
-                out.happened.append(("EntryCommitted", None, value, {"index": i + 1, "term": term, "question": k}))
+                out.happened.append(("EntryCommitted", None, value, {"index": i + 1, "term": term, "question": k,
+                                                                     "leader_term": node.term}))
             node.commit = index
             return True
     return False
