@@ -44,7 +44,8 @@ from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import MalformedOutputError
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
-from llmteams_lab.workloads.deliberation.agents import draw_latency, pad_message
+from llmteams_lab.workloads.deliberation import agents as _simulated
+from llmteams_lab.workloads.deliberation.agents import pad_message
 from llmteams_lab.workloads.deliberation.codec import json_object
 from llmteams_lab.workloads.deliberation.questions import make_question
 
@@ -224,8 +225,10 @@ def turn_rng(seed: int, stream: int, agent: int, turn: int) -> np.random.Generat
 
 
 def _latency(profile: AgentSpec, rng: np.random.Generator) -> float:
+    """One latency draw, through deliberation's ``draw_latency`` — the one place simulated
+    agents draw latencies (``tests/runtime/test_float_determinism.py`` perturbs it there)."""
     z = np.array([rng.standard_normal()])
-    return float(draw_latency(np.array([profile.latency_s]), np.array([profile.latency_jitter]), z)[0])
+    return float(_simulated.draw_latency(np.array([profile.latency_s]), np.array([profile.latency_jitter]), z)[0])
 
 
 class Minds(Backend):

@@ -19,7 +19,7 @@ import numpy as np
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import AgentSpec, TeamSpec
-from llmteams_lab.workloads.deliberation.agents import draw_latency
+from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.roles import Choices, Minds, answer_question
 
 __all__ = ["STREAM", "SimulatedGossipers", "decide", "gossip_answers"]
@@ -79,7 +79,7 @@ class SimulatedGossipers(Backend):
         sources = batch.view.get("sources", np.zeros(self.n, dtype=bool))
         answer = gossip_answers(batch.previous, batch.inbox_votes, sources, truth, self.competence, uniform)
         idx = batch.acting
-        latency = draw_latency(self.latency[idx], self.jitter[idx], normal[idx])
+        latency = _simulated.draw_latency(self.latency[idx], self.jitter[idx], normal[idx])  # the one place
         tokens_in = self.prompt[idx] + self.per_message[idx] * batch.inbox_size[idx]
         return RoundReplies(answer[idx], np.zeros(idx.size, dtype=np.int64), latency, tokens_in, self.reply[idx].copy())
 
