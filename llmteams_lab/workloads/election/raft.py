@@ -5,7 +5,8 @@ Understandable Consensus Algorithm" (2014), reduced to what a team deciding a fe
 answers needs — and nothing it needs left out:
 
 * **terms**: any message carrying a higher term makes a node a follower of that term
-  (a leader or candidate *steps down*);
+  (a leader or candidate *steps down*, and its election timer starts afresh — a leader's
+  was not running);
 * **votes**: a node grants at most one vote per term (``voted_for`` is durable) and only
   to a candidate whose log is at least as up to date as its own (higher last term, or
   the same last term and at least as long) — the election restriction behind *leader
@@ -75,7 +76,7 @@ class Reading:
     refused     vote requests the rules refuse: (candidate, reason)
     acks        per leader it heard from, the ack to send back
     stepped     (new term, reason) when it stepped down from leader or candidate
-    reset       its election timer must be reset (it heard its term's leader)
+    reset       its election timer must be reset (it heard its term's leader, or stepped down)
     expired     its election timer ran out (a follower or candidate)
     """
 
@@ -142,8 +143,9 @@ def _see_term(out: Reading, term: int, reason: str) -> None:
     n = out.node
     if term <= n.term:
         return
-    if n.role != FOLLOWER:
+    if n.role != FOLLOWER:  # a leader's timer was not running: stepping down starts it afresh
         out.stepped.append((term, reason))
+        out.reset = True
     n.term, n.voted_for, n.leader, n.role = term, None, None, FOLLOWER
     n.votes, n.match = set(), {}
 
