@@ -11,8 +11,9 @@ two_phase   send ``prepare`` to every step's agents; a step is *ok* once its vot
 saga        steps one after another (``execute``); the last one done and the agent's
             consent: committed. A failed or silent step: the completed steps are
             compensated one at a time in reverse order, each until confirmed (resent
-            every timeout). A completion arriving after its step was given up is
-            compensated at once.
+            every timeout) — the failed step's own done work first (replicas that did
+            it, an agent that went silent and may have done it unheard). A completion nobody will use (a replaced primary's, or one after
+            its step was undone) is compensated at once.
 best_effort every step asked at once; when none is pending, whatever parts are ok are
             published (the baseline: ``partial`` when some are missing).
 
@@ -145,8 +146,8 @@ def _answer(c: Coordinator, turn: CoordinatorTurn, s: int, agent: int, ok: bool,
     if agent in c.answers[s]:
         return
     c.answers[s][agent] = (ok, part)
-    unused = s in c.given_up or (c.backup and agent != c.active[s][-1]) or (
-        c.phase in ("compensating", "ended") and s not in c.completed)
+    in_chain = c.phase == "compensating" and s in c.undo  # the chain will undo it (its agents are awaited)
+    unused = (c.backup and agent != c.active[s][-1]) or (c.phase in ("compensating", "ended") and not in_chain)
     if c.protocol == "saga" and ok and unused:  # a late completion: undo it at once
         turn.records.append({"type": "compensate", "step": s, "to": [agent]})
         turn.happened.append(("LateCompletion", agent, str(s), {}))
@@ -205,7 +206,7 @@ def _saga_step(c: Coordinator, turn: CoordinatorTurn, now: float, timeout: float
 def _compensation(c: Coordinator, turn: CoordinatorTurn, now: float, timeout: float) -> None:
     while c.undo:
         s = c.undo[0]
-        need = [a for a, (ok, _) in c.answers[s].items() if ok]
+        need = _to_undo(c, s)
         if all((s, a) in c.confirmed for a in need):
             c.undo.pop(0)
             c.undo_deadline = math.inf
@@ -217,6 +218,18 @@ def _compensation(c: Coordinator, turn: CoordinatorTurn, now: float, timeout: fl
         return
     c.phase = "ended"
     turn.happened.append(("TransactionEnded", None, "aborted", {"compensated": c.completed[::-1]}))
+
+
+def _to_undo(c: Coordinator, s: int) -> list[int]:
+    """The agents whose work on step s must be undone before an aborted saga ends: those
+    that reported it done (on a failed step too: replicas that did it while the step found
+    no majority) and every agent asked that has not answered — it may have done the work
+    unheard, or be doing it now. Undoing work never done is harmless (the participant
+    then never starts it); leaving done work is not. An agent that never comes back keeps
+    the saga compensating: a compensation needs its participant."""
+    asked = set(c.active[s])
+    done = {a for a, (ok, _) in c.answers[s].items() if ok}
+    return sorted(done | (asked - set(c.answers[s])))
 
 
 def _decide(c: Coordinator, turn: CoordinatorTurn, decision: str, reason: str) -> None:
@@ -234,7 +247,8 @@ def _decide(c: Coordinator, turn: CoordinatorTurn, decision: str, reason: str) -
         turn.happened.append(("TransactionEnded", None, "committed", {"reason": reason}))
     else:
         c.phase = "compensating"
-        c.undo = c.completed[::-1]
+        failed = c.current if c.current not in c.completed else None  # a vetoed saga failed no step
+        c.undo = ([failed] if failed is not None and _to_undo(c, failed) else []) + c.completed[::-1]
         c.undo_deadline = math.inf
 
 
