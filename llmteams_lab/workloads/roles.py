@@ -99,8 +99,9 @@ def reply_text(choices: Choices, message: str = "") -> str:
 
 def reply_choices(text: str | None, allowed: Sequence[str]) -> tuple[Choices, str]:
     """The choices (keys in ``allowed``) and message of a model's reply; a reply with no
-    JSON object raises :class:`MalformedOutputError`. ``false``/``null``/``"no"`` mean
-    no choice; ``true``/``"yes"`` a plain yes; other values are kept as text."""
+    JSON object raises :class:`MalformedOutputError`. ``false``, ``null`` and empty text
+    mean no choice, ``true`` a plain yes; other values are kept as text (a codec reads
+    ``"yes"``/``"no"`` for its own choices)."""
     if text is None or not text.strip():
         raise MalformedOutputError("the model returned an empty reply")
     data = json_object(text)
@@ -110,10 +111,8 @@ def reply_choices(text: str | None, allowed: Sequence[str]) -> tuple[Choices, st
     choices: Choices = {}
     for name in allowed:
         value = data.get(name)
-        if isinstance(value, str) and value.strip().lower() in ("no", "false", "none", "null", ""):
+        if isinstance(value, str) and value.strip().lower() in ("none", "null", ""):
             value = None
-        elif isinstance(value, str) and value.strip().lower() in ("yes", "true"):
-            value = True
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if value is not None and value is not False:

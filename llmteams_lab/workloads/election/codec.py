@@ -84,6 +84,13 @@ class ElectionCodec:
     def parse(self, text: str | None, request: AgentRequest) -> ParsedReply:
         decide = list(request.view.get("decide", ()))
         choices, message = reply_choices(text, decide)
+        if "stand" in choices:  # true or "yes" stands; anything else waits
+            if choices["stand"] is True or str(choices["stand"]).strip().lower() in ("yes", "true"):
+                choices["stand"] = True
+            else:
+                del choices["stand"]
+        if str(choices.get("vote", "")).strip().lower() in ("no", "none", "nobody", "false"):
+            del choices["vote"]  # declines to vote
         if "vote" in choices:
             given = str(choices["vote"]).strip().strip("\"'")
             known = {c.casefold(): c for c in request.view.get("candidates", ())}
