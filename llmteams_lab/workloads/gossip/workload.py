@@ -14,7 +14,8 @@ told, or, as a source, its own answer). Then its code sends:
   ``period_s``); an informed agent answers every pull request it read with its value.
 
 An agent's messages of one turn are one envelope to all its recipients (a rumour, or a
-pull request). ``Informed`` is logged when an agent first holds the value (``peer``:
+pull request). A failed call loses the agent's choice, not its code: it keeps what it
+held and still gossips. ``Informed`` is logged when an agent first holds the value (``peer``:
 who told it, ``hops`` from a source). The run is done when every live agent holds a
 value (``all_informed``), or, once nobody has anything left to send, ``gossip_ended``
 (rumour mongering can leave agents uninformed: its *residue*).
@@ -140,10 +141,10 @@ class Gossip:
             t_last = max(t_last, t_end)
             self._ends[i] = t_end
             rumours, pulls = self._heard.pop(i, ([], []))
-            if i in slots.failures:
+            if i in slots.failures:  # its mind failed: it holds what it held; its code still gossips
                 self._failed(round, i, t0, t_end, slots)
-                continue
-            self._hold(round, i, t0, t_end, int(slots.answer[i]), rumours, slots)
+            else:
+                self._hold(round, i, t0, t_end, int(slots.answer[i]), rumours, slots)
             self._send(round, i, t0, pulls)
         return t_last
 
