@@ -33,8 +33,9 @@ cause      ``seq`` of the event that caused this one, when there is one: a messa
 
 Lanes: an event happens at one agent — the receiver (``peer``) for deliveries, drops
 and delays of a message, otherwise ``agent`` (none for team events such as rounds).
-Event e1 happened before e2 iff a chain of (same lane, smaller ``seq``) and
-(``e2.cause == e1.seq``) steps leads from e1 to e2.
+On a lane events happen in the order of ``t_end`` (ties by ``seq``). Event e1 happened
+before e2 iff a chain of (same lane, earlier) and (``e2.cause == e1.seq``) steps leads
+from e1 to e2 (``metrics.causality``).
 
 Numbers are machine-independent. The same spec and seed give the same bytes on every
 CPU and numpy build, so no number may carry the last bits of a float computation whose

@@ -109,6 +109,18 @@ GOLDEN: dict[str, tuple[TeamSpec, Any]] = {
     "debate_directed_arithmetic": (_directed_edges_spec(), None),
     "mock_flaky_tree": (no_stop(team(5, topology="tree", protocol="debate", backend="mock", seed=1,
                                      max_rounds=3)), lambda: MockBackend(flaky_script)),
+    # asynchronous: link delays, a crash, message loss on a reliable network, a failure detector
+    "async_debate_detector": (team(6, protocol="debate", competence=0.45, conformity=0.5, seed=7, max_rounds=8)
+                              .replace(execution="asynchronous",
+                                       network={"delay_s": 0.1, "jitter": 0.4, "reliable": True},
+                                       detector={"timeout_s": 2.0},
+                                       faults=[{"kind": "crash", "agent": "a2", "at_round": 2},
+                                               {"kind": "drop", "probability": 0.15}]), None),
+    # partially synchronous quorum: random fanout, bounded mailboxes (overflow drops)
+    "async_quorum_mailboxes": (team(7, protocol="quorum", competence=0.4, conformity=0.6, seed=9, max_rounds=10,
+                                    fanout=3).replace(execution="partially_synchronous",
+                                                      network={"delay_s": 0.02, "jitter": 0.5, "mailbox": 2,
+                                                               "gst_s": 2.0, "delta_s": 0.4}), None),
     **{name: (spec, None) for name, spec in COORDINATION_GOLDEN.items()},
 }
 

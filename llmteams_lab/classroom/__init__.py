@@ -6,6 +6,11 @@ cli   the ``classroom`` subcommand
 Needs the ``[classroom]`` extra (Voilà), imported only when serving.
 """
 
-from llmteams_lab.classroom.app import TEMPLATE, lessons_dir, resolve_target, serve_classroom
+from llmteams_lab.classroom.app import (
+    TEMPLATE,
+    lessons_dir,
+    resolve_target,
+    serve_classroom,
+)
 
 __all__ = ["TEMPLATE", "lessons_dir", "resolve_target", "serve_classroom"]

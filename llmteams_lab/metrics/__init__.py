@@ -1,19 +1,25 @@
 """Metrics (level 6): pure polars functions over the events frame."""
 
-from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
-from llmteams_lab.metrics.coordination import (
-    commit_outcomes,
-    election_summary,
-    failovers,
-    gossip_spread,
-    gossip_summary,
+from llmteams_lab.metrics.causality import (
+    check_causality,
+    happened_before,
+    lanes,
+    vector_clocks,
 )
+from llmteams_lab.metrics.communication import overhead, per_agent, per_edge
 from llmteams_lab.metrics.consensus import (
     answer_tallies,
     convergence,
     held_answers,
     round_agreement,
     rounds_to_consensus,
+)
+from llmteams_lab.metrics.coordination import (
+    commit_outcomes,
+    election_summary,
+    failovers,
+    gossip_spread,
+    gossip_summary,
 )
 from llmteams_lab.metrics.faults import (
     byzantine_influence,
@@ -33,6 +39,13 @@ from llmteams_lab.metrics.safety import (
     prefix,
 )
 from llmteams_lab.metrics.summary import round_summary
+from llmteams_lab.metrics.timeline import (
+    in_flight,
+    mailbox_lengths,
+    message_latency,
+    suspicions,
+    time_summary,
+)
 from llmteams_lab.metrics.workdivision import (
     amdahl,
     critical_path_bound,
@@ -45,9 +58,11 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence", "check_agreement", "check_run",
-           "check_termination", "check_validity", "commit_outcomes", "convergence", "critical_path_bound",
-           "declared_properties", "election_summary", "empty_frame", "events_frame", "failovers", "faulty_agents",
-           "gossip_spread", "gossip_summary", "held_answers", "idle_rounds", "message_loss", "overhead", "per_agent",
-           "per_edge", "prefix", "round_agreement", "round_summary", "rounds_to_consensus", "run_specs", "speedups",
-           "straggler_gaps", "time_to_recover", "work_bounds", "work_summary", "write_conflicts"]
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence",
+           "check_agreement", "check_causality", "check_run", "check_termination", "check_validity", "commit_outcomes",
+           "convergence", "critical_path_bound", "declared_properties", "election_summary", "empty_frame",
+           "events_frame", "failovers", "faulty_agents", "gossip_spread", "gossip_summary", "happened_before",
+           "held_answers", "idle_rounds", "in_flight", "lanes", "mailbox_lengths", "message_latency", "message_loss",
+           "overhead", "per_agent", "per_edge", "prefix", "round_agreement", "round_summary", "rounds_to_consensus",
+           "run_specs", "speedups", "straggler_gaps", "suspicions", "time_summary", "time_to_recover",
+           "vector_clocks", "work_bounds", "work_summary", "write_conflicts"]

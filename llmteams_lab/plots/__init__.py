@@ -18,6 +18,7 @@ from llmteams_lab.plots.overhead import (
     overhead_series,
     reference_messages,
 )
+from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -32,5 +33,7 @@ __all__ = [
     "overhead_figure",
     "overhead_series",
     "reference_messages",
+    "spacetime_figure",
+    "spacetime_segments",
     "sweep_figure",
 ]

@@ -39,9 +39,6 @@ import numpy as np
 
 from llmteams_lab.errors import AuthenticationError
 from llmteams_lab.events import (
-    MessageDelivered,
-    MessageDropped,
-    MessageSent,
     RoundStarted,
     on_time_grid,
 )
@@ -52,12 +49,12 @@ from llmteams_lab.runtime.lifecycle import RoundSummary
 from llmteams_lab.runtime.mailbox import Mailboxes
 from llmteams_lab.runtime.scheduler import (
     ACTIVATE,
-    ARRIVE,
     REPLY,
     TIMER,
     Calendar,
     Happening,
 )
+from llmteams_lab.runtime.transit import Transit
 from llmteams_lab.spec.protocol import ONE_SHOT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,8 +63,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Happenings"]
 
 _IDLE, _BUSY = 0, 1
-_MAX_RETRANSMITS = 16  # a reliable link stops retrying a message after this many copies
-_HEARTBEAT = "heartbeat"
 
 
 class Happenings:
@@ -84,9 +79,10 @@ class Happenings:
         net = spec.network
         self.tick = float(net.tick_s) if net is not None and net.tick_s is not None else _default_tick(spec)
         self.mailboxes = Mailboxes(n, net.mailbox if net is not None else None)
-        self.reliable = bool(net is not None and net.reliable)
-        self.rto = float(net.retransmit_s) if net is not None and net.retransmit_s is not None else \
+        rto = float(net.retransmit_s) if net is not None and net.retransmit_s is not None else \
             max(4.0 * (net.delay_s if net is not None else 0.0), 0.1)
+        self.transit = Transit(run, self.calendar, self.mailboxes, self.tick, bool(net is not None and net.reliable),
+                               rto, self._arrived)
         self.state = np.full(n, _IDLE, dtype=np.int8)
         self.turns = np.zeros(n, dtype=np.int64)  # each agent's turns so far (its local round)
         self.woken = np.zeros(n, dtype=bool)  # an ACTIVATE is pending
@@ -100,7 +96,6 @@ class Happenings:
         det = spec.detector
         self.detector = Detector(run.network.ids, run.network.inn, det.timeout_s, run.log) if det else None
         self.heartbeat = det.heartbeat_s if det is not None else None
-        self.delivered: set[int] = set()  # message ids (first MessageSent seq) already delivered
         self.batches = 0  # activation batches so far (keys the simulated agents' draws)
         self.in_flight: set[asyncio.Task] = set()  # real-time calls
         self.realtime = not all(g.backend.virtual_time for g in run.groups)
@@ -155,8 +150,8 @@ class Happenings:
                 self.calendar.schedule(0.0, TIMER, "heartbeat", i)
 
     def _next_due_after(self, t1: float) -> bool:
-        top = self.calendar.peek()
-        return (top is None or top.time > t1) and not self.in_flight
+        due = self.calendar.next_time()
+        return (due is None or due > t1) and not self.in_flight
 
     def _close_slice(self, t1: float) -> RoundSummary:
         run = self.run
@@ -165,7 +160,7 @@ class Happenings:
         t_end = self.decided_at if decided and self.decided_at is not None else t1
         if not decided and not self.calendar and not self.in_flight:
             t_end = max(run.clock, (run.round - 1) * self.tick)  # nothing left: the slice ends when things did
-        summary = run.close_round(run.round, (run.round - 1) * self.tick, on_time_grid(t_end))
+        summary = run.close_round(run.round, (run.round - 1) * self.tick, t_end)
         if not summary.done and not self.calendar and not self.in_flight:
             return run.end("quiescent")
         return summary
@@ -181,8 +176,8 @@ class Happenings:
         """The next happening due by ``t1`` (in real time: waiting for it, or for a call
         to return), or ``None`` when the slice has nothing more."""
         if not self.realtime:
-            top = self.calendar.peek()
-            return self.calendar.pop() if top is not None and top.time <= t1 else None
+            due = self.calendar.next_time()
+            return self.calendar.pop() if due is not None and due <= t1 else None
         while True:
             top = self.calendar.peek()
             now = self._now()
@@ -207,9 +202,10 @@ class Happenings:
 
     async def _handle(self, h: Happening) -> None:
         run = self.run
-        run.clock = max(run.clock, h.time)
+        if h.time > run.clock:
+            run.clock = h.time
         if h.kind == "arrive":
-            self._arrive(h)
+            self.transit.arrive(h.data, h.time)
         elif h.kind == "activate":
             await self._activate([h] + self.calendar.pop_same(h)[1:])
         elif h.kind == "reply":
@@ -219,7 +215,7 @@ class Happenings:
         elif h.kind == "heartbeat":
             self._beat(h.data, h.time)
         elif h.kind == "retransmit":
-            self._retransmit(h.data, h.time)
+            self.transit.retransmit(h.data, h.time)
         elif h.kind == "timer":
             i, generation = h.data
             if generation == self.timer_gen[i] and self.state[i] == _IDLE:
@@ -301,8 +297,8 @@ class Happenings:
         run.count_usage(idx, slots)
 
     def _schedule_replies(self, idx: np.ndarray, slots: RoundReplySlots, t0: float) -> None:
-        for i in idx.tolist():
-            self.calendar.schedule(on_time_grid(t0 + float(slots.latency[i])), REPLY, "reply", (slots, t0, i))
+        for i in idx.tolist():  # exactly the reply's t_end as the workload records it (t0 + latency)
+            self.calendar.schedule(t0 + float(slots.latency[i]), REPLY, "reply", (slots, t0, i))
 
     def _start_calls(self, idx: np.ndarray, inbox: Inbox, slots: RoundReplySlots, t0: float) -> None:
         """Real time: call the backends in the background; each reply is applied when its
@@ -341,10 +337,10 @@ class Happenings:
         work.decide(r, run.alive)
         out = work.broadcast(r, acting, slots)
         for s in out.senders.tolist():
-            self._send(s, out, t)
+            self.transit.send(s, out, t)
         for i, seconds in sorted(work.timers(r, acting).items()):
             self.timer_gen[i] += 1
-            self.calendar.schedule(on_time_grid(t + seconds), TIMER, "timer", (i, int(self.timer_gen[i])))
+            self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
         if any(isinstance(slots.failures.get(i), AuthenticationError) for i in alive):
             run.end("auth_failed")
             return
@@ -352,87 +348,15 @@ class Happenings:
             if self._ready(i):  # woken by what is waiting: the latest arrival in its mailbox, if any
                 self._wake(i, t, int(self.last_delivery[i]) if self.mailboxes.waiting(i) else -1)
 
-    # --- messages --------------------------------------------------------------------------
-    def _send(self, s: int, out: Any, t: float) -> None:
-        run, links, ids = self.run, self.run.links, self.run.network.ids
-        named = out.named.get(s) if out.named else None
-        rng = links.generator(s)
-        reach, unreachable = links.recipients(s, named, rng)
-        value, text, tok = out.values[s] if out.values else None, out.texts[s] if out.texts else "", int(out.tokens[s])
-        entry = (s, int(out.answers[s]), int(out.confidence[s]), text, None, run.round)
-        cause = int(out.cause[s]) if out.cause is not None and out.cause[s] >= 0 else None
-        for r in unreachable:
-            sent = run.log.add(MessageSent, run.round, ids[s], ids[r], t_start=t, t_end=t, value=value,
-                               tokens_out=tok, detail=text, cause=cause).seq
-            run.log.add(MessageDropped, run.round, ids[s], ids[r], t_start=t, t_end=t, value=value, tokens_out=tok,
-                        fault="no_route", cause=sent)
-        if reach:
-            delays = links.delays(s, reach, t, rng)
-            for r, d in zip(reach, delays.tolist()):
-                sent = run.log.add(MessageSent, run.round, ids[s], ids[r], t_start=t, t_end=t, value=value,
-                                   tokens_out=tok, detail=text, cause=cause).seq
-                self._route(s, r, entry, value, tok, t, d, sent, sent, 0)
-
-    def _route(self, s: int, r: int, entry: tuple, value: str | None, tok: int, t: float, delay: float,
-               sent: int, msg: int, copies: int) -> None:
-        """Decide a message's fate (network faults) and schedule its arrival(s)."""
-        run = self.run
-        router = run.network.router
-        fates = router(run.round, s, r) if router is not None else None
-        if fates is None:
-            fates = [(0, None)]
-        lost = not fates or all(f[0] < 0 for f in fates)
-        for d_rounds, fault, *change in fates:
-            if d_rounds < 0:
-                run.log.add(MessageDropped, run.round, run.network.ids[s], run.network.ids[r], t_start=t, t_end=t,
-                            value=value, tokens_out=tok, fault=fault or "drop", cause=sent)
-                continue
-            got, got_value = change[0](entry, value) if change and change[0] is not None else (entry, value)
-            extra = d_rounds * self.tick + run.faults.extra_seconds(s, r)
-            arrival = on_time_grid(t + delay + extra)
-            self.calendar.schedule(arrival, ARRIVE, "arrive", (r, got, got_value, tok, sent, fault, msg, t))
-        if not fates:
-            run.log.add(MessageDropped, run.round, run.network.ids[s], run.network.ids[r], t_start=t, t_end=t,
-                        value=value, tokens_out=tok, fault="drop", cause=sent)
-        if self.reliable and copies < _MAX_RETRANSMITS and (lost or delay > self.rto):
-            self.calendar.schedule(on_time_grid(t + self.rto), TIMER, "retransmit",
-                                   (s, r, entry, value, tok, msg, copies + 1))
-
-    def _retransmit(self, data: tuple, t: float) -> None:
-        s, r, entry, value, tok, msg, copies = data
-        run = self.run
-        if msg in self.delivered or not run.alive[s]:
-            return  # acknowledged meanwhile (or the sender is down)
-        ids = run.network.ids
-        sent = run.log.add(MessageSent, run.round, ids[s], ids[r], t_start=t, t_end=t, value=value, tokens_out=tok,
-                           fault="retransmit", detail=entry[3], cause=msg).seq
-        delay = float(run.links.delays(s, [r], t, run.links.generator(s))[0])
-        self._route(s, r, entry, value, tok, t, delay, sent, msg, copies)
-
-    def _arrive(self, h: Happening) -> None:
-        run = self.run
-        r, entry, value, tok, sent, fault, msg, t_sent = h.data
-        ids, s, t = run.network.ids, entry[0], h.time
-        heartbeat = entry[3] == _HEARTBEAT and value is None
-        if r in run.network.down:
-            run.log.add(MessageDropped, run.round, ids[s], ids[r], t_start=t_sent, t_end=t, value=value,
-                        tokens_out=tok, fault=run.network.down[r], cause=sent)
-            return
-        duplicate = msg in self.delivered and not heartbeat
-        if not duplicate and not heartbeat and not self.mailboxes.put(r, entry):
-            run.log.add(MessageDropped, run.round, ids[s], ids[r], t_start=t_sent, t_end=t, value=value,
-                        tokens_out=tok, fault="overflow", cause=sent)
-            return
-        self.delivered.add(msg)
-        got = run.log.add(MessageDelivered, run.round, ids[s], ids[r], t_start=t_sent, t_end=t, value=value,
-                          tokens_out=tok, fault="duplicate" if duplicate else fault,
-                          detail=_HEARTBEAT if heartbeat else None, cause=sent).seq
-        if not duplicate and not heartbeat:
-            self.last_delivery[r] = got
+    # --- arrivals ----------------------------------------------------------------------
+    def _arrived(self, r: int, s: int, t: float, seq: int, counts: bool) -> None:
+        """A message from ``s`` was delivered to ``r`` (``counts``: it joined the mailbox)."""
+        if counts:
+            self.last_delivery[r] = seq
         if self.detector is not None:
-            self.detector.heard(r, s, t, run.round, got)
+            self.detector.heard(r, s, t, self.run.round, seq)
         if self.state[r] == _IDLE and self._ready(r):
-            self._wake(r, t, got)
+            self._wake(r, t, seq)
 
     # --- the failure detector and heartbeats -------------------------------------------------
     def _detect(self, i: int, t: float) -> None:
@@ -446,17 +370,10 @@ class Happenings:
     def _beat(self, i: int, t: float) -> None:
         run = self.run
         if not run.alive[i]:
-            self.calendar.schedule(on_time_grid(t + self.heartbeat), TIMER, "heartbeat", i)
+            self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
             return
-        ids, rng = run.network.ids, run.links.generator(i)
-        outs = run.network.out[i]
-        if outs:
-            entry = (i, -1, 0, _HEARTBEAT, None, run.round)
-            for r, d in zip(outs, run.links.delays(i, outs, t, rng).tolist()):
-                sent = run.log.add(MessageSent, run.round, ids[i], ids[r], t_start=t, t_end=t,
-                                   detail=_HEARTBEAT).seq
-                self._route(i, r, entry, None, 0, t, d, sent, sent, _MAX_RETRANSMITS)
-        self.calendar.schedule(on_time_grid(t + self.heartbeat), TIMER, "heartbeat", i)
+        self.transit.heartbeat(i, t)
+        self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
 
     # --- for UIs ---------------------------------------------------------------------------
     def annotate(self, state: dict) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from llmteams_lab.events import Suspected, Unsuspected, on_time_grid
+from llmteams_lab.events import Suspected, Unsuspected
 from llmteams_lab.runtime.log import EventLog
 
 __all__ = ["Detector"]
@@ -45,7 +45,7 @@ class Detector:
     def deadline(self, r: int) -> float | None:
         """When ``r``'s next unsuspected peer would time out (``None``: nobody to watch)."""
         waiting = [t for s, t in self.last[r].items() if s not in self.suspects[r]]
-        return on_time_grid(min(waiting) + self.timeout) if waiting else None
+        return min(waiting) + self.timeout if waiting else None
 
     def arm(self, r: int, schedule: Callable[[float, int], None]) -> None:
         """Schedule ``r``'s next check unless one is already pending."""

@@ -27,7 +27,7 @@ import numpy as np
 from llmteams_lab.rounds import on_grid
 from llmteams_lab.spec import TeamSpec
 
-__all__ = ["Links"]
+__all__ = ["Links", "draw_delay"]
 
 _STREAM = 0x11C5  # the network's random stream
 _PARETO = 1.2  # tail index of pre-GST extra delays
@@ -100,8 +100,7 @@ class Links:
                 found = self.per_link.get((s, r))
                 if found is not None:
                     base[j], jitter[j] = found
-        z = rng.standard_normal(m)
-        delay = base * np.exp(jitter * z)
+        delay = draw_delay(base, jitter, rng.standard_normal(m))
         if self.gst is not None:
             delay = self._partially_synchronous(delay, t_sent, rng.random(m))
         return on_grid(delay)
@@ -112,3 +111,11 @@ class Links:
             return np.minimum(delay, delta)
         extra = delta * (np.power(1.0 - u, -1.0 / _PARETO) - 1.0)  # Pareto: unbounded before GST
         return np.minimum(delay + extra, gst + delta - t_sent)
+
+
+def draw_delay(base: np.ndarray, jitter: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Times in flight ``base · exp(jitter · z)`` in seconds: the one place link delays are
+    drawn. numpy's ``exp`` may differ in its last bit between CPUs; :meth:`Links.delays`
+    puts the result on the clock's grid before anything uses it
+    (``tests/runtime/test_float_determinism.py`` moves these draws by one ulp to check)."""
+    return base * np.exp(jitter * normal)

@@ -41,21 +41,25 @@ class Calendar:
         return len(self._heap)
 
     def schedule(self, time: float, priority: int, kind: str, data: Any = None) -> None:
-        heapq.heappush(self._heap, Happening(time, priority, self._counter, kind, data))
+        # a plain tuple (a Happening's fields): created ~4x faster than the named tuple
+        heapq.heappush(self._heap, (time, priority, self._counter, kind, data))  # type: ignore[arg-type]
         self._counter += 1
 
     def peek(self) -> Happening | None:
-        return self._heap[0] if self._heap else None
+        return Happening._make(self._heap[0]) if self._heap else None
+
+    def next_time(self) -> float | None:
+        """When the next happening is due (``None``: nothing pending)."""
+        return self._heap[0][0] if self._heap else None
 
     def pop(self) -> Happening:
-        return heapq.heappop(self._heap)
+        return Happening._make(heapq.heappop(self._heap))
 
     def pop_same(self, first: Happening) -> list[Happening]:
         """``first`` and every following happening of the same time and kind (a batch
         handled at once, e.g. all agents woken at one instant)."""
         out = [first]
         heap = self._heap
-        while heap and heap[0].time == first.time and heap[0].priority == first.priority \
-                and heap[0].kind == first.kind:
-            out.append(heapq.heappop(heap))
+        while heap and heap[0][0] == first.time and heap[0][1] == first.priority and heap[0][3] == first.kind:
+            out.append(Happening._make(heapq.heappop(heap)))
         return out

@@ -35,7 +35,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from llmteams_lab.events import COLUMNS, Event, event_class
+from llmteams_lab.events import Event, event_class
 
 __all__ = ["BLOCK_COLUMNS", "EventStore", "EventView", "StringTable"]
 
@@ -95,10 +95,10 @@ class EventStore:
         self._segments: list[_Segment] = []
         self._starts: list[int] = []  # first row of each segment
         self._packed = 0  # rows in segments
-        self._rows: list[Event] = []  # typed rows not yet packed
+        self._pending: list[list[Any]] = [[] for _ in _DTYPES]  # rows not yet packed, per column (coded)
 
     def __len__(self) -> int:
-        return self._packed + len(self._rows)
+        return self._packed + len(self._pending[0])
 
     def kind_code(self, kind: str) -> int:
         code = self._kind_codes.get(kind)
@@ -112,7 +112,26 @@ class EventStore:
     # --- appending ----------------------------------------------------------------
     def append(self, event: Event) -> None:
         """Add one typed event (its ``seq`` must be its position: ``len(store)``)."""
-        self._rows.append(event)
+        code = self.table.code
+        (_, rnd, _, kind, agent, peer, t_start, t_end, value, correct, tokens_in, tokens_out, cost, fault, detail,
+         count, cause) = event
+        self.append_codes(self.kind_code(kind), rnd, code(agent), code(peer), t_start, t_end, code(value),
+                          0 if correct is None else 1 + bool(correct), tokens_in, tokens_out,
+                          math.nan if cost is None else cost, code(fault), code(detail), count,
+                          -1 if cause is None else cause)
+
+    def append_codes(self, kind: int, rnd: int, agent: int, peer: int, t_start: float, t_end: float, value: int,
+                     correct: int, tokens_in: int, tokens_out: int, cost: float, fault: int, detail: int,
+                     count: int, cause: int) -> int:
+        """Add one event given as stored values (string codes, ``correct`` 0/1/2, NaN cost,
+        -1 cause): the fast path for hot loops. Returns its ``seq``."""
+        p = self._pending
+        seq = self._packed + len(p[0])
+        p[0].append(rnd), p[1].append(kind), p[2].append(agent), p[3].append(peer), p[4].append(t_start)
+        p[5].append(t_end), p[6].append(value), p[7].append(correct), p[8].append(tokens_in)
+        p[9].append(tokens_out), p[10].append(cost), p[11].append(fault), p[12].append(detail)
+        p[13].append(count), p[14].append(cause)
+        return seq
 
     def append_block(self, event: str, length: int, /, **columns: Any) -> None:
         """Add ``length`` events of kind ``event``. Each keyword is a stored column
@@ -152,27 +171,13 @@ class EventStore:
         return self._segments[-1]
 
     def _pack(self) -> None:
-        """Move the typed rows into the columns."""
-        rows, self._rows = self._rows, []
-        if not rows:
+        """Move the pending rows into the columns."""
+        pending = self._pending
+        if not pending[0]:
             return
-        code, table = self.kind_code, self.table.code
-        cols = list(zip(*rows))  # COLUMNS order
-        get = dict(zip(COLUMNS, cols))
-        values = [
-            np.array(get["round"], dtype=np.int32),
-            np.fromiter(map(code, get["kind"]), dtype=np.uint8, count=len(rows)),
-            *(np.fromiter(map(table, get[name]), dtype=np.int32, count=len(rows)) for name in ("agent", "peer")),
-            np.array(get["t_start"], dtype=np.float64), np.array(get["t_end"], dtype=np.float64),
-            np.fromiter(map(table, get["value"]), dtype=np.int32, count=len(rows)),
-            np.array([0 if c is None else 1 + bool(c) for c in get["correct"]], dtype=np.int8),
-            np.array(get["tokens_in"], dtype=np.int64), np.array(get["tokens_out"], dtype=np.int64),
-            np.array([math.nan if c is None else c for c in get["cost_usd"]], dtype=np.float64),
-            *(np.fromiter(map(table, get[name]), dtype=np.int32, count=len(rows)) for name in ("fault", "detail")),
-            np.array(get["count"], dtype=np.int64),
-            np.array([-1 if c is None else c for c in get["cause"]], dtype=np.int64),
-        ]
-        self._write(len(rows), values)
+        self._pending = [[] for _ in _DTYPES]
+        length = len(pending[0])
+        self._write(length, [np.array(col, dtype=dtype) for col, (_, dtype, _) in zip(pending, _DTYPES)])
 
     def truncate(self, length: int) -> None:
         """Forget every event from position ``length`` on (forks replace a run's tail)."""

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from llmteams_lab.classroom import app
-from llmteams_lab.classroom.app import SHARE, TEMPLATE, lessons_dir, resolve_target, voila_argv
+from llmteams_lab.classroom.app import (
+    SHARE,
+    TEMPLATE,
+    lessons_dir,
+    resolve_target,
+    voila_argv,
+)
 from llmteams_lab.cli import main
 from llmteams_lab.errors import ArgumentError
 

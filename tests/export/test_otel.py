@@ -25,7 +25,12 @@ from opentelemetry.trace import StatusCode
 
 from llmteams_lab import FaultSpec, ProtocolSpec, Run, team
 from llmteams_lab.datasets import replay_trace
-from llmteams_lab.errors import ArgumentError, DatasetError, ExportError, MissingExtraError
+from llmteams_lab.errors import (
+    ArgumentError,
+    DatasetError,
+    ExportError,
+    MissingExtraError,
+)
 from llmteams_lab.export import events_of, export_otel, plan_spans
 from llmteams_lab.serve import Server
 from llmteams_lab.serve.faults import FaultPlan
@@ -181,7 +186,9 @@ class OtlpReceiver:
     """An OTLP/HTTP traces receiver on 127.0.0.1 that decodes what it is sent."""
 
     def __init__(self, status: int = 200):
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
 
         self.requests: list = []
         receiver = self

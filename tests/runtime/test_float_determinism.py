@@ -4,8 +4,9 @@ numpy's ``exp`` may round differently on another CPU (its SIMD code path), which
 made two golden logs fail on AMD machines. Two independent proofs that this cannot
 reach an event any more:
 
-* every simulated latency draw is moved by one ulp, up and then down, through the one
-  function that draws them — the golden logs must not change by a byte;
+* every simulated latency draw and every link delay draw is moved by one ulp, up and then
+  down, through the one function that draws each — the golden logs must not change by a
+  byte;
 * the golden runs are recomputed in subprocesses whose numpy has its SIMD dispatch
   restricted (``NPY_DISABLE_CPU_FEATURES``), once down to AVX2 and once down to the
   build's baseline — the logs must again equal the committed ones.
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import llmteams_lab.runtime.links as links
 import llmteams_lab.workloads.deliberation.agents as simulated
 from tests.support import GOLDEN, golden_jsonl
 
@@ -44,13 +46,23 @@ def test_latency_draws_moved_by_one_ulp_leave_every_golden_log_unchanged(monkeyp
         moved.append(int(np.count_nonzero(out != exact)))
         return out
 
+    delay = links.draw_delay
+    delays_moved: list[int] = []
+
+    def perturbed_delay(base, jitter, normal):
+        exact = delay(base, jitter, normal)
+        out = np.nextafter(exact, direction)
+        delays_moved.append(int(np.count_nonzero(out != exact)))
+        return out
+
     monkeypatch.setattr(simulated, "draw_latency", perturbed)
+    monkeypatch.setattr(links, "draw_delay", perturbed_delay)
     for name in sorted(GOLDEN):
         before = len(moved)
         assert golden_jsonl(name) == _committed(name), f"{name}: a one-ulp change in a latency reached the log"
         if GOLDEN[name][1] is None:  # simulated agents: the hook really ran and changed draws
             assert len(moved) > before and sum(moved[before:]) > 0, name
-    assert sum(moved) > 100
+    assert sum(moved) > 100 and sum(delays_moved) > 100  # the asynchronous goldens' link delays too
 
 
 def _dispatch_features() -> tuple[list[str], list[str]]:

@@ -1,0 +1,71 @@
+"""The space-time diagram draws what the log says: a bar per turn, an arrow per delivered
+message, a cross per lost one, spans for down agents — for any kind of run."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from llmteams_lab import FaultSpec, run_sync, team
+from llmteams_lab.errors import ArgumentError
+from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
+
+
+def _async_run():
+    spec = team(5, seed=3, max_rounds=8).replace(
+        execution="asynchronous", network={"delay_s": 0.1, "jitter": 0.3}, detector={"timeout_s": 1.5},
+        faults=[FaultSpec(kind="crash", agent="a1", at_round=2), FaultSpec(kind="drop", probability=0.2)])
+    return run_sync(spec)
+
+
+def _points(fig, name_prefix: str) -> int:
+    """Segments drawn by the line traces whose legend name starts with ``name_prefix``."""
+    return sum(len([x for x in t.x if x is None]) for t in fig.data if (t.name or "").startswith(name_prefix))
+
+
+def test_every_delivered_message_is_an_arrow_and_every_lost_one_a_cross() -> None:
+    result = _async_run()
+    ev = result.events
+    fig = spacetime_figure(ev, options=("A", "B", "C", "D"))
+    delivered = ev.filter(pl.col("kind") == "MessageDelivered").height
+    lost = ev.filter(pl.col("kind") == "MessageDropped").height
+    assert delivered and lost
+    assert _points(fig, "message:") == delivered
+    assert _points(fig, "message lost") == lost
+    heads = [t for t in fig.data if t.mode == "markers" and t.legendgroup == "messages"]
+    assert sum(len(t.x) for t in heads) == delivered
+    sent = set(ev.filter(pl.col("kind") == "MessageSent")["seq"].to_list())
+    assert all(seq in sent for t in heads for seq in t.customdata)  # a click finds the message's send
+
+
+def test_turns_and_down_spans_follow_the_log() -> None:
+    result = _async_run()
+    data = spacetime_segments(result.events)
+    replies = result.events.filter(pl.col("kind") == "AgentReplied").height
+    fig = spacetime_figure(result.events)
+    assert _points(fig, "turn") == replies
+    assert data["down"].height and set(data["down"]["agent"].to_list()) == {"a1"}
+    assert any(s.type == "rect" for s in fig.layout.shapes)  # the crashed agent's lane is shaded
+    assert {t.name for t in fig.data} >= {"suspected", "fault"}
+    assert data["lanes"] == list(result.spec.ids)
+
+
+def test_synchronous_rounds_show_as_time_slices() -> None:
+    result = run_sync(team(4, seed=2, max_rounds=3).replace(protocol={"kind": "debate",
+                                                                      "stop_at_consensus": False}))
+    fig = spacetime_figure(result.events)
+    rounds = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(rounds) == result.rounds
+
+
+def test_a_big_run_draws_at_most_max_messages_and_says_so() -> None:
+    result = run_sync(team(12, seed=1, max_rounds=3).replace(protocol={"kind": "debate",
+                                                                       "stop_at_consensus": False}))
+    fig = spacetime_figure(result.events, max_messages=50)
+    assert _points(fig, "message:") == 50 and "left out" in fig.layout.title.text
+
+
+def test_several_runs_are_refused_with_a_hint() -> None:
+    a, b = run_sync(team(3, seed=1)), run_sync(team(3, seed=2))
+    with pytest.raises(ArgumentError, match="must hold one run"):
+        spacetime_figure(pl.concat([a.events, b.events]))
