@@ -10,13 +10,20 @@ keep working.
 
 from __future__ import annotations
 
+import math
+import reprlib
+
 __all__ = [
     "ArgumentError",
     "AuthenticationError",
     "BackendError",
     "BackendTimeoutError",
     "BudgetExceededError",
+    "CallCancelledError",
+    "ConnectionFailedError",
     "DatasetError",
+    "EndpointUnreachableError",
+    "ExecutorError",
     "ExportError",
     "LifecycleError",
     "LlmTeamsError",
@@ -33,8 +40,51 @@ __all__ = [
     "StepInProgressError",
     "SyncBridgeError",
     "TraceEndedError",
+    "UsageAboveBoundError",
     "backend_error_class",
+    "short_repr",
 ]
+
+# How much of a bad value, a path or an expectation a message may quote: a 1 MB string
+# or a 5,000-digit integer in a spec must give a short message, not a 1 MB one.
+MAX_QUOTED = 200
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` with room for ordinary values, a depth limit for nested ones (so a
+    deeply nested value cannot recurse), and huge integers described by their size
+    (``repr`` refuses integers over 4,300 digits)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 4
+        self.maxstring = self.maxother = 160
+        self.maxlong = 60
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 12
+
+    def repr_int(self, x: int, level: int) -> str:
+        bits = abs(x).bit_length()
+        if bits > 640:  # ~190 digits: describe it instead of converting it
+            return f"<an integer of about {int(bits * math.log10(2)) + 1} digits>"
+        return super().repr_int(x, level)
+
+
+_REPR = _BoundedRepr()
+
+
+def short_repr(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)`` cut to at most ``limit`` characters, safe for any value: deep
+    nesting, huge integers and objects whose ``repr`` fails give a short description."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not hide the real error
+        text = f"<{type(value).__name__} object>"
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to at most ``limit`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class LlmTeamsError(Exception):
@@ -46,15 +96,20 @@ class SpecError(LlmTeamsError, ValueError):
 
     Example: ``'agents[2].competence' must be in [0, 1] (got 1.4)``. The path is kept
     on the instance (``err.path``) so a UI can highlight the offending control.
+
+    Every part of the message is bounded (:data:`MAX_QUOTED` characters of the value,
+    the path and the expectation): whatever the input, the message stays short and
+    building it cannot fail or recurse.
     """
 
     def __init__(self, path: str, expected: str, got: object = None, *, show_got: bool = True):
-        self.path = path
-        self.expected = expected
+        self.path = clip(str(path))
+        self.expected = clip(str(expected), 2 * MAX_QUOTED)
         self.got = got
-        message = f"'{path}' {expected}"
+        self.show_got = show_got
+        message = f"'{self.path}' {self.expected}"
         if show_got:
-            message += f" (got {got!r})"
+            message += f" (got {short_repr(got)})"
         super().__init__(message)
 
 
@@ -83,6 +138,15 @@ class RunFailedError(LifecycleError):
     """The run stopped on an error (failure policy ``stop``); events so far are kept."""
 
 
+class EndpointUnreachableError(RunFailedError):
+    """Every call of a round failed to connect (refused, DNS, TLS): the endpoint is down
+    or misnamed, so the run stops with this error whatever the failure policy says for
+    sporadic failures. Its events (one ``AgentFailed``, fault ``connection``, per call)
+    are kept."""
+
+    end_reason = "connection_failed"
+
+
 class SyncBridgeError(LifecycleError):
     """``run_sync`` was called inside a running event loop (use ``await run.run()``)."""
 
@@ -100,6 +164,9 @@ class BackendError(LlmTeamsError, RuntimeError):
     """
 
     kind = "backend_error"
+    # the end reason when this failure stops the run after its round, whatever the
+    # failure policy (``None``: the policy decides); such failures are never retried
+    stops_run: str | None = None
 
     def __init__(self, message: str, *, retry_after: float | None = None, latency_s: float | None = None):
         super().__init__(message)
@@ -129,6 +196,33 @@ class AuthenticationError(BackendError, PermissionError):
     """HTTP 401/403: the key was refused. Never retried; the key is never in the message."""
 
     kind = "auth"
+    stops_run = "auth_failed"
+
+
+class ConnectionFailedError(BackendError, ConnectionError):
+    """No connection to the endpoint: refused (nothing listening), a DNS lookup that
+    failed, a TLS handshake that failed. Retried like a server error; a round in which
+    every call fails this way stops the run (:class:`EndpointUnreachableError`)."""
+
+    kind = "connection"
+
+
+class UsageAboveBoundError(BackendError):
+    """The server reported more tokens for a call than the call can use (its prompt's
+    UTF-8 bytes plus chat framing, its ``max_tokens``): a budget can no longer be kept,
+    so the run stops before its next call. The reported usage is kept on the error
+    (``tokens_in``, ``tokens_out``, ``cost_usd``) and counted."""
+
+    kind = "usage_above_bound"
+    stops_run = "usage_above_bound"
+
+
+class CallCancelledError(BackendError):
+    """A call cancelled by the run, not failed by the backend: in flight at the
+    wall-time budget's deadline, or not started because the run is stopping. Never
+    retried; the failure policy does not apply to it."""
+
+    kind = "cancelled"
 
 
 class MalformedOutputError(BackendError):
@@ -140,7 +234,8 @@ class MalformedOutputError(BackendError):
 def backend_error_class(kind: str) -> type[BackendError]:
     """The :class:`BackendError` subclass recorded as ``kind`` (e.g. ``"rate_limited"``), so a
     replayed ``AgentFailed`` event raises the same type as the original failure."""
-    for cls in (BackendTimeoutError, RateLimitedError, ServerError, AuthenticationError, MalformedOutputError):
+    for cls in (BackendTimeoutError, RateLimitedError, ServerError, AuthenticationError, MalformedOutputError,
+                ConnectionFailedError, UsageAboveBoundError, CallCancelledError):
         if cls.kind == kind:
             return cls
     return BackendError
@@ -156,6 +251,11 @@ class TraceEndedError(LlmTeamsError, LookupError):
 
 class ServiceError(LlmTeamsError, RuntimeError):
     """``serve`` or ``proxy`` could not start, or was used in a way it does not allow."""
+
+
+class ExecutorError(LlmTeamsError, RuntimeError):
+    """A sweep's executor failed: a worker process died, or a Ray cluster could not be
+    reached. The runs already written to the sweep's directory are kept."""
 
 
 class PlotRenderError(LlmTeamsError, RuntimeError):

@@ -57,12 +57,17 @@ def test_run_writes_events_summary_and_spec(tmp_path, team_toml, capsys) -> None
     assert "max_rounds after 3 round(s)" in printed and f"wrote {out / 'events.jsonl'}" in printed
 
 
-def test_rerun_into_the_same_directory_replaces_the_log(tmp_path, team_toml) -> None:
+def test_rerun_into_the_same_directory_keeps_the_log_unless_forced(tmp_path, team_toml, capsys) -> None:
     out = tmp_path / "out"
-    for _ in range(2):
-        assert main(["run", str(team_toml), "--out", str(out), "--rounds", "2"]) == 0
+    assert main(["run", str(team_toml), "--out", str(out), "--rounds", "2"]) == 0
+    before = (out / "events.jsonl").read_bytes()
+    assert main(["run", str(team_toml), "--out", str(out), "--rounds", "3"]) == 2
+    assert "pass --resume to continue it or --force to overwrite it" in capsys.readouterr().err
+    assert (out / "events.jsonl").read_bytes() == before
+    assert main(["run", str(team_toml), "--out", str(out), "--rounds", "3", "--force"]) == 0
     assert read_events(out / "events.jsonl")["run_id"].n_unique() == 1
     assert read_events(out / "events.jsonl").filter(pl.col("kind") == "RunStarted").height == 1
+    assert read_events(out / "events.jsonl")["round"].max() == 3
 
 
 def test_json_specs_are_accepted(tmp_path, capsys) -> None:

@@ -121,7 +121,13 @@ function render({ model, el: host }) {
     try { await drawing; } catch (err) { fail(err); } finally { drawing = null; }
   };
 
-  const onMessage = (msg) => { if (msg && msg.type === "plotly" && msg.source) adopt(msg.source); };
+  const onMessage = async (msg) => {
+    if (msg && msg.type === "plotly" && msg.source) adopt(msg.source);
+    if (msg && msg.type === "to_image" && G.__ltlPlotly && plot.data) {  // an export: draw it as a PNG
+      const data = await G.__ltlPlotly.toImage(plot, { format: "png", scale: 2 });
+      model.send({ type: "image", id: msg.id, data });
+    }
+  };
   model.on("msg:custom", onMessage);
   model.on("change:figure", draw);
   const theme = new MutationObserver(() => draw());

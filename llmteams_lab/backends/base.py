@@ -11,7 +11,8 @@ an object for methods it might have:
 ``take_retries()``            attempts the backend retried on its own since the last
                               call (logged as ``AgentRetried``); default: none
 ``worst_case_round(...)``     the most tokens and dollars some agents can spend in a
-                              round, or ``None`` when it cannot say (default)
+                              round — a true upper bound (``backends.bounds``) — or
+                              ``None`` when it cannot say (default)
 ``async aclose()``            release clients and connections
 ============================  =====================================================
 
@@ -43,7 +44,7 @@ from llmteams_lab.messages import AgentReply, AgentRequest, ParsedReply, Questio
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.backends.retrying import Attempt
 
-__all__ = ["Backend", "Codec", "RoundBatch", "RoundReplies", "as_backend", "replies_from_list"]
+__all__ = ["Backend", "Codec", "RoundBatch", "RoundPreview", "RoundReplies", "as_backend", "replies_from_list"]
 
 
 @dataclass(slots=True)
@@ -85,14 +86,27 @@ class RoundReplies:
     tokens_out: np.ndarray
 
 
+class RoundPreview:
+    """The next round as the budget check sees it, before it starts: ``preview(i)`` is
+    agent i's request with the inbox it will read (messages delayed, duplicated or
+    reordered by faults included), ``inbox_sizes[i]`` how many messages that is."""
+
+    __slots__ = ("_request_of", "inbox_sizes")
+
+    def __init__(self, request_of: Callable[[int], AgentRequest], inbox_sizes: np.ndarray):
+        self._request_of = request_of
+        self.inbox_sizes = inbox_sizes
+
+    def __call__(self, i: int) -> AgentRequest:
+        return self._request_of(i)
+
+
 class Codec(Protocol):
     """How one workload talks to a language model (see ``llmteams_lab.workloads``).
 
     ``render`` builds the chat messages of a request; ``response_format`` the structured
     output asked for (``mode`` as ``EndpointSpec.structured``); ``parse`` reads the
     model's text (raising :class:`~llmteams_lab.errors.MalformedOutputError`);
-    ``with_inbox`` is the request as it would look with one message from each of
-    ``senders``, each ``message_chars`` long (the longest prompt, for budget bounds);
     ``read_prompt`` turns rendered messages back into the request (``None`` if they
     are not this codec's) — how ``serve`` plays the agent.
     """
@@ -104,8 +118,6 @@ class Codec(Protocol):
     def response_format(self, request: AgentRequest, mode: str) -> dict[str, Any] | None: ...
 
     def parse(self, text: str | None, request: AgentRequest) -> ParsedReply: ...
-
-    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest: ...
 
     def read_prompt(self, messages: Any) -> AgentRequest | None: ...
 
@@ -128,8 +140,9 @@ class Backend:
 
     def worst_case_round(self, round: int, agents: Sequence[int],
                          request_of: Callable[[int], AgentRequest]) -> tuple[int, float] | None:
-        """Tokens and dollars ``agents`` can spend in ``round`` at most (``request_of(i)``
-        is agent i's request of that round before its inbox), or ``None`` if unknown."""
+        """Tokens and dollars ``agents`` can spend in ``round`` at most, or ``None`` if
+        unknown. ``request_of(i)`` is agent i's request of that round, inbox included —
+        a :class:`RoundPreview`, whose ``inbox_sizes`` say how many messages each reads."""
         return None
 
     async def aclose(self) -> None:

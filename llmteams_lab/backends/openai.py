@@ -39,10 +39,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, Codec
+from llmteams_lab.backends.bounds import prompt_token_bound
 from llmteams_lab.backends.connection import read_key, resolve_connection
 from llmteams_lab.backends.http_replies import (
+    StreamedCompletion,
     completion_text,
+    connection_problem,
     disconnected,
+    reported_usage,
     scrub,
     server_said,
 )
@@ -51,17 +55,20 @@ from llmteams_lab.backends.pricing import (
     PriceTable,
     UnknownPriceWarning,
 )
+from llmteams_lab.backends.redaction import LogRedaction
 from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
+    ConnectionFailedError,
     LifecycleError,
     MalformedOutputError,
     RateLimitedError,
     ServerError,
     SpecError,
+    UsageAboveBoundError,
 )
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import EndpointSpec, TeamSpec
@@ -97,11 +104,8 @@ class OpenAIBackend(Backend):
         served = [a for a in spec.agents if a.backend == "openai"] or list(spec.agents)
         self.models = {a.id: a.model or self.endpoint.model for a in served}
         self._check_prices(spec)
-        self._ids = spec.ids
-        self._senders: list[list[str]] = [[] for _ in spec.ids]
-        for a, b in spec.arcs():
-            self._senders[b].append(spec.ids[a])
         self._client: Any = None
+        self._redaction: LogRedaction | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._retries: list[Attempt] = []
@@ -124,34 +128,55 @@ class OpenAIBackend(Backend):
 
     # --- the backend protocol --------------------------------------------------------------
     async def respond(self, request: AgentRequest) -> AgentReply:
-        """One agent's reply, after up to ``endpoint.max_retries`` retries (each recorded)."""
+        """One agent's reply, after up to ``endpoint.max_retries`` retries (each recorded).
+
+        Everything recorded from the server — the reply's text, error messages — has the
+        key scrubbed out first (a hostile or broken server may echo it back)."""
         client = self._client_now()
         model = self.models.get(request.agent, self.endpoint.model)
+        body = self._body(request, model)
         started = time.perf_counter()
         attempt = 0
-        while True:
-            attempt += 1
-            began = time.perf_counter()
-            try:
-                data, content = await self._attempt(client, self._body(request, model))
-                break
-            except BackendError as err:
-                wait = wait_before_retry(err, attempt, self.endpoint, f"{self.seed}/{request.agent}/{request.round}")
-                if wait is None:
-                    if attempt > 1:
-                        err.args = (f"{err.args[0]} (attempt {attempt} of {self.endpoint.max_retries + 1})",)
-                    raise
-                self._retries.append(Attempt(request.agent, attempt, began - started,
-                                             time.perf_counter() - began, wait, err))
-                await asyncio.sleep(wait)
-        return self._reply(request, model, data, content, time.perf_counter() - started, attempt)
+        try:
+            while True:
+                attempt += 1
+                began = time.perf_counter()
+                try:
+                    data, content = await self._attempt(client, body)
+                    break
+                except BackendError as err:
+                    wait = wait_before_retry(err, attempt, self.endpoint,
+                                             f"{self.seed}/{request.agent}/{request.round}")
+                    if wait is None:
+                        if attempt > 1:
+                            err.args = (f"{err.args[0]} (attempt {attempt} of {self.endpoint.max_retries + 1})",)
+                        raise
+                    self._retries.append(Attempt(request.agent, attempt, began - started,
+                                                 time.perf_counter() - began, wait, self._scrubbed(err)))
+                    await asyncio.sleep(wait)
+            content = self._scrub(content)
+            return self._reply(request, model, body, data, content, time.perf_counter() - started, attempt)
+        except BackendError as err:
+            raise self._scrubbed(err) from None
+
+    def _scrub(self, text: str | None) -> str | None:
+        return None if text is None else scrub(text, getattr(self._client, "api_key", None))
+
+    def _scrubbed(self, err: BackendError) -> BackendError:
+        err.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in err.args)
+        return err
 
     async def aclose(self) -> None:
         """Close the client (and its connections). Safe to call twice."""
         self._closed = True
         client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            if self._redaction is not None:
+                self._redaction.close()  # the loggers are as they were before the client
+                self._redaction = None
 
     def take_retries(self) -> list[Attempt]:
         """The failed-then-retried attempts since the last call (the engine logs them)."""
@@ -176,24 +201,21 @@ class OpenAIBackend(Backend):
         """Tokens and dollars ``agents`` can spend in ``round`` at most — the bound the
         engine checks budgets against before starting the round.
 
-        Per agent: completion ≤ ``endpoint.max_tokens`` (the cap sent with every call);
-        prompt ≤ its request this round rendered with one message per in-neighbour, each
-        carrying the longest answer and a message of ``4 · max_tokens`` characters
-        (replies' messages are cut to that), tokens estimated as in
-        :func:`~llmteams_lab.backends.tokens.estimate_prompt_tokens`. Assumes one message
-        per in-neighbour (duplicating network faults can exceed it) and a server whose
-        token count matches the estimate (``serve`` does; real tokenizers are usually
-        close to 4 characters per token).
+        Per agent, a true upper bound (``backends.bounds``): the prompt is its request of
+        that round with the inbox it will read (``request_of(i)``), rendered exactly as it
+        will be sent, and counted as its UTF-8 bytes plus chat framing; the completion is
+        the ``max_tokens`` sent with the call. Only a call's final attempt is billed as
+        reported usage (a 429, a 5xx or a timeout report none). A server reporting more
+        than this for a call makes the call fail with ``usage_above_bound`` and the run stop.
         """
         cap = self.endpoint.max_tokens
         tokens, cost = 0, 0.0
         for i in np.asarray(agents).tolist():
-            aid = self._ids[i]
-            worst = self.codec.with_inbox(request_of(i), self._senders[i], 4 * cap)
-            persona = self._agents[aid].persona
-            prompt = estimate_prompt_tokens(self.codec.render(worst, persona))
+            request = request_of(i)
+            agent = self._agents.get(request.agent)
+            prompt = prompt_token_bound(self.codec.render(request, agent.persona if agent is not None else None))
             tokens += prompt + cap
-            cost += self.prices.cost(self.models.get(aid, self.endpoint.model), prompt, cap) or 0.0
+            cost += self.prices.cost(self.models.get(request.agent, self.endpoint.model), prompt, cap) or 0.0
         return tokens, cost
 
     # --- one call ------------------------------------------------------------------------------
@@ -224,8 +246,9 @@ class OpenAIBackend(Backend):
                 http_client = None
         if http_client is None:
             http_client = openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout)
-        return openai.AsyncOpenAI(api_key=read_key(self.connection, self._environ),
-                                  base_url=self.connection.base_url, timeout=timeout, max_retries=0,
+        key = read_key(self.connection, self._environ)
+        self._redaction = LogRedaction(key)  # the key kept out of the SDK's and transports' log records
+        return openai.AsyncOpenAI(api_key=key, base_url=self.connection.base_url, timeout=timeout, max_retries=0,
                                   http_client=http_client)
 
     def _body(self, request: AgentRequest, model: str) -> dict[str, Any]:
@@ -268,16 +291,16 @@ class OpenAIBackend(Backend):
         return translate_error(exc, self.connection.base_url, self.connection.key_env,
                                getattr(self._client, "api_key", None))
 
-    def _reply(self, request: AgentRequest, model: str, data: dict[str, Any], content: str | None,
-               latency: float, attempts: int) -> AgentReply:
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
-        tokens_in = usage.get("prompt_tokens") if usage else None
-        tokens_out = usage.get("completion_tokens") if usage else None
-        estimated = not (isinstance(tokens_in, int) and isinstance(tokens_out, int))
+    def _reply(self, request: AgentRequest, model: str, body: dict[str, Any], data: dict[str, Any],
+               content: str | None, latency: float, attempts: int) -> AgentReply:
+        tokens_in, tokens_out = reported_usage(data)
+        estimated = tokens_in is None or tokens_out is None
         if estimated:
-            tokens_in = estimate_prompt_tokens(self._body(request, model)["messages"])
+            tokens_in = estimate_prompt_tokens(body["messages"])
             tokens_out = estimate_tokens(content or "")
         cost = self.prices.cost(model, tokens_in, tokens_out)
+        if not estimated:
+            self._check_usage(body, tokens_in, tokens_out, cost)
         try:
             parsed = self.codec.parse(content, request)
         except MalformedOutputError as err:
@@ -286,6 +309,20 @@ class OpenAIBackend(Backend):
         message = parsed.message[: 4 * self.endpoint.max_tokens]  # keeps the budget bound's promise
         return AgentReply(request.agent, parsed.answer, parsed.confidence, message, tokens_in, tokens_out,
                           latency, cost, estimated, parsed.actions, attempts)
+
+
+    def _check_usage(self, body: dict[str, Any], tokens_in: int, tokens_out: int, cost: float | None) -> None:
+        """Refuse usage above what the call can use (``backends.bounds``): the budget's
+        bound would not hold, so the call fails and the run stops before its next call."""
+        bound, cap = prompt_token_bound(body["messages"]), self.endpoint.max_tokens
+        if tokens_in <= bound and tokens_out <= cap:
+            return
+        err = UsageAboveBoundError(f"{self.connection.base_url} reported {tokens_in} prompt + {tokens_out} "
+                                   f"completion tokens for a call that can use at most {bound} + {cap} (the "
+                                   "prompt's UTF-8 bytes and chat framing, max_tokens); the run stops before its "
+                                   "next call")
+        err.tokens_in, err.tokens_out, err.cost_usd = tokens_in, tokens_out, cost  # billed all the same
+        raise err
 
 
 def _http_module() -> Any:
@@ -308,35 +345,28 @@ async def _posted(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], st
 
 
 async def _streamed(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A streamed completion, folded into the shape of a JSON one and validated the same
+    way (:func:`completion_text`: no choices, a refusal); plus what only a stream can get
+    wrong: an event that is not JSON, or a stream that ends before the model finished
+    (no ``finish_reason``: cut short) — each a :class:`MalformedOutputError`."""
     import openai
 
-    parts: list[str] = []
-    data: dict[str, Any] = {"choices": []}
+    folded = StreamedCompletion()
     stream = await client.post("/chat/completions", cast_to=object, body=body, stream=True,
                                stream_cls=openai.AsyncStream[object])
     try:
         async for chunk in stream:
-            _take_chunk(chunk, data, parts)
+            folded.take(chunk)
     except ValueError:  # an event whose data is not JSON (the SDK's decoder raises JSONDecodeError)
         raise MalformedOutputError("the server streamed an event that is not valid JSON") from None
     finally:
         await stream.close()  # releases the connection even when the stream broke off
-    if not data["choices"]:
-        raise MalformedOutputError("the server returned no choices")
-    return data, "".join(parts)
-
-
-def _take_chunk(chunk: Any, data: dict[str, Any], parts: list[str]) -> None:
-    """Fold one streamed chunk into the completion: usage, the last choice, text pieces."""
-    if not isinstance(chunk, dict):
-        raise MalformedOutputError("the server streamed a chunk that is not a JSON object")
-    if isinstance(chunk.get("usage"), dict):
-        data["usage"] = chunk["usage"]
-    for choice in chunk.get("choices") or ():
-        data["choices"] = [choice]
-        piece = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
-        if isinstance(piece, str):
-            parts.append(piece)
+    data = folded.completion()
+    content = completion_text(data)
+    if folded.finish is None:
+        raise MalformedOutputError(f"the stream ended before the model finished (no finish_reason after "
+                                   f"{len(content or '')} characters): the reply was cut short")
+    return data, content
 
 
 def _refuses_schema(exc: BaseException) -> bool:
@@ -360,6 +390,9 @@ def translate_error(exc: BaseException, url: str, key_env: str, key: str | None)
         if status >= 500 or status in (408, 409):
             return ServerError(f"HTTP {status} from {url}{said}", retry_after=retry_after)
         return BackendError(f"HTTP {status} from {url}: the request was refused{said}")
+    problem = connection_problem(exc)  # the aiohttp transport reports these as connect *timeouts*
+    if problem and isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+        return ConnectionFailedError(f"could not connect to {url}: {problem}")
     if isinstance(exc, openai.APITimeoutError) and not disconnected(exc):
         return BackendTimeoutError(f"timed out waiting for {url}")
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):

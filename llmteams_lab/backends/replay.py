@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from llmteams_lab.backends.base import Backend
+from llmteams_lab.backends.base import Backend, as_backend
+from llmteams_lab.backends.retrying import Attempt
 from llmteams_lab.errors import BackendError, TraceEndedError, backend_error_class
 from llmteams_lab.events import Event
 from llmteams_lab.messages import AgentReply, AgentRequest
@@ -25,23 +26,64 @@ from llmteams_lab.messages import AgentReply, AgentRequest
 __all__ = ["ReplayBackend", "SwitchBackend"]
 
 class ReplayBackend(Backend):
-    """Answers ``(round, agent)`` from a recorded run's events (see the module doc)."""
+    """Answers ``(round, agent)`` from a recorded run's events (see the module doc).
+
+    ``own_retries``: the trace's ``AgentRetried`` rows are retries the answering backend
+    made on its own (an LLM endpoint's), so each recorded reply hands them back through
+    :meth:`take_retries` and a re-executed round logs them again, in place. Leave it off
+    when the team's failure policy retried (the fault injector replays those itself)."""
 
     virtual_time = True  # replies come at once with their (scripted / recorded) latency
 
-    def __init__(self, records: Sequence[Event], *, fallback: Any = None):
+    def __init__(self, records: Sequence[Event], *, fallback: Any = None, own_retries: bool = False):
         self.fallback = fallback
         self._rows: dict[tuple[int, str], Event] = {}
         self._texts: dict[tuple[int, str], str] = {}
+        self._retried: dict[tuple[int, str], list[Event]] = {}
+        self._round_start: dict[int, float] = {}
+        self._pending: list[Attempt] = []
         for e in records:
             if e.kind in ("AgentReplied", "AgentFailed") and e.agent is not None:
                 self._rows[(e.round, e.agent)] = e
             elif e.kind == "MessageSent" and e.agent is not None and e.detail:
                 self._texts.setdefault((e.round, e.agent), e.detail)
+            elif e.kind == "AgentRetried" and own_retries and e.agent is not None:
+                self._retried.setdefault((e.round, e.agent), []).append(e)
+            elif e.kind == "RoundStarted":
+                self._round_start[e.round] = float(e.t_start)
         self.last_round = max((r for r, _ in self._rows), default=0)
+
+    def take_retries(self) -> list[Attempt]:
+        """The recorded own retries of the replies given since the last call."""
+        taken, self._pending = self._pending, []
+        return taken
+
+    def _queue_retries(self, round: int, agent: str) -> None:
+        t0 = self._round_start.get(round, 0.0)
+        for e in self._retried.get((round, agent), ()):
+            detail = _json(e.detail)
+            cls = backend_error_class(e.fault or "")
+            err = cls(str(detail.get("error", "")))
+            if cls is BackendError and e.fault:
+                err.kind = e.fault
+            self._pending.append(Attempt(agent, int(detail.get("attempt", 1)), float(e.t_start) - t0,
+                                         float(e.t_end) - float(e.t_start), float(detail.get("backoff_s", 0.0)), err))
 
     def has(self, round: int, agent: str) -> bool:
         return (round, agent) in self._rows
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float] | None:
+        """Exactly what the trace recorded for these agents in ``round`` (``None`` past its
+        end, where a fallback answers)."""
+        if round > self.last_round:
+            return None
+        tokens, cost = 0, 0.0
+        for i in agents:
+            row = self._rows.get((round, request_of(int(i)).agent))
+            if row is not None:
+                tokens += int(row.tokens_in) + int(row.tokens_out)
+                cost += row.cost_usd or 0.0
+        return tokens, cost
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         row = self._rows.get((request.round, request.agent))
@@ -51,6 +93,7 @@ class ReplayBackend(Backend):
             raise TraceEndedError(f"the trace has no reply of agent {request.agent!r} in round {request.round} "
                                   f"(it records rounds 1..{self.last_round})")
         latency = float(row.t_end) - float(row.t_start)
+        self._queue_retries(request.round, request.agent)
         if row.kind == "AgentFailed":
             cls = backend_error_class(row.fault or "")
             err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)
@@ -89,11 +132,32 @@ class SwitchBackend(Backend):
         target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
         return await target.respond(request)
 
+    def take_retries(self) -> list:
+        """What the backends behind it retried on their own (logged as ``AgentRetried``)."""
+        return [a for backend in [self.first, *self._later()] for a in as_backend(backend).take_retries()]
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float] | None:
+        """The bound of whichever backend answers ``round`` (``None`` if one cannot say)."""
+        if round <= self.after_round:
+            return as_backend(self.first).worst_case_round(round, agents, request_of)
+        if not isinstance(self.then, Mapping):
+            return as_backend(self.then).worst_case_round(round, agents, request_of)
+        tokens, cost = 0, 0.0
+        for i in agents:  # per agent: its own backend's bound
+            found = as_backend(self.then[request_of(int(i)).agent]).worst_case_round(round, [i], request_of)
+            if found is None:
+                return None
+            tokens, cost = tokens + found[0], cost + found[1]
+        return tokens, cost
+
+    def _later(self) -> list:
+        if isinstance(self.then, Mapping):
+            return list({id(b): b for b in self.then.values()}.values())
+        return [self.then]
+
     async def aclose(self) -> None:
         await self.first.aclose()
-        later = list({id(b): b for b in self.then.values()}.values()) if isinstance(self.then, Mapping) \
-            else [self.then]
-        for backend in later:
+        for backend in self._later():
             await backend.aclose()
 
 

@@ -4,7 +4,8 @@ Why our own loop instead of the SDK's: the SDK retries silently, and every attem
 must be an event (``AgentRetried``). So the client runs with ``max_retries=0`` and
 this module decides:
 
-* retried: HTTP 429, 5xx (and 408/409), timeouts and dropped connections;
+* retried: HTTP 429, 5xx (and 408/409), timeouts, dropped connections and connections
+  that could not be made (a server restarting refuses them for a moment);
   never a refused key (401/403), a bad request (4xx) or an unparseable reply;
 * the wait: the server's ``Retry-After`` / ``retry-after-ms`` when given (honoured up
   to :data:`MAX_RETRY_AFTER_S`; a longer one is not waited for), else
@@ -25,6 +26,7 @@ from typing import Mapping
 from llmteams_lab.errors import (
     BackendError,
     BackendTimeoutError,
+    ConnectionFailedError,
     RateLimitedError,
     ServerError,
 )
@@ -33,7 +35,7 @@ from llmteams_lab.spec.endpoint import EndpointSpec
 __all__ = ["Attempt", "MAX_RETRY_AFTER_S", "parse_retry_after", "wait_before_retry"]
 
 MAX_RETRY_AFTER_S = 60.0
-_RETRYABLE = (RateLimitedError, ServerError, BackendTimeoutError)
+_RETRYABLE = (RateLimitedError, ServerError, BackendTimeoutError, ConnectionFailedError)
 
 
 @dataclass(frozen=True)

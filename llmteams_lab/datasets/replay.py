@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
@@ -49,6 +50,7 @@ from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
 from llmteams_lab.runtime.log import EventLog, LogMode
+from llmteams_lab.runtime.logfile import UnfinishedLogWarning, interrupted_tail
 from llmteams_lab.runtime.result import RunResult
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import TeamSpec
@@ -79,7 +81,7 @@ class ReplayRun(Lifecycle):
         rid = run_id if run_id is not None else runs[0]
         if rid not in runs:
             raise DatasetError(f"run_id {rid!r} is not in the trace (it holds {runs[:5]} ...)")
-        self.records = sorted((e for e in records if e.run_id == rid), key=lambda e: e.seq)
+        self.records = _finished_rounds(sorted((e for e in records if e.run_id == rid), key=lambda e: e.seq))
         self._spec_error = ""
         self.spec = spec if spec is not None else self._recorded_spec()
         self._chunks = _split_rounds(self.records)
@@ -277,6 +279,18 @@ class ReplayRun(Lifecycle):
             if status[tid] != "done":
                 status[tid], owner[tid] = "in_progress", agent
         return status, owner, {t: 0 for t in order}
+
+
+def _finished_rounds(records: list[Event]) -> list[Event]:
+    """``records`` without a round cut off by a crash (no ``RoundEnded``, no
+    ``RunEnded``): it is dropped with a warning rather than replayed as if finished."""
+    cut = interrupted_tail(records)
+    if not cut:
+        return records
+    warnings.warn(UnfinishedLogWarning(
+        f"run {records[0].run_id}: round {records[-cut].round if records[-cut].round else '?'} was cut off "
+        f"before it ended (the process was killed?); its {cut} event(s) are not replayed"), stacklevel=3)
+    return records[:-cut]
 
 
 def _split_rounds(records: list[Event]) -> list[list[Event]]:

@@ -8,7 +8,6 @@ Readers check the columns and name the file and the missing/unexpected columns.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -19,6 +18,7 @@ from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import DatasetError
 from llmteams_lab.events import Event, event_from_dict
 from llmteams_lab.metrics.frame import SCHEMA, events_frame
+from llmteams_lab.runtime.logfile import read_jsonl_rows
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import TeamSpec
 
@@ -61,18 +61,13 @@ def read_parquet(path: str | os.PathLike) -> pl.DataFrame:
 
 
 def read_jsonl(path: str | os.PathLike) -> pl.DataFrame:
-    """An events frame from JSONL (one event per line), checked against the schema."""
+    """An events frame from JSONL (one event per line), checked against the schema.
+
+    A partial last line — a process killed while writing — is dropped with an
+    :class:`~llmteams_lab.runtime.logfile.UnfinishedLogWarning`; every line before it
+    is kept (``runtime.logfile``)."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"no events file at {str(path)!r}")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise DatasetError(f"{path}: line {lineno} is not JSON ({err.msg})") from None
+    rows, _, _ = read_jsonl_rows(path)
     if not rows:
         return pl.DataFrame(schema=SCHEMA)
     missing = sorted(set(SCHEMA) - set(rows[0]) - set(_ADDED_LATER))

@@ -1,136 +1,230 @@
-"""Parameter sweeps: run a spec over a grid of variations × seeds, one row per run.
+"""Design sweeps: every design of a grid on the same seeds, streamed to disk, resumable.
 
-Why a function of its own: the classic questions (does accuracy grow with team size —
-the jury theorem? how do messages grow with n on a star vs a complete graph?) need
-hundreds of seeded runs. ``sweep`` varies a base spec, runs each variant on each seed
-(in-process, in worker processes, or on Ray), and returns a polars table of outcomes
-that plots and notebooks consume directly.
+Why: a team design is judged over many seeded runs, across sizes, protocols, fault
+scenarios and models, against a fair baseline. ``sweep`` builds the designs
+(``experiments.grid``), splits (design, seed) runs into batches, runs them on an
+executor (``experiments.executors``: in-process, a local process pool, Ray), writes each
+finished batch as a parquet part (``experiments.store``) and returns the table — one
+row per (design, seed, arm), sorted by design then seed, identical on every executor.
 
-Grid keys:
-  n                   team size (agents a0..a{n-1}, each a copy of the base spec's first agent)
-  topology, protocol  the kind of each (e.g. ``topology=["star", "complete"]``)
-  max_rounds          budgets.max_rounds
-  any AgentSpec field applied to every agent (``competence``, ``conformity`` ...)
+Paired seeds: every design runs on the same seeds, and a run's question and fault
+draws depend on its seed only, so two designs are compared on the same questions
+under the same fault draws (``metrics.designs.paired_differences`` uses this).
 """
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Iterable, Mapping, Sequence
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
 
 import polars as pl
 
-from llmteams_lab.errors import SpecError
-from llmteams_lab.metrics import convergence, overhead
-from llmteams_lab.runtime import run_sync
-from llmteams_lab.spec import AgentSpec, TeamSpec
-from llmteams_lab.spec.team import check_team_size
+from llmteams_lab.errors import ArgumentError, BudgetExceededError
+from llmteams_lab.experiments.baselines import check_baselines
+from llmteams_lab.experiments.cost import CostBound, uses_llm, worst_case_cost
+from llmteams_lab.experiments.executors import Executor, check_executor, make_executor
+from llmteams_lab.experiments.grid import Design, designs
+from llmteams_lab.experiments.runner import Task, run_task
+from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, in_order
+from llmteams_lab.spec import TeamSpec
 
-__all__ = ["sweep", "variant"]
+__all__ = ["sweep"]
 
-_AGENT_FIELDS = {f for f in AgentSpec.__dataclass_fields__ if f not in ("id", "role")}
-
-
-def variant(spec: TeamSpec, **changes: Any) -> TeamSpec:
-    """``spec`` with the sweep's changes applied (see the module docstring for keys)."""
-    agents = list(spec.agents)
-    if "n" in changes:
-        n = check_team_size("n", changes.pop("n"))
-        template = agents[0]
-        agents = [template.replace(id=f"a{i}", role="leader" if (i == 0 and template.role == "leader")
-                                   else "member") for i in range(n)]
-    profile = {k: changes.pop(k) for k in list(changes) if k in _AGENT_FIELDS}
-    if profile:
-        agents = [a.replace(**profile) for a in agents]
-    out: dict[str, Any] = {"agents": tuple(agents)}
-    if "topology" in changes:
-        out["topology"] = spec.topology.replace(kind=changes.pop("topology"))
-    if "protocol" in changes:
-        out["protocol"] = spec.protocol.replace(kind=changes.pop("protocol"))
-    if "max_rounds" in changes:
-        out["budgets"] = spec.budgets.replace(max_rounds=changes.pop("max_rounds"))
-    for key in ("seed", "logging", "name"):
-        if key in changes:
-            out[key] = changes.pop(key)
-    if changes:
-        raise SpecError("grid", f"keys must be n, topology, protocol, max_rounds, seed, logging or agent "
-                        f"fields {sorted(_AGENT_FIELDS)}", sorted(changes))
-    return spec.replace(**out)
+DEFAULT_MAX_COST_USD = 1.0
 
 
-def _one(job: tuple[TeamSpec, dict[str, Any]]) -> dict[str, Any]:
-    spec, params = job
-    result = run_sync(spec)
-    events = result.events
-    conv = convergence(events)
-    comm = overhead(events)
-    last = conv.tail(1)
-    return {
-        **params,
-        "run_id": result.run_id,
-        "n": len(spec.agents),
-        "reason": result.reason,
-        "decision": result.decision,
-        "correct": result.correct,
-        "rounds": result.rounds,
-        "agreement": float(last["agreement"][0]) if last.height and last["agreement"][0] is not None else None,
-        "first_round_accuracy": float(conv["accuracy"][0]) if conv.height and conv["accuracy"][0] is not None
-        else None,
-        "messages": int(comm["messages"].sum()),
-        "tokens": int(comm["tokens_in"].sum() + comm["tokens_out"].sum()),
-        "clock_s": float(events.filter(pl.col("kind") == "RunEnded")["t_end"].max() or 0.0),
-    }
+def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Iterable[int] = range(10),
+          out: Any = None, executor: str = "local", workers: int = 1, ray_address: str | None = None,
+          baselines: bool = False, batch_size: int | None = None, progress: bool = False,
+          max_cost_usd: float = DEFAULT_MAX_COST_USD, yes: bool = False, logging: str = "auto",
+          say: Callable[[str], None] | None = None) -> pl.DataFrame:
+    """Run every design of ``grid`` on every seed; one row per (design, seed, arm).
 
-
-def sweep(spec: TeamSpec, grid: Mapping[str, Sequence[Any]] | None = None, *, seeds: Iterable[int] = range(10),
-          workers: int = 1, executor: str = "local", progress: bool = False) -> pl.DataFrame:
-    """Run every grid combination on every seed; one row of outcomes per run.
-
-    executor  "local" (this process; ``workers`` > 1 uses worker processes) or "ray"
-              (needs the ``[ray]`` extra; started once, reused)
-    progress  show a tqdm progress bar (useful in notebooks for long sweeps)
+    grid         spec paths -> values (see ``experiments.grid``), plus ``faults`` and
+                 ``failure_policy`` as named scenarios
+    out          a directory: rows stream there batch by batch and a re-run resumes
+                 (``None``: kept in memory only)
+    executor     "local" (``workers`` = 1: this process; more: worker processes) or "ray"
+                 (``ray_address`` joins a cluster; see ``experiments.ray_executor``)
+    baselines    add the self-consistency and single-member arms (``experiments.baselines``)
+    batch_size   runs per task (default: enough tasks to balance the workers, at most 200)
+    progress     a tqdm bar with ETA; say: where messages go (default: stderr)
+    max_cost_usd an LLM-backed sweep whose worst case is above this needs ``yes=True``
+    logging      "auto": runs log aggregated wherever the row is the same (about twice as
+                 fast for small teams; ``runner.fast_spec``); "spec": as each spec says
     """
-    grid = dict(grid or {})
-    keys = list(grid)
-    jobs = []
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        params = dict(zip(keys, combo))
-        base = variant(spec, **params)
-        jobs += [(base.replace(seed=s), {**params, "seed": s}) for s in seeds]
-    rows = _execute(jobs, workers, executor, progress)
-    return pl.DataFrame(rows)
-
-
-def _execute(jobs: list, workers: int, executor: str, progress: bool) -> list[dict[str, Any]]:
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc="sweep")
+    say = say or _stderr
+    seeds = _seeds(seeds)
+    if logging not in ("auto", "spec"):
+        raise ArgumentError("logging", "must be one of ['auto', 'spec']", logging)
+    all_designs = designs(base, grid)
+    if baselines:
+        for design in all_designs:
+            check_baselines(design.spec)
+    check_executor(executor, workers, ray_address)
+    plan = _Plan(base, list(grid or {}), all_designs, seeds, baselines, workers, batch_size, logging == "auto")
+    store = ResultStore(out).open() if out is not None else None
     try:
-        if executor == "ray":
-            from llmteams_lab.experiments.ray_executor import map_ray
-
-            return map_ray(_one, jobs, bar)
-        if executor != "local":
-            raise SpecError("executor", "must be one of ['local', 'ray']", executor)
-        if workers <= 1:
-            out = []
-            for job in jobs:
-                out.append(_one(job))
-                if bar is not None:
-                    bar.update(1)
-            return out
-        # spawn, not fork: polars and numpy start threads, and forking a threaded process can deadlock
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            out = []
-            for row in pool.map(_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))):
-                out.append(row)
-                if bar is not None:
-                    bar.update(1)
-            return out
+        tasks = _prepare(plan, store, max_cost_usd, yes, say)
+        rows = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, _schema(all_designs),
+                        _bar(plan, tasks, progress))
+        if store is not None:
+            return store.table()
+        return in_order(pl.DataFrame(rows, schema=_schema(all_designs)), [d.key for d in all_designs])
     finally:
+        if store is not None:
+            store.close()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a sweep runs: its designs and seeds and how they are cut into tasks."""
+
+    base: TeamSpec
+    grid_keys: list[str]
+    designs: list[Design]
+    seeds: list[int]
+    baselines: bool
+    workers: int
+    batch_size: int | None
+    fast: bool
+
+    @property
+    def runs(self) -> int:
+        return len(self.designs) * len(self.seeds)
+
+
+def _prepare(plan: _Plan, store: ResultStore | None, max_cost_usd: float, yes: bool,
+             say: Callable[[str], None]) -> list[Task]:
+    """Record the sweep, find what is left to run, check its cost, cut it into tasks."""
+    if store is not None:
+        store.record(_manifest(plan))
+    done = _done_arms(store)
+    jobs = _jobs(plan.designs, plan.seeds, plan.baselines, done)
+    if store is not None and done:
+        say(f"resuming: {plan.runs - len(jobs):,} of {plan.runs:,} runs already in {store.root}")
+    _check_cost(jobs, max_cost_usd, yes, say)
+    return _tasks(jobs, plan.workers, plan.batch_size, plan.fast)
+
+
+def _execute(tasks: list[Task], executor: Callable[[], Executor], store: ResultStore | None,
+             schema: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
+    """Run the tasks, writing each finished batch to ``store`` (or keeping it in memory).
+    No task, no executor: a finished sweep starts no workers, nor Ray."""
+    rows: list[dict[str, Any]] = []
+    if not tasks:
+        return rows
+    runner = executor()
+    try:
+        for batch in runner.imap_unordered(run_task, tasks):
+            if store is not None:
+                store.append(batch, schema)
+            else:
+                rows += batch
+            if bar is not None:
+                bar.update(len({(r["design"], r["seed"]) for r in batch}))
+    finally:
+        runner.close()
         if bar is not None:
             bar.close()
+    return rows
+
+
+def _seeds(seeds: Iterable[int]) -> list[int]:
+    out = list(seeds)
+    for s in out:
+        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
+            raise ArgumentError("seeds", "must be integers >= 0", s)
+    if not out or len(set(out)) != len(out):
+        raise ArgumentError("seeds", "must be a non-empty list of distinct integers", out[:10])
+    return out
+
+
+def _schema(all_designs: list[Design]) -> dict[str, Any]:
+    """The table's column types: each grid key's (inferred over every design), then the rest."""
+    labels: dict[str, Any] = {}
+    for key in all_designs[0].labels:
+        values = [d.labels[key] for d in all_designs]
+        labels[key] = pl.Series(values, strict=False).dtype if any(v is not None for v in values) else pl.String
+    clash = sorted(set(labels) & set(ROW_SCHEMA))
+    if clash:
+        raise ArgumentError("grid", f"keys must not be result columns {clash}", clash)
+    return {**labels, **ROW_SCHEMA}
+
+
+def _manifest(plan: _Plan) -> dict[str, Any]:
+    return {"version": 1, "base": plan.base.to_dict(), "grid_keys": plan.grid_keys, "seeds": plan.seeds,
+            "baselines": plan.baselines,
+            "designs": [{"key": d.key, "labels": d.labels, "spec": d.spec.to_dict()} for d in plan.designs]}
+
+
+def _done_arms(store: ResultStore | None) -> dict[tuple[str, int], set[str]]:
+    """Arms already written per (design, seed): "team", "baselines"."""
+    if store is None or not store.parts():
+        return {}
+    frame = pl.read_parquet(store.parts(), columns=["design", "seed", "arm"])
+    done: dict[tuple[str, int], set[str]] = {}
+    for design, seed, arm in frame.iter_rows():
+        done.setdefault((design, seed), set()).add("team" if arm == "team" else "baselines")
+    return done
+
+
+def _jobs(all_designs: list[Design], seeds: list[int], baselines: bool,
+          done: dict[tuple[str, int], set[str]]) -> list[tuple[Design, int, tuple[str, ...]]]:
+    wanted = ("team", "baselines") if baselines else ("team",)
+    jobs = []
+    for design in all_designs:
+        for seed in seeds:
+            arms = tuple(a for a in wanted if a not in done.get((design.key, seed), ()))
+            if arms:
+                jobs.append((design, seed, arms))
+    return jobs
+
+
+def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], workers: int,
+           batch_size: int | None, fast: bool) -> list[Task]:
+    """Batches of one design's seeds. Default size: about eight tasks per worker (so a
+    slow design does not leave a worker idle at the end), at most 200 runs each."""
+    if batch_size is None:
+        batch_size = max(1, min(200, math.ceil(len(jobs) / (8 * workers))))
+    elif not isinstance(batch_size, int) or batch_size < 1:
+        raise ArgumentError("batch_size", "must be an integer >= 1", batch_size)
+    tasks: list[Task] = []
+    current: list[tuple[int, tuple[str, ...]]] = []
+    for i, (design, seed, arms) in enumerate(jobs):
+        current.append((seed, arms))
+        last = i + 1 == len(jobs) or jobs[i + 1][0] is not design
+        if last or len(current) == batch_size:
+            tasks.append(Task(design.key, design.labels, design.spec, tuple(current), fast))
+            current = []
+    return tasks
+
+
+def _check_cost(jobs: list, max_cost_usd: float, yes: bool, say: Callable[[str], None]) -> CostBound | None:
+    llm = [design.spec.replace(seed=seed) for design, seed, _ in jobs if uses_llm(design.spec)]
+    if not llm:
+        return None
+    bound = worst_case_cost(llm)
+    say(bound.describe())
+    if bound.usd > max_cost_usd and not yes:
+        raise BudgetExceededError(f"this sweep could spend up to ${bound.usd:,.2f} (above max_cost_usd = "
+                                  f"${max_cost_usd:,.2f}); pass yes=True (CLI: --yes) to run it anyway")
+    return bound
+
+
+def _bar(plan: _Plan, tasks: list[Task], progress: bool) -> Any:
+    """A tqdm bar (with ETA) over the runs left, if asked for and there are any."""
+    total = sum(len(t.seeds) for t in tasks)
+    if not progress or not total:
+        return None
+    from tqdm.auto import tqdm
+
+    skipped = plan.runs - total
+    return tqdm(total=total, desc="sweep", unit="run", postfix={"resumed": skipped} if skipped else None)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+

@@ -21,6 +21,14 @@ from llmteams_lab.metrics.coordination import (
     gossip_spread,
     gossip_summary,
 )
+from llmteams_lab.metrics.designs import (
+    baseline_gains,
+    design_summary,
+    label_columns,
+    paired_differences,
+    pareto_front,
+    scaling_exponents,
+)
 from llmteams_lab.metrics.faults import (
     byzantine_influence,
     faulty_agents,
@@ -28,6 +36,7 @@ from llmteams_lab.metrics.faults import (
     time_to_recover,
 )
 from llmteams_lab.metrics.frame import SCHEMA, empty_frame, events_frame
+from llmteams_lab.metrics.intervals import bootstrap_mean, wilson
 from llmteams_lab.metrics.safety import (
     PROPERTIES,
     Property,
@@ -58,11 +67,13 @@ from llmteams_lab.metrics.workdivision import (
     write_conflicts,
 )
 
-__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "byzantine_influence",
-           "check_agreement", "check_causality", "check_run", "check_termination", "check_validity", "commit_outcomes",
-           "convergence", "critical_path_bound", "declared_properties", "election_summary", "empty_frame",
-           "events_frame", "failovers", "faulty_agents", "gossip_spread", "gossip_summary", "happened_before",
-           "held_answers", "idle_rounds", "in_flight", "lanes", "mailbox_lengths", "message_latency", "message_loss",
-           "overhead", "per_agent", "per_edge", "prefix", "round_agreement", "round_summary", "rounds_to_consensus",
-           "run_specs", "speedups", "straggler_gaps", "suspicions", "time_summary", "time_to_recover",
-           "vector_clocks", "work_bounds", "work_summary", "write_conflicts"]
+__all__ = ["PROPERTIES", "Property", "SCHEMA", "amdahl", "answer_tallies", "baseline_gains", "bootstrap_mean",
+           "byzantine_influence", "check_agreement", "check_causality", "check_run", "check_termination",
+           "check_validity", "commit_outcomes", "convergence", "critical_path_bound", "declared_properties",
+           "design_summary", "election_summary", "empty_frame", "events_frame", "failovers", "faulty_agents",
+           "gossip_spread", "gossip_summary", "happened_before", "held_answers", "idle_rounds", "in_flight",
+           "label_columns", "lanes", "mailbox_lengths", "message_latency", "message_loss", "overhead",
+           "paired_differences", "pareto_front", "per_agent", "per_edge", "prefix", "round_agreement", "round_summary",
+           "rounds_to_consensus", "run_specs", "scaling_exponents", "speedups", "straggler_gaps", "suspicions",
+           "time_summary", "time_to_recover", "vector_clocks", "wilson", "work_bounds", "work_summary",
+           "write_conflicts"]

@@ -5,12 +5,19 @@ sweep table) and returns a ``plotly.graph_objects.Figure``; the ``*_series`` hal
 give the arrays the live FigureWidgets of the lab re-assign round by round.
 """
 
-from llmteams_lab.plots._style import ANSWER_PALETTE, NO_ANSWER, answer_colors
+from llmteams_lab.plots.style import ANSWER_PALETTE, NO_ANSWER, answer_colors
 from llmteams_lab.plots.convergence import (
     CONVERGENCE_TRACES,
     carry_final_state,
     convergence_figure,
     convergence_series,
+)
+from llmteams_lab.plots.designs import (
+    design_names,
+    gains_figure,
+    pareto_figure,
+    robustness_figure,
+    scaling_figure,
 )
 from llmteams_lab.plots.overhead import (
     OVERHEAD_TRACES,
@@ -30,9 +37,14 @@ __all__ = [
     "carry_final_state",
     "convergence_figure",
     "convergence_series",
+    "design_names",
+    "gains_figure",
     "overhead_figure",
     "overhead_series",
+    "pareto_figure",
     "reference_messages",
+    "robustness_figure",
+    "scaling_figure",
     "spacetime_figure",
     "spacetime_segments",
     "sweep_figure",

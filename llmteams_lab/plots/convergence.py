@@ -22,7 +22,7 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
-from llmteams_lab.plots._style import METRIC_COLORS, base_layout
+from llmteams_lab.plots.style import base_layout, nice_ticks, series_style
 
 __all__ = ["CONVERGENCE_TRACES", "carry_final_state", "convergence_figure", "convergence_series", "round_dtick"]
 
@@ -80,18 +80,17 @@ def convergence_figure(conv: pl.DataFrame, *, options: int | None = None,
     series = convergence_series(conv)
     for key, name, axis in CONVERGENCE_TRACES:
         x, y = series[key]
-        dash = {"entropy": "dot", "accuracy": "dash"}.get(key)
         mode = "markers" if key == "team_accuracy" else "lines+markers"
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, yaxis=axis, mode=mode,
-                                 line={"color": METRIC_COLORS[key], "dash": dash, "width": 3 if key == "agreement" else 2},
-                                 marker={"color": METRIC_COLORS[key], "size": 7 if key == "team_accuracy" else 5}))
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, yaxis=axis, mode=mode, **series_style(key)))
     # both axes get the same padding, so 0 and 1 (0 and log2 k bits) sit at the same heights
     top = math.log2(options) if options and options > 1 else None
     pad = 0.04
     fig.update_layout(
         xaxis={"title": {"text": "round"}, "rangemode": "tozero", "dtick": round_dtick(series["agreement"][0])},
-        yaxis={"title": {"text": "share (agents; runs for team accuracy)"}, "range": [-pad, 1 + pad]},
+        yaxis={"title": {"text": "share (agents; runs for team accuracy)"}, "range": [-pad, 1 + pad],
+               "tickvals": nice_ticks(0, 1)},
         yaxis2={"title": {"text": "entropy (bits)"}, "overlaying": "y", "side": "right", "showgrid": False,
-                "tickmode": "auto", "range": [-pad * top, (1 + pad) * top] if top else None, "rangemode": "tozero"},
+                "range": [-pad * top, (1 + pad) * top] if top else None, "rangemode": "tozero",
+                **({"tickvals": nice_ticks(0, top, 4)} if top else {"tickmode": "auto", "nticks": 5})},
     )
     return fig

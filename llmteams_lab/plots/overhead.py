@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from llmteams_lab.plots._style import METRIC_COLORS, base_layout
+from llmteams_lab.plots.style import base_layout, reference_line, series_style
 from llmteams_lab.plots.convergence import round_dtick
 
 __all__ = ["OVERHEAD_TRACES", "overhead_figure", "overhead_series", "reference_messages"]
@@ -87,16 +87,17 @@ def overhead_figure(ov: pl.DataFrame, n: int | None = None, *,
     for key, name, row, secondary in OVERHEAD_TRACES:
         x, y = series[key]
         base = key.replace("cum_", "")
-        color = METRIC_COLORS[base]
         is_ref = base.startswith("ref")
+        style = reference_line(base) if is_ref else series_style(base)
+        if not is_ref:
+            style["marker"]["size"] = 5
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines" if is_ref else "lines+markers",
-                                 line={"color": color, "dash": "dash" if is_ref else ("dot" if base == "tokens" else None),
-                                       "width": 1.5 if is_ref else 2},
-                                 marker={"size": 4}, legendgroup=base, showlegend=row == 1),
+                                 legendgroup=base, showlegend=row == 1, **style),
                       row=row, col=1, secondary_y=secondary)
     fig.update_layout(**base_layout(title, height=430, hovermode="x"))
     fig.update_xaxes(rangemode="tozero", dtick=round_dtick(series["messages"][0]))
     fig.update_xaxes(title_text="round", row=2, col=1)
     fig.update_yaxes(title_text="messages", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False, rangemode="tozero")
+    fig.update_yaxes(title_text="tokens", secondary_y=True, showgrid=False, rangemode="tozero",
+                     tickmode="auto", nticks=6)  # never synced to the primary grid (710/1430)
     return fig

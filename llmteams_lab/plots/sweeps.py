@@ -16,10 +16,14 @@ import plotly.graph_objects as go
 import polars as pl
 
 from llmteams_lab.errors import SpecError
-from llmteams_lab.plots._style import ANSWER_PALETTE, METRIC_COLORS, base_layout
+from llmteams_lab.plots.style import PALETTE, base_layout, reference_line
 from llmteams_lab.plots.overhead import reference_messages
 
 __all__ = ["sweep_figure"]
+
+# groups differ in dash and marker as well as colour (overlapping lines stay apart)
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "star")
 
 
 def sweep_figure(frame: pl.DataFrame, x: str, y: str, by: str | None = None, *, title: str = "",
@@ -39,10 +43,11 @@ def sweep_figure(frame: pl.DataFrame, x: str, y: str, by: str | None = None, *, 
     groups = stats.partition_by(by, maintain_order=True) if by else [stats]
     for i, part in enumerate(groups):
         name = str(part[by][0]) if by else y
-        color = ANSWER_PALETTE[i % len(ANSWER_PALETTE)]
+        color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(x=part[x].to_list(), y=part["mean"].to_list(), name=name, mode="lines+markers",
                                  error_y={"type": "data", "array": part["sem"].to_list(), "visible": True},
-                                 line={"color": color}, marker={"color": color}))
+                                 line={"color": color, "dash": _DASHES[i % len(_DASHES)]},
+                                 marker={"color": color, "symbol": _SYMBOLS[i % len(_SYMBOLS)], "size": 7}))
     if references:
         _check_references(frame, x, y)
         _add_references(fig, sorted(set(stats[x].to_list())))
@@ -66,5 +71,4 @@ def _add_references(fig: go.Figure, sizes: list[int]) -> None:
     lin = [reference_messages(int(n))[0] for n in sizes]
     quad = [reference_messages(int(n))[1] for n in sizes]
     for name, ys, key in (("O(n): 2(n−1)", lin, "ref_n"), ("O(n²): n(n−1)", quad, "ref_n2")):
-        fig.add_trace(go.Scatter(x=sizes, y=ys, name=name, mode="lines",
-                                 line={"color": METRIC_COLORS[key], "dash": "dash", "width": 1.5}))
+        fig.add_trace(go.Scatter(x=sizes, y=ys, name=name, mode="lines", **reference_line(key)))

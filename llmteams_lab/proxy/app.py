@@ -10,14 +10,15 @@ Paths are kept: a request for ``/v1/chat/completions`` goes to the upstream's or
 plus that path, so point clients at :attr:`Proxy.url` (the proxy's origin plus the
 upstream's path, e.g. ``http://127.0.0.1:PORT/v1``). The client's ``Authorization``
 header is passed through untouched and never logged. Streams (server-sent events) are
-relayed chunk by chunk. Binds 127.0.0.1 unless told otherwise; the ``/_admin`` routes
-(stats, faults) exist only on loopback.
+relayed chunk by chunk. Binds 127.0.0.1 unless told otherwise (another address needs
+``allow_remote`` and an ``api_key`` that clients must send — the key of the upstream,
+which the proxy relays); the ``/_admin`` routes (stats, faults) exist only on loopback
+and need the key when one is set. Request limits and error handling: :mod:`serve.guards`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,16 @@ import aiohttp
 from aiohttp import web
 
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
+from llmteams_lab.serve.guards import (
+    Limits,
+    add_fault_rules,
+    authorized,
+    check_access,
+    guard_errors,
+    read_body,
+    read_json,
+    refused,
+)
 from llmteams_lab.serve.responses import error_response, fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
 from llmteams_lab.spec.endpoint import check_base_url
@@ -41,8 +52,12 @@ class Proxy:
     """A fault-injecting reverse proxy in front of ``upstream`` (see the module doc)."""
 
     def __init__(self, upstream: str, *, faults: FaultPlan | None = None, host: str = "127.0.0.1",
-                 port: int = 0, timeout_s: float = 600.0):
+                 port: int = 0, timeout_s: float = 600.0, allow_remote: bool = False, api_key: str | None = None,
+                 limits: Limits | None = None):
         check_base_url("upstream", upstream)
+        check_access(host, allow_remote, api_key)
+        self.__key = api_key
+        self.limits = limits or Limits()
         parts = urlsplit(upstream)
         self.upstream = upstream.rstrip("/")
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -55,7 +70,8 @@ class Proxy:
         self.statuses: Counter[int] = Counter()
         self.url = ""
         self._session: aiohttp.ClientSession | None = None
-        self._listening = Listening(self._app(is_loopback_host(host)), host, port)
+        self._listening = Listening(self._app(is_loopback_host(host)), host, port,
+                                    header_timeout_s=self.limits.header_timeout_s)
 
     def __repr__(self) -> str:
         return f"<Proxy {self.url or 'not started'} -> {self.upstream}, {len(self.faults.rules)} fault rule(s)>"
@@ -75,7 +91,7 @@ class Proxy:
             self._session = None
 
     def _app(self, admin: bool) -> web.Application:
-        app = web.Application(client_max_size=64 * 2**20)
+        app = web.Application(client_max_size=self.limits.max_body_bytes, middlewares=[guard_errors])
         if admin:
             app.router.add_get("/_admin/stats", self._stats)
             app.router.add_post("/_admin/faults", self._add_faults)
@@ -88,16 +104,14 @@ class Proxy:
                 "faults_fired": dict(self.faults.fired)}
 
     async def _stats(self, request: web.Request) -> web.Response:
+        if not authorized(request, self.__key):
+            return refused()
         return web.json_response(self.stats())
 
     async def _add_faults(self, request: web.Request) -> web.Response:
-        try:
-            rules = json.loads(await request.read())
-            for rule in rules if isinstance(rules, list) else [rules]:
-                self.faults.add(rule)
-        except (ValueError, TypeError) as err:
-            return error_response(400, f"bad fault rules: {err}", "invalid_request_error")
-        return web.json_response({"rules": len(self.faults.rules)})
+        if not authorized(request, self.__key):
+            return refused()
+        return await add_fault_rules(request, self.faults, self.limits)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -111,7 +125,11 @@ class Proxy:
         return response
 
     async def _relay(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
+        if not authorized(request, self.__key):
+            return refused()
+        raw = await read_body(request, self.limits)
+        if isinstance(raw, web.Response):
+            return raw
         fault = self._pick(raw)
         early = await fault_response(request, fault)
         if early is not None:
@@ -130,10 +148,7 @@ class Proxy:
 
     def _pick(self, raw: bytes) -> FaultRule | None:
         agent, number, structured = None, None, False
-        try:
-            body = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        body = read_json(raw)[0] if raw else None  # what the proxy cannot read, it forwards as it is
         if isinstance(body, dict):
             facts = parse_prompt(body.get("messages"))
             agent, number = (facts.agent, facts.round) if facts else (None, None)
@@ -155,5 +170,14 @@ class Proxy:
         if kind == "truncated":
             body = body[: len(body) // 2]
         elif kind == "malformed":
-            body = b"{" + body[1:].replace(b'"', b"'", 3) if body else b"{"
+            body = _garbled(body)
         return web.Response(status=upstream.status, body=body, headers=headers)
+
+
+def _garbled(body: bytes) -> bytes:
+    """The body with its JSON broken (quotes swapped): a JSON body, or the first event of
+    a server-sent stream — its ``data:`` line, so the client's decoder sees bad JSON."""
+    if body.startswith(b"data:"):
+        start = body.index(b"{") if b"{" in body[:16] else 5
+        return body[:start] + b"{" + body[start + 1:].replace(b'"', b"'", 3)
+    return b"{" + body[1:].replace(b'"', b"'", 3) if body else b"{"

@@ -37,14 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmteams_lab.errors import AuthenticationError
 from llmteams_lab.events import (
     RoundStarted,
     on_time_grid,
 )
 from llmteams_lab.rounds import Inbox, RoundReplySlots
 from llmteams_lab.runtime.detector import Detector
-from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries
+from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
 from llmteams_lab.runtime.mailbox import Mailboxes
 from llmteams_lab.runtime.scheduler import (
@@ -341,8 +340,9 @@ class Happenings:
         for i, seconds in sorted(work.timers(r, acting).items()):
             self.timer_gen[i] += 1
             self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
-        if any(isinstance(slots.failures.get(i), AuthenticationError) for i in alive):
-            run.end("auth_failed")
+        stop = round_stop_reason(slots.failures.get(i) for i in alive)  # a refused key, usage above bound
+        if stop:
+            run.end(stop)
             return
         for i in alive:
             if self._ready(i):  # woken by what is waiting: the latest arrival in its mailbox, if any

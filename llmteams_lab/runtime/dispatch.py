@@ -14,6 +14,15 @@ so the engine calls only the methods that protocol declares:
   ``AgentRetried`` events in agent order, so concurrent calls never change the log;
 * ``worst_case_round(...)`` — the most a round can cost, for the budget check (a
   backend that cannot say makes the engine add its own estimate).
+
+Two things stop calls early, and each call they stop is recorded as a failure of kind
+``cancelled`` (:class:`~llmteams_lab.errors.CallCancelledError`), never silently dropped:
+
+* the wall-time budget's deadline: calls still in flight are cancelled at it; replies of
+  virtual-time backends (simulated agents, mocks, replays) that would arrive after it
+  are cancelled the same way, on the run's clock;
+* a failure that stops the run (``BackendError.stops_run``: a refused key, usage above
+  the call's bound): no further call of the round is started.
 """
 
 from __future__ import annotations
@@ -23,12 +32,12 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from llmteams_lab.backends.base import Backend, RoundBatch, as_backend
-from llmteams_lab.errors import BackendError, SpecError
+from llmteams_lab.backends.base import Backend, RoundBatch, RoundPreview, as_backend
+from llmteams_lab.errors import BackendError, CallCancelledError, ConnectionFailedError, SpecError
 from llmteams_lab.events import AgentRetried, on_time_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.rounds import RoundReplySlots
@@ -36,7 +45,8 @@ from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import WorkloadKind
 
-__all__ = ["BackendGroup", "gather_round", "log_backend_retries", "resolve_backends", "worst_case_round"]
+__all__ = ["BackendGroup", "connection_lost", "gather_round", "log_backend_retries", "preview_round",
+           "resolve_backends", "round_stop_reason", "worst_case_round"]
 
 
 @dataclass
@@ -99,12 +109,14 @@ def _default_backend(spec: TeamSpec, workload: WorkloadKind, name: str) -> Backe
 
 async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: RoundBatch,
                        requests: Callable[[int], AgentRequest], slots: RoundReplySlots, bound: int,
-                       options: Sequence[str]) -> None:
+                       options: Sequence[str], deadline_s: float | None = None) -> None:
     """Collect every acting agent's reply into ``slots`` (failures kept, not raised).
 
     Batched groups answer first, in one call each; then the per-agent calls run with at
     most ``bound`` in flight (see ``_answer_each``). ``options``: the answers an agent
-    can give, to store a reply's answer as its option index."""
+    can give, to store a reply's answer as its option index. ``deadline_s``: seconds
+    left of the wall-time budget — calls still running then are cancelled (see the
+    module docstring)."""
     everyone = acting.size == slots.answer.size  # acting is sorted and distinct
     if not everyone:
         acting_mask = np.zeros(slots.answer.size, dtype=bool)
@@ -120,11 +132,33 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
         else:
             jobs += [(group.backend, i) for i in idx.tolist()]
     if jobs:
-        await _answer_each(jobs, requests, {o: j for j, o in enumerate(options)}, slots, bound)
+        await _answer_each(jobs, requests, {o: j for j, o in enumerate(options)}, slots, bound, deadline_s)
+    if deadline_s is not None:
+        _cancel_late(slots, acting, deadline_s)
+
+
+def _cancelled(why: str, after_s: float | None = None, stops_run: str | None = None) -> CallCancelledError:
+    err = CallCancelledError(why, latency_s=after_s)
+    err.stops_run = stops_run
+    return err
+
+
+def _cancel_late(slots: RoundReplySlots, acting: np.ndarray, deadline_s: float) -> None:
+    """Replies that would end after the deadline on the run's clock (virtual-time
+    backends answer at once in real time) are cancelled at the deadline."""
+    cut = on_time_grid(max(deadline_s, 0.0))
+    late = acting[slots.latency[acting] > cut]
+    for i in late.tolist():
+        if not isinstance(slots.failures.get(i), CallCancelledError):
+            slots.put_failure(i, _cancelled(f"cancelled at the wall-time budget's deadline, {cut:g} s into the round",
+                                            cut, "budget_wall"), cut)
+            slots.replied[i] = False
+            slots.replies.pop(i, None)
 
 
 async def _answer_each(jobs: list[tuple[Backend, int]], requests: Callable[[int], AgentRequest],
-                       index: dict[str, int], slots: RoundReplySlots, bound: int) -> None:
+                       index: dict[str, int], slots: RoundReplySlots, bound: int,
+                       deadline_s: float | None = None) -> None:
     """Ask every job's backend for its agent's reply, at most ``bound`` calls at a time,
     starting them in job order; replies and failures land in ``slots`` by agent index.
 
@@ -136,28 +170,55 @@ async def _answer_each(jobs: list[tuple[Backend, int]], requests: Callable[[int]
     answer without waiting (simulated, mock, replay) are served by a single task.
     """
     queue = deque(jobs)
+    in_flight: dict[int, float] = {}
 
     async def work() -> None:
         while queue:
             backend, i = queue.popleft()
             request = requests(i)
-            started = time.perf_counter()
+            started = in_flight[i] = time.perf_counter()
             try:
                 reply = await backend.respond(request)
             except BackendError as err:
                 slots.put_failure(i, err, time.perf_counter() - started)
+                if err.stops_run is not None:  # no further call: the run stops after this round
+                    _cancel_queued(queue, slots, f"not started: the run stops ({err.kind})", err.stops_run)
                 continue
+            finally:
+                in_flight.pop(i, None)
             slots.put_reply(i, reply, index.get(reply.answer, -1) if reply.answer is not None else -1)
 
     loop = asyncio.get_running_loop()
+    started = time.perf_counter()
     workers = [loop.create_task(work())]
     try:
         await asyncio.sleep(0)  # the first worker runs until it waits on a reply (or is done)
+        workers += [loop.create_task(work()) for _ in range(min(bound - 1, len(queue)))]
+        timeout = None if deadline_s is None else max(0.0, deadline_s - (time.perf_counter() - started))
+        _, pending = await asyncio.wait(workers, timeout=timeout)
     except BaseException:
-        workers[0].cancel()
+        for worker in workers:
+            worker.cancel()
         raise
-    workers += [loop.create_task(work()) for _ in range(min(bound - 1, len(queue)))]
-    await asyncio.gather(*workers)
+    if pending:  # the wall-time budget's deadline: cancel what runs, start nothing more
+        calls = dict(in_flight)
+        for worker in pending:
+            worker.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        now = time.perf_counter()
+        for i, began in sorted(calls.items()):
+            slots.put_failure(i, _cancelled(f"cancelled at the wall-time budget's deadline after {now - began:.3g} s "
+                                            "in flight", None, "budget_wall"), now - began)
+        _cancel_queued(queue, slots, "not started: the wall-time budget's deadline passed", "budget_wall")
+    for worker in workers:
+        if worker.done() and not worker.cancelled() and worker.exception() is not None:
+            raise worker.exception()  # a bug in a backend, not a BackendError: surface it
+
+
+def _cancel_queued(queue: deque, slots: RoundReplySlots, why: str, stops_run: str) -> None:
+    while queue:
+        _, i = queue.popleft()
+        slots.put_failure(i, _cancelled(why, 0.0, stops_run), 0.0)
 
 
 def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequence[str], round: int,
@@ -176,6 +237,39 @@ def log_backend_retries(log: EventLog, groups: Sequence[BackendGroup], ids: Sequ
 
 def round_s(seconds: float) -> float:
     return float(f"{seconds:.6g}")
+
+
+def round_stop_reason(failures: Iterable[BaseException | None]) -> str | None:
+    """Why the run must stop after these failures (``None``: it goes on): a failure that
+    stops runs (a refused key, usage above a call's bound, the wall-time deadline)."""
+    reasons = {err.stops_run for err in failures if getattr(err, "stops_run", None)}
+    for reason in ("auth_failed", "usage_above_bound", "budget_wall"):
+        if reason in reasons:
+            return reason
+    return min(reasons) if reasons else None
+
+
+def connection_lost(slots: RoundReplySlots, acting: np.ndarray) -> list[BackendError]:
+    """The round's failures when every acting agent's call failed to connect (the
+    endpoint is down or misnamed), else ``[]``."""
+    if acting.size == 0 or len(slots.failures) < acting.size:
+        return []
+    failures = [slots.failures.get(i) for i in acting.tolist()]
+    return failures if all(isinstance(f, ConnectionFailedError) for f in failures) else []  # type: ignore[return-value]
+
+
+def preview_round(network: Any, workload: Any, round: int) -> RoundPreview:
+    """The next round as the budget check sees it: how many messages each agent will
+    read (always), and each agent's request with its real inbox (built on first use —
+    only per-agent backends such as the openai one ask for it)."""
+    inbox: list = []
+
+    def request_of(i: int) -> AgentRequest:
+        if not inbox:
+            inbox.append(network.peek_inbox(round))
+        return workload.request(round, i, inbox[0])
+
+    return RoundPreview(request_of, network.pending_sizes(round))
 
 
 def worst_case_round(groups: Sequence[BackendGroup], alive: np.ndarray, round: int,

@@ -20,12 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.errors import LifecycleError
+from llmteams_lab.errors import EndpointUnreachableError, LifecycleError
 from llmteams_lab.events import RoundEnded, RunEnded, RunStarted
 from llmteams_lab.messages import Question
-from llmteams_lab.rounds import Inbox, RoundReplySlots
+from llmteams_lab.rounds import RoundReplySlots
 from llmteams_lab.runtime.asynchronous import Happenings
-from llmteams_lab.runtime.dispatch import resolve_backends, worst_case_round
+from llmteams_lab.runtime.dispatch import connection_lost, preview_round, resolve_backends, worst_case_round
 from llmteams_lab.runtime.faults import FaultInjector, make_injector
 from llmteams_lab.runtime.lifecycle import Lifecycle, RoundSummary
 from llmteams_lab.runtime.links import Links
@@ -72,6 +72,16 @@ class Run(Lifecycle):
         self.execution = Rounds(self) if spec.execution == "synchronous" else Happenings(self)
 
     # --- public API -------------------------------------------------------------------
+    @classmethod
+    async def resume(cls, path: Any, *, spec: TeamSpec | None = None, backends: Any = None,
+                     sinks: Sequence[Sink] = ()) -> "Run":
+        """Continue the run whose JSONL log is at ``path`` from its last finished round,
+        appending to that log (``runtime.resume``: the result equals an uninterrupted
+        run's log). ``spec`` is checked against the log's; ``sinks`` get the whole log."""
+        from llmteams_lab.runtime.resume import resume_run
+
+        return await resume_run(cls, path, spec=spec, backends=backends, sinks=sinks)
+
     @property
     def question(self) -> Question | None:
         """The deliberation question (``None`` for workloads without one)."""
@@ -183,11 +193,14 @@ class Run(Lifecycle):
         that can bound a round say so (``Backend.worst_case_round``, e.g. the openai
         backend's token cap and prompt bound); for the others the most any earlier round
         used is added (0 before the first round), and ``bounded`` is false."""
-        who = self.alive
+        who = self.faults.may_act()  # the alive, and the down who come back (crash_recover)
         if agents is not None:
-            who = np.zeros_like(self.alive)
-            who[agents] = self.alive[agents]
-        tokens, cost, unbounded = worst_case_round(self.groups, who, self.round + 1, self._preview_request)
+            mask = np.zeros_like(who)
+            mask[agents] = who[agents]
+            who = mask
+        r = self.round + 1
+        preview = preview_round(self.network, self.workload, r)  # each agent's next prompt, inbox included
+        tokens, cost, unbounded = worst_case_round(self.groups, who, r, preview)
         if unbounded:
             tokens += self._max_round_tokens
         return tokens, cost, not unbounded
@@ -209,10 +222,18 @@ class Run(Lifecycle):
             return "budget_wall"
         return None
 
-    def _preview_request(self, i: int):
-        """Agent ``i``'s request of the next round before its inbox (for cost bounds)."""
-        return self.workload.request(self.round + 1, i, Inbox.empty(len(self.spec.agents),
-                                                                    len(self.workload.options)))
+    def seconds_left(self, t0: float) -> float | None:
+        """Seconds of the wall-time budget left when a round (or a turn) starts at ``t0``."""
+        wall = self.spec.budgets.max_wall_s
+        return None if wall is None else wall - t0
+
+    def check_reachable(self, r: int, acting: np.ndarray, slots: RoundReplySlots) -> None:
+        """Every call of the round failed to connect: the endpoint is down or misnamed, so
+        stop now with a clear error (the round's ``AgentFailed`` events are kept)."""
+        lost = connection_lost(slots, acting)
+        if lost:
+            raise EndpointUnreachableError(f"round {r}: every call failed to connect ({len(lost)} of {acting.size}): "
+                                           f"{lost[0]}; the run stopped, its events are kept")
 
     def end(self, reason: str) -> RoundSummary:
         """Finish the run for ``reason`` (``RunEnded``)."""

@@ -267,6 +267,39 @@ class Network:
             log.add(MessageDelivered, round, self.ids[entry[0]], self.ids[r], t_start=t, t_end=t, fault=fault,
                     value=value, tokens_out=tok, cause=sent)
 
+    def pending_sizes(self, round: int) -> np.ndarray:
+        """How many messages each agent will read in ``round`` (cheaper than
+        :meth:`peek_inbox`: no tallies, no records)."""
+        said = self._said
+        if said is None:
+            size = np.zeros(self.n, dtype=np.int64)
+        elif self.complete:
+            size = int(said.replied.sum()) - said.replied.astype(np.int64)
+        else:
+            size = np.bincount(self.dst[said.replied[self.src]], minlength=self.n).astype(np.int64)
+        if self._slow:
+            size += np.array([len(box) for box in self._next], dtype=np.int64)
+        for r, *_ in self._later.get(round, ()):
+            size[r] += 1
+        return size
+
+    def peek_inbox(self, round: int) -> Inbox:
+        """The inbox agents will read in ``round`` — this round's messages and those
+        delayed until then — without delivering it (for the budget check before the
+        round starts: what an agent reads is what its prompt costs)."""
+        votes, weight, size = self._tallies(self._said)
+        slow = [list(box) for box in self._next] if self._slow else None
+        due = self._later.get(round, ())
+        if due:
+            slow = slow if slow is not None else [[] for _ in range(self.n)]
+            for r, entry, *_ in due:
+                slow[r].append(entry)
+        if slow is not None:
+            self._add_entries(votes, weight, size, slow)
+        if not self.mode.per_message:
+            return Inbox(votes, weight, size)
+        return Inbox(votes, weight, size, self._said, slow, self.inn)
+
     def take_inbox(self) -> Inbox:
         """Hand over what arrived since the last round and start a fresh inbox."""
         said, self._said = self._said, None

@@ -2,7 +2,7 @@
 
 A round:
 
-1. check the budgets (never start a round the run cannot afford);
+1. check the budgets (never start a round the run cannot afford — round 1 included);
 2. ``RoundStarted``; messages due this round are delivered into inboxes;
 3. the workload says who acts; every backend answers (batched or concurrently,
    bounded); replies are applied in agent order, never completion order;
@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmteams_lab.errors import AuthenticationError
 from llmteams_lab.events import RoundStarted
 from llmteams_lab.rounds import RoundReplySlots
-from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries
+from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,11 +54,13 @@ class Rounds:
         acting = work.acting(r, run.alive)
         slots = RoundReplySlots(len(run.spec.agents))
         await gather_round(run.groups, acting, work.batch(r, acting, inbox),
-                           lambda i: work.request(r, i, inbox), slots, run.spec.concurrency, work.options)
+                           lambda i: work.request(r, i, inbox), slots, run.spec.concurrency, work.options,
+                           run.seconds_left(t0))
         log_backend_retries(run.log, run.groups, network.ids, r, t0)
         faults.after_replies(r, t0, acting, inbox, slots)
         run.count_usage(acting, slots)
         t_end = work.apply(r, t0, acting, slots)
+        run.check_reachable(r, acting, slots)
         faults.after_apply(r, acting, slots)
         work.decide(r, run.alive)
         out = work.broadcast(r, acting, slots)
@@ -67,8 +68,9 @@ class Rounds:
         t_end = faults.round_end(out.senders, t_sent, t_end)
         t_end = network.send(run.log, r, out, t_sent, t_end)
         summary = run.close_round(r, t0, t_end)
-        if not summary.done and any(isinstance(e, AuthenticationError) for e in slots.failures.values()):
-            return run.end("auth_failed")  # a refused key never heals: stop, keeping every event
+        stop = round_stop_reason(slots.failures.values())  # a refused key, usage above bound, the deadline
+        if not summary.done and stop:
+            return run.end(stop)
         return summary
 
     def annotate(self, state: dict) -> dict:

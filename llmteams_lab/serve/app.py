@@ -10,21 +10,26 @@ Routes (aiohttp):
 ``POST /_admin/faults``         add fault rules (a JSON list; see :mod:`serve.faults`)
 ``POST /_admin/reset``          clear the rules and counters
 
+Hardened as :mod:`serve.guards` says: 127.0.0.1 unless ``allow_remote`` (and then a
+key), bodies over ``limits.max_body_bytes`` refused unread, slow headers and bodies cut
+off, ill-typed or deeply nested JSON a 400, never a traceback.
+
 The reply is computed as soon as a request arrives; then the handler sleeps for the
 simulated latency — so a burst of requests really is served concurrently, and the
 ``in_flight``/``peak_in_flight`` counters show how many calls a client has open.
 
 With ``api_key`` set, requests must carry ``Authorization: Bearer <key>`` (401
-otherwise). The key is compared in constant time and never logged, echoed or shown.
+otherwise), the ``/_admin`` routes included. The key is compared in constant time and
+never logged, echoed or shown.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import json
 import time
+import zlib
 from collections import Counter
 from typing import Any, Mapping
 
@@ -33,6 +38,16 @@ from aiohttp import web
 from llmteams_lab.serve import payloads
 from llmteams_lab.serve.agent import ChatReply, answer_chat
 from llmteams_lab.serve.faults import FaultPlan, FaultRule
+from llmteams_lab.serve.guards import (
+    Limits,
+    add_fault_rules,
+    authorized,
+    check_access,
+    guard_errors,
+    read_body,
+    read_json,
+    refused,
+)
 from llmteams_lab.serve.responses import error_response as _error
 from llmteams_lab.serve.responses import fault_response
 from llmteams_lab.serve.running import Listening, is_loopback_host
@@ -43,6 +58,13 @@ __all__ = ["DEFAULT_MODEL", "Server", "ServerStats"]
 
 DEFAULT_MODEL = "llmteams-sim"
 _PROSE = "Let me think about this question carefully. Several options look plausible to me."
+# how chat models state a choice when they ignore the requested format (the 'chatty' fault)
+_CHATTY = ("After weighing my teammates' answers I'll go with {a}. Confidence: {p}%.",
+           "**Answer: {a}**\n\nConfidence: {c}",
+           "The answer is ({a}). I'm fairly confident, around {p}%.",
+           "Let me work through the options one by one.\n\nMy final answer: {a}.",
+           "I choose option {a} because it is the only one that holds up. Confidence: {p}%",
+           "$$\\boxed{{{a}}}$$")
 
 
 class ServerStats:
@@ -79,7 +101,9 @@ class Server:
 
     def __init__(self, profile: AgentSpec | None = None, *, models: Mapping[str, AgentSpec] | None = None,
                  seed: int = 0, api_key: str | None = None, answers: Mapping[str, str] | None = None,
-                 faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0):
+                 faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
+                 allow_remote: bool = False, limits: Limits | None = None):
+        check_access(host, allow_remote, api_key)
         self.profile = profile or AgentSpec(DEFAULT_MODEL)
         self.models = dict(models or {})
         self.seed = seed
@@ -88,8 +112,10 @@ class Server:
         self.stats = ServerStats()
         self.url = ""
         self.__key = api_key
+        self.limits = limits or Limits()
         self._ids = itertools.count(1)
-        self._listening = Listening(self._app(is_loopback_host(host)), host, port)
+        self._listening = Listening(self._app(is_loopback_host(host)), host, port,
+                                    header_timeout_s=self.limits.header_timeout_s)
 
     def __repr__(self) -> str:
         auth = "key required" if self.__key else "no key"
@@ -105,7 +131,7 @@ class Server:
         await self._listening.stop()
 
     def _app(self, admin: bool) -> web.Application:
-        app = web.Application(client_max_size=16 * 2**20)
+        app = web.Application(client_max_size=self.limits.max_body_bytes, middlewares=[guard_errors])
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         if admin:  # never expose the controls beyond this machine
@@ -117,7 +143,7 @@ class Server:
     # --- routes ------------------------------------------------------------------------
     async def _models(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return refused()
         return web.json_response(payloads.model_list([DEFAULT_MODEL, *sorted(self.models)]))
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -131,10 +157,13 @@ class Server:
 
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
-            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
-        raw = await request.read()
-        body, problem = _read_body(raw)
-        if body is None:
+            return refused()
+        raw = await read_body(request, self.limits)
+        if isinstance(raw, web.Response):
+            return raw
+        body, problem = read_json(raw)
+        problem = problem or payloads.check_chat_request(body)
+        if problem:
             return _error(400, problem, "invalid_request_error")
         facts = parse_prompt(body["messages"])
         fault = self.faults.pick(raw, facts.agent if facts else None, facts.round if facts else None,
@@ -155,8 +184,8 @@ class Server:
         if kind == "malformed":
             return web.Response(body=b'{"id": "chatcmpl-x", "choices": [{"message": {"content": "{\\"ans',
                                 content_type="application/json")
-        content = _PROSE if kind == "prose" else reply.content
-        usage = None if kind == "no_usage" else payloads.usage(reply.prompt_tokens, reply.completion_tokens)
+        content = _content(reply, kind)
+        usage = None if kind == "no_usage" else _usage(reply, fault)
         data = payloads.completion(f"chatcmpl-{next(self._ids)}", body["model"], content, reply.finish_reason,
                                    usage, int(time.time()), choices=kind != "no_choices")
         encoded = json.dumps(data).encode()
@@ -168,12 +197,14 @@ class Server:
                       fault: FaultRule | None) -> web.StreamResponse:
         kind = fault.kind if fault else None
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and kind != "no_usage"
-        usage = payloads.usage(reply.prompt_tokens, reply.completion_tokens) if include_usage else None
-        content = _PROSE if kind == "prose" else reply.content
+        usage = _usage(reply, fault) if include_usage else None
+        content = _content(reply, kind)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        chunks = payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
-                                        reply.finish_reason, usage, int(time.time()))
+        chunks = list(payloads.stream_chunks(f"chatcmpl-{next(self._ids)}", body["model"], content,
+                                             reply.finish_reason, usage, int(time.time())))
+        if kind == "truncated":  # the stream breaks off halfway: no finish_reason, no [DONE]
+            chunks = chunks[: max(1, len(chunks) // 2)]
         for chunk in chunks:
             if kind == "malformed":
                 chunk = b"data: {not json\n\n"
@@ -182,38 +213,40 @@ class Server:
         return response
 
     async def _stats(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return refused()
         return web.json_response({**self.stats.snapshot(), "faults_fired": dict(self.faults.fired)})
 
     async def _add_faults(self, request: web.Request) -> web.Response:
-        try:
-            rules = json.loads(await request.read())
-            added = [self.faults.add(rule) for rule in (rules if isinstance(rules, list) else [rules])]
-        except (ValueError, TypeError) as err:
-            return _error(400, f"bad fault rules: {err}", "invalid_request_error")
-        return web.json_response({"added": len(added), "rules": len(self.faults.rules)})
+        if not self._authorized(request):
+            return refused()
+        return await add_fault_rules(request, self.faults, self.limits)
 
     async def _reset(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return refused()
         self.faults.clear()
         self.stats.reset()
         return web.json_response({"reset": True})
 
     def _authorized(self, request: web.Request) -> bool:
-        if self.__key is None:
-            return True
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.__key}".encode())
+        return authorized(request, self.__key)
 
 
-def _read_body(raw: bytes) -> tuple[dict | None, str]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None, "We could not parse the JSON body of your request."
-    if not isinstance(body, dict):
-        return None, "The request body must be a JSON object."
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return None, "you must provide a model parameter"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        return None, "'messages' must be a non-empty array of message objects"
-    return body, ""
+def _usage(reply: ChatReply, fault: FaultRule | None) -> dict[str, int]:
+    """The reply's usage — multiplied by the fault's factor for an ``overreport``."""
+    factor = (fault.factor or 10.0) if fault is not None and fault.kind == "overreport" else 1.0
+    return payloads.usage(round(reply.prompt_tokens * factor), round(reply.completion_tokens * factor))
+
+
+def _content(reply: ChatReply, kind: str | None) -> str:
+    """The reply's text: the JSON asked for, or what a fault makes of it (``prose``: no
+    answer at all; ``chatty``: the same answer stated in prose, in one of several styles)."""
+    if kind == "prose":
+        return _PROSE
+    if kind != "chatty":
+        return reply.content
+    said = json.loads(reply.content) if reply.content.startswith("{") else {}
+    answer, confidence = said.get("answer", "A"), float(said.get("confidence", 0.5))
+    style = _CHATTY[zlib.crc32(reply.content.encode()) % len(_CHATTY)]
+    return style.format(a=answer, p=round(confidence * 100), c=f"{confidence:.2f}")

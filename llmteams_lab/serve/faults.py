@@ -25,7 +25,11 @@ malformed          HTTP 200 whose body is not JSON
 truncated          HTTP 200 with the real body cut in half (invalid JSON)
 no_usage           the real reply without its ``usage`` field (serve)
 no_choices         a reply with ``"choices": []`` (serve)
-prose              a reply whose text is prose, not the requested JSON (serve)
+overreport         the real reply with its ``usage`` multiplied by ``factor`` (default 10):
+                   a server that bills more than a call can use (serve)
+prose              a reply whose text is prose, not the requested JSON, naming no answer (serve)
+chatty             the reply's answer and confidence stated in prose, as chat models do when
+                   they ignore the format ("I'll go with C. Confidence: 85%") (serve)
 reject_structured  HTTP 400 to requests asking for ``response_format`` (serve)
 =================  ===========================================================
 """
@@ -43,8 +47,8 @@ from llmteams_lab.errors import SpecError
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "FaultRule", "PROXY_KINDS"]
 
-FAULT_KINDS = ("malformed", "no_choices", "no_usage", "prose", "rate_limit", "reject_structured", "reset",
-               "server_error", "slow_reply", "timeout", "truncated", "unauthorized")
+FAULT_KINDS = ("chatty", "malformed", "no_choices", "no_usage", "overreport", "prose", "rate_limit",
+               "reject_structured", "reset", "server_error", "slow_reply", "timeout", "truncated", "unauthorized")
 PROXY_KINDS = ("malformed", "rate_limit", "reset", "server_error", "slow_reply", "timeout", "truncated",
                "unauthorized")
 
@@ -62,6 +66,7 @@ class FaultRule:
     retry_after_s: float | None = None
     wait_s: float | None = None
     status: int = 500
+    factor: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -76,8 +81,10 @@ class FaultRule:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
                 raise SpecError(name, "must be a number >= 0", value)
-        if not 400 <= self.status <= 599:
+        if not isinstance(self.status, int) or not 400 <= self.status <= 599:
             raise SpecError("status", "must be an HTTP error status 400..599", self.status)
+        if self.factor is not None and (not isinstance(self.factor, (int, float)) or not 0 < self.factor <= 1e9):
+            raise SpecError("factor", "must be a number in (0, 1e9]", self.factor)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FaultRule":

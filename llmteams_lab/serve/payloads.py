@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-__all__ = ["completion", "error_body", "model_list", "stream_chunks", "usage"]
+__all__ = ["check_chat_request", "completion", "error_body", "model_list", "stream_chunks", "usage"]
 
 
 def completion(rid: str, model: str, content: str, finish: str, usage: dict[str, int] | None,
@@ -51,6 +51,38 @@ def stream_chunks(rid: str, model: str, content: str, finish: str, usage_row: di
     if usage_row is not None:
         yield chunk(None, extra={"usage": usage_row})
     yield b"data: [DONE]\n\n"
+
+
+def check_chat_request(body: Any) -> str:
+    """Why a chat-completions body is unusable, as OpenAI words it ('' when it is fine):
+    every field ``serve`` reads is checked for its type, so ill-typed input is a 400."""
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "you must provide a model parameter"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        return "'messages' must be a non-empty array of message objects"
+    for i, m in enumerate(messages):
+        content = m.get("content")
+        if not (content is None or isinstance(content, str) or
+                (isinstance(content, list) and all(isinstance(part, dict) for part in content))):
+            return f"'messages[{i}].content' must be a string or an array of content parts"
+    for name, types, what in _FIELD_TYPES:
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) and bool not in types or not isinstance(value, types)):
+            return f"Invalid type for '{name}': expected {what}, got {type(value).__name__}."
+    options = body.get("stream_options")
+    if isinstance(options, dict) and not isinstance(options.get("include_usage", False), bool):
+        return "Invalid type for 'stream_options.include_usage': expected a boolean."
+    return ""
+
+
+_FIELD_TYPES = (("stream", (bool,), "a boolean"), ("stream_options", (dict,), "an object"),
+                ("max_tokens", (int,), "an integer"), ("max_completion_tokens", (int,), "an integer"),
+                ("seed", (int,), "an integer"), ("temperature", (int, float), "a number"),
+                ("top_p", (int, float), "a number"), ("response_format", (dict,), "an object"),
+                ("n", (int,), "an integer"))
 
 
 def model_list(names: Iterable[str]) -> dict[str, Any]:

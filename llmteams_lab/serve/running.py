@@ -12,6 +12,7 @@ and stop it deterministically with :meth:`Background.stop`.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import threading
 from typing import Any, Protocol
@@ -27,23 +28,31 @@ __all__ = ["AppServer", "Background", "Listening", "is_loopback_host"]
 class Listening:
     """An aiohttp application listening on ``host:port`` (0: an ephemeral port)."""
 
-    def __init__(self, app: web.Application, host: str, port: int):
+    def __init__(self, app: web.Application, host: str, port: int, *, header_timeout_s: float = 30.0):
         self.app, self.host, self.port = app, host, port
+        self.header_timeout_s = header_timeout_s
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
+        """Bind and serve; a port in use or a bad address is a :class:`ServiceError`."""
+        if not (isinstance(self.port, int) and 0 <= self.port <= 65535):
+            raise ServiceError(f"port must be an integer in [0, 65535] (got {self.port!r})")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
-        except OSError:
+        except OSError as err:
             sock.close()
-            raise
+            why = "the port is already in use" if err.errno == errno.EADDRINUSE else (err.strerror or str(err))
+            raise ServiceError(f"cannot listen on {self.host}:{self.port}: {why}") from None
         self.port = sock.getsockname()[1]
         # shutdown_timeout: on stop, in-flight handlers (a scheduled 'timeout' fault sleeps)
         # get a quarter second, then are cancelled — stopping never waits for a hang.
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.25)
+        # keepalive_timeout: a connection must send complete request headers this soon after
+        # it opens (or after its last response), else it is closed (serve.guards).
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.25,
+                                     keepalive_timeout=self.header_timeout_s)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, backlog=1024).start()
         return self.port

@@ -12,6 +12,15 @@ from typing import Any, Iterable
 
 from llmteams_lab.errors import SpecError
 
+# Upper bounds: every integer of a spec has one, so a spec that validates can be run and
+# written out (numpy's int64 columns overflow past 2**63, and ``str()`` refuses integers
+# of more than 4,300 digits, which would make a spec unserialisable).
+MAX_INT = 2**63 - 1        # seeds, indices, token budgets
+MAX_TOKENS = 10**7         # tokens of one call (prompt, per message, reply, completion cap)
+MAX_ROUNDS = 10**6         # rounds of a run, and every round a fault names
+MAX_RETRIES = 100          # retries of one call
+MAX_SECONDS = 10**7        # any duration in seconds (~116 days)
+
 
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -40,21 +49,29 @@ def number_in(path: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
-def non_negative(path: str, value: Any) -> float:
+def non_negative(path: str, value: Any, high: float | None = None) -> float:
     if not is_number(value) or value < 0:
         raise SpecError(path, "must be a number >= 0", value)
+    if high is not None and value > high:
+        raise SpecError(path, f"must be in [0, {_fmt(high)}]", value)
     return float(value)
 
 
-def positive(path: str, value: Any) -> float:
+def positive(path: str, value: Any, high: float | None = None) -> float:
     if not is_number(value) or value <= 0:
         raise SpecError(path, "must be a number > 0", value)
+    if high is not None and value > high:
+        raise SpecError(path, f"must be in (0, {_fmt(high)}]", value)
     return float(value)
 
 
-def int_at_least(path: str, value: Any, low: int) -> int:
+def int_at_least(path: str, value: Any, low: int, high: int = MAX_INT) -> int:
+    """An integer in [low, high]; every integer field has an upper bound (``MAX_INT`` at
+    least), so the message for a value below says ``>= low`` and above says the range."""
     if not is_int(value) or value < low:
         raise SpecError(path, f"must be an integer >= {low}", value)
+    if value > high:
+        raise SpecError(path, f"must be an integer in [{low}, {high}]", value)
     return value
 
 

@@ -12,35 +12,59 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from llmteams_lab.errors import SpecError
+from llmteams_lab.errors import SpecError, short_repr
+
+# deepest nesting of lists/tables a spec input may have (see :func:`check_depth`)
+MAX_DEPTH = 16
 
 
 def to_dict(spec: Any) -> dict[str, Any]:
     """Plain, JSON/TOML-ready dict of a spec (tuples become lists, ``None`` is omitted)."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(spec):
-        value = getattr(spec, f.name)
+    for name in _names(type(spec)):
+        value = getattr(spec, name)
         if value is None:
             continue
-        out[f.name] = _plain(value)
+        out[name] = _plain(value)
     return out
 
 
+def _names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, read once per class (every run's spec is turned into
+    JSON twice — its id and its ``RunStarted`` event — so this is on a sweep's hot path)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool)
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return to_dict(value)
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return to_dict(value)
     return value
 
 
-def from_dict(cls: type, data: Any, path: str = "") -> Any:
-    """Build ``cls`` from a mapping, prefixing any :class:`SpecError` path with ``path``."""
+def from_dict(cls: type, data: Any, path: str = "", *, checked: bool = False) -> Any:
+    """Build ``cls`` from a mapping, prefixing any :class:`SpecError` path with ``path``.
+
+    A top-level call (no ``path``) first checks the input's nesting depth, so a hostile
+    input nested thousands deep is a :class:`SpecError`, never a ``RecursionError``
+    (``checked``: the caller has already checked it)."""
     where = path or cls.__name__
     if isinstance(data, cls):
         return data
     if not isinstance(data, Mapping):
         raise SpecError(where, "must be a table/mapping", data)
+    if not path and not checked:
+        check_depth(data, where)
     _check_names(cls, data, path)
     kwargs = {key: _field_value(cls, key, value, _join(path, key)) for key, value in data.items()}
     return construct(cls, kwargs, path)
@@ -74,8 +98,7 @@ def construct(cls: type, kwargs: dict[str, Any], path: str) -> Any:
     except SpecError as err:
         if not path:
             raise
-        raise SpecError(_join(path, err.path), err.expected, err.got,
-                        show_got=str(err).endswith(f"(got {err.got!r})")) from None
+        raise SpecError(_join(path, err.path), err.expected, err.got, show_got=err.show_got) from None
 
 
 def _field_value(cls: type, key: str, value: Any, path: str) -> Any:
@@ -110,8 +133,24 @@ def _tuple(value: Any) -> Any:
     return value
 
 
+def check_depth(data: Any, where: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse input nested deeper than ``limit`` lists/tables (walked without recursion).
+
+    Specs are shallow — a team's deepest value is a partition's groups, four levels
+    down — so the limit only ever stops hostile or broken input."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise SpecError(where, f"must not nest lists/tables more than {limit} deep", show_got=False)
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+
+
 def _join(prefix: str, key: Any) -> str:
-    key = str(key)
+    key = key if isinstance(key, str) else short_repr(key)
     if not prefix:
         return key
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"

@@ -71,10 +71,10 @@ class AgentSpec:
         c.one_of("backend", self.backend, BACKENDS)
         for name in ("competence", "conformity", "confidence", "calibration"):
             object.__setattr__(self, name, c.number_in(name, getattr(self, name), 0, 1))
-        object.__setattr__(self, "latency_s", c.non_negative("latency_s", self.latency_s))
+        object.__setattr__(self, "latency_s", c.non_negative("latency_s", self.latency_s, c.MAX_SECONDS))
         object.__setattr__(self, "latency_jitter", c.number_in("latency_jitter", self.latency_jitter, 0, 5))
         for name in ("prompt_tokens", "tokens_per_message", "reply_tokens"):
-            c.int_at_least(name, getattr(self, name), 0)
+            c.int_at_least(name, getattr(self, name), 0, c.MAX_TOKENS)
         c.optional(c.text, "model", self.model)
         if self.temperature is not None:
             object.__setattr__(self, "temperature", c.number_in("temperature", self.temperature, 0, 2))

@@ -21,12 +21,12 @@ class Budgets:
     max_wall_s: float | None = None
 
     def __post_init__(self) -> None:
-        c.int_at_least("max_rounds", self.max_rounds, 1)
+        c.int_at_least("max_rounds", self.max_rounds, 1, c.MAX_ROUNDS)
         c.optional(c.int_at_least, "max_tokens", self.max_tokens, 0)
         if self.max_cost_usd is not None:
             object.__setattr__(self, "max_cost_usd", c.non_negative("max_cost_usd", self.max_cost_usd))
         if self.max_wall_s is not None:
-            object.__setattr__(self, "max_wall_s", c.non_negative("max_wall_s", self.max_wall_s))
+            object.__setattr__(self, "max_wall_s", c.non_negative("max_wall_s", self.max_wall_s, c.MAX_SECONDS))
 
     def replace(self, **changes: Any) -> "Budgets":
         return _replace(self, **changes)

@@ -61,6 +61,7 @@ DOWN_KINDS = ("crash", "crash_recover")
 INCORRECT_KINDS = tuple(k for k in AGENT_KINDS if k != "straggler")
 
 _TARGETS = ("agent", "group", "link")
+MAX_FACTOR = 10**6  # a straggler at most a million times slower
 _WINDOW = ("at_round", "start_round", "end_round", "probability")
 # optional fields each kind accepts besides ``kind`` and the targets
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -156,7 +157,7 @@ class FaultSpec:
 
     def _check_schedule(self) -> None:
         for name in ("at_round", "start_round", "end_round", "heal_round"):
-            c.optional(c.int_at_least, name, getattr(self, name), 1)
+            c.optional(c.int_at_least, name, getattr(self, name), 1, c.MAX_ROUNDS)
         if self.at_round is not None and (self.start_round is not None or self.end_round is not None):
             name = "start_round" if self.start_round is not None else "end_round"
             raise SpecError(name, "cannot be combined with 'at_round' (a single round)", getattr(self, name))
@@ -176,10 +177,12 @@ class FaultSpec:
         if self.factor is not None:
             if not c.is_number(self.factor) or self.factor < 1:
                 raise SpecError("factor", "must be a number >= 1", self.factor)
+            if self.factor > MAX_FACTOR:
+                raise SpecError("factor", f"must be in [1, {MAX_FACTOR}]", self.factor)
             object.__setattr__(self, "factor", float(self.factor))
         if self.extra_s is not None:
-            object.__setattr__(self, "extra_s", c.non_negative("extra_s", self.extra_s))
-        c.optional(c.int_at_least, "rounds", self.rounds, 1)
+            object.__setattr__(self, "extra_s", c.non_negative("extra_s", self.extra_s, c.MAX_SECONDS))
+        c.optional(c.int_at_least, "rounds", self.rounds, 1, c.MAX_ROUNDS)
         if self.kind == "straggler" and self.factor is None and self.extra_s is None:
             raise SpecError("factor", "or 'extra_s' is required for a straggler", show_got=False)
         if self.kind == "delay" and (self.rounds is None) == (self.extra_s is None):
@@ -266,10 +269,10 @@ class FailurePolicySpec:
 
     def __post_init__(self) -> None:
         c.one_of("on_error", self.on_error, ON_ERROR)
-        c.int_at_least("retries", self.retries, 0)
+        c.int_at_least("retries", self.retries, 0, c.MAX_RETRIES)
         if self.on_error == "retry" and self.retries < 1:
             raise SpecError("retries", "must be an integer >= 1 when on_error is 'retry'", self.retries)
-        object.__setattr__(self, "backoff_s", c.non_negative("backoff_s", self.backoff_s))
+        object.__setattr__(self, "backoff_s", c.non_negative("backoff_s", self.backoff_s, c.MAX_SECONDS))
         c.one_of("after_retries", self.after_retries, ("abstain", "skip", "stop"))
 
     @property

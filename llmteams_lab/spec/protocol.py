@@ -23,6 +23,7 @@ from llmteams_lab.spec._fields import replace as _replace
 PROTOCOLS = ("debate", "leader", "majority", "quorum", "weighted")
 WAITS = ("all", "any", "quorum")
 ONE_SHOT = ("majority", "weighted")
+MAX_MEMBERS = 100_000  # quorum / faulty: never more than the largest team
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class ProtocolSpec:
 
     def __post_init__(self) -> None:
         c.one_of("kind", self.kind, PROTOCOLS)
-        c.optional(c.int_at_least, "quorum", self.quorum, 1)
-        c.optional(c.int_at_least, "faulty", self.faulty, 0)
+        c.optional(c.int_at_least, "quorum", self.quorum, 1, MAX_MEMBERS)
+        c.optional(c.int_at_least, "faulty", self.faulty, 0, MAX_MEMBERS)
         c.boolean("stop_at_consensus", self.stop_at_consensus)
         c.optional(c.one_of, "wait", self.wait, WAITS)
 

@@ -8,7 +8,9 @@ election, commit, gossip
                  coordination patterns (``election``, ``commit``, ``gossip``: their specs,
                  see ``spec.coordination``; ``commit`` must be given, the others default)
 The generated question depends only on the team's seed and ``index``, so a sweep over
-``index`` asks different questions reproducibly.
+``index`` asks different questions reproducibly. ``seed`` (optional) pins the question —
+and a work DAG's task sizes — to a seed of its own, so the team's seed can vary the agents'
+draws on the same question (a fork with another seed keeps its question this way).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class TaskSpec:
     choices: tuple[str, ...] = ()
     answer: str | None = None
     work: WorkSpec | None = None
+    seed: int | None = None  # the seed of the question (work sizes); None: the team's seed
     election: ElectionSpec | None = None
     commit: CommitSpec | None = None
     gossip: GossipSpec | None = None
@@ -50,11 +53,14 @@ class TaskSpec:
         if self.options > 26:
             raise SpecError("options", "must be at most 26", self.options)
         c.int_at_least("index", self.index, 0)
+        c.optional(c.int_at_least, "seed", self.seed, 0)
         if not isinstance(self.choices, (list, tuple)):
             raise SpecError("choices", "must be a list of answers", self.choices)
         object.__setattr__(self, "choices", tuple(self.choices))
         for i, choice in enumerate(self.choices):
             c.text(f"choices[{i}]", choice, allow_empty=False)
+        c.optional(c.text, "prompt", self.prompt)  # checked whatever the kind: a spec must serialise
+        c.optional(c.text, "answer", self.answer)
         if self.kind == "custom":
             c.text("prompt", self.prompt, allow_empty=False)
             if len(self.choices) < 2 or len(set(self.choices)) != len(self.choices):

@@ -45,6 +45,7 @@ from llmteams_lab.spec._fields import replace as _replace
 __all__ = ["ASSIGNMENTS", "WorkSpec", "WorkTask", "generate_dag", "load_task_file", "work_team"]
 
 ASSIGNMENTS = ("lead_assigned", "pre_assigned", "self_claim")
+MAX_TASKS = 100_000  # a generated DAG is built eagerly, one record per task
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class WorkTask:
             for i, item in enumerate(value):
                 c.text(f"{name}[{i}]", item, allow_empty=False)
             object.__setattr__(self, name, tuple(value))
-        c.int_at_least("work", self.work, 1)
+        c.int_at_least("work", self.work, 1, c.MAX_ROUNDS)
 
     def replace(self, **changes: Any) -> "WorkTask":
         return _replace(self, **changes)
@@ -104,11 +105,11 @@ class WorkSpec:
 
     def __post_init__(self) -> None:
         c.one_of("assignment", self.assignment, ASSIGNMENTS)
-        c.int_at_least("size", self.size, 1)
+        c.int_at_least("size", self.size, 1, MAX_TASKS)
         c.boolean("locks", self.locks)
         for name, high in (("work_jitter", 5), ("error_rate", 0.95), ("eagerness", 1)):
             object.__setattr__(self, name, c.number_in(name, getattr(self, name), 0, high))
-        object.__setattr__(self, "read_s", c.non_negative("read_s", self.read_s))
+        object.__setattr__(self, "read_s", c.non_negative("read_s", self.read_s, c.MAX_SECONDS))
         c.optional(c.text, "project", self.project)
         if self.parallel_fraction is not None:
             p = c.number_in("parallel_fraction", self.parallel_fraction, 0, 1)

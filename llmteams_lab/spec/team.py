@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
-from llmteams_lab.spec._fields import construct, from_dict, to_dict
+from llmteams_lab.spec._fields import MAX_DEPTH, check_depth, construct, from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 from llmteams_lab.spec._toml import dumps as toml_dumps
+from llmteams_lab.spec._toml import loads as toml_loads
 from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
 from llmteams_lab.spec.coordination import check_coordination
@@ -28,6 +28,7 @@ from llmteams_lab.spec.faults import (
     check_team_faults,
     coerce_faults,
 )
+from llmteams_lab.spec.footprint import check_fits
 from llmteams_lab.spec.network import (
     EXECUTIONS,
     DetectorSpec,
@@ -102,7 +103,7 @@ class TeamSpec:
                 raise SpecError(name, f"must be a {cls.__name__}", getattr(self, name))
         c.int_at_least("seed", self.seed, 0)
         c.text("name", self.name, allow_empty=False)
-        c.int_at_least("concurrency", self.concurrency, 1)
+        c.int_at_least("concurrency", self.concurrency, 1, MAX_AGENTS)
         c.one_of("logging", self.logging, LOGGING)
         c.one_of("execution", self.execution, EXECUTIONS)
         self._check_team()
@@ -135,6 +136,7 @@ class TeamSpec:
         if self.protocol.kind == "quorum" and self.protocol.quorum_size(n) > n:
             raise SpecError("protocol.faulty", f"must satisfy 2f + 1 <= the team size {n}",
                             self.protocol.faulty)
+        check_fits(self)  # last: a spec that validates can also be run (memory, setup work)
 
     # --- derived values -------------------------------------------------------------
     @property
@@ -181,20 +183,30 @@ class TeamSpec:
     def from_dict(cls, data: Any, path: str = "") -> "TeamSpec":
         """Build from a mapping. Besides ``agents = [...]``, accepts ``size = n`` plus an
         optional ``agent`` table applied to every generated agent ``a0 .. a{n-1}``."""
+        if not path and isinstance(data, dict):
+            check_depth(data, cls.__name__)  # before expanding ``size`` copies of the template
         if isinstance(data, dict) and ("size" in data or "agent" in data):
             data = _expand_size(data)
-        return from_dict(cls, data, path)
+        return from_dict(cls, data, path, checked=True)
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> "TeamSpec":
+        """Build from JSON text. Syntax errors, integers of more than 4,300 digits and
+        nesting deeper than a spec's are :class:`SpecError` (never another exception)."""
+        c.text("<json>", text)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise SpecError("<json>", f"must be valid JSON: {err.msg} at line {err.lineno}",
                             show_got=False) from None
+        except RecursionError:
+            raise SpecError("<json>", f"must not nest lists/objects more than {MAX_DEPTH} deep",
+                            show_got=False) from None
+        except ValueError as err:  # an integer of more than 4,300 digits
+            raise SpecError("<json>", f"must be valid JSON: {str(err)[:120]}", show_got=False) from None
         return cls.from_dict(data)
 
     def to_toml(self) -> str:
@@ -202,11 +214,9 @@ class TeamSpec:
 
     @classmethod
     def from_toml(cls, text: str) -> "TeamSpec":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise SpecError("<toml>", f"must be valid TOML: {err}", show_got=False) from None
-        return cls.from_dict(data)
+        """Build from TOML text (errors as :meth:`from_json`)."""
+        c.text("<toml>", text)
+        return cls.from_dict(toml_loads(text, MAX_DEPTH))
 
 
 def check_team_size(path: str, n: Any) -> int:

@@ -18,6 +18,7 @@ from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 
 TOPOLOGIES = ("complete", "edges", "erdos_renyi", "ring", "small_world", "star", "tree")
+MAX_DEGREE = 100_000  # branching / neighbours: never more than the largest team
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,9 @@ class TopologySpec:
     def __post_init__(self) -> None:
         c.one_of("kind", self.kind, TOPOLOGIES)
         c.optional(c.text, "leader", self.leader)
-        c.int_at_least("branching", self.branching, 1)
+        c.int_at_least("branching", self.branching, 1, MAX_DEGREE)
         object.__setattr__(self, "p", c.number_in("p", self.p, 0, 1))
-        c.int_at_least("k", self.k, 2)
+        c.int_at_least("k", self.k, 2, MAX_DEGREE)
         if self.k % 2:
             raise SpecError("k", "must be even", self.k)
         if self.seed is not None:
@@ -117,20 +118,56 @@ class TopologySpec:
 
 
 def _small_world(n: int, k: int, p: float, rng: random.Random) -> set[tuple[int, int]]:
-    """Watts–Strogatz: a ring lattice of k neighbours, each edge rewired with prob. p."""
+    """Watts–Strogatz: a ring lattice of k neighbours, each edge rewired with prob. p.
+
+    A rewired edge ``(a, b)`` moves to ``rng.choice`` of the agents not yet linked to
+    ``a``; that sequence is :class:`_NotLinked` — the same elements, in the same order,
+    as the list ``[x for x in range(n) if x != a and not linked]``, read in O(degree) —
+    so a 100,000-agent graph is built in O(n·k), not O(n²), with the very same edges."""
     if n < 3:
         return {(0, 1)} if n == 2 else set()
     edges = {(i, (i + j) % n) for i in range(n) for j in range(1, k // 2 + 1)}
     present = {frozenset(e) for e in edges}
+    linked: dict[int, set[int]] = {}
+    for pair in present:
+        a, b = tuple(pair)
+        linked.setdefault(a, set()).add(b)
+        linked.setdefault(b, set()).add(a)
     result = set()
     for a, b in sorted(edges):
         if rng.random() < p:
-            candidates = [x for x in range(n) if x != a and frozenset((a, x)) not in present]
-            if candidates:
+            candidates = _NotLinked(n, a, linked.get(a, set()))
+            if len(candidates):
                 new = rng.choice(candidates)
-                present.discard(frozenset((a, b)))
+                if frozenset((a, b)) in present:
+                    present.discard(frozenset((a, b)))
+                    linked[a].discard(b)
+                    linked[b].discard(a)
                 present.add(frozenset((a, new)))
+                linked.setdefault(a, set()).add(new)
+                linked.setdefault(new, set()).add(a)
                 result.add((a, new))
                 continue
         result.add((a, b))
     return result
+
+
+class _NotLinked:
+    """``range(n)`` without ``a`` and the agents linked to it, as a read-only sequence."""
+
+    def __init__(self, n: int, a: int, linked: set[int]):
+        self.n = n
+        self.skip = sorted(linked | {a})
+
+    def __len__(self) -> int:
+        return self.n - len(self.skip)
+
+    def __getitem__(self, i: int) -> int:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        x = i
+        for skipped in self.skip:  # ascending: each skipped agent at or below x shifts x up
+            if skipped > x:
+                break
+            x += 1
+        return x

@@ -5,6 +5,7 @@ alone never does.
 """
 
 from llmteams_lab.ui.builder import TeamBuilder
+from llmteams_lab.ui.compare import Compare
 from llmteams_lab.ui.controller import LabController
 from llmteams_lab.ui.errors import ErrorPanel
 from llmteams_lab.ui.faults import FaultPanel
@@ -13,5 +14,5 @@ from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import RoundState
 from llmteams_lab.ui.lab import Lab
 
-__all__ = ["ErrorPanel", "FaultPanel", "Lab", "LabController", "LiveFigures", "RoundState", "TeamBuilder",
+__all__ = ["Compare", "ErrorPanel", "FaultPanel", "Lab", "LabController", "LiveFigures", "RoundState", "TeamBuilder",
            "TeamGraph"]

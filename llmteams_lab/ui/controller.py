@@ -7,6 +7,16 @@ round ends, and Reset/Step are refused), one place that turns each round's event
 history, and one place where every exception is caught and *reported* — in JupyterLab
 an exception raised in a widget callback or a background task is otherwise lost.
 
+Forks: :meth:`LabController.fork` continues the team from a past round as a new live
+run, keeping the old timeline (its history and run) in :attr:`LabController.timelines` to
+scrub and compare; :meth:`LabController.end_fault` recovers, heals or undoes a fault
+the same way, in place (see :mod:`llmteams_lab.ui.forking`).
+
+Big teams: a run whose rounds would log more than :data:`PER_MESSAGE_LIMIT` messages is
+run with aggregated logging (per-round counts, ``logging = "rounds"``) so a round of a
+1,000-agent complete team stays a few milliseconds; :attr:`LabController.logging_note`
+says so, and the lab shows it.
+
 Play runs as an ``asyncio`` task on the kernel's own loop (never nest-asyncio, which
 would block the kernel so the Pause click is never handled). Between rounds the task
 sleeps (at least :data:`YIELD_S`), which is when the kernel handles clicks. Pause cancels
@@ -19,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from llmteams_lab.errors import (
@@ -29,18 +40,40 @@ from llmteams_lab.errors import (
 )
 from llmteams_lab.runtime import RoundSummary, Run, Steppable
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.spec.faults import DOWN_KINDS, FaultSpec
+from llmteams_lab.spec.faults import BACKEND_KINDS, DOWN_KINDS, FaultSpec
+from llmteams_lab.ui.forking import bounded, fork_run, forkable, recorded_spec
 from llmteams_lab.ui.history import FaultNote, RoundState, next_state
 
-__all__ = ["LabController", "TOPICS"]
+__all__ = ["LabController", "PER_MESSAGE_LIMIT", "TOPICS", "Timeline", "messages_per_round"]
 
-TOPICS = ("error", "faults", "reset", "round", "state")
+TOPICS = ("error", "faults", "fork", "reset", "round", "state")
+# Above this many messages a round, the lab logs rounds in aggregate (see the module doc).
+PER_MESSAGE_LIMIT = 10_000
 # Play's shortest pause between rounds. Not sleep(0): the kernel handles a widget message
 # (a click, a view's acknowledgement) over many loop iterations, and sleep(0) grants one
 # per round, so a Pause click would wait dozens of rounds. A millisecond drains them.
 YIELD_S = 0.001
 # AgentFailed ``fault`` values that are not backend errors (a crashed agent is "down")
 NOT_BACKEND_FAILURES = frozenset(DOWN_KINDS)
+
+
+def messages_per_round(spec: TeamSpec) -> int:
+    """Messages one round of ``spec`` sends when everyone talks (its topology's arcs)."""
+    n = len(spec.agents)
+    if spec.topology.kind == "complete":
+        return n * (n - 1)
+    return len(spec.arcs())
+
+
+@dataclass
+class Timeline:
+    """One timeline of the lab: a run's rounds as the lab saw them (kept after a fork)."""
+
+    label: str
+    run: Steppable
+    history: list[RoundState]
+    notes: list[FaultNote]
+    forked_at: int | None = None  # the round of the timeline it was forked from
 
 
 class LabController:
@@ -66,15 +99,20 @@ class LabController:
         self._pending: list[Any] = []
         # awaited between rounds while playing: lets a view hold Play back (see Lab)
         self.pace: Callable[[], Awaitable[None]] | None = None
+        self.timelines: list[Timeline] = []  # earlier timelines (forked from), oldest first
         self._start(spec)
 
     # --- state -------------------------------------------------------------------------
     def _start(self, spec: TeamSpec) -> None:
         self.spec = spec
+        self.run_spec, self.logging_note = _lab_logging(spec)
         self.run: Steppable = self._run_factory(spec) if self._run_factory is not None \
-            else Run(spec, backends=self._backends_for(spec))
+            else Run(self.run_spec, backends=self._backends_for(spec))
         self.history: list[RoundState] = [RoundState.initial(spec.ids)]
         self.notes: list[FaultNote] = []
+        self.injected: list[FaultSpec] = []  # live faults, with their effective schedule
+        self.label = "run"
+        self.timelines = []
         self.error: BaseException | None = None
         self._seen = 0
         self._faulted: set[str] = set()  # agents and fault kinds (untargeted faults) injected
@@ -226,10 +264,15 @@ class LabController:
         self._emit("state", self.state)  # always: "playing" no longer holds, whatever the state
 
     def _backend_failures(self) -> list[str]:
-        """Real backend errors of the last round: failures no injected fault explains."""
-        return [f"{n.agent} failed ({n.fault}): {n.detail}" for n in self.history[-1].notes
-                if n.kind == "AgentFailed" and n.fault not in NOT_BACKEND_FAILURES
-                and n.agent not in self._faulted and n.fault not in self._faulted]
+        """Real backend errors of the last round: failures no fault of the run explains (a
+        backend fault in force on that agent, e.g. the 429s of a scheduled ``rate_limit``)."""
+        failed = [n for n in self.history[-1].notes if n.kind == "AgentFailed" and n.fault not in NOT_BACKEND_FAILURES
+                  and n.agent not in self._faulted and n.fault not in self._faulted]
+        if not failed:
+            return []
+        backend = [f for f in self.faults_in_force() if f.kind in BACKEND_KINDS]
+        return [f"{n.agent} failed ({n.fault}): {n.detail}" for n in failed
+                if not any(f.targets() is None or n.agent in (f.targets() or ()) for f in backend)]
 
     async def wait(self) -> None:
         """Wait until Play stops (used by notebooks and tests)."""
@@ -258,8 +301,9 @@ class LabController:
         self._emit("reset", self.spec)
         self._emit("state", self.state)
 
-    def inject(self, fault: Any) -> None:
-        """Inject ``fault`` live; it takes effect from the next round (queued mid-step).
+    def inject(self, fault: Any) -> FaultSpec | None:
+        """Inject ``fault`` live; it takes effect from the next round (queued mid-step: then
+        ``None`` is returned, else the fault with its effective schedule).
 
         An invalid fault raises the engine's :class:`SpecError` and changes nothing.
         """
@@ -270,8 +314,10 @@ class LabController:
             raise _done_error(self.run)
         if self._in_step:
             self._pending.append(fault)
-            return
-        self._note_injected(self.run.inject(fault))
+            return None
+        effective = self.run.inject(fault)
+        self._note_injected(effective)
+        return effective
 
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending, []
@@ -282,12 +328,115 @@ class LabController:
                 self.report(err)
 
     def _note_injected(self, fault: FaultSpec) -> None:
+        self.injected.append(fault)
         link = fault.link or (None, None)
         self._faulted.add(fault.agent or fault.kind)
         detail = json.dumps(fault.to_dict(), sort_keys=True)
         note = FaultNote(self.round + 1, "injected", fault.kind, fault.agent or link[0], link[1], detail)
         self.notes.append(note)
         self._emit("faults", note)
+
+
+    # --- forks ----------------------------------------------------------------------------
+    def faults_in_force(self) -> list[FaultSpec]:
+        """Every fault of the run so far: scheduled in the spec, or injected (pending ones too)."""
+        spec = recorded_spec(self.run.events, self.run_spec)
+        known = list(spec.faults)
+        return known + [f for f in self.injected if f not in known]
+
+    async def fork(self, at_round: int, spec: TeamSpec | None = None) -> Timeline:
+        """Continue the team from ``at_round`` as a new live run (``spec``: e.g. another seed
+        or model; its agents must be the team's). The current timeline is kept in
+        :attr:`timelines`; returns it."""
+        k = self._fork_round(at_round)
+        recorded = recorded_spec(self.run.events, self.run_spec)
+        original = set(self.run_spec.faults)
+        kept = tuple(f for f in recorded.faults if f in original or f.first_round <= k)  # not the old future
+        base = forkable((spec or self.spec).replace(faults=kept))
+        if base.seed != self.run_spec.seed and base.task.seed is None:  # same question, other draws
+            base = base.replace(task=base.task.replace(seed=self.run_spec.task.seed
+                                                        if self.run_spec.task.seed is not None else self.run_spec.seed))
+        if spec is not None:
+            base, _note = _lab_logging(base)
+        old = Timeline(self.label, self.run, self.history, self.notes, self._forked_at())
+        run = await self._forked(k, base, f"{self.run.run_id}~fork{len(self.timelines) + 1}@{k}")
+        self.timelines.append(old)
+        self.spec = forkable(spec) if spec is not None else self.spec
+        self.label = f"fork {len(self.timelines)} @ round {k}"
+        self._adopt(run, k, base, injected=[f for f in self.injected if f.first_round <= k])
+        await old.run.aclose()
+        self._emit("fork", old, k)
+        return old
+
+    async def end_fault(self, fault: FaultSpec) -> FaultSpec | None:
+        """Recover, heal or undo ``fault`` (one of :meth:`faults_in_force`) from the next
+        round on; returns the fault as it now stands (``None``: undone before it acted)."""
+        faults = self.faults_in_force()
+        if fault not in faults:
+            raise ArgumentError("fault", f"must be one of the run's faults {faults}", fault)
+        k = self._fork_round(self.round)
+        ended = bounded(fault, k)
+        i = faults.index(fault)
+        rest = faults[:i] + ([ended] if ended is not None else []) + faults[i + 1:]
+        started = tuple(f for f in rest if f.first_round <= k or f in self.run_spec.faults)
+        spec = self.run_spec.replace(faults=started)
+        run = await self._forked(k, spec, self.run.run_id if "~" in self.run.run_id else f"{self.run.run_id}~r{k}")
+        old = self.run
+        self._adopt(run, self.round, spec, injected=[f for f in rest if f not in started or f in self.injected],
+                    keep=True)
+        for pending in (f for f in rest if f not in started):
+            self.run.inject(pending)
+        await old.aclose()
+        verb = {"crash": "recovered", "crash_recover": "recovered", "partition": "healed"}.get(fault.kind, "ended")
+        note = FaultNote(k + 1, "ended", fault.kind, fault.agent or (fault.link or (None,))[0],
+                         fault.link[1] if fault.link else None, verb)
+        self.notes.append(note)
+        self._emit("faults", note)
+        return ended
+
+    def _fork_round(self, at_round: int) -> int:
+        if self.busy:
+            raise LifecycleError("pause the lab before forking it")
+        if isinstance(at_round, bool) or not isinstance(at_round, int) or not 0 <= at_round <= self.round:
+            raise ArgumentError("at_round", f"must be a round of this run in [0, {self.round}]", at_round)
+        if self.run_spec.logging == "rounds" and at_round > 0:
+            raise LifecycleError("this run logs rounds in aggregate (no per-agent replies to re-execute), so it "
+                                 "cannot fork after round 0; fork it at round 0 or use a smaller team")
+        return at_round
+
+    async def _forked(self, k: int, spec: TeamSpec, run_id: str) -> Run:
+        self._set_state("resetting")
+        try:
+            return await fork_run(self.run.events, k, spec, run_id=run_id, backends=self._backends_for(spec))
+        except Exception:
+            self._set_state("finished" if self.run.done else "idle")
+            raise
+
+    def _adopt(self, run: Run, k: int, spec: TeamSpec, *, injected: list[FaultSpec], keep: bool = False) -> None:
+        """Make ``run`` (standing after round ``k``) the lab's run, keeping rounds 0..k."""
+        self.run, self.run_spec = run, spec
+        self.history = self.history[: k + 1] if not keep else self.history
+        self.notes = [n for n in self.notes if n.round <= k] if not keep else self.notes
+        self.injected = injected
+        self._pending.clear()
+        self._seen = len(run.events)
+        self.state = "finished" if run.done else "idle"
+        self._emit("state", self.state)
+
+    def _forked_at(self) -> int | None:
+        return int(self.label.rsplit(" ", 1)[1]) if self.label.startswith("fork") else None
+
+
+def _lab_logging(spec: TeamSpec) -> tuple[TeamSpec, str]:
+    """The spec the lab runs (aggregated logging for huge rounds) and a note saying why."""
+    if spec.logging != "messages":
+        return spec, ""
+    count = messages_per_round(spec)
+    if count <= PER_MESSAGE_LIMIT:
+        return spec, ""
+    note = (f"{count:,} messages a round: logged per round (counts, not one row per message) so each round "
+            f"takes milliseconds; message-level faults (drop, partition …) need a smaller team")
+    return spec.replace(logging="rounds"), note
 
 
 def _done_error(run: Steppable) -> LifecycleError:

@@ -1,7 +1,10 @@
-"""Fault actions for the agent or link clicked in the team graph.
+"""Fault actions for the agent or link clicked in the team graph, and the fault log.
 
-Clicking a node offers crash / straggle / make Byzantine; clicking an edge offers
-dropping the link or partitioning the team there. Every action builds a
+Clicking a node offers crash / straggle / make Byzantine / sycophant / stubborn;
+clicking an edge offers dropping the link (with probability p), delaying it, or
+partitioning the team there. A fault stacked on a crashed agent is injected with a
+warning (it acts only once the agent recovers); a crashed agent offers Recover. The
+:class:`FaultLog` lists one line per fault with a recover / heal / undo button. Every action builds a
 :class:`~llmteams_lab.spec.faults.FaultSpec` (faults are data) and hands it to the
 controller, which injects it between rounds — so a fault clicked while a slow round
 is in flight waits for that round to end. An invalid fault is refused with the spec's
@@ -23,9 +26,15 @@ import ipywidgets as w
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import FaultSpec
+from llmteams_lab.plots.style import fault_style
 from llmteams_lab.ui.controller import LabController
+from llmteams_lab.ui.tables import FaultGroup, fault_groups
 
-__all__ = ["FaultPanel", "split_at"]
+__all__ = ["FaultLog", "FaultPanel", "split_at"]
+
+_NODE_ACTIONS = (("crash", "Crash"), ("straggler", "Straggle"), ("byzantine", "Byzantine liar"),
+                 ("sycophant", "Sycophant"), ("stubborn", "Stubborn"), ("recover", "Recover"))
+_LINK_ACTIONS = (("drop", "Drop link"), ("delay", "Delay 1 round"), ("partition", "Partition here"))
 
 
 def split_at(spec: TeamSpec, a: str, b: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -60,28 +69,35 @@ def _distances(nbrs: list[set[int]], start: int) -> dict[int, int]:
 class FaultPanel(w.VBox):
     """Buttons for the selected agent or link; actions go through ``controller``."""
 
-    def __init__(self, controller: LabController, report: Callable[[BaseException], None]):
+    def __init__(self, controller: LabController, report: Callable[[BaseException], None],
+                 recover: Callable[[str], None] | None = None):
         self.controller = controller
         self._report = report
+        self._recover = recover  # the lab's "end the crash of this agent" (a fork, see ui.forking)
         self.selection: dict[str, Any] = {}
         self.title = w.HTML("<div class='ltl-table-title'>Fault actions</div>"
                             "<div class='ltl-muted'>click an agent or a link in the graph</div>")
         self.message = w.HTML()
-        self.factor = w.FloatText(4.0, description="× slower", layout=w.Layout(width="140px"))
-        self.probability = w.FloatText(1.0, description="p", layout=w.Layout(width="110px"))
-        self.heal_after = w.IntText(0, description="heal after", layout=w.Layout(width="140px"),
+        wide = {"description_width": "70px"}
+        self.factor = w.FloatText(4.0, description="× slower", layout=w.Layout(width="160px"), style=wide)
+        self.probability = w.FloatText(1.0, description="p (drop)", layout=w.Layout(width="160px"), style=wide,
+                                       tooltip="probability that each message on the link is dropped")
+        self.heal_after = w.IntText(0, description="heal after", layout=w.Layout(width="160px"), style=wide,
                                     tooltip="rounds until the partition heals (0: never)")
-        self.buttons = {name: self._button(name, label) for name, label in (
-            ("crash", "Crash"), ("straggler", "Straggle"), ("byzantine", "Make Byzantine"),
-            ("drop", "Drop link"), ("partition", "Partition here"))}
+        self.buttons = {name: self._button(name, label) for name, label in _NODE_ACTIONS + _LINK_ACTIONS}
         b = self.buttons
-        self.node_box = w.VBox([w.HBox([b["crash"], b["byzantine"]]), w.HBox([b["straggler"], self.factor])])
-        self.edge_box = w.VBox([w.HBox([b["drop"], self.probability]), w.HBox([b["partition"], self.heal_after])])
+        self.node_box = w.VBox([w.HBox([b["crash"], b["byzantine"]]), w.HBox([b["straggler"], self.factor]),
+                                w.HBox([b["sycophant"], b["stubborn"]]), w.HBox([b["recover"]])])
+        self.edge_box = w.VBox([w.HBox([b["drop"], self.probability]), w.HBox([b["delay"]]),
+                                w.HBox([b["partition"], self.heal_after])])
         super().__init__(children=[self.title, self.message])
         self.add_class("ltl-fault-panel")
 
     def _button(self, name: str, label: str) -> w.Button:
-        button = w.Button(description=label, layout=w.Layout(width="130px"))
+        style = fault_style(name)
+        tip = style["label"] if name in ("crash", "straggler", "byzantine", "sycophant", "stubborn", "drop",
+                                         "delay", "partition") else "bring the crashed agent back from the next round"
+        button = w.Button(description=label, layout=w.Layout(width="130px"), tooltip=tip)
         button.add_class(f"ltl-fault-{name}")
         button.on_click(lambda _b: self.act(name))
         return button
@@ -92,7 +108,11 @@ class FaultPanel(w.VBox):
         self.message.value = ""
         kind = self.selection.get("kind")
         if kind == "node":
-            head, body = f"Agent <b>{escape(self.selection['agent'])}</b>", [self.node_box]
+            agent = self.selection["agent"]
+            down = self._down(agent)
+            self.buttons["recover"].layout.display = "" if down else "none"
+            head = f"Agent <b>{escape(agent)}</b>" + (" <span class='ltl-warning'>(down)</span>" if down else "")
+            body = [self.node_box]
         elif kind == "edge":
             a, b = self.selection["agents"]
             head, body = f"Link <b>{escape(a)} — {escape(b)}</b>", [self.edge_box]
@@ -101,34 +121,97 @@ class FaultPanel(w.VBox):
         self.title.value = f"<div class='ltl-table-title'>Fault actions</div><div>{head}</div>"
         self.children = [self.title, *body, self.message]
 
+    def _down(self, agent: str) -> bool:
+        state = self.controller.history[-1]
+        ids = self.controller.spec.ids
+        return agent in ids and state.states[ids.index(agent)] == "crashed"
+
     def act(self, action: str) -> list[Any]:
         """Build and inject the fault(s) for ``action`` on the selection; returns them."""
         try:
+            if action == "recover":
+                if self._recover is None:
+                    raise ArgumentError("action", "needs the lab (recover forks the run)", action)
+                self._recover(self.selection.get("agent", ""))
+                self.message.value = "<span class='ltl-ok'>recovering — back from the next round</span>"
+                return []
             faults = self._faults(action)
-            for fault in faults:
-                self.controller.inject(fault)
+            effective = [self.controller.inject(fault) for fault in faults]
         except Exception as err:  # shown here and in the lab's error panel
             self.message.value = f"<span class='ltl-invalid-text'>{escape(str(err))}</span>"
             self._report(err)
             return []
-        when = self.controller.round + 1
-        self.message.value = (f"<span class='ltl-ok'>{escape(action)} injected — takes effect in round "
-                              f"{when}</span>")
+        when = ("after the round in flight ends" if None in effective else
+                f"in round {min(f.first_round for f in effective)}")
+        warn = ""
+        agent = self.selection.get("agent")
+        if agent and action != "crash" and self._down(agent):
+            warn = (f"<br><span class='ltl-warning'>⚠ {escape(agent)} is down (crashed): this {escape(action)} "
+                    "has no effect until it recovers</span>")
+        self.message.value = (f"<span class='ltl-ok'>{escape(action)} injected — takes effect "
+                              f"{escape(when)}</span>{warn}")
         return faults
 
     def _faults(self, action: str) -> list[Any]:
         sel, next_round = self.selection, self.controller.round + 1
-        if action in ("crash", "straggler", "byzantine"):
+        if action in ("crash", "straggler", "byzantine", "sycophant", "stubborn"):
             if sel.get("kind") != "node":
                 raise ArgumentError("selection", f"must be an agent for {action!r}: click a node first", show_got=False)
-            extra = {"crash": {"at_round": next_round}, "straggler": {"factor": self.factor.value},
-                     "byzantine": {}}[action]
+            extra = {"crash": {"at_round": next_round}, "straggler": {"factor": self.factor.value}}.get(action, {})
             return [FaultSpec(kind=action, agent=sel["agent"], **extra)]
         if sel.get("kind") != "edge":
             raise ArgumentError("selection", f"must be a link for {action!r}: click an edge first", show_got=False)
         a, b = sel["agents"]
         if action == "drop":  # a link fault covers both directions of the edge
             return [FaultSpec(kind="drop", link=(a, b), probability=self.probability.value)]
+        if action == "delay":
+            return [FaultSpec(kind="delay", link=(a, b), rounds=1)]
         heal = self.heal_after.value
         return [FaultSpec(kind="partition", groups=split_at(self.controller.spec, a, b), at_round=next_round,
                           heal_round=next_round + heal if heal > 0 else None)]
+
+
+class FaultLog(w.VBox):
+    """One line per fault (with recover / heal / undo for faults in force), then failures.
+
+    ``on_end(fn)``: ``fn(fault)`` is called when a fault's button is clicked.
+    """
+
+    def __init__(self) -> None:
+        self.title = w.HTML("<div class='ltl-table-title'>Fault log</div>")
+        self.groups: list[FaultGroup] = []
+        self._on_end: list[Callable[[FaultSpec], None]] = []
+        super().__init__(children=[self.title])
+        self.add_class("ltl-fault-log")
+        self.show((), (), 0)
+
+    def on_end(self, fn: Callable[[FaultSpec], None]) -> None:
+        self._on_end.append(fn)
+
+    def show(self, notes: Any, in_force: Any, round: int) -> None:
+        groups = fault_groups(notes, in_force, round)
+        if [(g.key, g.text, g.action) for g in groups] == [(g.key, g.text, g.action) for g in self.groups] \
+                and len(self.children) > 1:
+            return
+        self.groups = groups
+        rows: list[w.Widget] = [self.title]
+        if not groups:
+            rows.append(w.HTML("<div class='ltl-muted'>no faults yet</div>"))
+        for g in groups[:40]:
+            text = w.HTML(f"<span class='ltl-log-line'>{escape(g.text)}</span>")
+            if g.fault is None:
+                rows.append(text)
+                continue
+            button = w.Button(description=g.action, layout=w.Layout(width="80px"),
+                              tooltip=f"{g.action} this fault from the next round")
+            button.add_class(f"ltl-end-{g.action}")
+            button.on_click(lambda _b, fault=g.fault: [fn(fault) for fn in list(self._on_end)])
+            row = w.HBox([button, text])
+            row.add_class("ltl-fault-row")
+            rows.append(row)
+        self.children = rows
+
+    @property
+    def value(self) -> str:
+        """The log as text (what the page shows)."""
+        return "\n".join(g.text for g in self.groups)

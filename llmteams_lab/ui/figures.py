@@ -37,6 +37,8 @@ __all__ = ["LiveFigures"]
 _PLOTTED = frozenset({"AgentFailed", "AgentReplied", "AnswersTallied", "MessageSent", "RoundEnded"})
 _STRAIGHT = frozenset({"ref_n", "ref_n2", "cum_ref_n", "cum_ref_n2"})  # lines: two points draw them
 MARKERS_UP_TO = 60  # rounds; beyond, lines only (thousands of SVG markers slow the browser)
+LAB_HEIGHTS = {"convergence": 340, "overhead": 360}  # both plots beside the graph on a laptop screen
+_GHOST = {"convergence": ("agreement", "y"), "overhead": ("messages", "y")}
 
 
 class LiveFigures:
@@ -46,8 +48,23 @@ class LiveFigures:
         self.convergence = PlotView()
         self.overhead = PlotView()
         self.marked: int | None = None
+        self.ghost: tuple[str, dict[str, tuple[list, list]]] | None = None  # an earlier timeline to compare
         self._clear(n, options)
         self.redraw()
+
+    @property
+    def views(self) -> list[PlotView]:
+        return [self.convergence, self.overhead]
+
+    def truncate(self, k: int) -> None:
+        """Keep rounds 1..k only (the lab forked from round k)."""
+        for key, (xs, ys) in self.series.items():
+            keep = sum(1 for x in xs if x <= k)
+            del xs[keep:], ys[keep:]
+
+    def compare(self, label: str, history: object = None) -> None:
+        """Draw the series as they stand now, faint, as the timeline ``label`` (before a fork)."""
+        self.ghost = (label, {key: (list(xs), list(ys)) for key, (xs, ys) in self.series.items()})
 
     def _clear(self, n: int, options: int | None) -> None:
         self.n, self.options = n, options
@@ -61,9 +78,10 @@ class LiveFigures:
         """Empty both figures for a new run of a team of ``n`` with ``options`` answers."""
         self._clear(n, options)
         self.marked = None
+        self.ghost = None
         self.redraw()
 
-    def add_round(self, events: Sequence[Event], *, redraw: bool = True) -> None:
+    def add_round(self, events: Sequence[Event], *, redraw: bool = True, state: object = None) -> None:
         """Append the metrics of one round's events (and redraw, unless told not to)."""
         frame = events_frame(e for e in events if e.kind in _PLOTTED)
         added = False
@@ -126,7 +144,20 @@ class LiveFigures:
             if dtick:
                 layout.setdefault("xaxis", {})["dtick"] = dtick
             layout["shapes"] = shapes
+            layout["height"] = LAB_HEIGHTS[name]
+            for axis in ("yaxis", "yaxis2"):  # long axis titles must fit the lab's smaller plots
+                if isinstance(layout.get(axis, {}).get("title"), dict):
+                    layout[axis]["title"]["font"] = {"size": 11}
+            if self.ghost is not None:
+                figure["data"].append(self._ghost_trace(name))
             view.update(figure)
+
+    def _ghost_trace(self, name: str) -> dict:
+        label, series = self.ghost  # type: ignore[misc]
+        key, axis = _GHOST[name]
+        x, y = series[key]
+        return {"type": "scatter", "x": list(x), "y": list(y), "name": f"{key} ({label})", "mode": "lines",
+                "yaxis": axis, "line": {"color": "#8d949e", "dash": "dot", "width": 2}, "opacity": 0.8}
 
     def mark(self, round: int | None) -> None:
         """Draw a vertical line at ``round`` (the scrubber's round); ``None`` removes it."""

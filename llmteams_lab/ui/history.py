@@ -16,15 +16,25 @@ from typing import Any, NamedTuple, Sequence
 from llmteams_lab.events import Event
 from llmteams_lab.spec.faults import DOWN_KINDS
 
-__all__ = ["FaultNote", "MessageRow", "RoundState", "collect_messages", "fault_notes", "next_state"]
+__all__ = ["FaultNote", "MessageRow", "RoundState", "collect_messages", "fault_notes", "next_state",
+           "partition_sides", "work_activity"]
 
 _FATES = {"MessageDelivered": "delivered", "MessageDropped": "dropped", "MessageDelayed": "delayed"}
 _CRASH = DOWN_KINDS
 _LINK_KINDS = ("corrupt", "delay", "drop", "duplicate", "partition", "reorder")
+PAIRS_UP_TO = 60  # agents: above, a partition is not spelt out as pairs of agents (n² of them)
+_WORK_KINDS = {"TaskClaimed": "working", "FileWritten": "working", "TestsRan": "working",
+               "TaskCompleted": "completed", "ClaimBlocked": "blocked", "LockDenied": "blocked"}
+_RANK = {"idle": 0, "working": 1, "blocked": 2, "completed": 3, "failed": 4}
 
 
 class MessageRow(NamedTuple):
-    """One message of a round, as the message table shows it."""
+    """One message of a round, as the message table shows it.
+
+    ``latency`` is the time in flight (delivery − send; a synchronous round delivers at
+    its end, so a fast sender's message waits longest); ``sent_at`` is when it was sent,
+    in seconds after the round began (a straggler's messages are sent late).
+    """
 
     sender: str
     receiver: str
@@ -32,7 +42,8 @@ class MessageRow(NamedTuple):
     tokens: int
     latency: float | None
     fault: str | None
-    status: str  # delivered | dropped | delayed | sent
+    status: str  # delivered | dropped | delayed | sent | receiver down
+    sent_at: float | None = None
 
 
 class FaultNote(NamedTuple):
@@ -63,6 +74,8 @@ class RoundState:
     notes: tuple[FaultNote, ...] = field(default=())
     links: tuple[tuple[str, str, str], ...] = ()  # (agent, agent, fault kind) of faulty links
     _active: tuple[str, ...] = ()  # FaultApplied details of link faults still in force
+    sides: tuple[int, ...] = ()  # each agent's side of a partition in force (-1: in none); () if none
+    activity: tuple[str, ...] = ()  # work division: working | completed | blocked | failed | idle
 
     @classmethod
     def initial(cls, ids: Sequence[str]) -> "RoundState":
@@ -75,6 +88,7 @@ def collect_messages(events: Sequence[Event]) -> tuple[tuple[MessageRow, ...], i
     rows: list[list[Any]] = []
     open_sent: dict[tuple[str, str], int] = {}
     aggregated = 0
+    start = next((float(e.t_start) for e in events if e.kind == "RoundStarted"), None)
     for e in events:
         if e.kind == "MessageSent":
             if e.agent is None:
@@ -82,15 +96,16 @@ def collect_messages(events: Sequence[Event]) -> tuple[tuple[MessageRow, ...], i
                 continue
             open_sent[(e.agent, e.peer)] = len(rows)
             content = e.detail if e.detail else f"answer: {e.value}"
-            rows.append([e.agent, e.peer, content, e.tokens_out, None, e.fault, "sent"])
+            sent_at = None if start is None else round(float(e.t_start) - start, 6)
+            rows.append([e.agent, e.peer, content, e.tokens_out, None, e.fault, "sent", sent_at])
         elif e.kind in _FATES and e.agent is not None:
             at = open_sent.pop((e.agent, e.peer), None)
             if at is None:  # a delayed message arriving now
                 rows.append([e.agent, e.peer, f"answer: {e.value} (held back)", e.tokens_out,
-                             e.t_end - e.t_start, e.fault, _FATES[e.kind]])
+                             round(e.t_end - e.t_start, 6), e.fault, _FATES[e.kind], None])
                 continue
             row = rows[at]  # a fate row carries the send time in t_start
-            row[4] = e.t_end - e.t_start if e.kind == "MessageDelivered" else None
+            row[4] = round(e.t_end - e.t_start, 6) if e.kind == "MessageDelivered" else None
             row[5] = e.fault or row[5]
             row[6] = _FATES[e.kind]
     return tuple(MessageRow(*r) for r in rows), aggregated
@@ -141,9 +156,55 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
         crashed = [c or not a for c, a in zip(crashed, alive)]
     states = tuple("crashed" if c else ("failed" if f else "alive") for c, f in zip(crashed, failed))
     messages, aggregated = collect_messages(events)
+    down = {ids[i] for i, c in enumerate(crashed) if c}
+    if down:  # a message "delivered" to an agent that is down was never read
+        messages = tuple(m._replace(status="receiver down") if m.receiver in down and m.status == "delivered"
+                         else m for m in messages)
+    links = link_faults(ids, active) if len(ids) <= PAIRS_UP_TO else _link_only(ids, active)
     return RoundState(round, tuple(answers), tuple(confidence), states, tuple(tuple(sorted(f)) for f in faults),
-                      messages, aggregated, decision, correct, fault_notes(events), link_faults(ids, active),
-                      tuple(sorted(active)))
+                      messages, aggregated, decision, correct, fault_notes(events), links,
+                      tuple(sorted(active)), partition_sides(ids, active), work_activity(ids, events, answers, states))
+
+
+def partition_sides(ids: Sequence[str], active: set[str]) -> tuple[int, ...]:
+    """Each agent's side of the partition in force (agents in no group: one more side)."""
+    for detail in sorted(active):
+        try:
+            fault = json.loads(detail)
+        except ValueError:
+            continue
+        if fault.get("kind") == "partition":
+            groups = fault.get("groups", [])
+            side = {a: g for g, members in enumerate(groups) for a in members}
+            return tuple(side.get(a, len(groups)) for a in ids)
+    return ()
+
+
+def work_activity(ids: Sequence[str], events: Sequence[Event], answers: Sequence[str | None],
+                  states: Sequence[str]) -> tuple[str, ...]:
+    """What each agent of a work-division team did this round (empty for deliberation)."""
+    seen: dict[str, str] = {}
+    work = False
+    for e in events:
+        if e.kind in _WORK_KINDS:
+            work = True
+        if e.agent is None or e.kind not in _WORK_KINDS:
+            continue
+        what = _WORK_KINDS[e.kind] if e.kind != "TestsRan" else ("failed" if e.correct is False else "working")
+        if _RANK[what] > _RANK.get(seen.get(e.agent, "idle"), 0):
+            seen[e.agent] = what
+    if not work and not any(e.kind == "AgentReplied" and e.detail and '"actions"' in e.detail for e in events):
+        return ()
+    out = []
+    for a, answer, state in zip(ids, answers, states):
+        what = seen.get(a, "working" if answer else "idle")
+        out.append("idle" if state == "crashed" else what)
+    return tuple(out)
+
+
+def _link_only(ids: Sequence[str], active: set[str]) -> tuple[tuple[str, str, str], ...]:
+    """Large teams: link-targeted faults only (a partition is drawn by its sides)."""
+    return link_faults(ids, {d for d in active if '"partition"' not in d})
 
 
 def _apply_snapshot(snapshot: dict[str, Any], index: dict[str, int], answers: list, confidence: list,

@@ -3,13 +3,16 @@
 The Lab only composes widgets and wires them to one :class:`LabController`; it holds
 no engine state itself. Every widget callback goes through :meth:`Lab._guard` or
 :meth:`Lab._spawn`, so an exception raised in a callback or in a task it starts is
-shown in the lab's error panel instead of vanishing into the kernel log.
+shown in the lab's error panel instead of vanishing into the kernel log. What the views
+show — the live round or a past one — and what is waiting to be drawn is one small
+:class:`~llmteams_lab.ui.view_state.ViewState`.
 
 From a notebook::
 
     lab = Lab(team(7, protocol="debate", seed=1)); lab      # display it
-    await lab.step()            # or click Step;  lab.play() / lab.pause()
+    await lab.step()            # or click Step (key →);  lab.play() / lab.pause() (space)
     await lab.run()             # to the end;     lab.events, lab.summary()
+    await lab.fork(3)           # continue from round 3 as a new timeline
 """
 
 from __future__ import annotations
@@ -23,19 +26,23 @@ import ipywidgets as w
 import polars as pl
 
 from llmteams_lab.datasets.replay import ReplayRun
-from llmteams_lab.errors import DatasetError, LifecycleError
+from llmteams_lab.errors import ArgumentError, DatasetError, LifecycleError
 from llmteams_lab.metrics import events_frame, round_summary
 from llmteams_lab.spec import TeamSpec, team
-from llmteams_lab.ui._assets import asset
+from llmteams_lab.spec.presets import PRESETS
 from llmteams_lab.ui.builder import TeamBuilder
-from llmteams_lab.ui.controller import LabController
-from llmteams_lab.ui.controls import Controls
+from llmteams_lab.ui.controller import LabController, Timeline
+from llmteams_lab.ui.controls import CURRENT, Controls
 from llmteams_lab.ui.errors import ErrorPanel
-from llmteams_lab.ui.faults import FaultPanel
+from llmteams_lab.ui.export import ExportPanel
+from llmteams_lab.ui.faults import FaultLog, FaultPanel
 from llmteams_lab.ui.figures import LiveFigures
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import FaultNote, RoundState
-from llmteams_lab.ui.tables import FaultLog, MessageTable
+from llmteams_lab.ui.layout import compose
+from llmteams_lab.ui.tables import MessageTable, message_html
+from llmteams_lab.ui.view_state import ViewState
+from llmteams_lab.ui.work_figures import WorkFigures
 
 __all__ = ["Lab"]
 
@@ -45,6 +52,11 @@ PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
 # a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
 # graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
 PLOT_INTERVAL_S = 0.5
+PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
+
+
+def _figures_for(spec: TeamSpec, options: int | None) -> LiveFigures | WorkFigures:
+    return WorkFigures(spec) if spec.task.kind == "work_division" else LiveFigures(len(spec.agents), options)
 
 
 class Lab:
@@ -58,22 +70,27 @@ class Lab:
                  run_factory: Callable[[TeamSpec], Any] | None = None):
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
         self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
+        self.view = ViewState(plot_interval=PLOT_INTERVAL_S)
         self.builder = TeamBuilder(spec)
         self.graph = TeamGraph()
-        self.figures = LiveFigures(len(spec.agents), self._options_count())
+        self.figures = _figures_for(spec, self._options_count())
         self.table = MessageTable()
+        self.message = w.HTML()
         self.fault_log = FaultLog()
         self.errors = ErrorPanel()
-        self.faults = FaultPanel(self.controller, self.controller.report)
+        self.faults = FaultPanel(self.controller, self.controller.report, recover=self._recover)
         self.controls = Controls(speed)
-        self._following = True
-        self._quiet = False
-        self._dirty = False
-        self._ahead = 0
-        self._plotted, self._plots_behind = 0.0, False
-        self._notes_shown = 0
+        self.controls.fork_seed.value = spec.seed
+        self.presets = w.Dropdown(options=[("presets …", "")] + [(p.title, k) for k, p in PRESETS.items()],
+                                  value="", layout=w.Layout(width="330px"))
+        self.presets.add_class("ltl-presets")
+        self.preset_info = w.HTML()
+        self.export = ExportPanel(self._export_source, self._spawn, self.controller.report)
+        self.slot = w.VBox(layout=w.Layout(display="none"))  # the space-time diagram, when a run offers one
+        self._views: list[Callable[[LabController], Any]] = []
+        self._notes_shown = -1
         self._set_team(spec)
-        self.widget = self._compose()
+        self.widget = compose(self)
         self._wire()
         self.controller.pace = self._pace
         self._sync()
@@ -82,40 +99,37 @@ class Lab:
     def replay(cls, trace: ReplayRun, *, speed: float = 5.0) -> "Lab":
         """A lab stepping through a recorded run (ours or one of the paper's): Step, Play,
         the scrubber and the live plots work as on a live run; Reset starts the trace
-        again. Faults need a live team: fork the replay (``trace.fork(k)``) first."""
+        again; "Fork from here" continues it as a live (simulated) team."""
         if trace.spec is None:
             raise DatasetError(f"trace {trace.run_id!r} records no spec this version can rebuild, so the lab "
                                "cannot draw its team; step it with `await trace.step()` instead")
         records, run_id, spec = trace.records, trace.run_id, trace.spec
         return cls(spec, speed=speed, run_factory=lambda _spec: ReplayRun(records, spec=spec, run_id=run_id))
 
-    # --- composition ---------------------------------------------------------------------
-    def _compose(self) -> w.VBox:
-        style = w.HTML(f"<style>{asset('lab.css').read_text(encoding='utf-8')}</style>")
-        title = w.HTML("<div class='ltl-lab-title'>llmteams lab</div>")
-        builder = w.Accordion(children=[self.builder], titles=("Team builder",))
-        builder.selected_index = None
-        side = w.VBox([self.faults, self.fault_log], layout=w.Layout(width="330px"))
-        graph_row = w.HBox([self.graph, side])
-        plots = w.VBox([self.figures.convergence, self.figures.overhead])
-        box = w.VBox([style, title, self.errors, builder, self.controls, graph_row, plots, self.table])
-        box.add_class("ltl-lab")
-        return box
-
+    # --- wiring -----------------------------------------------------------------------------
     def _wire(self) -> None:
         c, ctl = self.controls, self.controller
-        c.step.on_click(self._guard(lambda _: self._spawn(ctl.step())))
-        c.play.on_click(self._guard(lambda _: ctl.pause() if ctl.playing else ctl.play()))
+        c.step.on_click(self._guard(lambda _: self._do("step")))
+        c.play.on_click(self._guard(lambda _: self._do("play")))
         c.reset.on_click(self._guard(lambda _: self._spawn(self.reset())))
+        c.fork.on_click(self._guard(lambda _: self._spawn(self.fork(self._fork_round(), seed=c.fork_seed.value))))
         c.speed.observe(self._guard(lambda _: setattr(ctl, "speed", c.rounds_per_second)), "value")
         c.scrubber.observe(self._guard(self._scrubbed), "value")
-        self.graph.observe(self._guard(lambda ch: self.faults.select(ch["new"])), "selected")
+        c.scrubber.on_key(self._guard(self._do))
+        c.scrubber.on_live(self._guard(lambda: self.back_to_live()))
+        c.timeline.observe(self._guard(lambda _: self._show_timeline()), "value")
+        self.graph.observe(self._guard(self._clicked), "selected")
+        self.table.observe(self._guard(lambda ch: self._read(ch["new"])), "selected")
         self.builder.on_spec(lambda _spec: self._sync())
+        self.presets.observe(self._guard(lambda ch: self._spawn(self.load_preset(ch["new"])) if ch["new"] else None),
+                             "value")
+        self.fault_log.on_end(self._guard(lambda fault: self._spawn(self._end(fault))))
         ctl.subscribe("round", self._on_round)
         ctl.subscribe("state", self._on_state)
         self.graph.on_painted(self._guard(lambda: self._render()))
         ctl.subscribe("error", self._on_error)
         ctl.subscribe("reset", self._on_reset)
+        ctl.subscribe("fork", self._on_fork)
         ctl.subscribe("faults", self._on_fault)
         self.figures.on_error(self.controller.report)  # a plot that cannot be drawn is never silent
 
@@ -142,12 +156,26 @@ class Lab:
         if not task.cancelled() and task.exception() is not None:
             self.controller.report(task.exception())  # type: ignore[arg-type]
 
+    def _do(self, action: str) -> None:
+        """Step or Play/Pause (a button or a key): both return the views to live."""
+        ctl = self.controller
+        if action == "play" and ctl.playing:
+            ctl.pause()
+            return
+        self.back_to_live()
+        if action == "play":
+            ctl.play()
+        elif not ctl.busy and not ctl.run.done:
+            self._spawn(ctl.step())
+        elif action == "step" and ctl.run.done:
+            self._spawn(ctl.step())  # reports why (the run has ended)
+
     # --- controller events -----------------------------------------------------------------
     def _on_round(self, state: RoundState, events: list) -> None:
         """Record the round's points; show it now, or as soon as the browser has caught up."""
-        self.figures.add_round(events, redraw=False)
-        self._dirty = True
-        self._ahead += 1
+        self.figures.add_round(events, redraw=False, **({"state": state} if isinstance(self.figures, WorkFigures)
+                                                        else {}))
+        self.view.round_arrived()
         self._render()
 
     async def _pace(self) -> None:
@@ -158,42 +186,36 @@ class Lab:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PACE_TIMEOUT_S
-        while self._ahead >= MAX_AHEAD and not self.graph.caught_up and loop.time() < deadline:
+        while self.view.must_wait(MAX_AHEAD, self.graph.caught_up) and loop.time() < deadline:
             await asyncio.sleep(0.002)
 
     def _render(self, *, force: bool = False) -> None:
-        """Bring every view up to the latest round (see ``TeamGraph`` on flow control)."""
-        if not self._dirty or not (force or self.graph.caught_up):
+        """Bring every view up to the round it should show (see ``TeamGraph`` on flow control)."""
+        if not self.view.take_frame(caught_up=self.graph.caught_up, force=force):
             return
-        self._dirty = False
-        self._ahead = 0
-        state = self.controller.history[-1]
-        now = time.monotonic()
-        if force or not self.controller.playing or now - self._plotted >= PLOT_INTERVAL_S:
+        ctl = self.controller
+        drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
+        if (drawn or force) and self.view.plots_due(time.monotonic(), playing=ctl.playing, force=force):
             self.figures.redraw()
-            self._plotted, self._plots_behind = now, False
-        else:
-            self._plots_behind = True
+        elif not drawn:
+            self.view.plots_behind = True
+        latest = ctl.round
         s = self.controls.scrubber
-        self._quiet = True
-        try:
-            s.max = max(state.round, s.max)
-            if self._following:
-                s.value = state.round
-        finally:
-            self._quiet = False
-        if len(self.controller.notes) != self._notes_shown:
-            self._notes_shown = len(self.controller.notes)
-            self.fault_log.show(self.controller.notes)
+        with s.hold_sync():
+            s.max = max(latest, 0)
+            s.live = self.view.live
+            if self.view.live:
+                s.value = latest
+        self._show_log()
         self._sync()
-        if self._following:  # last: the graph's paint acknowledges the whole frame
-            self._show(state, animate=True)
+        if self.view.live and self.controls.timeline.value == CURRENT:  # last: the paint acknowledges the frame
+            self._show(ctl.history[-1], animate=True)
 
     def _on_state(self, _state: str) -> None:
         self._sync()  # first: the user sees "idle" and a Play button at once
+        self.graph.hold = not self.controller.playing
         if not self.controller.playing:
-            if self._plots_behind:
-                self._dirty = True
+            self.view.stopped()
             self._render(force=True)  # a paused or finished lab shows its last round at once
 
     def _on_error(self, err: BaseException) -> None:
@@ -203,44 +225,159 @@ class Lab:
     def _on_reset(self, spec: TeamSpec) -> None:
         if spec != self.builder.spec:
             self.builder.load(spec)
-        self.figures.reset(len(spec.agents), self._options_count())
+        self._swap_figures(spec)
         self._set_team(spec)
-        self.fault_log.show(())
-        self._notes_shown = 0
+        self._notes_shown = -1
+        self._show_log()
         self.faults.select({})
-        self._quiet = True
-        try:
-            self.controls.scrubber.value = 0
-            self.controls.scrubber.max = 0
-        finally:
-            self._quiet = False
-        self._following = True
-        self._dirty = False
+        self._timelines()
+        self.view.reset()
+        s = self.controls.scrubber
+        with s.hold_sync():
+            s.value, s.max, s.live = 0, 0, True
+        self._offer_views()
+        self._sync()
+
+    def _on_fork(self, old: Timeline, k: int) -> None:
+        """A fork from round ``k``: keep rounds 0..k on screen and compare with ``old``."""
+        if isinstance(self.figures, LiveFigures):
+            self.figures.compare(old.label, old.history)  # before truncating: the whole old timeline
+        self.figures.truncate(k)
+        if self.controller.spec != self.builder.spec:
+            self.builder.load(self.controller.spec)
+        self._timelines()
+        self.view.reset()
+        self.view.go_live()
+        self._notes_shown = -1
+        self._render(force=True)
 
     def _on_fault(self, note: FaultNote) -> None:
-        self.fault_log.show(self.controller.notes)
-        if note.agent in self.graph.agents and note.peer is None:
+        self._show_log()
+        if note.kind == "injected" and note.agent in self.graph.agents and note.peer is None:
             marks = [list(m) for m in self.graph.faults]
             i = self.graph.agents.index(note.agent)
             marks[i] = sorted(set(marks[i]) | {note.fault})
             self.graph.faults = marks
 
-    def _scrubbed(self, change: dict) -> None:
-        if self._quiet:
-            return
-        r = change["new"]
-        self._following = r >= self.controller.round
-        self._show(self.controller.history[min(r, len(self.controller.history) - 1)], animate=True)
+    def _show_log(self) -> None:
+        ctl = self.controller
+        key = len(ctl.notes) + 1000 * len(ctl.injected) + 10**6 * ctl.round
+        if key != self._notes_shown:
+            self._notes_shown = key
+            self.fault_log.show(ctl.notes, ctl.faults_in_force(), ctl.round)
 
+    # --- history, timelines, forks -----------------------------------------------------------
+    def _scrubbed(self, change: dict) -> None:
+        r = change["new"]
+        history = self._history()
+        latest = history[-1].round
+        if self.view.live and r == latest:
+            return  # the lab itself moved the scrubber to the new round
+        live = self.view.scrub(r, latest) and self.controls.timeline.value == CURRENT
+        self.controls.scrubber.live = live
+        self._show(history[min(r, len(history) - 1)], animate=True)
+        self._sync()
+
+    def back_to_live(self) -> None:
+        """Show the latest round of the current run again (Step and Play do this too)."""
+        if self.controls.timeline.value != CURRENT:
+            self.controls.timeline.value = CURRENT
+        if not self.view.live:
+            self.view.go_live()
+            self.controls.scrubber.live = True
+            self._render(force=True)
+
+    def _history(self) -> list[RoundState]:
+        choice = self.controls.timeline.value
+        for tl in self.controller.timelines:
+            if tl.label == choice:
+                return tl.history
+        return self.controller.history
+
+    def _timelines(self) -> None:
+        labels = [tl.label for tl in self.controller.timelines]
+        t = self.controls.timeline
+        t.options = labels + [CURRENT]
+        t.value = CURRENT
+        t.layout.display = "" if labels else "none"
+
+    def _show_timeline(self) -> None:
+        history = self._history()
+        latest = history[-1].round
+        s = self.controls.scrubber
+        past = self.controls.timeline.value != CURRENT
+        with s.hold_sync():
+            s.max = latest
+            s.value = latest
+            s.live = not past
+        self.view.scrub(latest, latest if not past else latest + 1)
+        self._show(history[-1], animate=False)
+        self._sync()
+
+    def _fork_round(self) -> int:
+        return self.view.shown(self.controller.round)
+
+    async def fork(self, at_round: int | None = None, *, spec: TeamSpec | None = None,
+                   seed: int | None = None) -> Timeline:
+        """Continue the team from ``at_round`` (default: the round on screen) as a new live
+        run — with ``spec`` (default: the builder's) and ``seed`` if given. The timeline it
+        leaves stays in the timeline menu, to scrub and compare."""
+        k = self._fork_round() if at_round is None else at_round
+        base = spec if spec is not None else self.builder.spec
+        if seed is not None and seed != base.seed:
+            base = base.replace(seed=seed)
+        return await self.controller.fork(k, base if base != self.controller.spec else None)
+
+    async def _end(self, fault: Any) -> None:
+        await self.controller.end_fault(fault)
+        self.view.go_live()
+        self._notes_shown = -1
+        self._render(force=True)
+
+    def _recover(self, agent: str) -> None:
+        """End every crash of ``agent`` (the fault panel's Recover)."""
+        crashes = [f for f in self.controller.faults_in_force() if f.kind in ("crash", "crash_recover")
+                   and agent in (f.targets() or ())]
+        if not crashes:
+            raise ArgumentError("agent", "must be a crashed agent (it has no crash to recover from)", agent)
+        self._spawn(self._end(crashes[-1]))
+
+    # --- what is on screen -------------------------------------------------------------------
     def _show(self, state: RoundState, *, animate: bool) -> None:
-        self.graph.show(state, animate=animate)
-        self.table.show(state)
-        self.figures.mark(None if self._following else state.round)
+        playing = self.controller.playing
+        self.graph.show(state, animate=animate, sample=PLAY_FLIGHTS if playing else None)
+        if not playing or self.table.state.round == 0:  # while playing the table waits (unreadable at 20/s,
+            self.table.show(state)                      # and the costliest DOM update); Pause shows it
+            self.message.value = ""
+        self.figures.mark(None if self.view.live and self.controls.timeline.value == CURRENT else state.round)
+
+    def _clicked(self, change: dict) -> None:
+        selected = change["new"] or {}
+        if selected.get("kind") == "message":
+            self._read(int(selected.get("index", -1)))
+            return
+        self.faults.select(selected)
+
+    def _read(self, index: int) -> None:
+        """Show message ``index`` of the round on screen in full (a dot or a row clicked)."""
+        state = self.table.state
+        if 0 <= index < len(state.messages):
+            self.message.value = message_html(state.round, state.messages[index])
 
     def _set_team(self, spec: TeamSpec) -> None:
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
+        self.graph.hold = True
         self.table.show(self.controller.history[-1])
+
+    def _swap_figures(self, spec: TeamSpec) -> None:
+        work = spec.task.kind == "work_division"
+        if work == isinstance(self.figures, WorkFigures):
+            self.figures.reset(len(spec.agents), self._options_count(), **({"spec": spec} if work else {}))
+            return
+        self.figures = _figures_for(spec, self._options_count())
+        self.figures.on_error(self.controller.report)
+        self.plots_box.children = tuple(self.figures.views)
 
     def _options_count(self) -> int | None:
         q = self.controller.run.question
@@ -248,19 +385,57 @@ class Lab:
 
     def _sync(self) -> None:
         ctl = self.controller
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing)
+        past = self.controls.timeline.value != CURRENT
+        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past)
         self.controls.status.value = self._status_html()
+        self.controls.note.value = escape(ctl.logging_note)
 
     def _status_html(self) -> str:
         ctl, last = self.controller, self.controller.history[-1]
-        mark = {True: " ✓", False: " ✗"}.get(last.correct, "") if last.decision else ""
-        decision = f" · decision <b>{escape(str(last.decision))}</b>{mark}" if last.decision else ""
-        end = f" ({escape(ctl.run.end_reason)})" if ctl.run.done and ctl.run.end_reason else ""
-        edited = (" · <span class='ltl-invalid-text'>spec edited — press Reset to run it</span>"
+        work = ctl.spec.task.kind == "work_division"
+        done = ctl.run.done
+        mark = "" if work and not done else {True: " ✓", False: " ✗"}.get(last.correct, "")
+        word = "progress" if work else "decision"
+        decision = f" · {word} <b>{escape(str(last.decision))}</b>{mark}" if last.decision else ""
+        end = f" ({escape(ctl.run.end_reason)})" if done and ctl.run.end_reason else ""
+        edited = (" · <span class='ltl-invalid-text'>spec edited — press Reset to run it (or Fork from here)</span>"
                   if self.builder.spec != ctl.spec else "")
-        return (f"<span class='ltl-status-line' data-round='{last.round}' data-state='{ctl.state}'>"
+        shown = self.view.shown(last.round)
+        where = "" if self.view.live else f" · <b class='ltl-warning'>viewing round {shown}</b>"
+        timeline = f" · {escape(ctl.label)}" if ctl.timelines else ""
+        return (f"<span class='ltl-status-line' data-round='{last.round}' data-state='{ctl.state}' "
+                f"data-shown='{shown}' data-live='{int(self.view.live)}'>"
                 f"round <b>{last.round}</b> of {ctl.spec.budgets.max_rounds} · {ctl.state}{end}{decision}"
-                f"{edited}</span>")
+                f"{where}{timeline}{edited}</span>")
+
+    # --- presets, export and extra views ---------------------------------------------------------
+    async def load_preset(self, key: str) -> None:
+        """Load preset ``key`` (see ``llmteams_lab.spec.presets``): its spec and its explanation."""
+        if key not in PRESETS:
+            raise ArgumentError("preset", f"must be one of {sorted(PRESETS)}", key)
+        preset = PRESETS[key]
+        if self.controller.playing:
+            self.controller.pause()
+            await self.controller.wait()
+        self.preset_info.value = (f"<div class='ltl-preset-info' data-preset='{key}'><b>{escape(preset.title)}</b>"
+                                  f" — {escape(preset.explanation)}</div>")
+        await self.controller.reset(preset.spec)
+
+    def _export_source(self) -> tuple[list, TeamSpec, str, list]:
+        ctl = self.controller
+        return list(ctl.run.events), ctl.run_spec, ctl.run.run_id, list(self.figures.views)
+
+    def add_view(self, factory: Callable[[LabController], Any]) -> None:
+        """Offer an extra view beside the team graph (e.g. the space-time diagram):
+        ``factory(controller)`` returns a widget for the current run, or ``None`` when the
+        run does not offer that view; it is asked again at every reset."""
+        self._views.append(factory)
+        self._offer_views()
+
+    def _offer_views(self) -> None:
+        shown = [v for v in (f(self.controller) for f in self._views) if v is not None]
+        self.slot.children = tuple(shown)
+        self.slot.layout.display = "" if shown else "none"
 
     # --- notebook API ------------------------------------------------------------------------
     @property
@@ -283,15 +458,18 @@ class Lab:
 
     async def step(self) -> RoundState:
         """Run one round (like clicking Step) and return the team's state after it."""
+        self.back_to_live()
         await self.controller.step()
         return self.controller.history[-1]
 
     async def run(self, rounds: int | None = None) -> RoundState:
         """Step to the end of the run (or ``rounds`` more rounds)."""
+        self.back_to_live()
         return await self.controller.run_rounds(rounds)
 
     def play(self) -> asyncio.Task:
         """Start playing (like clicking Play); returns the task. ``lab.pause()`` stops it."""
+        self.back_to_live()
         return self.controller.play()
 
     def pause(self) -> None:
@@ -308,6 +486,13 @@ class Lab:
     def inject(self, fault: Any) -> None:
         """Inject a :class:`~llmteams_lab.spec.faults.FaultSpec` from the next round."""
         self.controller.inject(fault)
+
+    def export_html(self, path: Any) -> Any:
+        """Write the current run as a one-file HTML report (spec, rounds, plots, space-time
+        diagram, fault schedule; opens offline) and return its path."""
+        from llmteams_lab.export.report import run_report
+
+        return run_report(self.events, path, spec=self.spec, title=f"Lab run {self.controller.run.run_id}")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -16,7 +16,10 @@ be drawn shows the reason in its box and reaches :meth:`on_error` (the lab's err
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import functools
+import itertools
 import json
 from typing import Any, Callable
 
@@ -59,6 +62,8 @@ class PlotView(anywidget.AnyWidget):
         self.drawn_traces = 0
         self.errors: list[str] = []
         self._on_error: list[Callable[[PlotRenderError], None]] = []
+        self._images: dict[int, asyncio.Future] = {}
+        self._ids = itertools.count(1)
         self.on_msg(self._from_view)
         if figure is not None:
             self.update(figure)
@@ -69,6 +74,27 @@ class PlotView(anywidget.AnyWidget):
         with self.hold_sync():
             self.revision += 1
             self.figure = data
+
+    async def to_png(self, *, timeout: float = 15.0) -> bytes:
+        """The plot as drawn in the page, as PNG bytes (``Plotly.toImage`` in the view)."""
+        if self.rendered < 0:
+            raise PlotRenderError("a PNG is drawn by the page: display the plot (or the lab) first")
+        ask = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._images[ask] = future
+        self.send({"type": "to_image", "id": ask})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise PlotRenderError(f"the page did not send the PNG within {timeout:g} s; is the lab on screen?") \
+                from None
+        finally:
+            self._images.pop(ask, None)
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether a view has drawn the latest revision (always, when no view ever drew)."""
+        return self.rendered < 0 or self.rendered >= self.revision
 
     def on_error(self, fn: Callable[[PlotRenderError], None]) -> None:
         """Call ``fn(error)`` when a view reports that it could not draw the plot."""
@@ -95,6 +121,14 @@ class PlotView(anywidget.AnyWidget):
         elif kind == "rendered":
             self.rendered = max(self.rendered, int(content.get("revision", -1)))
             self.drawn_traces = int(content.get("traces", 0))
+        elif kind == "image":
+            future = self._images.get(int(content.get("id", -1)))
+            data = str(content.get("data", ""))
+            if future is not None and not future.done() and data.startswith("data:image/png;base64,"):
+                # thread-safe: the kernel may hand comm messages over outside the loop's own
+                # callbacks, and a plain set_result would then wake the waiter only at its timeout
+                png = base64.b64decode(data.split(",", 1)[1])
+                future.get_loop().call_soon_threadsafe(lambda: future.done() or future.set_result(png))
         elif kind == "error":
             message = str(content.get("message", "unknown error"))[:500]
             self.errors.append(message)

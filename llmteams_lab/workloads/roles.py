@@ -46,7 +46,7 @@ from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
 from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.deliberation.agents import pad_message
-from llmteams_lab.workloads.deliberation.codec import json_object
+from llmteams_lab.workloads.deliberation.replies import json_object
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 __all__ = ["Choices", "Decide", "Minds", "actions_of", "answer_question", "choice_format", "choices_of", "envelope", "open_envelope", "question_at",

@@ -160,7 +160,7 @@ def test_a_dollar_budget_stops_before_a_round_it_cannot_afford() -> None:
     assert result.reason == "budget_cost"
     spent = rows(result, "AgentReplied")["cost_usd"].sum()
     assert 0 < spent <= dollars * 2.5
-    assert result.rounds == 2 and server.stats.requests == 6
+    assert 1 <= result.rounds < 5 and server.stats.requests == 3 * result.rounds  # no call of a refused round
 
 
 def test_an_unknown_model_warns_and_records_its_cost_as_unknown() -> None:

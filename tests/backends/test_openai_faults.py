@@ -129,3 +129,43 @@ def test_a_server_without_structured_output_falls_back_to_prompt_only_replies() 
     assert rows(result, "AgentReplied").height == 3 and rows(result, "AgentFailed").height == 0
     assert set(rows(strict, "AgentFailed")["fault"]) == {"backend_error"}
     assert "'response_format' of type 'json_schema' is not supported" in rows(strict, "AgentFailed")["detail"][0]
+
+
+@pytest.mark.parametrize(("where", "kind"), [("serve", "truncated"), ("serve", "malformed"),
+                                             ("proxy", "truncated"), ("proxy", "malformed")])
+def test_streamed_replies_cut_short_or_garbled_are_malformed_never_answers(where, kind) -> None:
+    """Streams go through the same validation as JSON bodies, plus their own: an event
+    that is not JSON, or a stream that ends before its finish_reason (once accepted)."""
+    from llmteams_lab.proxy import Proxy
+    from llmteams_lab.serve import Background
+
+    with serving(competence=1.0) as (server, url):
+        plan = server.faults
+        if where == "proxy":
+            proxy = Proxy(url)
+            plan = proxy.faults
+            background = Background(proxy)
+            url = background.start()
+        try:
+            plan.add(kind, times=None)
+            result = run_team(openai_team(url, 3, seed=2, max_rounds=1, endpoint={"stream": True, "max_retries": 0}))
+        finally:
+            if where == "proxy":
+                background.stop()
+    failed = rows(result, "AgentFailed")
+    assert failed["fault"].to_list() == ["malformed"] * 3, failed["detail"].to_list()
+    assert rows(result, "AgentReplied").height == 0
+
+
+def test_replies_in_prose_as_chat_models_write_them_are_read_not_thrown_away() -> None:
+    """A server answering every call in prose (six styles): no reply is lost, and each is
+    read as the answer and confidence the JSON reply would have given."""
+    with serving(competence=0.6) as (server, url):
+        plain = run_team(openai_team(url, 6, seed=5, max_rounds=2))
+        server.faults.add("chatty", times=None)
+        chatty = run_team(openai_team(url, 6, seed=5, max_rounds=2))
+    assert rows(chatty, "AgentFailed").height == 0  # a third of these failed before
+    columns = ["round", "agent", "value"]
+    assert rows(chatty, "AgentReplied").select(columns).equals(rows(plain, "AgentReplied").select(columns))
+    confidences = [json.loads(d)["confidence"] for d in rows(chatty, "AgentReplied")["detail"]]
+    assert all(0 <= c <= 1 for c in confidences)

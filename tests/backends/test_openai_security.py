@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 
 import pytest
 from aiohttp import web
@@ -132,3 +134,72 @@ def test_a_bad_openai_base_url_in_the_environment_is_named(monkeypatch) -> None:
 
     with pytest.raises(SpecError, match=r"^'\$OPENAI_BASE_URL' must be an http\(s\) URL"):
         Run(team(2, backend="openai"))
+
+
+class EchoingEverywhere:
+    """A hostile endpoint that puts the caller's Authorization header everywhere: in the
+    reply's text (which is recorded as the agent's message), in an error body on every
+    third call, and in a response header (which the HTTP transport logs at DEBUG)."""
+
+    def __init__(self):
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        self._listening = Listening(app, "127.0.0.1", 0)
+        self.calls = 0
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        auth = request.headers.get("Authorization", "")
+        headers = {"X-Echo": auth, "X-Request-Key": auth.removeprefix("Bearer ")}
+        if self.calls % 3 == 0:
+            return web.json_response({"error": {"message": f"bad gateway for {auth}", "type": "x"}}, status=502,
+                                     headers=headers)
+        text = json.dumps({"answer": "B", "confidence": 0.8, "message": f"I was called with {auth}"})
+        if self.calls % 4 == 1:
+            text = f"I'll go with B. (You sent {auth}.) Confidence: 80%"
+        body = {"id": "x", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+        return web.json_response(body, headers=headers)
+
+    async def start(self) -> str:
+        return f"http://127.0.0.1:{await self._listening.start()}/v1"
+
+    async def stop(self) -> None:
+        await self._listening.stop()
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_no_artefact_log_or_output_holds_the_key_from_a_server_echoing_it(tmp_path, monkeypatch, caplog, capsys,
+                                                                          transport) -> None:
+    from llmteams_lab.backends.redaction import NAMESPACES, KeyFilter
+    from llmteams_lab.cli import main
+
+    monkeypatch.setenv("LLMTEAMS_TEST_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)  # the transports log response headers at DEBUG
+    server = EchoingEverywhere()
+    with Background(server) as url:
+        spec = tmp_path / "team.toml"
+        spec.write_text(f'seed = 2\nsize = 3\n[agent]\nbackend = "openai"\n[budgets]\nmax_rounds = 3\n'
+                        f'[protocol]\nstop_at_consensus = false\n[endpoint]\nbase_url = "{url}"\n'
+                        f'api_key_env = "LLMTEAMS_TEST_KEY"\nmax_retries = 1\nbackoff_s = 0.001\n'
+                        f'transport = "{transport}"\n', encoding="utf-8")
+        assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    assert server.calls >= 9
+    said = capsys.readouterr()
+    out = tmp_path / "out"
+    artefacts = {p.name: p.read_bytes().decode("latin-1") for p in out.iterdir()}
+    assert set(artefacts) == {"events.jsonl", "events.parquet", "spec.toml", "summary.csv"}
+    events = "\n".join(artefacts.values())
+    assert "[redacted]" in events  # the echoes were recorded — without the key
+    logs = caplog.text + "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    if transport == "httpx":  # its httpcore logs every response's headers at DEBUG — the echo was there
+        assert "[redacted]" in logs and any(r.name.startswith("httpcore") for r in caplog.records)
+    leaks = [name for name, text in {**artefacts, "logs": logs, "stdout": said.out, "stderr": said.err}.items()
+             if SECRET in text or SECRET.encode().hex() in text]
+    assert leaks == []
+    import polars as pl  # the parquet's columns, decoded (compression could hide a byte-level match)
+    frame = pl.read_parquet(out / "events.parquet")
+    assert not any(SECRET in str(v) for column in frame.iter_columns() for v in column.to_list())
+    assert all(not any(isinstance(f, KeyFilter) for f in logging.getLogger(name).filters)  # removed on close
+               for name in logging.root.manager.loggerDict if name.split(".")[0] in NAMESPACES)

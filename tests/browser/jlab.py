@@ -97,11 +97,21 @@ class JupyterLab:
         self._log.close()
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # reset: a fresh workspace, so notebooks of earlier tests are not reopened beside it
+        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
     def add(self, name: str, source: Path | None = None) -> str:
         """Copy notebook ``name`` (from ``notebooks/``, or ``source``) into the server's root."""
         shutil.copy(source or NOTEBOOKS / name, self.root / name)
+        return name
+
+    def write(self, name: str, *cells: str) -> str:
+        """Write notebook ``name`` with these code cells into the server's root."""
+        import nbformat
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+        nbformat.write(nb, self.root / name)
         return name
 
     def shutdown_kernels(self) -> None:

@@ -107,4 +107,4 @@ def test_fault_rules_can_be_added_over_http() -> None:
 def test_the_admin_routes_exist_only_on_loopback() -> None:
     routes = lambda server: {r.resource.canonical for r in server._listening.app.router.routes()}  # noqa: E731
     assert "/_admin/stats" in routes(Server(profile()))
-    assert "/_admin/stats" not in routes(Server(profile(), host="0.0.0.0"))
+    assert "/_admin/stats" not in routes(Server(profile(), host="0.0.0.0", allow_remote=True, api_key="sk-k" * 4))

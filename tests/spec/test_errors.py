@@ -89,7 +89,7 @@ CASES = [
      "'agents[1].backend' must be one of ['mock', 'openai', 'replay', 'simulated'] (got 'opnai')"),
     ("latency NaN", lambda: team(2, latency_s=float("nan")), "'agents[0].latency_s' must be a number >= 0 (got nan)"),
     ("huge int competence", lambda: spec_from(agent={"competence": 10**400}),
-     f"'agents[0].competence' must be in [0, 1] (got {10**400})"),
+     "'agents[0].competence' must be in [0, 1] (got <an integer of about 401 digits>)"),
     ("unknown team field", lambda: spec_from(colour="red"),
      f"'colour' is not a known field; expected one of {TEAM_FIELDS}"),
     ("unknown agent field", lambda: TeamSpec.from_dict({"agents": [{"id": "a"}, {"id": "b", "compet": 1}]}),

@@ -120,3 +120,32 @@ def test_a_url_with_credentials_is_refused_without_echoing_them():
     assert "hunter2" not in builder.message.value and "hunter2" not in str(builder.error)
     assert "ltl-invalid" in builder.controls["base_url"]._dom_classes
     assert builder.spec.endpoint is None or "hunter2" not in (builder.spec.endpoint.base_url or "")
+
+
+def test_growing_a_team_gives_fresh_ids_and_a_huge_team_waits_for_build_anyway():
+    from llmteams_lab.ui.builder import CONFIRM_ABOVE, grow_agents
+
+    grown = grow_agents([{"id": "a0"}, {"id": "a2", "role": "leader"}], 5)
+    assert [a["id"] for a in grown] == ["a0", "a2", "a3", "a4", "a5"] and grown[-1]["role"] == "member"
+    builder = TeamBuilder(team(3, seed=1))
+    builder.controls["n"].value = CONFIRM_ABOVE + 1
+    assert builder.spec.ids == ("a0", "a1", "a2") and "build anyway" in str(builder.error)
+    assert builder.confirm.layout.display == "" and "ltl-invalid" in builder.controls["n"]._dom_classes
+    builder.controls["n"].value = 8
+    assert builder.confirm.layout.display == "none" and len(builder.spec.agents) == 8
+
+
+def test_the_builder_edits_faults_and_stop_at_consensus():
+    builder = TeamBuilder(team(4, seed=1))
+    builder.controls["stop"].value = False
+    assert builder.spec.protocol.stop_at_consensus is False
+    builder.controls["faults"].value = '{"kind": "crash", "agent": "a2", "at_round": 3}\n\n{"kind": "straggler", ' \
+                                       '"agent": "a1", "factor": 4}'
+    assert [f.kind for f in builder.spec.faults] == ["crash", "straggler"]
+    builder.controls["faults"].value = '{"kind": "crash", "agent": "a9"}'
+    assert str(builder.error).startswith("'faults[0].agent' must be an agent of the team")
+    assert "ltl-invalid" in builder.controls["faults"]._dom_classes and len(builder.spec.faults) == 2
+    builder.controls["faults"].value = "{not json"
+    assert "'faults[0]' must be one JSON object per line" in str(builder.error)
+    builder.load(team(5, seed=2).replace(faults=[{"kind": "byzantine", "agent": "a0"}]))
+    assert '"byzantine"' in builder.controls["faults"].value

@@ -13,7 +13,7 @@ from llmteams_lab.events import (
 )
 from llmteams_lab.plots import NO_ANSWER, answer_colors
 from llmteams_lab.ui import RoundState, TeamGraph
-from llmteams_lab.ui.graph import MAX_ANIMATED, layout_positions
+from llmteams_lab.ui.graph import CRASHED, MAX_ANIMATED, layout_positions
 from llmteams_lab.ui.history import next_state
 
 
@@ -50,7 +50,7 @@ def test_nodes_are_coloured_by_answer_sized_by_confidence_and_greyed_when_crashe
               FaultApplied("r", 1, 2, "a2", fault="crash")]
     state = next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None)
     g.show(state)
-    assert g.colors == [palette["B"], palette["C"], NO_ANSWER]
+    assert g.colors == [palette["B"], palette["C"], CRASHED]
     assert g.confidence == [0.9, 0.4, 0.0] and g.states == ["alive", "alive", "crashed"]
     assert g.faults == [[], [], ["crash"]] and g.round == 1 and g.palette == [palette[o] for o in "ABC"]
 
@@ -64,7 +64,9 @@ def test_round_messages_become_flights_with_their_fate():
               AgentFailed("r", 1, 4, "a2", fault="timeout", detail="slow")]
     state = next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None)
     g.show(state)
-    assert g.messages == [[0, 1, "delivered"], [1, 2, "dropped"]]
+    palette = answer_colors(("A", "B", "C"))
+    assert g.messages == [[0, 1, "delivered", palette["A"], 0], [1, 2, "dropped", palette["B"], 1]], \
+        "each dot has the colour of the answer it carries and points at its message"
     assert g.states == ["alive", "alive", "failed"]
     frame = g.frame
     g.show(state, animate=False)
@@ -94,7 +96,37 @@ def test_aggregated_logging_animates_every_live_link():
     assert sorted(m[:2] for m in g.messages) == [[0, 1], [1, 0], [1, 2], [2, 1]]
 
 
+def test_a_big_complete_team_hides_its_links_and_says_so_and_shows_answer_shares():
+    g = _graph(team(1000))
+    assert g.edges == [] and g.hidden_links == 499_500 and "499,500 links not drawn" in g.note
+    answers = ("A",) * 600 + ("B",) * 399 + (None,)
+    state = RoundState(1, answers, (0.5,) * 1000, ("alive",) * 999 + ("crashed",), ((),) * 1000,
+                       aggregated_messages=998_001)
+    g.show(state)
+    palette = answer_colors(("A", "B", "C"))
+    assert g.shares == [["A", palette["A"], 600], ["B", palette["B"], 399], ["crashed", CRASHED, 1]]
+    assert 0 < len(g.messages) <= MAX_ANIMATED
+
+
+def test_partition_sides_reach_the_graph():
+    spec = team(5)
+    g = _graph(spec)
+    detail = '{"groups": [["a0", "a1"], ["a2", "a3"]], "kind": "partition"}'
+    events = [FaultApplied("r", 1, 0, None, fault="partition", value="start", detail=detail)]
+    g.show(next_state(RoundState.initial(spec.ids), spec.ids, 1, events, None, None))
+    assert g.partition == [0, 0, 1, 1, 2], "agents in no group form one more side"
+
+
 def test_widget_ships_its_front_end_sources():
     g = TeamGraph()
     assert "export default { render }" in g._esm
     assert ".ltl-node" in g._css
+
+
+def test_a_thousand_agents_sit_on_concentric_rings_far_enough_apart_to_click():
+    import math
+
+    pos = layout_positions(team(1000))
+    assert len({tuple(p) for p in pos}) == 1000
+    nearest = min(math.dist(a, b) for i, a in enumerate(pos[:300]) for b in pos[i + 1:])
+    assert nearest * 292 > 3.5, "at least 3.5 px apart on the canvas (292 px across)"

@@ -29,6 +29,7 @@ def test_messages_carry_their_fate_latency_and_content():
     rows, aggregated = collect_messages(events)
     assert aggregated == 0
     assert rows[0][:7] == ("a0", "a1", "answer: B", 60, 0.5, None, "delivered")
+    assert rows[1].sent_at is None, "no RoundStarted in these events: no time into the round"
     assert (rows[1].content, rows[1].status, rows[1].fault, rows[1].latency) == ("I say <b>A</b>", "delayed", "delay", None)
     assert rows[2].status == "delivered" and "held back" in rows[2].content
     html = message_table_html(RoundState(2, (None,) * 4, (0.0,) * 4, ("alive",) * 4, ((),) * 4, rows))
@@ -62,12 +63,30 @@ def test_the_runs_snapshot_wins_over_events_and_failures_last_one_round():
     assert s2.states == ("alive", "alive", "alive", "crashed")
 
 
-def test_the_fault_log_is_newest_first_and_counts_lost_messages():
+def test_the_fault_log_has_one_line_per_fault_and_groups_failures():
+    from llmteams_lab.spec.faults import FaultSpec
+    from llmteams_lab.ui.tables import fault_groups
+
     events = [FaultApplied("r", 1, 0, "a2", value="start", fault="crash"),
               AgentFailed("r", 1, 1, "a2", fault="crash", detail="down"),
               AgentFailed("r", 2, 2, "a1", fault="server_error", detail="HTTP 502"),
-              MessageDropped("r", 2, 3, "a0", "a1", fault="drop"), MessageDropped("r", 2, 4, "a1", "a0", fault="drop")]
-    notes = next_state(RoundState.initial(IDS), IDS, 2, events, None, None).notes
-    assert fault_lines(notes) == ["round 2: a1 failed (server_error): HTTP 502",
-                                  "round 2: 2 messages dropped (drop)",
-                                  "round 1: crash applied on a2"]
+              AgentFailed("r", 3, 2, "a1", fault="server_error", detail="HTTP 502")]
+    for r in (2, 3, 4):
+        events += [MessageDropped("r", r, 3, "a0", "a1", fault="drop"), MessageDropped("r", r, 4, "a1", "a0", fault="drop")]
+    notes = next_state(RoundState.initial(IDS), IDS, 4, events, None, None).notes
+    crash, drop = FaultSpec(kind="crash", agent="a2", at_round=1), FaultSpec(kind="drop", link=("a0", "a1"), start_round=2)
+    later = FaultSpec(kind="byzantine", agent="a3", start_round=6)
+    assert fault_lines(notes, in_force=[crash, drop, later], round=4) == [
+        "byzantine on a3 · from round 6 · pending",
+        "drop on a0 — a1 · from round 2 · in force · 6 messages dropped so far",
+        "crash on a2 · from round 1 · in force",
+        "a1 failed (server_error) 2× since round 2"]
+    actions = {g.fault.kind: g.action for g in fault_groups(notes, [crash, drop, later], 4) if g.fault}
+    assert actions == {"byzantine": "undo", "drop": "end", "crash": "recover"}
+
+
+def test_messages_to_a_crashed_agent_are_not_shown_as_delivered():
+    events = [FaultApplied("r", 1, 0, "a2", value="start", fault="crash"),
+              MessageSent("r", 1, 1, "a0", "a2", value="A"), MessageDelivered("r", 1, 2, "a0", "a2", value="A")]
+    state = next_state(RoundState.initial(IDS), IDS, 1, events, None, None)
+    assert state.messages[0].status == "receiver down"

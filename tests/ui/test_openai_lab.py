@@ -48,3 +48,23 @@ async def test_a_failing_endpoint_pauses_play_shows_the_error_and_keeps_the_even
         await until(lambda: lab.controller.state == "idle" and lab.controller.round == 0)
         await lab.step()
         assert lab.controller.round == 1 and lab.events.filter(lab.events["kind"] == "AgentReplied").height == 3
+
+
+@aio
+async def test_an_unreachable_endpoint_stops_play_with_the_error_in_the_panel():
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    spec = no_stop(openai_team(f"http://127.0.0.1:{port}/v1", n=3, seed=2, max_rounds=6,
+                               endpoint={"max_retries": 0}))
+    lab = Lab(spec, speed=math.inf)
+    lab.controls.play.click()
+    await lab.wait()
+    assert lab.controller.state == "error" and lab.controller.round == 1 and lab.controller.run.done
+    assert len(lab.errors.messages) == 1
+    message = lab.errors.messages[0]
+    assert "every call failed to connect" in message and "connection refused" in message
+    failed = lab.events.filter(lab.events["kind"] == "AgentFailed")
+    assert failed["fault"].to_list() == ["connection"] * 3  # the round's events are kept and shown

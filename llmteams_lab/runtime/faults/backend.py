@@ -27,6 +27,7 @@ from llmteams_lab.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
+    CallCancelledError,
     MalformedOutputError,
     RateLimitedError,
     ServerError,
@@ -75,7 +76,10 @@ class Attempts:
         return max(wait, err.retry_after or 0.0)
 
     def retryable(self, attempt: int, err: BackendError) -> bool:
-        return attempt < self.policy.attempts and not isinstance(err, AuthenticationError)
+        """Another attempt is allowed — never for a failure that stops the run (a refused
+        key, usage above the call's bound) or a call the run cancelled."""
+        return (attempt < self.policy.attempts and not isinstance(err, (AuthenticationError, CallCancelledError))
+                and err.stops_run is None)
 
     def note_retry(self, i: int, attempt: int, start: float, took: float, wait: float, err: BackendError) -> None:
         self.retries.setdefault(i, []).append((attempt, start, took, wait, err))

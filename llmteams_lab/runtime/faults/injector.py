@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from llmteams_lab.errors import DatasetError, RunFailedError, SpecError
+from llmteams_lab.errors import CallCancelledError, DatasetError, RunFailedError, SpecError
 from llmteams_lab.events import AgentFailed, AgentRetried, FaultApplied, on_time_grid
 from llmteams_lab.rounds import Inbox, RoundReplySlots, on_grid
+from llmteams_lab.runtime.faults.arcs import ArcTable
 from llmteams_lab.runtime.faults.backend import Attempts, wrap_backend
 from llmteams_lab.runtime.faults.network import MessagePlan, plan_messages
 from llmteams_lab.runtime.faults.schedule import ScheduledFault, canonical_json
@@ -69,9 +70,7 @@ class FaultInjector:
         self.faults: list[ScheduledFault] = []
         self.attempts = Attempts(spec.failure_policy)
         self.behaviour = self._behaviour()
-        self._arcs = np.zeros((self.n, self.n), dtype=bool)
-        for s, outs in enumerate(network.out):
-            self._arcs[s, outs] = True
+        self._arcs = ArcTable(self.n, network.src, network.dst)  # O(edges), never (n, n)
         self._crashed = np.zeros(self.n, dtype=bool)
         self._down = np.zeros(self.n, dtype=bool)
         self._round = 0
@@ -240,8 +239,10 @@ class FaultInjector:
 
     def after_apply(self, r: int, acting: np.ndarray, slots: RoundReplySlots) -> None:
         """Apply the failure policy to failed agents (faulty replies were marked through
-        ``slots.marks`` before the workload recorded them)."""
-        failed = [i for i in acting.tolist() if i in slots.failures]
+        ``slots.marks`` before the workload recorded them); calls the run cancelled (the
+        wall-time deadline, a stopping run) are not failures of the agent."""
+        failed = [i for i in acting.tolist() if i in slots.failures and not isinstance(slots.failures[i],
+                                                                                      CallCancelledError)]
         final = self.attempts.policy.final
         if not failed or final == "skip":
             return
@@ -256,6 +257,11 @@ class FaultInjector:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return self._plan.round_end(senders, t_sent, t_end) if self._plan is not None else t_end
+
+    def may_act(self) -> np.ndarray:
+        """Agents that may act in a later round: all but the crash-stopped (an agent down
+        for a crash_recover window comes back) — whom a budget's worst case must count."""
+        return ~self._crashed
 
     def extra_seconds(self, s: int, r: int) -> float:
         """Seconds a ``delay`` fault adds to a message from ``s`` to ``r`` in this round
@@ -321,6 +327,9 @@ class NoFaults:
 
     def round_end(self, senders: np.ndarray, t_sent: np.ndarray, t_end: float) -> float:
         return t_end
+
+    def may_act(self) -> np.ndarray:
+        return np.ones(len(self._alive), dtype=bool)
 
     def extra_seconds(self, s: int, r: int) -> float:
         return 0.0

@@ -1,7 +1,8 @@
 """One round's plan for the messages faults touch: the network router's answers.
 
 At the start of a round the injector turns every message-level fault in its window
-into (n, n) masks over the topology's arcs, then composes them per message in a fixed
+into masks over the topology's arcs (one entry per arc, see :mod:`runtime.faults.arcs`:
+memory grows with the edges, never with n²), then composes them per message in a fixed
 order, so the result never depends on the order faults were listed or injected:
 
 1. partition, then drop: the message is lost (``MessageDropped``, fault says which);
@@ -25,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from llmteams_lab.events import on_time_grid
+from llmteams_lab.runtime.faults.arcs import ArcTable
 from llmteams_lab.runtime.faults.schedule import ScheduledFault
 
 __all__ = ["MessagePlan", "plan_messages"]
@@ -54,14 +56,14 @@ class MessagePlan:
 class _Masks:
     """The per-arc effects of every message fault in this round, before composition."""
 
-    def __init__(self, n: int):
-        self.lost = np.zeros((n, n), dtype=np.int8)
-        self.rounds = np.zeros((n, n), dtype=np.int64)
-        self.seconds = np.zeros((n, n), dtype=np.float64)
-        self.copies = np.zeros((n, n), dtype=np.int64)
-        self.reorder = np.zeros((n, n), dtype=bool)
-        self.corrupt = np.zeros((n, n), dtype=bool)
-        self.equivocate = np.zeros((n, n), dtype=bool)
+    def __init__(self, arcs: int):
+        self.lost = np.zeros(arcs, dtype=np.int8)
+        self.rounds = np.zeros(arcs, dtype=np.int64)
+        self.seconds = np.zeros(arcs, dtype=np.float64)
+        self.copies = np.zeros(arcs, dtype=np.int64)
+        self.reorder = np.zeros(arcs, dtype=bool)
+        self.corrupt = np.zeros(arcs, dtype=bool)
+        self.equivocate = np.zeros(arcs, dtype=bool)
         self.payload: dict[int, str] = {}
 
     def add(self, fault: ScheduledFault, hit: np.ndarray) -> None:
@@ -82,19 +84,18 @@ class _Masks:
         elif kind == "equivocator":
             self.equivocate |= hit
 
-    def touched(self, arcs: np.ndarray) -> np.ndarray:
+    def touched(self, arcs: ArcTable) -> np.ndarray:
         mask = (self.lost > 0) | (self.rounds > 0) | (self.seconds > 0) | (self.copies > 0)
         mask |= self.reorder | self.corrupt | self.equivocate
-        for s in self.payload:
-            mask[s] = True
-        return mask & arcs
+        if self.payload:
+            mask |= np.isin(arcs.src, np.fromiter(self.payload, dtype=np.int64))
+        return mask
 
 
-def plan_messages(faults: Sequence[ScheduledFault], round: int, seed: int, arcs: np.ndarray,
+def plan_messages(faults: Sequence[ScheduledFault], round: int, seed: int, arcs: ArcTable,
                   options: Sequence[str], payload_of: Callable[[ScheduledFault], str]) -> MessagePlan | None:
     """The plan for ``round`` (``None`` when no message fault acts in it)."""
-    n = arcs.shape[0]
-    masks = _Masks(n)
+    masks = _Masks(arcs.size)
     acted = False
     for fault in faults:
         if not fault.in_window(round):
@@ -105,46 +106,48 @@ def plan_messages(faults: Sequence[ScheduledFault], round: int, seed: int, arcs:
             if fault.kind == "prompt_injection":
                 for s in np.flatnonzero(senders).tolist():
                     masks.payload.setdefault(s, payload_of(fault))
-            masks.add(fault, arcs & senders[:, None])
+            masks.add(fault, arcs.from_senders(senders))
             continue
         hit = fault.arcs_touched(arcs)
         if fault.spec.probability is not None:
-            hit &= fault.rng(seed, round).random((n, n)) < fault.spec.probability
+            hit &= arcs.uniform(fault.rng(seed, round)) < fault.spec.probability
         masks.add(fault, hit)
     if not acted:
         return None
-    return _compose(masks, masks.touched(arcs), round, seed, options)
+    return _compose(masks, arcs, masks.touched(arcs), round, seed, options)
 
 
-def _compose(m: _Masks, touched: np.ndarray, round: int, seed: int, options: Sequence[str]) -> MessagePlan:
+def _compose(m: _Masks, arcs: ArcTable, touched: np.ndarray, round: int, seed: int,
+             options: Sequence[str]) -> MessagePlan:
     fates: dict[tuple[int, int], list[Fate]] = {}
     seconds: dict[tuple[int, int], float] = {}
-    for s, r in np.argwhere(touched).tolist():
-        if m.lost[s, r]:
-            fates[(s, r)] = [(-1, "partition" if m.lost[s, r] == _PARTITION else "drop", None)]
+    for e in np.flatnonzero(touched).tolist():
+        s, r = int(arcs.src[e]), int(arcs.dst[e])
+        if m.lost[e]:
+            fates[(s, r)] = [(-1, "partition" if m.lost[e] == _PARTITION else "drop", None)]
             continue
         names, answer, payload, scramble = [], None, None, None
-        if m.equivocate[s, r] and options:
+        if m.equivocate[e] and options:
             names.append("equivocator")
             answer = r % len(options)
         if s in m.payload:
             names.append("prompt_injection")
             payload = m.payload[s]
-        if m.corrupt[s, r]:
+        if m.corrupt[e]:
             names.append("corrupt")
             scramble = f"{seed}:{round}:{s}:{r}"
-        if m.rounds[s, r] or m.seconds[s, r]:
+        if m.rounds[e] or m.seconds[e]:
             names.append("delay")
-        if m.reorder[s, r]:
+        if m.reorder[e]:
             names.append("reorder")
-        if m.seconds[s, r]:
-            seconds[(s, r)] = float(m.seconds[s, r])
-        delay = int(m.rounds[s, r]) + int(m.reorder[s, r])
+        if m.seconds[e]:
+            seconds[(s, r)] = float(m.seconds[e])
+        delay = int(m.rounds[e]) + int(m.reorder[e])
         change = None
         if answer is not None or payload is not None or scramble is not None:
             change = _transform(answer, options[answer] if answer is not None else None, payload, scramble)
         first = (delay, "+".join(names) or None, change)
-        fates[(s, r)] = [first] + [(delay, "duplicate", change)] * int(m.copies[s, r])
+        fates[(s, r)] = [first] + [(delay, "duplicate", change)] * int(m.copies[e])
     return MessagePlan(fates, seconds)
 
 

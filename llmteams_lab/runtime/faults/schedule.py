@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from llmteams_lab.spec.faults import FaultSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.runtime.faults.arcs import ArcTable
 
 __all__ = ["ScheduledFault", "canonical_json"]
 
@@ -64,16 +67,17 @@ class ScheduledFault:
             return self.targets.copy()
         return self.targets & (self.rng(seed, round).random(n) < self.spec.probability)
 
-    def arcs_touched(self, arcs: np.ndarray) -> np.ndarray:
-        """(n, n) mask of the arcs whose messages this network fault may touch."""
-        spec, t = self.spec, self.targets
+    def arcs_touched(self, arcs: "ArcTable") -> np.ndarray:
+        """Mask over ``arcs`` (one entry per arc) of those whose messages this network
+        fault may touch."""
+        spec, t, src, dst = self.spec, self.targets, arcs.src, arcs.dst
         if self.side is not None:
-            return arcs & (self.side[:, None] != self.side[None, :])
+            return self.side[src] != self.side[dst]
         if spec.link is not None:
-            return arcs & t[:, None] & t[None, :]
+            return t[src] & t[dst]
         if spec.agent is None and spec.group is None:
-            return arcs.copy()
-        return arcs & (t[:, None] | t[None, :])
+            return np.ones(arcs.size, dtype=bool)
+        return t[src] | t[dst]
 
 
 def _target_mask(spec: FaultSpec, ids: Sequence[str]) -> np.ndarray:

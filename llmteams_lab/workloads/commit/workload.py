@@ -94,15 +94,16 @@ class Commit:
         msgs = inbox.messages(i, self.ids, ())
         records = [(self.index[m.sender], r) for m in msgs if m.sender in self.index
                    for r in open_envelope(m.text, self.ids[i])]
+        now = on_time_grid(inbox.now)  # deadlines are on the grid; a timer may wake one float step short
         if i == self.boss:
-            turn = rules.read(self.coord, records, inbox.now, self.cfg.timeout_s)
-            self._turns[i] = (turn, inbox.now)
+            turn = rules.read(self.coord, records, now, self.cfg.timeout_s)
+            self._turns[i] = (turn, now)
             return AgentRequest(self.log.run_id, round, self.ids[i], "coordinator", None, msgs, None, None, self.name,
                                 self._coordinator_view(turn), self.name)
         p = self.parts[i]
-        turn = member.read(p, [r for s, r in records if s == self.boss], inbox.now, protocol=self.cfg.protocol,
+        turn = member.read(p, [r for s, r in records if s == self.boss], now, protocol=self.cfg.protocol,
                            timeout=self.cfg.timeout_s, step=self.steps[p.step].name)
-        self._turns[i] = (turn, inbox.now)
+        self._turns[i] = (turn, now)
         step = self.steps[p.step]
         asked = turn.must_vote and not step.fails
         view = {"protocol": self.cfg.protocol, "step": step.name, "action": step.action or None,
@@ -126,7 +127,7 @@ class Commit:
         self._said = {}
         t_last = t0
         for i in acting.tolist():
-            t_end = on_time_grid(t0 + float(slots.latency[i]))
+            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
             t_last = max(t_last, t_end)
             self._ends[i] = t_end
             choices = self._record_reply(round, i, t0, t_end, slots)

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
+from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.backends.tokens import estimate_tokens
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.messages import AgentReply, AgentRequest, Question
@@ -141,6 +142,7 @@ class SimulatedBackend(Backend):
         self.seed = spec.seed
         self.ids = spec.ids
         self.n = len(spec.agents)
+        self.tokens = ProfileTokens(spec.agents)
         self.model = AgentModel(spec.agents)
         self._index = {a.id: i for i, a in enumerate(spec.agents)}
 
@@ -152,6 +154,10 @@ class SimulatedBackend(Backend):
         question = batch.question
         truth = question.options.index(question.answer) if question is not None else -1
         return self.model.respond(batch, uniform, normal, truth)
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
+        """Exactly the tokens the profile says (``backends.bounds.profile_tokens``); no cost."""
+        return profile_tokens(self.tokens, agents, inbox_sizes(request_of, agents, self.n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         """Per-agent form: one agent through the same vectorised model (slower path)."""

@@ -12,9 +12,9 @@ line and placed last on its line, so a peer cannot forge lines of the prompt (a
 prompt-injection payload reaches the model as text, which is the point).
 
 Replies are asked for as JSON ``{"answer", "confidence", "message"}`` — enforced with a
-strict JSON schema where the server supports it — and parsed tolerantly otherwise
-(code fences, prose around the object, ``"B)"`` for ``"B"``, ``85%``). A reply whose
-answer cannot be matched to an option raises :class:`MalformedOutputError`.
+strict JSON schema where the server supports it — and read tolerantly otherwise, JSON or
+the prose chat models write (:mod:`workloads.deliberation.replies`). A reply whose
+answer cannot be matched to one option raises :class:`MalformedOutputError`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
-from llmteams_lab.errors import MalformedOutputError
 from llmteams_lab.messages import AgentRequest, Message, ParsedReply, Question
+from llmteams_lab.workloads.deliberation.replies import ReplyFields, json_object, match_option, parse_reply
 
 __all__ = ["CODEC", "DeliberationCodec", "PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens",
            "inbox_line", "json_object", "match_option", "parse_prompt", "parse_reply", "render_messages",
@@ -193,113 +193,6 @@ def _previous(value: str) -> tuple[str | None, float | None]:
     return json.loads(text), None if conf == "unknown" else float(conf)
 
 
-# --- reading replies (backend) -----------------------------------------------------------
-@dataclass(frozen=True)
-class ReplyFields:
-    """A parsed reply: the matched option, confidence in [0, 1] (or ``None``), message."""
-
-    answer: str
-    confidence: float | None
-    message: str
-
-
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-_PROSE = re.compile(r'(?i)\banswer\b["\s]*(?:[:=]|is\b)\s*["\']?([^"\'\n,;}]+)')
-_PROSE_CONF = re.compile(r'(?i)\bconfidence\b["\s]*[:=]\s*["\']?([0-9.]+\s*%?)')
-_LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:[.):\s]|$)")
-
-
-def parse_reply(text: str | None, options: Sequence[str]) -> ReplyFields:
-    """The reply's answer (one of ``options``), confidence and message; see module doc."""
-    if text is None or not text.strip():
-        raise MalformedOutputError("the model returned an empty reply")
-    data = json_object(text)
-    if data is not None:
-        raw = next((data[k] for k in ("answer", "final_answer", "choice") if k in data), None)
-        confidence, message = _confidence(data.get("confidence")), data.get("message", "")
-    else:
-        found = _PROSE.search(text)
-        raw = found.group(1) if found else None
-        conf = _PROSE_CONF.search(text)
-        confidence, message = _confidence(conf.group(1) if conf else None), ""
-    if raw is None:
-        raise MalformedOutputError(f"no answer found in the reply {_excerpt(text)}")
-    answer = match_option(raw, options)
-    if answer is None:
-        raise MalformedOutputError(f"the answer {_excerpt(str(raw))} is not one of the options {list(options)}")
-    if not isinstance(message, str):
-        message = json.dumps(message, ensure_ascii=False)
-    return ReplyFields(answer, confidence, message.strip())
-
-
-def match_option(raw: Any, options: Sequence[str]) -> str | None:
-    """``raw`` as one of ``options``: exact, case-insensitive, ``"(B)"``/``"B) 17"`` for a
-    letter, or the same number (``"1,234.0"`` for ``"1234"``); ``None`` if none fits."""
-    text = str(raw).strip().strip("\"'`*")
-    if text in options:
-        return text
-    folded = {o.casefold(): o for o in options}
-    if text.casefold() in folded:
-        return folded[text.casefold()]
-    letter = _LETTER.match(text)
-    if letter and letter.group(1).upper() in options:
-        return letter.group(1).upper()
-    number = _number(text)
-    if number is not None:
-        for option in options:
-            if _number(option) == number:
-                return option
-    return None
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text.replace(",", "").rstrip("."))
-    except ValueError:
-        return None
-
-
-def _confidence(value: Any) -> float | None:
-    """Confidence in [0, 1]; ``"85%"`` and 85 mean 0.85 (numbers above 1 are read as
-    percentages); anything else is unknown (``None``)."""
-    percent = isinstance(value, str) and value.strip().endswith("%")
-    number = _number(value.strip().rstrip("%")) if isinstance(value, str) else value
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
-        return None
-    if percent or 1 < number <= 100:
-        number = number / 100
-    return float(number) if 0 <= number <= 1 else None
-
-
-def json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text`` (code fences and prose around it are ignored);
-    every workload's codec reads model replies with it."""
-    body = _FENCE.sub("", text.strip())
-    try:
-        data = json.loads(body)
-        return data if isinstance(data, dict) else None
-    except json.JSONDecodeError:
-        pass
-    decoder = json.JSONDecoder()
-    start = body.find("{")
-    for _ in range(20):  # bounded: a reply is short, and garbage must not cost much
-        if start < 0:
-            return None
-        try:
-            data, _end = decoder.raw_decode(body, start)
-            if isinstance(data, dict):
-                return data
-        except json.JSONDecodeError:
-            pass
-        start = body.find("{", start + 1)
-    return None
-
-
-def _excerpt(text: str, limit: int = 80) -> str:
-    flat = _line(text)
-    return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")
-
-
 # --- the codec ---------------------------------------------------------------------------
 class DeliberationCodec:
     """The deliberation workload's :class:`~llmteams_lab.backends.base.Codec`."""
@@ -316,15 +209,6 @@ class DeliberationCodec:
         options = request.question.options if request.question is not None else ()
         fields = parse_reply(text, options)
         return ParsedReply(fields.answer, fields.confidence, fields.message)
-
-    def with_inbox(self, request: AgentRequest, senders: Sequence[str], message_chars: int) -> AgentRequest:
-        """The request with one message from each sender carrying the longest option and
-        a message of ``message_chars`` characters (the longest prompt of the round)."""
-        options = request.question.options if request.question is not None else ("",)
-        longest = max(options, key=len) if options else ""
-        inbox = tuple(Message(request.round - 1, s, request.agent, longest, 0.5, "x" * message_chars)
-                      for s in senders)
-        return _replace_request(request, inbox=inbox)
 
     def read_prompt(self, messages: Any) -> AgentRequest | None:
         facts = parse_prompt(messages)

@@ -35,9 +35,15 @@ def _is_prime(x: int) -> bool:
     return x > 1 and all(x % d for d in range(2, int(x**0.5) + 1))
 
 
+# the candidates, computed once (a sweep makes a question per run; these lists were a
+# third of a 10-agent run's set-up); the draws below read them exactly as before
+_PRIMES = tuple(x for x in range(11, 200) if _is_prime(x))
+_ODD_COMPOSITES = tuple(x for x in range(10, 200) if not _is_prime(x) and x % 2)
+
+
 def _prime(qid: str, k: int, rng: random.Random) -> Question:
-    prime = rng.choice([x for x in range(11, 200) if _is_prime(x)])
-    composites = rng.sample([x for x in range(10, 200) if not _is_prime(x) and x % 2], k - 1)
+    prime = rng.choice(_PRIMES)
+    composites = rng.sample(_ODD_COMPOSITES, k - 1)
     numbers = composites + [prime]
     rng.shuffle(numbers)
     labels = tuple(_LETTERS[:k])

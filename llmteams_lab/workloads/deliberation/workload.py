@@ -53,7 +53,7 @@ class Deliberation:
     def __init__(self, spec: TeamSpec, log: "EventLog", mode: "LogMode"):
         self.spec = spec
         self.log = log
-        self.question = make_question(spec.task, spec.seed)
+        self.question = make_question(spec.task, spec.seed if spec.task.seed is None else spec.task.seed)
         self.options = self.question.options
         self.k = len(self.question.options)
         # the logging mode picks, once, how replies are recorded and what a broadcast carries

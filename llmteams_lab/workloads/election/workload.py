@@ -97,8 +97,9 @@ class Election:
         me = self.ids[i]
         msgs = inbox.messages(i, self.ids, ())
         records = [(self.index[m.sender], r) for m in msgs if m.sender in self.index for r in open_envelope(m.text, me)]
-        reading = raft.read(self.nodes[i], i, records, inbox.now, self.ids)
-        self._turns[i] = (reading, inbox.now)
+        now = on_time_grid(inbox.now)  # deadlines are on the grid; a timer may wake one float step short
+        reading = raft.read(self.nodes[i], i, records, now, self.ids)
+        self._turns[i] = (reading, now)
         node = reading.node
         leads = node.role == LEADER or (node.role == CANDIDATE and len(node.votes) > self.n // 2)
         k = self._next_question(node) if leads and node.commit == len(node.log) else None
@@ -125,7 +126,7 @@ class Election:
         self._said = {}
         t_last = t0
         for i in acting.tolist():
-            t_end = on_time_grid(t0 + float(slots.latency[i]))
+            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
             t_last = max(t_last, t_end)
             self._ends[i] = t_end
             reading, now = self._turns.pop(i, None) or (raft.read(self.nodes[i], i, [], t0, self.ids), t0)

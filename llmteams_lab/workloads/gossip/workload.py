@@ -137,7 +137,7 @@ class Gossip:
         self._said = {}
         t_last = t0
         for i in acting.tolist():
-            t_end = on_time_grid(t0 + float(slots.latency[i]))
+            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
             t_last = max(t_last, t_end)
             self._ends[i] = t_end
             rumours, pulls = self._heard.pop(i, ([], []))
@@ -187,7 +187,7 @@ class Gossip:
     def _send(self, r: int, i: int, t0: float, pulls: list[int]) -> None:
         """Whom agent ``i`` tells what it holds, or asks (see the module docstring)."""
         self._turns[i] += 1
-        due = self.sync or t0 >= self.next_gossip[i]
+        due = self.sync or on_time_grid(t0) >= self.next_gossip[i]  # a timer may wake one float step short
         recipients = set(pulls) if self.held[i] >= 0 else set()
         k = self.cfg.fanout
         if self.held[i] >= 0 and self.push and due and (self.cfg.ttl is None or self.pushes[i] < self.cfg.ttl):

@@ -27,9 +27,12 @@ reproduces a run and an agent's draws do not depend on its teammates.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 from llmteams_lab.backends.base import Backend
+from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.errors import SpecError
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import TeamSpec
@@ -52,6 +55,12 @@ class SimulatedWorkers(Backend):
         self.seed = spec.seed
         self.work = work
         self.agents = {a.id: (i, a) for i, a in enumerate(spec.agents)}
+        self._tokens = ProfileTokens(spec.agents)
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
+        """Exactly the tokens the profiles say (``backends.bounds.profile_tokens``); no cost."""
+        n = self._tokens.prompt.size
+        return profile_tokens(self._tokens, agents, inbox_sizes(request_of, agents, n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         i, agent = self.agents[request.agent]

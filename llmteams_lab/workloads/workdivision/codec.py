@@ -27,13 +27,12 @@ turn with it (:func:`work_messages`, :func:`work_response_format`) and reads the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from typing import Any, Iterable, Mapping
 
 from llmteams_lab.errors import MalformedOutputError
-from llmteams_lab.messages import AgentRequest, Message, ParsedReply
+from llmteams_lab.messages import AgentRequest, ParsedReply
 
 __all__ = ["ACTIONS_SCHEMA", "CODEC", "VERBS", "WorkCodec", "describe_actions", "parse_actions", "parse_work_reply",
            "render_board", "work_messages", "work_response_format", "work_system_prompt"]
@@ -242,10 +241,6 @@ class WorkCodec:
     def parse(self, text: str | None, request: AgentRequest) -> ParsedReply:
         actions, said = parse_work_reply(text)
         return ParsedReply(None, None, said, actions)
-
-    def with_inbox(self, request: AgentRequest, senders: Iterable[str], message_chars: int) -> AgentRequest:
-        inbox = tuple(Message(request.round - 1, s, request.agent, None, None, "x" * message_chars) for s in senders)
-        return dataclasses.replace(request, inbox=inbox)
 
     def read_prompt(self, messages: Any) -> AgentRequest | None:
         return None  # serve plays deliberation prompts only

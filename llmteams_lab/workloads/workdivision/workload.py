@@ -64,7 +64,8 @@ def draw_work(spec: TeamSpec) -> dict[str, int]:
     """Each task's work in rounds: ``max(1, round(work · exp(work_jitter · z)))``."""
     work = spec.task.work
     dag = work.dag
-    z = np.random.default_rng([spec.seed, _STREAM]).standard_normal(len(dag))
+    seed = spec.seed if spec.task.seed is None else spec.task.seed  # task.seed pins the work sizes
+    z = np.random.default_rng([seed, _STREAM]).standard_normal(len(dag))
     return {t.id: max(1, int(round(t.work * float(np.exp(work.work_jitter * zi))))) for t, zi in zip(dag, z)}
 
 

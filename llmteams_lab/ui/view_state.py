@@ -1,0 +1,89 @@
+"""What the lab's views show — the live round or a past one — and what is waiting to be drawn.
+
+Why a state object: the lab has two questions to answer on every event, and answering
+them with loose flags let the views drift apart (the status said round 7 while the graph
+and table stayed at round 4, and nothing said the view was detached):
+
+* **live or history.** While *live*, every view follows the latest round. Scrubbing to a
+  past round *detaches* them (``viewing`` is that round; the lab shows "viewing round k —
+  back to live"); Step, Play and "back to live" re-attach them. New rounds never move a
+  detached view.
+* **flow control.** Rounds may arrive faster than the browser draws (Play at full speed).
+  A round marks the views ``dirty``; they are brought up to date when the browser has
+  painted the previous frame, and Play waits while ``ahead`` reaches a bound. The plots,
+  the costliest views, are redrawn at most every ``plot_interval`` seconds while playing
+  (``plots_behind`` remembers a skipped redraw) and always when play stops.
+
+Every transition is a method, so each one has a test (``tests/ui/test_view_state.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["ViewState"]
+
+
+@dataclass
+class ViewState:
+    """Live/history and redraw bookkeeping of one lab (see the module docstring)."""
+
+    live: bool = True
+    viewing: int = 0  # the round shown while detached
+    dirty: bool = False  # a round arrived that the views do not show yet
+    ahead: int = 0  # rounds computed since the views last caught up
+    plots_behind: bool = False  # a plot redraw was skipped while playing
+    plotted_at: float = -math.inf  # when the plots were last redrawn (monotonic seconds)
+    plot_interval: float = 0.5
+
+    # --- live vs history ----------------------------------------------------------------
+    def scrub(self, round: int, latest: int) -> bool:
+        """The user moved the scrubber to ``round``; returns whether the views are live."""
+        self.live = round >= latest
+        self.viewing = min(round, latest)
+        return self.live
+
+    def go_live(self) -> None:
+        """Step, Play or "back to live": follow the latest round again."""
+        self.live = True
+        self.dirty = True
+
+    def shown(self, latest: int) -> int:
+        """The round the views should show."""
+        return latest if self.live else min(self.viewing, latest)
+
+    # --- flow control -------------------------------------------------------------------
+    def round_arrived(self) -> None:
+        self.dirty = True
+        self.ahead += 1
+
+    def must_wait(self, max_ahead: int, caught_up: bool) -> bool:
+        """Whether Play should hold: ``max_ahead`` rounds computed and the browser behind."""
+        return self.ahead >= max_ahead and not caught_up
+
+    def take_frame(self, *, caught_up: bool, force: bool) -> bool:
+        """Whether to render now; if so the pending rounds count as shown."""
+        if not self.dirty or not (force or caught_up):
+            return False
+        self.dirty = False
+        self.ahead = 0
+        return True
+
+    def plots_due(self, now: float, *, playing: bool, force: bool) -> bool:
+        """Whether this frame redraws the plots (else they are marked behind)."""
+        if force or not playing or now - self.plotted_at >= self.plot_interval:
+            self.plotted_at, self.plots_behind = now, False
+            return True
+        self.plots_behind = True
+        return False
+
+    def stopped(self) -> None:
+        """Play stopped: a skipped plot redraw is owed, so the next frame draws it."""
+        if self.plots_behind:
+            self.dirty = True
+
+    def reset(self) -> None:
+        """A new run: live, nothing pending."""
+        self.live, self.viewing, self.dirty, self.ahead = True, 0, False, 0
+        self.plots_behind, self.plotted_at = False, -math.inf

@@ -1,0 +1,57 @@
+"""The lab's view state: every transition between live and history, and flow control."""
+
+from __future__ import annotations
+
+from llmteams_lab.ui.view_state import ViewState
+
+
+def test_scrubbing_back_detaches_and_scrubbing_to_the_end_reattaches():
+    v = ViewState()
+    assert v.live and v.shown(5) == 5
+    assert v.scrub(2, latest=5) is False and v.shown(5) == 2
+    assert v.shown(9) == 2, "new rounds never move a detached view"
+    assert v.scrub(9, latest=9) is True and v.shown(9) == 9
+
+
+def test_step_play_or_back_to_live_reattach_and_owe_a_frame():
+    v = ViewState()
+    v.scrub(1, latest=4)
+    v.dirty = False
+    v.go_live()
+    assert v.live and v.dirty and v.shown(4) == 4
+
+
+def test_scrubbing_past_the_end_is_clamped():
+    v = ViewState()
+    assert v.scrub(12, latest=3) is True and v.viewing == 3
+
+
+def test_frames_wait_for_the_browser_unless_forced():
+    v = ViewState()
+    assert v.take_frame(caught_up=True, force=False) is False, "nothing to draw"
+    v.round_arrived()
+    v.round_arrived()
+    assert v.ahead == 2 and v.must_wait(2, caught_up=False) and not v.must_wait(2, caught_up=True)
+    assert v.take_frame(caught_up=False, force=False) is False and v.dirty
+    assert v.take_frame(caught_up=False, force=True) is True
+    assert not v.dirty and v.ahead == 0
+
+
+def test_plots_are_redrawn_at_a_bounded_rate_while_playing_and_owed_when_play_stops():
+    v = ViewState(plot_interval=0.5)
+    assert v.plots_due(10.0, playing=True, force=False)
+    assert not v.plots_due(10.2, playing=True, force=False) and v.plots_behind
+    assert v.plots_due(10.6, playing=True, force=False) and not v.plots_behind
+    v.plots_due(10.7, playing=True, force=False)
+    v.dirty = False
+    v.stopped()
+    assert v.dirty, "the skipped redraw is drawn once play stops"
+    assert v.plots_due(10.8, playing=False, force=False)
+
+
+def test_reset_returns_to_live_with_nothing_pending():
+    v = ViewState()
+    v.scrub(1, latest=3)
+    v.round_arrived()
+    v.reset()
+    assert v == ViewState()
