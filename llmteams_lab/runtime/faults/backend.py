@@ -115,6 +115,9 @@ class FaultyBackend(Backend):
         self.attempts = attempts
         self.index = index
         self.simulated = inner.simulated  # type: ignore[misc]
+        # virtual replies stay virtual: else an asynchronous run of simulated agents with a
+        # backend fault or a retry policy would switch to real time (and finish in ~0 s)
+        self.virtual_time = inner.virtual_time  # type: ignore[misc]
 
     def take_retries(self):
         return self.inner.take_retries()
