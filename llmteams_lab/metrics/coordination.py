@@ -8,7 +8,11 @@ failovers         per run and leader lost (a crash of the latest leader): second
 commit_outcomes   per run: protocol, outcome, whether the output is right, seconds to the
                   decision and to the end, no votes, blocked participants and their longest
                   wait, compensations, backups that took over, late completions, tokens,
-                  messages and dollars
+                  messages and dollars; the parts in the output (``parts_out`` of
+                  ``steps``), the participants' work left in effect by a transaction that
+                  did not succeed (``left_in_effect``), and ``half_done``: some of the
+                  output stands but not all of it (a partial publication, or work an abort
+                  left undone) — what atomic commit and sagas exist to prevent
 gossip_spread     per run and round: agents newly informed, informed so far, messages sent
 gossip_summary    per run: agents, rounds (synchronous) or seconds (asynchronous) until
                   every agent was informed, messages sent before the last agent read the
@@ -23,6 +27,7 @@ took are the round of the last ``Informed`` minus 1 — the quantity of the clas
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import polars as pl
 
@@ -95,19 +100,38 @@ def failovers(events: pl.DataFrame) -> pl.DataFrame:
                                       "next": pl.String, "seconds": pl.Float64, "timeouts": pl.Float64})
 
 
+_DONE = ("StepCompleted", "PartCommitted")  # a participant's work is in effect
+_UNDONE = ("Compensated", "PartAborted", "PartReleased", "StepFailed")  # ... or not (any more)
+
+
+def _output_state(ev: pl.DataFrame, steps: int | None, outcome: str | None) -> dict[str, Any]:
+    """``parts_out``, ``left_in_effect`` and ``half_done`` of one run (module docstring)."""
+    ended = ev.filter(pl.col("kind") == "TransactionEnded")
+    parts = json.loads(ended["detail"][0] or "{}").get("parts", []) if ended.height else []
+    out = sum(p is not None for p in parts) if outcome in ("committed", "published", "partial") else 0
+    last = ev.filter(pl.col("kind").is_in(_DONE + _UNDONE)).sort("seq").group_by("agent").agg(
+        pl.col("kind").last())
+    standing = last.filter(pl.col("kind").is_in(_DONE)).height
+    left = standing if outcome not in ("committed", "published", "partial") else 0
+    return {"steps": steps, "parts_out": out, "left_in_effect": left,
+            "half_done": (outcome == "partial" and out > 0) or left > 0}
+
+
 def commit_outcomes(events: pl.DataFrame) -> pl.DataFrame:
     """One row per run of a commit team (see the module docstring)."""
     rows = []
     for run_id, ev in _per_run(events):
         spec = _spec(ev)
         ended = ev.filter(pl.col("kind") == "TransactionEnded")
+        outcome = ended["value"][0] if ended.height else None
+        steps = len(spec.task.commit.steps) if spec is not None and spec.task.commit else None
         decided = ev.filter(pl.col("kind") == "Decided")
         blocked = ev.filter(pl.col("kind").is_in(("PartCommitted", "PartAborted")))
         infos = [json.loads(d or "{}") for d in blocked["detail"].to_list()]
         waits = [i["waited_s"] for i in infos if i.get("blocked") and i.get("waited_s") is not None]
         rows.append({
             "run_id": run_id, "protocol": spec.task.commit.protocol if spec is not None and spec.task.commit else None,
-            "outcome": ended["value"][0] if ended.height else None,
+            "outcome": outcome,
             "correct": ended["correct"][0] if ended.height else None,
             "decided_s": float(decided["t_end"][0]) if decided.height else None,
             "end_s": float(ev["t_end"].max() or 0.0),
@@ -121,12 +145,14 @@ def commit_outcomes(events: pl.DataFrame) -> pl.DataFrame:
             "tokens": int(ev.select(_tokens().sum()).item() or 0),
             "messages": int(ev.filter(pl.col("kind") == "MessageSent")["count"].sum()),
             "cost_usd": ev.filter(pl.col("kind").is_in(("AgentReplied", "AgentFailed")))["cost_usd"].sum(),
+            **_output_state(ev, steps, outcome),
         })
     return pl.DataFrame(rows, schema={
         "run_id": pl.String, "protocol": pl.String, "outcome": pl.String, "correct": pl.Boolean,
         "decided_s": pl.Float64, "end_s": pl.Float64, "no_votes": pl.Int64, "blocked": pl.Int64,
         "longest_block_s": pl.Float64, "compensations": pl.Int64, "backups": pl.Int64, "late": pl.Int64,
-        "tokens": pl.Int64, "messages": pl.Int64, "cost_usd": pl.Float64})
+        "tokens": pl.Int64, "messages": pl.Int64, "cost_usd": pl.Float64, "steps": pl.Int64, "parts_out": pl.Int64,
+        "left_in_effect": pl.Int64, "half_done": pl.Boolean})
 
 
 def gossip_spread(events: pl.DataFrame) -> pl.DataFrame:

@@ -26,6 +26,7 @@ from llmteams_lab.plots.overhead import (
     reference_messages,
 )
 from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
+from llmteams_lab.plots.strategies import strategies_figure
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "scaling_figure",
     "spacetime_figure",
     "spacetime_segments",
+    "strategies_figure",
     "sweep_figure",
 ]

@@ -117,14 +117,17 @@ def _compensate(turn: ParticipantTurn, step: str) -> None:
 
 
 def act(turn: ParticipantTurn, vote: str | None, part: str | None, now: float, *, protocol: str, timeout: float,
-        step: str, scripted_failure: bool) -> tuple[Part, list[dict[str, Any]], list[tuple[str, str, dict]]]:
-    """The participant's answer to a pending request, with its agent's vote."""
+        step: str, scripted_failure: bool, call_failed: bool = False
+        ) -> tuple[Part, list[dict[str, Any]], list[tuple[str, str, dict]]]:
+    """The participant's answer to a pending request, with its agent's vote (an agent
+    whose call failed gave none: its step fails, as on a no, and the reason says so)."""
     p = turn.part.copy()
     records, happened = list(turn.records), list(turn.happened)
     if not turn.must_vote:
         return p, records, happened
     yes = vote == "yes" and bool(part) and not scripted_failure
-    why = "scripted failure" if scripted_failure else ("voted no" if vote != "yes" else "no part given")
+    why = "scripted failure" if scripted_failure else "its call failed" if call_failed else (
+        "voted no" if vote != "yes" else "no part given")
     detail: dict[str, Any] = {"part": part if yes else None} | ({} if yes else {"reason": why})
     p.asked = None
     if protocol == "two_phase":

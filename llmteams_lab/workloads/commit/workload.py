@@ -138,7 +138,7 @@ class Commit:
             if i == self.boss:
                 self._coordinate(round, i, turn, now, t0, t_end, choices)
             else:
-                self._participate(round, i, turn, now, t0, t_end, choices)
+                self._participate(round, i, turn, now, t0, t_end, choices, i in slots.failures)
         return t_last
 
     def _record_reply(self, r: int, i: int, t0: float, t_end: float, slots: RoundReplySlots) -> dict[str, Any]:
@@ -204,7 +204,7 @@ class Commit:
         return outcome != "partial" and all(part == q.answer for part, q in graded)
 
     def _participate(self, r: int, i: int, turn: member.ParticipantTurn, now: float, t0: float, t_end: float,
-                     choices: dict[str, Any]) -> None:
+                     choices: dict[str, Any], call_failed: bool) -> None:
         s = self.parts[i].step
         vote, part = choices.get("vote"), choices.get("part")
         vote = "yes" if vote is True or vote == "yes" else ("no" if vote is not None else None)
@@ -214,7 +214,8 @@ class Commit:
             vote = "no"
         p, records, happened = member.act(turn, vote, part if isinstance(part, str) else None, now,
                                           protocol=self.cfg.protocol, timeout=self.cfg.timeout_s,
-                                          step=self.steps[s].name, scripted_failure=self.steps[s].fails)
+                                          step=self.steps[s].name, scripted_failure=self.steps[s].fails,
+                                          call_failed=call_failed)
         self.parts[i] = p
         for kind, value, detail in happened:
             right = detail.get("part") == q.answer if q is not None and detail.get("part") is not None else None
