@@ -13,7 +13,10 @@ complete graph has 999,000 — the graph notes how many are hidden instead. Answ
 bars above the graph give the team's split at a glance, at any size.
 
 Work-division teams are coloured by what each agent is doing (working, completed a task,
-blocked, failed its tests, idle) instead of by answer.
+blocked, failed its tests, idle) instead of by answer. Coordination teams (election,
+commit, gossip) carry each agent's role and badge: the leader wears a crown and its term
+("♛ t3"), a candidate "? t4", the coordinator its phase, each participant its step's
+state — drawn under the node, and the leader or coordinator ringed.
 
 Flow control: every view says hello when it renders and acknowledges each painted
 frame. :attr:`TeamGraph.caught_up` tells the lab whether the browser has drawn the last
@@ -65,6 +68,8 @@ class TeamGraph(anywidget.AnyWidget):
     fault_style = t.Dict().tag(sync=True)  # kind -> glyph, colour, dash, label (plots.style)
     partition = t.List(t.Int()).tag(sync=True)  # side of each agent in a partition (-1: none)
     shares = t.List(t.List()).tag(sync=True)  # [label, colour, agents] per answer (or activity)
+    roles = t.List(t.Unicode()).tag(sync=True)  # coordination teams: each agent's role ([] otherwise)
+    badges = t.List(t.Unicode()).tag(sync=True)  # ... and its badge: "♛ t3", "coordinator: prepare"
     messages = t.List(t.List()).tag(sync=True)  # [sender, receiver, status, colour, message index]
     link_faults = t.List(t.List()).tag(sync=True)  # [agent index, agent index, fault kind]
     note = t.Unicode("").tag(sync=True)
@@ -138,6 +143,7 @@ class TeamGraph(anywidget.AnyWidget):
             self.link_faults = [[index[a], index[b], kind] for a, b, kind in state.links
                                 if a in index and b in index]
             self.partition = list(state.sides) if state.sides else []
+            self.roles, self.badges = list(state.roles), list(state.badges)
             self.shares = self._shares(state, palette)
             self.note = self._note(state)
             self.round = state.round
