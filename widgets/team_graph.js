@@ -34,6 +34,7 @@ function radius(model, i, big) {
   const c = model.get("confidence")[i];
   const conf = typeof c === "number" ? Math.max(0, Math.min(1, c)) : 0;
   if (big) return 2.2 + 2.5 * conf * Math.min(1, 200 / model.get("agents").length);
+  if ((model.get("roles") || [])[i]) return 12;  // a role, not a confidence: one size
   return 7 + 11 * conf;
 }
 

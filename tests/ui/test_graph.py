@@ -150,6 +150,11 @@ async def test_coordination_roles_reach_the_graph_round_by_round():
     assert g.roles[leader] == "leader" and g.badges[leader] == f"♛ t{elected.value}"
     assert all(r in ("follower", "candidate") for k, r in enumerate(g.roles) if k != leader)
     assert all(b.endswith(f"t{elected.value}") for b in g.badges)
+    from llmteams_lab.plots.style import ROLE_COLORS
+
+    assert g.colors == [ROLE_COLORS[r] for r in g.roles]  # coloured by role, not by a (missing) answer
+    assert {label: n for label, _, n in g.shares} == {r: g.roles.count(r) for r in set(g.roles)}
+    assert [label for label, _ in g.legend][-1] == "crashed" and "leader" in [label for label, _ in g.legend]
     g.show(ctl.history[1])  # scrubbing back: the roles of that round, not the latest
     assert "leader" not in g.roles
 

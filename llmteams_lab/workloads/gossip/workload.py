@@ -264,7 +264,7 @@ class Gossip:
         """Per agent, for UIs: the value it holds, its hops from a source, a ``badge``."""
         opts = self.options
         return {aid: {"answer": opts[h] if h >= 0 else None, "confidence": None, "hops": int(d) if d >= 0 else None,
-                      "source": bool(s), "badge": "source" if s else (f"{d} hops" if d >= 0 else "")}
+                      "source": bool(s), "badge": "source" if s else (f"{d} hop{'' if d == 1 else 's'}" if d >= 0 else "")}
                 for aid, h, d, s in zip(self.ids, self.held.tolist(), self.hops.tolist(), self.source.tolist())}
 
 
