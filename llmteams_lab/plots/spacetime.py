@@ -113,12 +113,22 @@ def _lead_spans(events: pl.DataFrame) -> list[tuple[str, float, float, str]]:
 
 
 def _down_spans(events: pl.DataFrame) -> pl.DataFrame:
-    """(agent, t_start, t_end): each round (or slice) an agent was down, to the round's end."""
+    """(agent, t_start, t_end): when an agent was down — each round (or slice) it was, to
+    the round's end, consecutive ones merged (one shape per outage, not per round: a
+    crash early in a long run would otherwise cost a shape per round)."""
     down = events.filter((pl.col("kind") == "AgentFailed") & pl.col("fault").is_in(("crash", "crash_recover")))
     ends = events.filter(pl.col("kind") == "RoundEnded").select("round", round_end="t_end")
     last = events["t_end"].max() if events.height else 0.0
-    return down.join(ends, on="round", how="left").select(
-        "agent", "t_start", t_end=pl.col("round_end").fill_null(last))
+    spans = down.join(ends, on="round", how="left").select(
+        "agent", "t_start", t_end=pl.col("round_end").fill_null(last)).sort("agent", "t_start")
+    merged: list[list] = []
+    for agent, t0, t1 in spans.iter_rows():
+        if merged and merged[-1][0] == agent and t0 <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], t1)
+        else:
+            merged.append([agent, t0, t1])
+    return pl.DataFrame(merged, schema={"agent": pl.String, "t_start": pl.Float64, "t_end": pl.Float64},
+                        orient="row")
 
 
 def _segments(rows: pl.DataFrame, y: dict[str, int], x0: str, a0: str, x1: str, a1: str):
@@ -142,10 +152,12 @@ def spacetime_figure(events: pl.DataFrame, *, options: tuple[str, ...] | list[st
     colors = answer_colors(tuple(options) or tuple(sorted(answers)))
     _add_turns(fig, data["turns"], y, colors)
     _add_messages(fig, data, y, colors)
-    _add_marks(fig, data, y)
-    _add_roles(fig, data, y)
-    for t in data["rounds"]:
-        fig.add_vline(x=t, line={"dash": "dot", "width": 1, "color": "#b0b4ba"})
+    shapes: list[dict[str, Any]] = []  # set once at the end: plotly re-checks every shape on each add_shape
+    _add_marks(fig, data, y, shapes)
+    _add_roles(fig, data, y, shapes)
+    shapes += [{"type": "line", "xref": "x", "yref": "paper", "x0": t, "x1": t, "y0": 0, "y1": 1,
+                "line": {"dash": "dot", "width": 1, "color": "#b0b4ba"}} for t in data["rounds"]]
+    fig.update_layout(shapes=shapes)
     note = f" — first {max_messages} messages shown, {data['left_out']} left out" if data["left_out"] else ""
     fig.update_layout(**base_layout(title + note, height=max(260, 34 * len(lanes) + 110), hovermode="closest",
                                     legend={"orientation": "v", "x": 1.02, "y": 1.0}))
@@ -205,11 +217,11 @@ def _add_messages(fig: go.Figure, data: dict[str, Any], y: dict[str, int], color
                                  name="heartbeats", visible="legendonly", hoverinfo="skip"))
 
 
-def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int]) -> None:
+def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int], shapes: list[dict[str, Any]]) -> None:
     for agent, t0, t1 in data["down"].select("agent", "t_start", "t_end").iter_rows():
         if agent in y and t1 > t0:
-            fig.add_shape(type="rect", x0=t0, x1=t1, y0=y[agent] - 0.35, y1=y[agent] + 0.35, line={"width": 0},
-                          fillcolor="#9aa0a6", opacity=0.35, layer="below")
+            shapes.append({"type": "rect", "x0": t0, "x1": t1, "y0": y[agent] - 0.35, "y1": y[agent] + 0.35,
+                           "line": {"width": 0}, "fillcolor": "#9aa0a6", "opacity": 0.35, "layer": "below"})
     faults = data["faults"].filter(pl.col("agent").is_in(list(y)))
     if faults.height:
         fig.add_trace(go.Scatter(
@@ -228,12 +240,11 @@ def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int]) -> None:
                 hoverinfo="text+x"))
 
 
-def _add_roles(fig: go.Figure, data: dict[str, Any], y: dict[str, int]) -> None:
+def _add_roles(fig: go.Figure, data: dict[str, Any], y: dict[str, int], shapes: list[dict[str, Any]]) -> None:
     """Leaders' bands and crowns, and the role changes written on their lanes."""
     leads = [(a, t0, t1, term) for a, t0, t1, term in data["leads"] if a in y]
-    for agent, t0, t1, _ in leads:
-        fig.add_shape(type="rect", x0=t0, x1=max(t1, t0), y0=y[agent] - 0.45, y1=y[agent] + 0.45, line={"width": 0},
-                      fillcolor=_LEAD, opacity=0.45, layer="below")
+    shapes += [{"type": "rect", "x0": t0, "x1": max(t1, t0), "y0": y[a] - 0.45, "y1": y[a] + 0.45,
+                "line": {"width": 0}, "fillcolor": _LEAD, "opacity": 0.45, "layer": "below"} for a, t0, t1, _ in leads]
     if leads:
         fig.add_trace(go.Scatter(
             x=[t0 for _, t0, _, _ in leads], y=[y[a] - 0.28 for a, *_ in leads], mode="text",

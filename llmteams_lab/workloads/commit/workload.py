@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Commit"]
 
 _SUCCESS = ("committed", "published")
+_STEP = re.compile(r"\bstep (\d+)\b")
 
 
 class Commit:
@@ -185,6 +187,9 @@ class Commit:
         for key in ("missing", "compensated"):
             if key in detail:
                 detail = {**detail, key: [self.steps[s].name for s in detail[key]]}
+        if "reason" in detail:  # the rules count steps from 0; people read their names
+            detail = {**detail, "reason": _STEP.sub(lambda m: f"step {self.steps[int(m[1])].name!r}",
+                                                    detail["reason"])}
         if kind == "TransactionEnded":
             detail = {**detail, "parts": self.coord.chosen}
             correct = self._correct(value)
