@@ -40,6 +40,13 @@ def with_task(spec: TeamSpec, **task) -> TeamSpec:
     (lambda: GossipSpec(ttl=0), "'ttl' must be an integer >= 1 (got 0)"),
     (lambda: GossipSpec(sources=0), "'sources' must be an integer >= 1 (got 0)"),
     (lambda: GossipSpec(period_s=0), "'period_s' must be a number of seconds > 0"),
+    (lambda: GossipSpec(question="essay"), "'question' must be one of ['arithmetic', 'multiple_choice']"),
+    (lambda: CommitStep("a", fails="yes"), "'fails' must be true or false (got 'yes')"),
+    (lambda: CommitStep("a", action=3), "'action' must be a string (got 3)"),
+    (lambda: CommitSpec(steps=(CommitStep("a"),), backup="yes"), "'backup' must be true or false (got 'yes')"),
+    (lambda: CommitSpec(steps=(CommitStep("a"),), question="essay"),
+     "'question' must be one of ['arithmetic', 'multiple_choice'] (got 'essay')"),
+    (lambda: CommitSpec(steps=["x"]), "'steps[0]' must be a CommitStep (got 'x')"),
 ])
 def test_each_field_is_checked_with_an_error_naming_it(make, message) -> None:
     with pytest.raises(SpecError) as err:
