@@ -42,15 +42,18 @@ import numpy as np
 
 from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import MalformedOutputError
+from llmteams_lab.events import AgentFailed
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
+from llmteams_lab.rounds import RoundReplySlots, woken_by
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
 from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.deliberation.agents import pad_message
 from llmteams_lab.workloads.deliberation.replies import json_object
 from llmteams_lab.workloads.deliberation.questions import make_question
 
-__all__ = ["Choices", "Decide", "Minds", "actions_of", "answer_question", "choice_format", "choices_of", "envelope", "open_envelope", "question_at",
-           "read_turn", "render_turn", "reply_choices", "reply_text", "served", "turn_rng", "with_inbox"]
+__all__ = ["Choices", "Decide", "Minds", "actions_of", "answer_question", "choice_format", "choices_of", "envelope",
+           "log_failure", "open_envelope", "question_at", "read_turn", "render_turn", "reply_choices", "reply_text",
+           "served", "turn_rng", "with_inbox"]
 
 Choices = dict[str, Any]  # choice name -> value (True for a plain yes, a string, or None for no choice)
 Decide = Callable[[AgentRequest, AgentSpec, np.random.Generator, "str | None"], Choices]
@@ -90,6 +93,19 @@ def actions_of(choices: Choices) -> tuple[tuple[str, ...], ...]:
 def choices_of(actions: Iterable[Sequence[str]]) -> Choices:
     """The choices a reply's actions make (the inverse of :func:`actions_of`)."""
     return {a[0]: (a[1] if len(a) > 1 else True) for a in actions if a}
+
+
+def log_failure(log: Any, round: int, agent: str, i: int, t0: float, t_end: float,
+                slots: RoundReplySlots) -> tuple[int, float]:
+    """Record agent ``i``'s failed call as ``AgentFailed`` — its fault, what it spent
+    (tokens and dollars, when the backend reported them) and what woke it — the same way
+    in every role-playing workload; its ``seq`` and the dollars spent."""
+    err = slots.failures[i]
+    spent = getattr(err, "cost_usd", None)
+    seq = log.add(AgentFailed, round, agent, t_start=t0, t_end=t_end, fault=getattr(err, "kind", "error"),
+                  detail=str(err), cost_usd=spent, tokens_in=int(slots.tokens_in[i]),
+                  tokens_out=int(slots.tokens_out[i]), cause=woken_by(slots, i)).seq
+    return seq, spent or 0.0
 
 
 def reply_text(choices: Choices, message: str = "") -> str:

@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import AgentFailed, AgentReplied, event_class, on_time_grid
+from llmteams_lab.events import AgentReplied, event_class, on_time_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots, woken_by
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.election import raft
 from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, NOOP, Node, Reading
-from llmteams_lab.workloads.roles import choices_of, envelope, open_envelope, question_at
+from llmteams_lab.workloads.roles import choices_of, envelope, log_failure, open_envelope, question_at
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -136,13 +136,8 @@ class Election:
 
     def _record_reply(self, r: int, i: int, t0: float, t_end: float, slots: RoundReplySlots) -> dict[str, Any]:
         if i in slots.failures:
-            err = slots.failures[i]
-            spent = getattr(err, "cost_usd", None)
-            self.cost_used += spent or 0.0
-            self._reply_seq[i] = self.log.add(AgentFailed, r, self.ids[i], t_start=t0, t_end=t_end,
-                                              fault=getattr(err, "kind", "error"), detail=str(err), cost_usd=spent,
-                                              tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]),
-                                              cause=woken_by(slots, i)).seq
+            self._reply_seq[i], spent = log_failure(self.log, r, self.ids[i], i, t0, t_end, slots)
+            self.cost_used += spent
             return {}
         reply = slots.replies.get(i)
         choices = choices_of(reply.actions) if reply is not None else {}

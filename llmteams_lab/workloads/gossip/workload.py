@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import AgentFailed, AgentReplied, event_class, on_time_grid
+from llmteams_lab.events import AgentReplied, event_class, on_time_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision, held_agreement
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots, woken_by
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.gossip.peers import Others, pick, round_table, turn_uniforms
-from llmteams_lab.workloads.roles import envelope, question_at
+from llmteams_lab.workloads.roles import envelope, log_failure, question_at
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -149,12 +149,8 @@ class Gossip:
         return t_last
 
     def _failed(self, r: int, i: int, t0: float, t_end: float, slots: RoundReplySlots) -> None:
-        err = slots.failures[i]
-        spent = getattr(err, "cost_usd", None)
-        self.cost_used += spent or 0.0
-        self._reply_seq[i] = self.log.add(AgentFailed, r, self.ids[i], t_start=t0, t_end=t_end,
-                                          fault=getattr(err, "kind", "error"), detail=str(err), cost_usd=spent,
-                                          cause=woken_by(slots, i)).seq
+        self._reply_seq[i], spent = log_failure(self.log, r, self.ids[i], i, t0, t_end, slots)
+        self.cost_used += spent
 
     def _hold(self, r: int, i: int, t0: float, t_end: float, a: int, rumours: list[tuple[int, int]],
               slots: RoundReplySlots) -> None:
