@@ -42,6 +42,7 @@ from llmteams_lab.events import (
     on_time_grid,
 )
 from llmteams_lab.rounds import Inbox, RoundReplySlots
+from llmteams_lab.runtime.bulk import BulkTransit, bulk_refusal
 from llmteams_lab.runtime.detector import Detector
 from llmteams_lab.runtime.dispatch import gather_round, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
@@ -54,6 +55,7 @@ from llmteams_lab.runtime.scheduler import (
     Happening,
 )
 from llmteams_lab.runtime.transit import Transit
+from llmteams_lab.spec.faults import MESSAGE_KINDS
 from llmteams_lab.spec.protocol import ONE_SHOT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,6 +100,11 @@ class Happenings:
         self.batches = 0  # activation batches so far (keys the simulated agents' draws)
         self.in_flight: set[asyncio.Task] = set()  # real-time calls
         self.realtime = not all(g.backend.virtual_time for g in run.groups)
+        # nothing acts on single messages: they go in bulk (``runtime.bulk``), same events
+        self.why_per_message = bulk_refusal(run)
+        self.bulk = BulkTransit(run, self.calendar, len(run.workload.options), self.wake_cause) \
+            if self.why_per_message is None else None
+        self.wake_at = np.full(n, np.inf)  # bulk: when each idle agent's pending activation is due
         self._wall0: float | None = None
         self.decided_at: float | None = None
         self._closed = True  # the current slice was closed (the next step opens one)
@@ -118,6 +125,8 @@ class Happenings:
             nxt = await self._next(t1)
             if nxt is None:
                 break
+            if self.bulk is not None:  # per message: log the copies that arrived before it
+                self.bulk.flush(nxt.time)
             await self._handle(nxt)
             done += 1
             if run.workload.decision.done:
@@ -159,6 +168,8 @@ class Happenings:
         t_end = self.decided_at if decided and self.decided_at is not None else t1
         if not decided and not self.calendar and not self.in_flight:
             t_end = max(run.clock, (run.round - 1) * self.tick)  # nothing left: the slice ends when things did
+        if self.bulk is not None:  # a decision ends the run before the deciding replies' copies arrive
+            self.bulk.close_slice((run.round - 1) * self.tick, t_end, self.bulk.last_sent if decided else None)
         summary = run.close_round(run.round, (run.round - 1) * self.tick, t_end)
         if not summary.done and not self.calendar and not self.in_flight:
             return run.end("quiescent")
@@ -205,6 +216,8 @@ class Happenings:
             run.clock = h.time
         if h.kind == "arrive":
             self.transit.arrive(h.data, h.time)
+        elif h.kind == "land":
+            self.bulk.land(h.data, h.time)
         elif h.kind == "activate":
             await self._activate([h] + self.calendar.pop_same(h)[1:])
         elif h.kind == "reply":
@@ -222,6 +235,15 @@ class Happenings:
 
     # --- waking agents ---------------------------------------------------------------------
     def _wake(self, i: int, t: float, cause: int, *, forced: bool = False) -> None:
+        if self.bulk is not None:  # a pending activation can be brought forward
+            if t >= self.wake_at[i] or self.state[i] == _BUSY or not self.run.alive[i]:
+                return
+            if self.once and self.turns[i] > 0 and not forced:
+                return
+            self.wake_at[i] = t
+            self.wake_cause[i] = cause
+            self.calendar.schedule(t, ACTIVATE, "activate", i)
+            return
         if self.woken[i] or self.state[i] == _BUSY or not self.run.alive[i]:
             return
         if self.once and self.turns[i] > 0 and not forced:
@@ -246,6 +268,9 @@ class Happenings:
 
     async def _activate(self, batch: list[Happening]) -> None:
         run = self.run
+        if self.bulk is not None:  # superseded activations (brought forward) are skipped
+            batch = [h for h in batch if self.wake_at[h.data] == h.time]
+            self.wake_at[[h.data for h in batch]] = np.inf
         acting = sorted({h.data for h in batch if run.alive[h.data] and self.state[h.data] == _IDLE})
         for h in batch:
             self.woken[h.data] = False
@@ -257,7 +282,7 @@ class Happenings:
             return
         t0 = batch[0].time
         idx = np.asarray(acting, dtype=np.int64)
-        inbox = self._inbox(idx)
+        inbox = self._inbox(idx) if self.bulk is None else self._bulk_inbox(idx, t0)
         inbox.now = t0
         self.state[idx] = _BUSY
         self.turns[idx] += 1
@@ -270,6 +295,24 @@ class Happenings:
             return
         await self._call(idx, inbox, slots, t0)
         self._schedule_replies(idx, slots, t0)
+
+    def injected(self, kind: str) -> None:
+        """A fault of ``kind`` was injected into the running team. A fault on messages
+        needs each message followed: later broadcasts leave one message at a time
+        (``runtime.transit``) while those already in flight land in bulk — the faults act
+        on messages sent from the next slice on, so nothing in flight is affected."""
+        if self.bulk is not None and kind in MESSAGE_KINDS:
+            self.bulk.sending = False
+
+    def _bulk_inbox(self, idx: np.ndarray, t0: float) -> Inbox:
+        """The inbox from the blocks in flight, plus any messages sent one by one."""
+        inbox = self.bulk.take(idx, t0)
+        if not self.bulk.sending:
+            single = self._inbox(idx)
+            inbox.votes += single.votes
+            inbox.weight += single.weight
+            inbox.size += single.size
+        return inbox
 
     def _inbox(self, acting: np.ndarray) -> Inbox:
         """The acting agents' mailboxes as one inbox (tallies, entries in arrival order)."""
@@ -326,6 +369,8 @@ class Happenings:
     def _apply(self, slots: RoundReplySlots, t0: float, agents: list[int], t: float) -> None:
         run, work, r = self.run, self.run.workload, self.run.round
         alive = [i for i in agents if run.alive[i]]  # a crash while busy loses the turn
+        if self.bulk is not None:
+            self.bulk.last_sent = []
         for i in agents:
             self.state[i] = _IDLE
         if not alive:
@@ -335,8 +380,11 @@ class Happenings:
         run.faults.after_apply(r, acting, slots)
         work.decide(r, run.alive)
         out = work.broadcast(r, acting, slots)
-        for s in out.senders.tolist():
-            self.transit.send(s, out, t)
+        if self.bulk is not None and self.bulk.sending:
+            self._send_bulk(out, t)
+        else:
+            for s in out.senders.tolist():
+                self.transit.send(s, out, t)
         for i, seconds in sorted(work.timers(r, acting).items()):
             self.timer_gen[i] += 1
             self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
@@ -344,9 +392,31 @@ class Happenings:
         if stop:
             run.end(stop)
             return
+        if self.bulk is not None:
+            for i in alive:  # woken by the earliest copy it has not read (now, if one is waiting)
+                first = self.bulk.earliest(i, t)
+                if self.mailboxes.waiting(i):  # copies sent one by one since a message fault was injected
+                    first = (t, max(int(self.last_delivery[i]), int(self.bulk.last_delivery[i])))
+                if first is not None and first[0] < self.wake_at[i]:
+                    self._wake(i, first[0], first[1])
+            return
         for i in alive:
             if self._ready(i):  # woken by what is waiting: the latest arrival in its mailbox, if any
                 self._wake(i, t, int(self.last_delivery[i]) if self.mailboxes.waiting(i) else -1)
+
+    def _send_bulk(self, out: Any, t: float) -> None:
+        """Each sender's broadcast as one block; an idle receiver wakes at its copy's
+        arrival if that is earlier than its pending activation."""
+        for s in out.senders.tolist():
+            sent = self.bulk.send(s, out, t, int(out.cause[s]) if out.cause is not None else -1)
+            if sent is None:
+                continue
+            b, arrivals = sent
+            idle = (self.state == _IDLE) & self.run.alive & (arrivals < self.wake_at)
+            if self.once:
+                idle &= self.turns == 0
+            for r in np.flatnonzero(idle).tolist():
+                self._wake(r, float(arrivals[r]), self.bulk.wake_ref(r, b))
 
     # --- arrivals ----------------------------------------------------------------------
     def _arrived(self, r: int, s: int, t: float, seq: int, counts: bool) -> None:
@@ -381,7 +451,8 @@ class Happenings:
         ids = self.run.network.ids
         for i, aid in enumerate(ids):
             entry = state.setdefault(aid, {})
-            entry.update(busy=bool(self.state[i] == _BUSY), mailbox=self.mailboxes.waiting(i),
+            waiting = self.bulk.waiting(i, self.run.clock) if self.bulk is not None else self.mailboxes.waiting(i)
+            entry.update(busy=bool(self.state[i] == _BUSY), mailbox=waiting,
                          turns=int(self.turns[i]))
             if self.detector is not None:
                 entry["suspects"] = sorted(ids[s] for s in self.detector.suspects[i])

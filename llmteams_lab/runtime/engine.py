@@ -62,8 +62,8 @@ class Run(Lifecycle):
         self.mode = LogMode.for_run(spec, (g.batched for g in self.groups))
         self.log = EventLog(run_id or f"{spec.name}-{spec.fingerprint()}", sinks, spec.ids)
         self.workload: Workload = self.kind.build(spec, self.log, self.mode)
-        self.network = Network(spec.ids, spec.arcs(), len(self.workload.options), self.mode)
-        self.links = self.network.links = Links(spec, self.network.out)
+        self.network = Network(spec.ids, spec.arc_arrays(), len(self.workload.options), self.mode)
+        self.links = self.network.links = Links(spec, self.network)
         self.alive = np.ones(len(spec.agents), dtype=bool)
         self.faults = make_injector(spec, self.log, self.workload, self.kind, self.network, self.groups,
                                     self.alive, self.mode)
@@ -128,8 +128,10 @@ class Run(Lifecycle):
                                      self.alive, self.mode)
             fault = injector.inject(fault, self.round + 1)
             self.faults = injector
-            return fault
-        return self.faults.inject(fault, self.round + 1)
+        else:
+            fault = self.faults.inject(fault, self.round + 1)
+        self.execution.injected(fault.kind)
+        return fault
 
     def result(self) -> RunResult:
         """The run so far as a :class:`RunResult` (events, decision, reason)."""

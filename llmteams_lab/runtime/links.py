@@ -20,7 +20,7 @@ agent's draws do not depend on what other agents do or how many there are.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -36,9 +36,9 @@ _PARETO = 1.2  # tail index of pre-GST extra delays
 class Links:
     """Addressing and delays for one team (see the module docstring)."""
 
-    def __init__(self, spec: TeamSpec, out: Sequence[Sequence[int]]):
+    def __init__(self, spec: TeamSpec, network: Any):
         self.seed = spec.seed
-        self.out = out
+        self._network = network  # its out-neighbour lists are built only if a message needs them
         self.n = len(spec.agents)
         index = {a: i for i, a in enumerate(spec.ids)}
         self.fixed: dict[int, tuple[int, ...]] = {}
@@ -59,6 +59,11 @@ class Links:
         self.delta = net.delta_s if net is not None else None
         self._batches = [0] * self.n  # message batches drawn per sender
         self._out_sets: dict[int, frozenset[int]] = {}  # per sender, its out-neighbours as a set (built once)
+
+    @property
+    def out(self) -> list[list[int]]:
+        """Each agent's out-neighbours."""
+        return self._network.out
 
     @property
     def addressed(self) -> bool:
@@ -82,6 +87,19 @@ class Links:
             gen = rng if rng is not None else self.generator(s)
             return sorted(int(x) for x in gen.choice(np.asarray(outs), size=k, replace=False)), []
         return list(outs), []
+
+    @property
+    def instant(self) -> bool:
+        """Whether every message arrives the moment it is sent (no delays configured)."""
+        return self.delay == 0.0 and self.jitter == 0.0 and not self.per_link and self.gst is None
+
+    def broadcast_delays(self, s: int, receivers: Sequence[int], t_sent: float) -> np.ndarray:
+        """The delays of one broadcast of ``s`` to ``receivers`` — what :meth:`generator`
+        then :meth:`delays` give, without building a generator when nothing is drawn."""
+        if self.instant:
+            self._batches[s] += 1  # the same stream position as a drawn batch
+            return np.zeros(len(receivers))
+        return self.delays(s, receivers, t_sent, self.generator(s))
 
     def generator(self, s: int) -> np.random.Generator:
         """The next generator of sender ``s`` (one per message batch it sends)."""

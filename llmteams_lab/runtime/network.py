@@ -48,23 +48,26 @@ Route = Callable[[int, int, int], "list[tuple] | None"]
 class Network:
     """Message delivery along ``arcs`` between ``n`` agents with ``k`` answer options."""
 
-    def __init__(self, ids: Sequence[str], arcs: Sequence[tuple[int, int]], k: int, mode: LogMode):
+    def __init__(self, ids: Sequence[str], arcs: Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray], k: int,
+                 mode: LogMode):
+        """``arcs``: (sender, receiver) pairs, or two arrays of senders and receivers (sorted
+        by sender, then receiver — ``TeamSpec.arc_arrays``: no Python pair per arc, which is
+        what a million-arc team costs most to set up)."""
         self.ids = tuple(ids)
         self.n = n = len(ids)
         self.k = k
         self.mode = mode
-        self.out: list[list[int]] = [[] for _ in range(n)]
-        self.inn: list[list[int]] = [[] for _ in range(n)]
-        for a, b in arcs:
-            self.out[a].append(b)
-            self.inn[b].append(a)
-        for senders in self.inn:
-            senders.sort()
-        self.src = np.array([a for a, _ in arcs], dtype=np.int64)
-        self.dst = np.array([b for _, b in arcs], dtype=np.int64)
-        order = np.argsort(self.src, kind="stable")  # arcs grouped by sender, each out-list in order
-        self._by_src, self._by_src_dst = self.src[order], self.dst[order]
-        self.complete = len(arcs) == n * (n - 1)
+        if isinstance(arcs, tuple) and len(arcs) == 2 and isinstance(arcs[0], np.ndarray):
+            self.src, self.dst = (np.asarray(a, dtype=np.int64) for a in arcs)
+            self._by_src, self._by_src_dst = self.src, self.dst
+        else:
+            self.src = np.array([a for a, _ in arcs], dtype=np.int64)
+            self.dst = np.array([b for _, b in arcs], dtype=np.int64)
+            order = np.argsort(self.src, kind="stable")  # arcs grouped by sender, each out-list in order
+            self._by_src, self._by_src_dst = self.src[order], self.dst[order]
+        self.complete = int(self.src.size) == n * (n - 1)
+        self._out: list[list[int]] | None = None
+        self._inn: list[list[int]] | None = None
         self._row_base = np.arange(n, dtype=np.int64) * k  # flat index of each agent's row in (n, k)
         self.router: Route | None = None
         self._next: list[list[Entry]] = [[] for _ in range(n)]
@@ -75,6 +78,23 @@ class Network:
         self.down: dict[int, str] = {}
         self.links: "Links | None" = None  # addressing and link delays (set by the engine)
         self._lost: np.ndarray | None = None  # receivers whose aggregated inbox rows were dropped
+
+    @property
+    def out(self) -> list[list[int]]:
+        """Each agent's out-neighbours (receivers), built on first use."""
+        if self._out is None:
+            cuts = np.cumsum(np.bincount(self._by_src, minlength=self.n))[:-1]
+            self._out = [part.tolist() for part in np.split(self._by_src_dst, cuts)]
+        return self._out
+
+    @property
+    def inn(self) -> list[list[int]]:
+        """Each agent's in-neighbours (senders), sorted, built on first use."""
+        if self._inn is None:
+            order = np.lexsort((self.src, self.dst))
+            cuts = np.cumsum(np.bincount(self.dst, minlength=self.n))[:-1]
+            self._inn = [part.tolist() for part in np.split(self.src[order], cuts)]
+        return self._inn
 
     # --- sending ------------------------------------------------------------------
     def send(self, log: EventLog, round: int, out: "Outgoing", t_sent: np.ndarray, t_end: float) -> float:

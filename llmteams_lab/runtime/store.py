@@ -165,7 +165,9 @@ class EventStore:
     def _segment_with_room(self) -> _Segment:
         if self._segments and self._segments[-1].used < self._segments[-1].size:
             return self._segments[-1]
-        size = min(_MAX_SEGMENT, _FIRST_SEGMENT << len(self._segments))
+        # an eighth of what is stored so far: the last segment's unused rows stay under
+        # 12.5 % of the log (doubling would leave up to half of it empty)
+        size = min(_MAX_SEGMENT, max(_FIRST_SEGMENT, self._packed // 8))
         self._starts.append(self._starts[-1] + self._segments[-1].size if self._segments else 0)
         self._segments.append(_Segment(size))
         return self._segments[-1]

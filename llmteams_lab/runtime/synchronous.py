@@ -38,6 +38,9 @@ class Rounds:
     def __init__(self, run: "Run"):
         self.run = run
 
+    def injected(self, kind: str) -> None:
+        """A fault was injected: rounds need nothing more (the injector acts on them)."""
+
     async def step(self) -> RoundSummary:
         run = self.run
         reason = run.budget_stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
@@ -38,6 +38,9 @@ from llmteams_lab.spec.network import (
 from llmteams_lab.spec.protocol import ProtocolSpec
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 LOGGING = ("messages", "rounds")
 # Why a cap: a generated team is built eagerly (and a complete graph has n(n-1) arcs), so a
@@ -158,6 +161,14 @@ class TeamSpec:
             topo = topo.replace(leader=self.leader)
         return topo.arcs(self.ids, self.seed)
 
+    def arc_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The arcs as two arrays (senders, receivers), sorted by sender then receiver —
+        :meth:`arcs` without a Python pair per arc (see :meth:`TopologySpec.arc_arrays`)."""
+        topo = self.topology
+        if topo.kind in ("star", "tree") and topo.leader is None:
+            topo = topo.replace(leader=self.leader)
+        return topo.arc_arrays(self.ids, self.seed)
+
     def fingerprint(self) -> str:
         """A stable 12-hex id of the spec (sha256 of its canonical JSON)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
@@ -190,6 +201,12 @@ class TeamSpec:
         return from_dict(cls, data, path, checked=True)
 
     def to_json(self, indent: int | None = None) -> str:
+        if indent is None:  # the compact form (run ids, RunStarted) is asked for often: kept once made
+            cached = self.__dict__.get("_json")
+            if cached is None:
+                cached = json.dumps(self.to_dict(), sort_keys=False, ensure_ascii=False)
+                object.__setattr__(self, "_json", cached)  # a frozen value: its JSON never changes
+            return cached
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False, ensure_ascii=False)
 
     @classmethod

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 TOPOLOGIES = ("complete", "edges", "erdos_renyi", "ring", "small_world", "star", "tree")
 MAX_DEGREE = 100_000  # branching / neighbours: never more than the largest team
@@ -88,6 +91,17 @@ class TopologySpec:
         if self.kind == "small_world" and len(ids) > 2 and self.k >= len(ids):
             raise SpecError(f"{path}.k", f"must be < the team size {len(ids)}", self.k)
 
+    def arc_arrays(self, ids: Sequence[str], seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`arcs` as two arrays (senders, receivers) in the same order; a complete
+        graph's n(n-1) arcs are made as arrays directly (no Python pair per arc)."""
+        if self.kind == "complete":
+            return _complete_arrays(len(ids))
+        import numpy as np
+
+        arcs = self.arcs(ids, seed)
+        return (np.fromiter((a for a, _ in arcs), dtype=np.int64, count=len(arcs)),
+                np.fromiter((b for _, b in arcs), dtype=np.int64, count=len(arcs)))
+
     def arcs(self, ids: Sequence[str], seed: int) -> tuple[tuple[int, int], ...]:
         """Directed arcs ``(sender, receiver)`` between agent indices, sorted, no self-loops."""
         n = len(ids)
@@ -115,6 +129,16 @@ class TopologySpec:
             undirected = pairs
         both = {(a, b) for a, b in undirected if a != b} | {(b, a) for a, b in undirected if a != b}
         return tuple(sorted(both))
+
+
+def _complete_arrays(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every arc of a complete graph, by sender then receiver: sender a's j-th receiver is
+    j, or j + 1 from a on (skipping a itself)."""
+    import numpy as np  # the spec package stays numpy-free to import
+
+    src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
+    j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
+    return src, j + (j >= src)
 
 
 def _small_world(n: int, k: int, p: float, rng: random.Random) -> set[tuple[int, int]]:

@@ -80,33 +80,38 @@ class AgentModel:
         (first answers once everyone has one, conformity before anyone has, gathers when
         all act)."""
         k = len(batch.question.options) if batch.question is not None else 0
-        answer = self._answers(batch, uniform, truth, k)
         idx = batch.acting
         if idx.size == self.n:  # everyone acts (acting is sorted and unique): no gathers needed
+            answer = self._answers(batch, uniform, truth, k, slice(None))
             return self._replies(answer, truth, normal, batch.inbox_size, slice(None))
-        return self._replies(answer[idx], truth, normal[idx], batch.inbox_size[idx], idx)
+        # a few act (an asynchronous turn): each row depends on its own agent only, so
+        # computing the acting rows alone gives the same answers at O(acting) cost
+        answer = self._answers(batch, uniform[idx], truth, k, idx)
+        return self._replies(answer, truth, normal[idx], batch.inbox_size[idx], idx)
 
-    def _answers(self, batch: RoundBatch, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
-        """Every agent's answer this round (option indices), before picking who acts."""
-        previous = batch.previous
+    def _answers(self, batch: RoundBatch, uniform: np.ndarray, truth: int, k: int,
+                 idx: np.ndarray | slice) -> np.ndarray:
+        """The answers of agents ``idx`` this round (option indices); ``uniform``: their rows."""
+        previous = batch.previous[idx]
         has_previous = previous >= 0
-        weight = batch.inbox_weight
-        heard = batch.inbox_size > 0
-        everyone = np.count_nonzero(has_previous) == self.n  # cheaper than .all() on this hot path
+        weight = batch.inbox_weight[idx]
+        heard = batch.inbox_size[idx] > 0
+        m = previous.size
+        everyone = np.count_nonzero(has_previous) == m  # cheaper than .all() on this hot path
         if not everyone and not has_previous.any():
-            answer = self._first_answers(uniform, truth, k)
+            answer = self._first_answers(uniform, truth, k, idx)
         else:
-            conform = heard & (uniform[:, 2] < self.conformity)
+            conform = heard & (uniform[:, 2] < self.conformity[idx])
             if not everyone:
                 conform &= has_previous
             answer = np.where(conform, _argmax_rows(weight), previous)
             if not everyone:
-                answer = np.where(has_previous, answer, self._first_answers(uniform, truth, k))
+                answer = np.where(has_previous, answer, self._first_answers(uniform, truth, k, idx))
         if batch.view.get("phase") == "aggregate":
             own = np.zeros_like(weight)
-            own[np.arange(self.n), np.maximum(previous, 0)] = 1000 * has_previous
+            own[np.arange(m), np.maximum(previous, 0)] = 1000 * has_previous
             aggregated = _argmax_rows(weight + own)
-            answer = np.where(self.is_leader & heard, aggregated, answer)
+            answer = np.where(self.is_leader[idx] & heard, aggregated, answer)
         return answer
 
     def _replies(self, answer: np.ndarray, truth: int, normal: np.ndarray, inbox_size: np.ndarray,
@@ -122,10 +127,10 @@ class AgentModel:
         tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * inbox_size
         return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
 
-    def _first_answers(self, uniform: np.ndarray, truth: int, k: int) -> np.ndarray:
+    def _first_answers(self, uniform: np.ndarray, truth: int, k: int, idx: np.ndarray | slice) -> np.ndarray:
         if truth < 0:  # nobody in this world knows the answer: a guess
             return np.minimum((uniform[:, 1] * k).astype(np.int64), k - 1)
-        right = uniform[:, 0] < self.competence
+        right = uniform[:, 0] < self.competence[idx]
         wrong = np.minimum((uniform[:, 1] * (k - 1)).astype(np.int64), k - 2)
         wrong = wrong + (wrong >= truth)  # skip the true option
         return np.where(right, truth, wrong)
