@@ -124,9 +124,13 @@ class _Said:
 
 
 class Inbox:
-    """What agents read this round: tallies for batch backends, messages for the rest."""
+    """What agents read this round: tallies for batch backends, messages for the rest.
 
-    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads", "_lost")
+    ``now`` is when the reading agents' turn starts on the run clock (the round's start
+    in synchronous rounds, the activation's instant in an asynchronous run): workloads
+    whose agents keep deadlines (election timeouts, commit timeouts) read the time here."""
+
+    __slots__ = ("votes", "weight", "size", "_said", "_slow", "_inn", "_heads", "_lost", "now")
 
     def __init__(self, votes: np.ndarray, weight: np.ndarray, size: np.ndarray, said: _Said | None = None,
                  slow: list[list[Entry]] | None = None, inn: Sequence[Sequence[int]] = (),
@@ -135,6 +139,7 @@ class Inbox:
         self._said, self._slow, self._inn = said, slow, inn
         self._heads: list | None = None
         self._lost = lost  # receivers the round's broadcast did not reach (they were down)
+        self.now = 0.0  # the turn's start on the run clock (set by the execution model)
 
     @classmethod
     def empty(cls, n: int, k: int) -> "Inbox":

@@ -16,7 +16,7 @@ from llmteams_lab.backends import MockBackend
 from llmteams_lab.errors import RateLimitedError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.messages import AgentReply, AgentRequest
-from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec import TeamSpec, commit_team, election_team, gossip_team
 
 
 def aio(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -71,6 +71,31 @@ def _directed_edges_spec() -> TeamSpec:
     return base.replace(topology={"kind": "edges", "edges": edges, "directed": True})
 
 
+def _failing_saga() -> TeamSpec:
+    steps = [{"name": "draft", "compensation": "withdraw the draft"},
+             {"name": "review", "compensation": "retract the review"},
+             {"name": "publish", "compensation": "unpublish", "fails": True}]
+    return commit_team(steps, protocol="saga", seed=3, max_rounds=60)
+
+
+# the coordination patterns (issue 12): one run of each, with the faults that make it interesting
+COORDINATION_GOLDEN: dict[str, TeamSpec] = {
+    "election_leader_crash": election_team(5, seed=0, max_rounds=80, decisions=2).replace(
+        faults=[{"kind": "drop", "probability": 0.1}, {"kind": "crash", "agent": "a0", "at_round": 20}]),
+    "election_sync_rounds": election_team(3, seed=1, max_rounds=40, decisions=1, execution="synchronous"),
+    "commit_two_phase_blocked": commit_team(3, protocol="two_phase", seed=2, timeout_s=10.0, max_rounds=120).replace(
+        faults=[{"kind": "crash_recover", "agent": "a0", "start_round": 3, "end_round": 40}]),
+    "commit_saga_compensation": _failing_saga(),
+    "commit_primary_backup": commit_team(2, protocol="two_phase", backup=True, seed=3, timeout_s=8.0,
+                                         max_rounds=60).replace(faults=[{"kind": "crash", "agent": "a1",
+                                                                         "at_round": 1}]),
+    "commit_n_version": commit_team(2, protocol="saga", replicas=3, failure_rate=0.3, seed=4, max_rounds=40,
+                                    execution="synchronous"),
+    "gossip_push_complete": gossip_team(24, seed=5),
+    "gossip_push_pull_async": gossip_team(12, seed=6, mode="push_pull", fanout=2, topology="small_world",
+                                          execution="asynchronous"),
+}
+
 # name -> (spec, backends factory or None). Each log is committed as tests/golden/<name>.jsonl.
 GOLDEN: dict[str, tuple[TeamSpec, Any]] = {
     "debate_complete": (team(6, protocol="debate", competence=0.4, conformity=0.5, seed=4, max_rounds=8), None),
@@ -96,6 +121,7 @@ GOLDEN: dict[str, tuple[TeamSpec, Any]] = {
                                     fanout=3).replace(execution="partially_synchronous",
                                                       network={"delay_s": 0.02, "jitter": 0.5, "mailbox": 2,
                                                                "gst_s": 2.0, "delta_s": 0.4}), None),
+    **{name: (spec, None) for name, spec in COORDINATION_GOLDEN.items()},
 }
 
 

@@ -9,7 +9,9 @@
 //     labels, and a click on the nearest point — so a big team stays legible and clickable.
 // Both show fault glyphs per kind (FAULT_STYLE in plots/style.py), the two sides of a
 // partition as coloured halos, message dots coloured by the answer they carry (a click
-// on one shows the message), and answer-share bars above the graph.
+// on one shows the message), and answer-share bars above the graph. Coordination teams
+// also carry roles and badges (`roles`, `badges`): the badge ("♛ t3", "coordinator:
+// prepare") is written under the node and the leader or coordinator is ringed.
 
 const SVG = "http://www.w3.org/2000/svg";
 const W = 460, H = 360, PAD = 34;
@@ -32,6 +34,7 @@ function radius(model, i, big) {
   const c = model.get("confidence")[i];
   const conf = typeof c === "number" ? Math.max(0, Math.min(1, c)) : 0;
   if (big) return 2.2 + 2.5 * conf * Math.min(1, 200 / model.get("agents").length);
+  if ((model.get("roles") || [])[i]) return 12;  // a role, not a confidence: one size
   return 7 + 11 * conf;
 }
 
@@ -44,9 +47,17 @@ function faultStyle(model, kind) {
   return (model.get("fault_style") || {})[kind] || { glyph: "!", color: "#555", dash: "none", label: kind };
 }
 
+const LEADS = ["leader", "coordinator"];  // roles ringed on the graph
+
 function tooltip(model, i) {
   const answers = model.get("answers"), states = model.get("states"), marks = model.get("faults")[i] || [];
   const conf = model.get("confidence")[i], id = model.get("agents")[i];
+  const role = (model.get("roles") || [])[i], badge = (model.get("badges") || [])[i];
+  if (role) {
+    return `${id}: ${role}` + (badge ? ` (${badge})` : "") + (answers[i] != null ? `, holds ${answers[i]}` : "") +
+      (states[i] && states[i] !== "alive" ? ` — ${states[i]}` : "") +
+      (marks.length ? ` — faults: ${marks.map((k) => faultStyle(model, k).label).join(", ")}` : "");
+  }
   return `${id}: ${answers[i] ?? "no answer"}` + (typeof conf === "number" ? ` (confidence ${conf.toFixed(2)})` : "") +
     (states[i] && states[i] !== "alive" ? ` — ${states[i]}` : "") +
     (marks.length ? ` — faults: ${marks.map((k) => faultStyle(model, k).label).join(", ")}` : "");
@@ -89,6 +100,7 @@ function svgView(model, host, ctx) {
       el("path", { class: "ltl-cross", d: "M-6,-6L6,6M6,-6L-6,6" }, g);
       if (labels) el("text", { class: "ltl-label", y: 4 }, g).textContent = id;
       el("g", { class: "ltl-glyphs" }, g);
+      el("text", { class: "ltl-badge" }, g);
       el("title", {}, g);
       g.addEventListener("click", (ev) => { ev.stopPropagation(); select(model, { kind: "node", agent: id }); });
     });
@@ -124,6 +136,12 @@ function svgView(model, host, ctx) {
         halo[i].setAttribute("fill", side >= 0 ? SIDES[side % SIDES.length] : "none");
         halo[i].dataset.side = String(side);
       }
+      const role = (model.get("roles") || [])[i] || "", badge = g.querySelector(".ltl-badge");
+      badge.textContent = (model.get("badges") || [])[i] || "";
+      badge.setAttribute("y", r + 12);
+      g.dataset.role = role;
+      g.dataset.badge = badge.textContent;
+      g.classList.toggle("ltl-lead", LEADS.includes(role));
       g.dataset.answer = answers[i] == null ? "" : answers[i];
       g.dataset.state = state;
       g.dataset.faults = marks.join(",");
@@ -257,6 +275,13 @@ function canvasView(model, host) {
         g.strokeStyle = "#555"; g.lineWidth = 1.2;
         g.beginPath(); g.moveTo(x - 3, y - 3); g.lineTo(x + 3, y + 3); g.moveTo(x + 3, y - 3); g.lineTo(x - 3, y + 3); g.stroke();
       }
+      const role = (model.get("roles") || [])[i];
+      if (LEADS.includes(role)) {  // a big team: only its leader or coordinator is labelled
+        g.strokeStyle = "#222"; g.lineWidth = 2;
+        g.beginPath(); g.arc(x, y, r + 3, 0, 2 * Math.PI); g.stroke();
+        g.fillStyle = "#222"; g.font = "bold 11px system-ui, sans-serif"; g.textAlign = "center";
+        g.fillText((model.get("badges") || [])[i] || role, x, y - r - 6);
+      }
       if (sel.kind === "node" && sel.agent === id) {
         g.strokeStyle = "#D55E00"; g.lineWidth = 2.5;
         g.beginPath(); g.arc(x, y, r + 5, 0, 2 * Math.PI); g.stroke();
@@ -379,7 +404,7 @@ function render({ model, el: host }) {
   for (const name of ["agents", "positions", "edges"]) model.on(`change:${name}`, () => { build(); paint(); });
   model.on("change:legend", () => legend(model, keys));
   for (const name of ["colors", "confidence", "states", "faults", "answers", "round", "selected", "link_faults",
-    "partition", "shares", "note"]) {
+    "partition", "shares", "note", "roles", "badges"]) {
     model.on(`change:${name}`, schedule);
   }
   model.on("change:frame", () => {

@@ -99,15 +99,28 @@ def event_columns() -> str:
 
 
 def event_kinds() -> str:
+    homes = _workload_event_homes()
     rows = []
     for kind in events.event_kinds():
         doc = inspect.getdoc(events.event_class(kind)) or ""
         if not doc:
-            raise PluginError(f"event kind {kind} has no docstring in llmteams_lab/events.py")
-        # a workload's own kinds (events.define_event) have no page of their own to link to
-        name = f"[`{kind}`][llmteams_lab.events.{kind}]" if hasattr(events, kind) else f"`{kind}`"
+            raise PluginError(f"event kind {kind} has no docstring in {homes.get(kind, 'llmteams_lab/events.py')}")
+        name = (f"[`{kind}`][llmteams_lab.events.{kind}]" if hasattr(events, kind) else
+                f"`{kind}` ({code(homes.get(kind, 'a workload'))})")  # a workload's own (events.define_event)
         rows.append(f"| {name} | {code(' '.join(doc.split()))} |")
     return "\n".join(["| kind | what it records |", "|---|---|", *rows])
+
+
+def _workload_event_homes() -> dict[str, str]:
+    """Each workload-defined event kind -> the workload module that defines it."""
+    import llmteams_lab.workloads as workloads
+
+    homes: dict[str, str] = {}
+    for info in pkgutil.walk_packages(workloads.__path__, "llmteams_lab.workloads."):
+        if info.name.endswith(".events"):
+            module = importlib.import_module(info.name)
+            homes.update({k: info.name for k in getattr(module, "__all__", ())})
+    return homes
 
 
 def fault_kinds() -> str:

@@ -148,9 +148,12 @@ class Limiter:
         async with self._turn:
             while True:
                 if self.spec.concurrent is not None and self.in_flight >= self.spec.concurrent:
-                    binding = "concurrent"
+                    held, before = binding, self.clock()
                     self._freed.clear()
                     await self._freed.wait()
+                    # a slot freed at the very instant it began waiting did not hold it (the
+                    # calls ending then just ran first): as on the virtual clock
+                    binding = held if self.clock() <= before else "concurrent"
                     continue
                 now = self.clock()
                 wait, which = self.rates.delay(tokens, now)

@@ -6,12 +6,15 @@ sweep       ``sweep``: run the designs on the same seeds, on an executor, into a
 store       the results on disk (``ResultStore``, ``load_results``)
 runner      one task: a batch of seeds of one design (what workers run)
 baselines   self-consistency at the team's token spend, single members
+strategies  error handling side by side: retries, compensation, voting (``compare_strategies``)
 executors   in-process, ``LocalPool`` (worker processes), Ray (``ray_executor``)
 config, cli ``SWEEP.toml`` and ``llmteams-lab sweep``
 """
 
 from llmteams_lab.experiments.grid import Design, designs, set_path, variant
 from llmteams_lab.experiments.store import ResultStore, load_results
+from llmteams_lab.experiments.strategies import compare_strategies, strategy_table
 from llmteams_lab.experiments.sweep import sweep
 
-__all__ = ["Design", "ResultStore", "designs", "load_results", "set_path", "sweep", "variant"]
+__all__ = ["Design", "ResultStore", "compare_strategies", "designs", "load_results", "set_path", "strategy_table",
+           "sweep", "variant"]

@@ -14,6 +14,13 @@ from llmteams_lab.metrics.consensus import (
     round_agreement,
     rounds_to_consensus,
 )
+from llmteams_lab.metrics.coordination import (
+    commit_outcomes,
+    election_summary,
+    failovers,
+    gossip_spread,
+    gossip_summary,
+)
 from llmteams_lab.metrics.designs import (
     baseline_gains,
     design_summary,
@@ -64,11 +71,12 @@ from llmteams_lab.metrics.workdivision import (
 
 __all__ = ["PROPERTIES", "Property", "SCHEMA", "agent_profiles", "agent_usage", "amdahl", "answer_tallies",
            "baseline_gains", "bootstrap_mean", "byzantine_influence", "check_agreement", "check_causality",
-           "check_run", "check_termination", "check_validity", "convergence", "critical_path_bound",
-           "declared_properties", "design_summary", "empty_frame", "events_frame", "faulty_agents",
-           "happened_before", "held_answers", "idle_rounds", "in_flight", "label_columns", "lanes",
-           "mailbox_lengths", "message_latency", "message_loss", "overhead", "paired_differences", "pareto_front",
-           "per_agent", "per_edge", "policy_bounds", "policy_runs", "prefix", "profile_usage", "round_agreement",
+           "check_run", "check_termination", "check_validity", "commit_outcomes", "convergence",
+           "critical_path_bound", "declared_properties", "design_summary", "election_summary", "empty_frame",
+           "events_frame", "failovers", "faulty_agents", "gossip_spread", "gossip_summary", "happened_before",
+           "held_answers", "idle_rounds", "in_flight", "label_columns", "lanes", "mailbox_lengths",
+           "message_latency", "message_loss", "overhead", "paired_differences", "pareto_front", "per_agent",
+           "per_edge", "policy_bounds", "policy_runs", "prefix", "profile_usage", "round_agreement",
            "round_summary", "rounds_to_consensus", "run_specs", "scaling_exponents", "speculation_summary",
            "speedups", "straggler_gaps", "suspicions", "time_summary", "time_to_recover", "vector_clocks",
            "wilson", "work_bounds", "work_summary", "write_conflicts"]

@@ -7,6 +7,9 @@ The checks live in one registry, :data:`PROPERTIES`. A new protocol (leader elec
 two-phase commit, sagas, gossip ...) names its properties on its protocol class and adds
 one :class:`Property` per new name to the registry below — nothing else changes.
 
+The coordination workloads' properties (leader election, atomic commit and sagas, gossip)
+are listed in ``metrics.coordination_checks``.
+
 The deliberation protocols' properties (what the protocol's rule guarantees whatever its
 agents say, so they hold with liars and crashes too; read with the one definition of who
 holds what in ``metrics.consensus``):
@@ -48,10 +51,12 @@ import polars as pl
 
 from llmteams_lab.errors import ArgumentError, SpecError
 from llmteams_lab.metrics.consensus import held_answers
+from llmteams_lab.metrics.coordination_checks import CHECKS as _COORDINATION
 from llmteams_lab.metrics.faults import faulty_agents
 from llmteams_lab.protocols import PROTOCOLS
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import DOWN_KINDS
+from llmteams_lab.workloads import REGISTRY
 
 __all__ = ["DECISION_REASONS", "PROPERTIES", "Property", "RunLog", "check_agreement", "check_run",
            "check_termination", "check_validity", "declared_properties", "prefix"]
@@ -329,14 +334,19 @@ PROPERTIES: dict[str, Property] = {p.name: p for p in (
     # the consensus problem's own properties (promised by no deliberation protocol: ask by name)
     Property("agreement", _SAFETY, "every correct agent's last answer is the decision", _agreement),
     Property("validity", _SAFETY, "some correct agent first proposed the decision", _validity),
-    # coordination protocols (leader election, commit, sagas, gossip) add theirs here
+    # coordination workloads (election, commit, gossip): see metrics.coordination_checks
+    *(Property(name, kind, says, check) for name, (kind, says, check) in _COORDINATION.items()),
 )}
 
 
 def declared_properties(spec: TeamSpec | None) -> tuple[str, tuple[str, ...]]:
-    """``(protocol, property names)`` a run of ``spec`` promises (none for work division)."""
+    """``(protocol, property names)`` a run of ``spec`` promises: its workload's
+    (``WorkloadKind.properties``), else its deliberation protocol's (none for work division)."""
     if spec is None:
         return "unknown", ()
+    kind = REGISTRY.get(spec.task.kind)
+    if kind is not None and kind.properties is not None:
+        return kind.properties(spec)
     if spec.task.kind == "work_division":
         return "work_division", ()
     protocol = PROTOCOLS[spec.protocol.kind]

@@ -27,6 +27,7 @@ from llmteams_lab.plots.overhead import (
 )
 from llmteams_lab.plots.scheduling import policy_figure, speculation_figure
 from llmteams_lab.plots.spacetime import spacetime_figure, spacetime_segments
+from llmteams_lab.plots.strategies import strategies_figure
 from llmteams_lab.plots.sweeps import sweep_figure
 
 __all__ = [
@@ -50,5 +51,6 @@ __all__ = [
     "spacetime_figure",
     "spacetime_segments",
     "speculation_figure",
+    "strategies_figure",
     "sweep_figure",
 ]

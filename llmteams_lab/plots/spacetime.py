@@ -14,7 +14,12 @@ where the rounds show as time slices — or a replay of the paper's runs):
 * heartbeats as faint lines (hidden until shown from the legend);
 * crashes as grey spans on the lane, fault starts and ends as markers, the failure
   detector's suspicions (▲ on the suspecting lane) and withdrawals (○);
-* round boundaries as dotted verticals (a synchronous round, an asynchronous slice).
+* round boundaries as dotted verticals (a synchronous round, an asynchronous slice);
+* coordination roles: each leader's tenure as a band on its lane labelled "♛ t3" — from
+  its election to when *it* stepped down or went down (its own view: a partitioned old
+  leader's band runs on while a newer leader leads), candidates' elections ("? t4"),
+  step-downs, and the commit protocol's turning points (the coordinator's decision, a
+  blocked participant, a compensation, a backup taking over), each written on its lane.
 
 Big runs: at most ``max_messages`` arrows are drawn (the first ones in time), and the
 title says how many were left out.
@@ -35,6 +40,10 @@ __all__ = ["spacetime_figure", "spacetime_segments"]
 
 _LOST = "#7f7f7f"
 _FATE_KINDS = ("MessageDelivered", "MessageDropped")
+_LEAD = "#F0E442"  # Okabe–Ito yellow: the leader's band
+# role-changing events -> how each is written on its lane
+_ROLE_MARKS = {"ElectionStarted": "? t{value}", "SteppedDown": "↓ t{value}", "Decided": "⚑ {value}",
+               "Blocked": "‖ blocked", "Compensated": "↺ undone", "BackupTookOver": "⇄ backup {peer}"}
 
 
 def _one_run(events: pl.DataFrame) -> pl.DataFrame:
@@ -82,16 +91,44 @@ def spacetime_segments(events: pl.DataFrame, max_messages: int = 3000) -> dict[s
         "suspected": events.filter(pl.col("kind") == "Suspected"),
         "unsuspected": events.filter(pl.col("kind") == "Unsuspected"),
         "rounds": events.filter(pl.col("kind") == "RoundEnded")["t_end"].to_list(),
+        "leads": _lead_spans(events),
+        "roles": events.filter(pl.col("kind").is_in(list(_ROLE_MARKS)) & pl.col("agent").is_not_null()),
     }
 
 
+def _lead_spans(events: pl.DataFrame) -> list[tuple[str, float, float, str]]:
+    """(leader, from, to, term): from its election until it stepped down or went down (or
+    the run's end) — the leader's own view of its tenure."""
+    elected = events.filter(pl.col("kind") == "LeaderElected").sort("t_end", "seq")
+    if not elected.height:
+        return []
+    last = float(events["t_end"].max())
+    ends = events.filter((pl.col("kind") == "SteppedDown") | ((pl.col("kind") == "FaultApplied") & (
+        pl.col("value") == "start") & pl.col("fault").is_in(("crash", "crash_recover")))).select("agent", "t_end")
+    out = []
+    for agent, t0, term in elected.select("agent", "t_end", "value").iter_rows():
+        later = ends.filter((pl.col("agent") == agent) & (pl.col("t_end") >= t0))["t_end"]
+        out.append((agent, float(t0), float(later.min()) if later.len() else last, str(term)))
+    return out
+
+
 def _down_spans(events: pl.DataFrame) -> pl.DataFrame:
-    """(agent, t_start, t_end): each round (or slice) an agent was down, to the round's end."""
+    """(agent, t_start, t_end): when an agent was down — each round (or slice) it was, to
+    the round's end, consecutive ones merged (one shape per outage, not per round: a
+    crash early in a long run would otherwise cost a shape per round)."""
     down = events.filter((pl.col("kind") == "AgentFailed") & pl.col("fault").is_in(("crash", "crash_recover")))
     ends = events.filter(pl.col("kind") == "RoundEnded").select("round", round_end="t_end")
     last = events["t_end"].max() if events.height else 0.0
-    return down.join(ends, on="round", how="left").select(
-        "agent", "t_start", t_end=pl.col("round_end").fill_null(last))
+    spans = down.join(ends, on="round", how="left").select(
+        "agent", "t_start", t_end=pl.col("round_end").fill_null(last)).sort("agent", "t_start")
+    merged: list[list] = []
+    for agent, t0, t1 in spans.iter_rows():
+        if merged and merged[-1][0] == agent and t0 <= merged[-1][2]:
+            merged[-1][2] = max(merged[-1][2], t1)
+        else:
+            merged.append([agent, t0, t1])
+    return pl.DataFrame(merged, schema={"agent": pl.String, "t_start": pl.Float64, "t_end": pl.Float64},
+                        orient="row")
 
 
 def _segments(rows: pl.DataFrame, y: dict[str, int], x0: str, a0: str, x1: str, a1: str):
@@ -115,17 +152,17 @@ def spacetime_figure(events: pl.DataFrame, *, options: tuple[str, ...] | list[st
     colors = answer_colors(tuple(options) or tuple(sorted(answers)))
     _add_turns(fig, data["turns"], y, colors)
     _add_messages(fig, data, y, colors)
-    _add_marks(fig, data, y)
-    # every shape in the one layout update: fig.add_vline / add_shape re-validate the whole
-    # shape list on each call (50 round lines took 0.6 s, most of a live redraw)
-    shapes = _down_shapes(data, y) + [
-        {"type": "line", "x0": t, "x1": t, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
-         "line": {"dash": "dot", "width": 1, "color": "#b0b4ba"}} for t in data["rounds"]]
+    shapes: list[dict[str, Any]] = []  # set once at the end: plotly re-checks every shape on each add_shape
+    _add_marks(fig, data, y, shapes)
+    _add_roles(fig, data, y, shapes)
+    shapes += [{"type": "line", "xref": "x", "yref": "paper", "x0": t, "x1": t, "y0": 0, "y1": 1,
+                "line": {"dash": "dot", "width": 1, "color": "#b0b4ba"}} for t in data["rounds"]]
+    fig.update_layout(shapes=shapes)
     note = f" — first {max_messages} messages shown, {data['left_out']} left out" if data["left_out"] else ""
     fig.update_layout(**base_layout(title + note, height=max(260, 34 * len(lanes) + 110), hovermode="closest",
-                                    legend={"orientation": "v", "x": 1.02, "y": 1.0}), shapes=shapes)
-    fig.update_yaxes(tickvals=list(range(len(lanes))), ticktext=lanes, autorange="reversed", title="agent",
-                     showgrid=True, zeroline=False)
+                                    legend={"orientation": "v", "x": 1.02, "y": 1.0}))
+    fig.update_yaxes(tickvals=list(range(len(lanes))), ticktext=lanes, title="agent", showgrid=True,
+                     zeroline=False, range=[len(lanes) - 0.4, -0.6])  # reversed, with room for the bands
     fig.update_xaxes(title="time on the run's clock (s)", zeroline=False)
     return fig
 
@@ -180,15 +217,11 @@ def _add_messages(fig: go.Figure, data: dict[str, Any], y: dict[str, int], color
                                  name="heartbeats", visible="legendonly", hoverinfo="skip"))
 
 
-def _down_shapes(data: dict[str, Any], y: dict[str, int]) -> list[dict[str, Any]]:
-    """A grey span on an agent's lane for each round (or slice) it was down."""
-    return [{"type": "rect", "x0": t0, "x1": t1, "y0": y[agent] - 0.35, "y1": y[agent] + 0.35, "line": {"width": 0},
-             "fillcolor": "#9aa0a6", "opacity": 0.35, "layer": "below"}
-            for agent, t0, t1 in data["down"].select("agent", "t_start", "t_end").iter_rows()
-            if agent in y and t1 > t0]
-
-
-def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int]) -> None:
+def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int], shapes: list[dict[str, Any]]) -> None:
+    for agent, t0, t1 in data["down"].select("agent", "t_start", "t_end").iter_rows():
+        if agent in y and t1 > t0:
+            shapes.append({"type": "rect", "x0": t0, "x1": t1, "y0": y[agent] - 0.35, "y1": y[agent] + 0.35,
+                           "line": {"width": 0}, "fillcolor": "#9aa0a6", "opacity": 0.35, "layer": "below"})
     faults = data["faults"].filter(pl.col("agent").is_in(list(y)))
     if faults.height:
         fig.add_trace(go.Scatter(
@@ -205,3 +238,25 @@ def _add_marks(fig: go.Figure, data: dict[str, Any], y: dict[str, int]) -> None:
                 marker={"symbol": symbol, "size": 9, "color": "#CC79A7"}, name=name,
                 hovertext=[f"{a} {name} {p}" for a, p in rows.select("agent", "peer").iter_rows()],
                 hoverinfo="text+x"))
+
+
+def _add_roles(fig: go.Figure, data: dict[str, Any], y: dict[str, int], shapes: list[dict[str, Any]]) -> None:
+    """Leaders' bands and crowns, and the role changes written on their lanes."""
+    leads = [(a, t0, t1, term) for a, t0, t1, term in data["leads"] if a in y]
+    shapes += [{"type": "rect", "x0": t0, "x1": max(t1, t0), "y0": y[a] - 0.45, "y1": y[a] + 0.45,
+                "line": {"width": 0}, "fillcolor": _LEAD, "opacity": 0.45, "layer": "below"} for a, t0, t1, _ in leads]
+    if leads:
+        fig.add_trace(go.Scatter(
+            x=[t0 for _, t0, _, _ in leads], y=[y[a] - 0.28 for a, *_ in leads], mode="text",
+            text=[f"♛ t{term}" for *_, term in leads], textposition="middle right", name="leader (its own view)",
+            textfont={"size": 12, "color": "#222"},
+            hovertext=[f"{a} leads term {term} from {t0:.3f} s to {t1:.3f} s" for a, t0, t1, term in leads],
+            hoverinfo="text"))
+    roles = data["roles"].filter(pl.col("agent").is_in(list(y)))
+    if roles.height:
+        labels = [_ROLE_MARKS[k].format(value=v, peer=p or "") for k, v, p in
+                  roles.select("kind", "value", "peer").iter_rows()]
+        fig.add_trace(go.Scatter(
+            x=roles["t_end"].to_list(), y=[y[a] + 0.32 for a in roles["agent"].to_list()], mode="text",
+            text=labels, textposition="bottom center", textfont={"size": 10, "color": "#444"}, name="role changes",
+            hovertext=[f"{a}: {label}" for a, label in zip(roles["agent"].to_list(), labels)], hoverinfo="text+x"))

@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["ANSWER_PALETTE", "FAULT_STYLE", "METRIC_COLORS", "NO_ANSWER", "OKABE_ITO", "PALETTE", "SERIES",
-           "TASK_STATE_COLORS", "answer_colors", "apply", "bar_labels", "base_layout", "fault_style",
+__all__ = ["ANSWER_PALETTE", "FAULT_STYLE", "METRIC_COLORS", "NO_ANSWER", "OKABE_ITO", "PALETTE", "ROLE_COLORS",
+           "SERIES", "TASK_STATE_COLORS", "answer_colors", "apply", "bar_labels", "base_layout", "fault_style",
            "nice_dtick", "nice_ticks", "reference_line", "series_style", "template", "use"]
 
 # Okabe & Ito's colour-blind-safe palette (black last: it is the text colour).
@@ -83,6 +83,12 @@ FAULT_STYLE: dict[str, dict[str, str]] = {
     "malformed": {"glyph": "M", "color": "#CC79A7", "dash": "3 3", "label": "malformed replies"},
     "empty": {"glyph": "∅", "color": "#CC79A7", "dash": "3 3", "label": "empty replies"},
 }
+# Coordination teams (election, commit): each agent's role — the lead roles in the warm
+# colours, the roles that follow in the cool ones (no red/green pair)
+ROLE_COLORS: dict[str, str] = {"leader": "#E69F00", "candidate": "#CC79A7", "follower": "#56B4E9",
+                               "coordinator": "#E69F00", "participant": "#56B4E9", "replica": "#56B4E9",
+                               "primary": "#0072B2", "backup": "#009E73"}
+
 # Work division: what an agent is doing this round
 TASK_STATE_COLORS: dict[str, str] = {"working": "#0072B2", "completed": "#009E73", "blocked": "#E69F00",
                                      "failed": "#D55E00", "idle": "#c9ced6"}

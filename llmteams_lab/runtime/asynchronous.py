@@ -283,6 +283,7 @@ class Happenings:
         t0 = batch[0].time
         idx = np.asarray(acting, dtype=np.int64)
         inbox = self._inbox(idx) if self.bulk is None else self._bulk_inbox(idx, t0)
+        inbox.now = t0
         self.state[idx] = _BUSY
         self.turns[idx] += 1
         self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
@@ -380,6 +381,8 @@ class Happenings:
         run.faults.after_apply(r, acting, slots)
         work.decide(r, run.alive)
         out = work.broadcast(r, acting, slots)
+        if self.bulk is not None and out.named:  # a reply named its recipients: follow messages from now on
+            self.bulk.sending = False
         if self.bulk is not None and self.bulk.sending:
             self._send_bulk(out, t)
         else:

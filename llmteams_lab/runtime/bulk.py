@@ -64,6 +64,8 @@ def bulk_refusal(run: "Run") -> str | None:
         return "agents answered one call at a time, or in real time"
     if run.links.addressed:
         return "agents address some neighbours only"
+    if run.kind.name != "deliberation":  # election, commit, gossip: each message has its own recipients and text
+        return "the workload addresses its messages and reads what each one says"
     n = len(spec.agents)
     if n > 64 and sum(len(o) for o in run.network.out) < n * n // 8:
         return "a sparse team (a block costs O(n) per broadcast)"

@@ -58,6 +58,7 @@ class Links:
         self.gst = net.gst_s if net is not None else None
         self.delta = net.delta_s if net is not None else None
         self._batches = [0] * self.n  # message batches drawn per sender
+        self._out_sets: dict[int, frozenset[int]] = {}  # per sender, its out-neighbours as a set (built once)
 
     @property
     def out(self) -> list[list[int]]:
@@ -75,7 +76,9 @@ class Links:
         the recipients its reply named (``None``: none named)."""
         outs = self.out[s]
         if named is not None:
-            neighbours = set(outs)
+            neighbours = self._out_sets.get(s)
+            if neighbours is None:  # built once per sender: O(out-degree), not per message
+                neighbours = self._out_sets[s] = frozenset(outs)
             return [r for r in named if r in neighbours], [r for r in named if r not in neighbours]
         if s in self.fixed:
             return list(self.fixed[s]), []

@@ -53,6 +53,7 @@ class Rounds:
         faults.begin_round(r, t0)
         network.deliver_due(run.log, r, t0)
         inbox = network.take_inbox()
+        inbox.now = t0
         acting = work.acting(r, run.alive)
         slots = RoundReplySlots(len(run.spec.agents))
         await gather_round(run.groups, acting, work.batch(r, acting, inbox),

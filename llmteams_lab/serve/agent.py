@@ -1,37 +1,35 @@
 """The "model" behind ``serve``: a simulated agent profile answering team prompts.
 
-It reads the prompt the ``openai`` backend renders (the deliberation codec's
-``read_prompt``) and answers with *the* simulated-agent model,
-:func:`~llmteams_lab.workloads.deliberation.agents.answer_one` — the same rules and
-numbers as :class:`~llmteams_lab.workloads.deliberation.SimulatedBackend` — so a team
-run through the real ``openai`` client against ``serve`` behaves like a simulated team.
+It reads the prompt the ``openai`` backend renders back into the request (each workload's
+``codec.read_prompt``, tried in the registry's order) and answers as that workload's
+simulated agent does (``WorkloadKind.serve``) — for deliberation,
+:func:`~llmteams_lab.workloads.deliberation.agents.answer_one`, the same rules and numbers
+as :class:`~llmteams_lab.workloads.deliberation.SimulatedBackend`; for the coordination
+workloads (election, commit, gossip), their simulated agents' choices — so a team run
+through the real ``openai`` client against ``serve`` behaves like a simulated team.
 What ``serve`` adds: it works out the truth where it can (:func:`solve`: the built-in
-generated questions, or answers it was given), waits the drawn latency in real
-seconds, pads the reply text to about ``reply_tokens`` tokens and counts usage from the
-text's length (:func:`~llmteams_lab.workloads.deliberation.codec.estimate_tokens`), as
-the backend estimates it.
+generated questions, or answers it was given), waits the drawn latency in real seconds,
+and counts usage from the text's length
+(:func:`~llmteams_lab.workloads.deliberation.codec.estimate_tokens`), as the backend
+estimates it.
 
-Draws come from numpy's ``SeedSequence([seed, crc32(agent), round])`` — the request's
-``seed`` field when sent — so answers do not depend on the order requests arrive in,
-and a retried request gets the same answer. (The simulated backend draws a whole
-team's table per round instead: same distributions, not the same numbers, since
+Draws come from numpy's ``SeedSequence([seed, crc32(agent), round, ...])`` — the
+request's ``seed`` field when sent — so answers do not depend on the order requests
+arrive in, and a retried request gets the same answer. (The simulated backends draw a
+whole team's table per round instead: same distributions, not the same numbers, since
 ``serve`` does not know an agent's place in its team.)
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import zlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import numpy as np
-
-from llmteams_lab.messages import AgentRequest
+from llmteams_lab.messages import AgentRequest, Question
 from llmteams_lab.spec import AgentSpec
-from llmteams_lab.workloads.deliberation.agents import answer_one
+from llmteams_lab.workloads import REGISTRY, WorkloadKind
 from llmteams_lab.workloads.deliberation.codec import (
     PromptFacts,
     estimate_tokens,
@@ -39,14 +37,11 @@ from llmteams_lab.workloads.deliberation.codec import (
     request_of_facts,
 )
 
-__all__ = ["ChatReply", "answer_chat", "solve"]
+__all__ = ["ChatReply", "answer_chat", "read_request", "solve"]
 
+_PLAYERS: tuple[WorkloadKind, ...] = tuple({w.name: w for w in REGISTRY.values() if w.serve is not None}.values())
 _PRIME = re.compile(r"Which of these numbers is prime\? (.+?)\. Answer with the letter\.")
 _SUM = re.compile(r"What is (\d+) × (\d+) \+ (\d+)\?")
-_MASK64 = (1 << 64) - 1  # a request's seed may be any integer; SeedSequence takes non-negative ones
-_FILLER = (" I compared every option with what my teammates reported before deciding.",
-           " The other options do not hold up when checked one by one.",
-           " I would change my mind only on a clear argument.")
 
 
 @dataclass(frozen=True)
@@ -85,14 +80,11 @@ def _is_prime(x: int) -> bool:
 def answer_chat(body: Mapping[str, Any], profile: AgentSpec, seed: int,
                 answers: Mapping[str, str] | None = None, facts: PromptFacts | None = None) -> ChatReply:
     """The simulated model's reply to one chat-completions request body (``facts``: the
-    body's prompt, when the caller has already parsed it)."""
+    body's deliberation prompt, when the caller has already parsed it)."""
     messages = body.get("messages") or []
-    facts = facts if facts is not None else parse_prompt(messages)
     seed = body["seed"] if isinstance(body.get("seed"), int) else seed
-    if facts is None or not facts.options:
-        content, latency = _small_talk(), profile.latency_s
-    else:
-        content, latency = _deliberate(request_of_facts(facts), profile, seed, answers)
+    played = _play(messages, facts, profile, seed, answers)
+    content, latency = played if played is not None else (_small_talk(), profile.latency_s)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     finish = "stop"
     if isinstance(limit, int) and limit > 0 and estimate_tokens(content) > limit:
@@ -101,28 +93,33 @@ def answer_chat(body: Mapping[str, Any], profile: AgentSpec, seed: int,
     return ChatReply(content, latency, prompt, estimate_tokens(content), finish)
 
 
-def _deliberate(request: AgentRequest, profile: AgentSpec, seed: int,
-                answers: Mapping[str, str] | None) -> tuple[str, float]:
-    question = request.question
-    truth = solve(question.prompt, question.options, answers)
-    rng = np.random.default_rng([seed & _MASK64, zlib.crc32(request.agent.encode("utf-8")), request.round])
-    out = answer_one(request, profile, truth, rng)
-    answer = question.options[int(out.answer[0])]
-    confidence = int(out.confidence[0]) / 1000
-    return json.dumps({"answer": answer, "confidence": confidence,
-                       "message": _message(answer, len(request.inbox), profile.reply_tokens)}), float(out.latency_s[0])
+def read_request(messages: Any, facts: PromptFacts | None = None) -> tuple[WorkloadKind, AgentRequest] | None:
+    """The workload whose prompt ``messages`` is, and the request it describes (``None``:
+    no workload's prompt). ``facts``: the messages' deliberation prompt, already parsed."""
+    for kind in _PLAYERS:
+        if kind.name == "deliberation":
+            facts = facts if facts is not None else parse_prompt(messages)
+            request = request_of_facts(facts) if facts is not None and facts.options else None
+        else:
+            request = kind.codec.read_prompt(messages)
+        if request is not None:
+            return kind, request
+    return None
 
 
-def _message(answer: str, heard_count: int, reply_tokens: int) -> str:
-    heard = f" after reading {heard_count} message(s)" if heard_count else ""
-    text = f"My answer is {answer}{heard}."
-    i = 0
-    while estimate_tokens(text) < reply_tokens - 12:  # the JSON around the message costs ~12 tokens
-        text += _FILLER[i % len(_FILLER)]
-        i += 1
-    return text
+def _play(messages: Any, facts: PromptFacts | None, profile: AgentSpec, seed: int,
+          answers: Mapping[str, str] | None) -> tuple[str, float] | None:
+    found = read_request(messages, facts)
+    if found is None:
+        return None
+    kind, request = found
+
+    def truth(question: Question) -> str | None:
+        return solve(question.prompt, question.options, answers)
+
+    return kind.serve(request, profile, seed, truth)
 
 
 def _small_talk() -> str:
     return ("I am a simulated agent served by llmteams-lab; I answer the team prompts its openai backend "
-            "sends (a 'Round: N' block with a question and options).")
+            "sends (a 'Round: N' block with a question and options, or a 'Coordination:' turn).")

@@ -4,6 +4,9 @@ multiple_choice  a generated question with ``options`` labelled A, B, C ...
 arithmetic       a generated sum; ``options`` candidate numbers, one of them right
 custom           your own ``prompt``, ``choices`` and ``answer``
 work_division    a task DAG the team divides (``work``: a :class:`WorkSpec`, see ``spec.tasks``)
+election, commit, gossip
+                 coordination patterns (``election``, ``commit``, ``gossip``: their specs,
+                 see ``spec.coordination``; ``commit`` must be given, the others default)
 The generated question depends only on the team's seed and ``index``, so a sweep over
 ``index`` asks different questions reproducibly. ``seed`` (optional) pins the question —
 and a work DAG's task sizes — to a seed of its own, so the team's seed can vary the agents'
@@ -19,9 +22,10 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
+from llmteams_lab.spec.coordination import COORDINATION_TASKS, CommitSpec, ElectionSpec, GossipSpec
 from llmteams_lab.spec.tasks import WorkSpec
 
-TASKS = ("arithmetic", "custom", "multiple_choice", "work_division")
+TASKS = ("arithmetic", "commit", "custom", "election", "gossip", "multiple_choice", "work_division")
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,12 @@ class TaskSpec:
     answer: str | None = None
     work: WorkSpec | None = None
     seed: int | None = None  # the seed of the question (work sizes); None: the team's seed
+    election: ElectionSpec | None = None
+    commit: CommitSpec | None = None
+    gossip: GossipSpec | None = None
 
     _TUPLES = ("choices",)
-    _NESTED = {"work": WorkSpec}
+    _NESTED = {"work": WorkSpec, **COORDINATION_TASKS}
 
     def __post_init__(self) -> None:
         c.one_of("kind", self.kind, TASKS)
@@ -65,6 +72,21 @@ class TaskSpec:
                             "'work_division'", self.work)
         if self.kind != "work_division" and self.work is not None:
             raise SpecError("work", "is only allowed with kind 'work_division'", show_got=False)
+        self._check_coordination()
+
+    def _check_coordination(self) -> None:
+        """Each coordination kind's spec: only with its kind; defaults when left out."""
+        for name, cls in COORDINATION_TASKS.items():
+            value = getattr(self, name)
+            if value is not None and self.kind != name:
+                raise SpecError(name, f"is only allowed with kind {name!r}", show_got=False)
+            if self.kind == name and value is None:
+                if name == "commit":
+                    raise SpecError("commit", "must be a CommitSpec (protocol and steps) for kind 'commit'",
+                                    show_got=False)
+                object.__setattr__(self, name, cls())
+            elif value is not None and not isinstance(value, cls):
+                raise SpecError(name, f"must be a {cls.__name__}", value)
 
     def replace(self, **changes: Any) -> "TaskSpec":
         return _replace(self, **changes)

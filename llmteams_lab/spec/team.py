@@ -20,6 +20,7 @@ from llmteams_lab.spec._toml import dumps as toml_dumps
 from llmteams_lab.spec._toml import loads as toml_loads
 from llmteams_lab.spec.agent import AgentSpec
 from llmteams_lab.spec.budgets import Budgets
+from llmteams_lab.spec.coordination import check_coordination
 from llmteams_lab.spec.endpoint import EndpointSpec
 from llmteams_lab.spec.faults import (
     FailurePolicySpec,
@@ -126,6 +127,7 @@ class TeamSpec:
         c.one_of("execution", self.execution, EXECUTIONS)
         self._check_team()
         check_communication(self)
+        check_coordination(self)
 
     def _profiled(self) -> tuple[AgentSpec, ...]:
         """The agents with the mix's profiles and the team's own profiles applied."""

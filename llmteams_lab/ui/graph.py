@@ -13,7 +13,11 @@ complete graph has 999,000 — the graph notes how many are hidden instead. Answ
 bars above the graph give the team's split at a glance, at any size.
 
 Work-division teams are coloured by what each agent is doing (working, completed a task,
-blocked, failed its tests, idle) instead of by answer.
+blocked, failed its tests, idle) instead of by answer. Coordination teams (election,
+commit, gossip) carry each agent's role and badge: the leader wears a crown and its term
+("♛ t3"), a candidate "? t4", the coordinator its phase, each participant its step's
+state — drawn under the node, the leader or coordinator ringed, and nodes, legend and
+share bars coloured by role (gossip teams, which have no roles, keep the value held).
 
 Flow control: every view says hello when it renders and acknowledges each painted
 frame. :attr:`TeamGraph.caught_up` tells the lab whether the browser has drawn the last
@@ -30,7 +34,7 @@ from typing import Any, Callable, Sequence
 import anywidget
 import traitlets as t
 
-from llmteams_lab.plots.style import FAULT_STYLE, NO_ANSWER, TASK_STATE_COLORS, answer_colors
+from llmteams_lab.plots.style import FAULT_STYLE, NO_ANSWER, ROLE_COLORS, TASK_STATE_COLORS, answer_colors
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.ui._assets import asset
 from llmteams_lab.ui.history import RoundState
@@ -67,6 +71,8 @@ class TeamGraph(anywidget.AnyWidget):
     fault_style = t.Dict().tag(sync=True)  # kind -> glyph, colour, dash, label (plots.style)
     partition = t.List(t.Int()).tag(sync=True)  # side of each agent in a partition (-1: none)
     shares = t.List(t.List()).tag(sync=True)  # [label, colour, agents] per answer (or activity)
+    roles = t.List(t.Unicode()).tag(sync=True)  # coordination teams: each agent's role ([] otherwise)
+    badges = t.List(t.Unicode()).tag(sync=True)  # ... and its badge: "♛ t3", "coordinator: prepare"
     messages = t.List(t.List()).tag(sync=True)  # [sender, receiver, status, colour, message index]
     link_faults = t.List(t.List()).tag(sync=True)  # [agent index, agent index, fault kind]
     note = t.Unicode("").tag(sync=True)
@@ -141,6 +147,13 @@ class TeamGraph(anywidget.AnyWidget):
             self.link_faults = [[index[a], index[b], kind] for a, b, kind in state.links
                                 if a in index and b in index]
             self.partition = list(state.sides) if state.sides else []
+            self.roles, self.badges = list(state.roles), list(state.badges)
+            if any(state.roles):
+                self.colors = [CRASHED if s == "crashed" else ROLE_COLORS.get(r, NO_ANSWER)
+                               for r, s in zip(state.roles, state.states)]
+                legend = [[r, c] for r, c in ROLE_COLORS.items() if r in state.roles] + [["crashed", CRASHED]]
+                if legend != self.legend:
+                    self.legend = legend
             self.shares = self._shares(state, palette)
             self.note = self._note(state)
             self.round = state.round
@@ -157,6 +170,13 @@ class TeamGraph(anywidget.AnyWidget):
     def _shares(self, state: RoundState, palette: dict[str, str]) -> list[list]:
         """Agents per answer (work teams: per activity), crashed and silent ones last."""
         counts: dict[str, int] = {}
+        if any(state.roles):
+            for role, s in zip(state.roles, state.states):
+                label = "crashed" if s == "crashed" else role
+                counts[label] = counts.get(label, 0) + 1
+            return [[k, CRASHED if k == "crashed" else ROLE_COLORS.get(k, NO_ANSWER), v] for k, v in
+                    sorted(counts.items(), key=lambda kv: list(ROLE_COLORS).index(kv[0]) if kv[0] in ROLE_COLORS
+                           else len(ROLE_COLORS))]
         keys = state.activity if self.work and state.activity else state.answers
         for value, s in zip(keys, state.states):
             label = "crashed" if s == "crashed" else ("no answer" if value is None else value)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Sequence
 from llmteams_lab.events import Event
 from llmteams_lab.spec.faults import DOWN_KINDS
 
-__all__ = ["FaultNote", "MessageRow", "RoundState", "collect_messages", "fault_notes", "next_state",
+__all__ = ["FaultNote", "MessageRow", "RoundState", "agent_roles", "collect_messages", "fault_notes", "next_state",
            "partition_sides", "suspected_counts", "work_activity"]
 
 _FATES = {"MessageDelivered": "delivered", "MessageDropped": "dropped", "MessageDelayed": "delayed"}
@@ -78,6 +78,8 @@ class RoundState:
     activity: tuple[str, ...] = ()  # work division: working | completed | blocked | failed | idle
     suspected: tuple[int, ...] = ()  # asynchronous runs: how many peers' failure detectors suspect each agent
     time: float = 0.0  # the run's clock at the end of the round (an asynchronous run's virtual time)
+    roles: tuple[str, ...] = ()  # coordination: leader | candidate | follower | coordinator | participant ...
+    badges: tuple[str, ...] = ()  # coordination: "♛ t3", "coordinator: prepare", "part1: done" ... per agent
 
     @classmethod
     def initial(cls, ids: Sequence[str]) -> "RoundState":
@@ -165,10 +167,11 @@ def next_state(prev: RoundState, ids: Sequence[str], round: int, events: Sequenc
         messages = tuple(m._replace(status="receiver down") if m.receiver in down and m.status == "delivered"
                          else m for m in messages)
     links = link_faults(ids, active) if len(ids) <= PAIRS_UP_TO else _link_only(ids, active)
+    roles, badges = agent_roles(ids, snapshot or {}, prev)
     return RoundState(round, tuple(answers), tuple(confidence), states, tuple(tuple(sorted(f)) for f in faults),
                       messages, aggregated, decision, correct, fault_notes(events), links,
                       tuple(sorted(active)), partition_sides(ids, active), work_activity(ids, events, answers, states),
-                      suspected_counts(ids, snapshot or {}), time)
+                      suspected_counts(ids, snapshot or {}), time, roles, badges)
 
 
 def suspected_counts(ids: Sequence[str], snapshot: dict[str, Any]) -> tuple[int, ...]:
@@ -184,6 +187,25 @@ def suspected_counts(ids: Sequence[str], snapshot: dict[str, Any]) -> tuple[int,
                 if suspect in index:
                     counts[index[suspect]] += 1
     return tuple(counts) if seen else ()
+
+
+def agent_roles(ids: Sequence[str], snapshot: dict[str, Any], prev: RoundState
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Each agent's role and badge in a coordination team (``run.state()``'s ``role`` and
+    ``badge``: the leader's crown and term, a coordinator's phase, a participant's step);
+    ``((), ())`` for teams whose workload has none. An agent the snapshot leaves out
+    keeps what it had."""
+    if not any(isinstance(a, dict) and "badge" in a for a in snapshot.values()):
+        return prev.roles, prev.badges
+    old_roles = prev.roles or ("",) * len(ids)
+    old_badges = prev.badges or ("",) * len(ids)
+    roles, badges = [], []
+    for k, aid in enumerate(ids):
+        agent = snapshot.get(aid)
+        agent = agent if isinstance(agent, dict) else {}
+        roles.append(str(agent.get("role") or old_roles[k]))
+        badges.append(str(agent.get("badge") if "badge" in agent else old_badges[k]))
+    return tuple(roles), tuple(badges)
 
 
 def partition_sides(ids: Sequence[str], active: set[str]) -> tuple[int, ...]:

@@ -18,6 +18,9 @@ __all__ = ["AnswerFaults", "REGISTRY", "Workload", "WorkloadKind", "codec_for", 
 _PACKAGES = (
     "llmteams_lab.workloads.deliberation",
     "llmteams_lab.workloads.workdivision",
+    "llmteams_lab.workloads.election",
+    "llmteams_lab.workloads.gossip",
+    "llmteams_lab.workloads.commit",
 )
 
 REGISTRY: dict[str, WorkloadKind] = {

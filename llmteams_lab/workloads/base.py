@@ -23,7 +23,9 @@ gets a unique activation number as its round (it keys simulated agents' draws) w
 ``request`` gets the agent's own turn count. Messages carry a workload's own content in
 their text (``Outgoing.texts``, e.g. JSON) and may name their recipients
 (``Outgoing.named``); a workload records its own happenings with event types it defines
-with :func:`llmteams_lab.events.define_event`.
+with :func:`llmteams_lab.events.define_event`. ``inbox.now`` is when the turn starts on
+the run clock, so a workload whose agents keep deadlines (election and commit timeouts)
+knows, when it builds a request, which deadlines have passed.
 
 Its frame-level metrics live in ``llmteams_lab.metrics`` (they need polars, which sits
 lower on the import ladder than the workloads).
@@ -40,7 +42,7 @@ from llmteams_lab.backends.base import Backend, Codec, RoundBatch
 from llmteams_lab.messages import AgentRequest, Question
 from llmteams_lab.protocols import Decision
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
-from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec import AgentSpec, TeamSpec
 
 if TYPE_CHECKING:  # pragma: no cover - the engine's log and logging mode (runtime, above)
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -112,6 +114,14 @@ class WorkloadKind:
     continuous    in an asynchronous run, whether an agent takes its next turn as soon as
                   its last one ended (workers on a task board) rather than when a message
                   wakes it (deliberating agents)
+    properties    ``spec -> (protocol name, property names)``: the safety and liveness
+                  properties a run of ``spec`` promises (checked by ``metrics.safety``);
+                  ``None``: the spec's deliberation protocol says (or none, for work division)
+    serve         how its simulated agent answers one request read back from a prompt
+                  (``codec.read_prompt``), for ``llmteams-lab serve``:
+                  ``(request, profile, seed, truth) -> (reply text, latency_s)``, where
+                  ``truth(question)`` is the right option when the server can know it
+                  (``None``: its agents are not played by ``serve``)
     """
 
     name: str
@@ -121,3 +131,6 @@ class WorkloadKind:
     simulated: Callable[[TeamSpec], Backend]
     answer_faults: Callable[[Workload, Sequence[float | None], np.ndarray], AnswerFaults] | None = None
     continuous: bool = False
+    properties: Callable[[TeamSpec], tuple[str, tuple[str, ...]]] | None = None
+    serve: Callable[[AgentRequest, AgentSpec, int, Callable[[Question], "str | None"]],
+                    tuple[str, float]] | None = None

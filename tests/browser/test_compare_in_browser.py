@@ -31,7 +31,9 @@ def test_two_designs_side_by_side_with_a_synchronised_scrubber(page, jupyterlab,
     page.click(".ltl-compare-jump")  # "go to divergence": every panel shows round 2, highlighted
     page.wait_for_function("() => [...document.querySelectorAll('.ltl-compare .ltl-graph')]"
                            ".every(g => g.dataset.round === '2')", timeout=10_000)
-    page.wait_for_selector(".ltl-compare-panel.ltl-diverged", timeout=10_000)
+    page.wait_for_function("() => document.querySelectorAll('.ltl-compare-panel.ltl-diverged').length === 2 && "
+                           "[...document.querySelectorAll('.ltl-compare-caption')]"
+                           ".every(c => c.textContent.startsWith('round 2'))", timeout=10_000)  # both panels redrawn
     highlighted = page.locator(".ltl-compare-panel.ltl-diverged").count()
     captions = page.locator(".ltl-compare-caption").all_text_contents()
     banner = page.locator(".ltl-compare-banner").text_content()

@@ -69,3 +69,31 @@ def test_several_runs_are_refused_with_a_hint() -> None:
     a, b = run_sync(team(3, seed=1)), run_sync(team(3, seed=2))
     with pytest.raises(ArgumentError, match="must hold one run"):
         spacetime_figure(pl.concat([a.events, b.events]))
+
+
+def test_leaders_wear_their_term_until_they_go_down_and_role_changes_are_written() -> None:
+    from llmteams_lab.spec import election_team
+
+    spec = election_team(5, seed=0, max_rounds=80, decisions=2).replace(
+        faults=[FaultSpec(kind="crash", agent="a0", at_round=20)])
+    ev = run_sync(spec).events
+    elected = ev.filter(pl.col("kind") == "LeaderElected").sort("t_end").select("agent", "t_end", "value").rows()
+    crash = ev.filter((pl.col("kind") == "FaultApplied") & (pl.col("agent") == "a0"))["t_end"][0]
+    data = spacetime_segments(ev)
+    assert [(a, term) for a, _, _, term in data["leads"]] == [(a, term) for a, _, term in elected]
+    first = data["leads"][0]
+    assert first[0] == "a0" and first[1] == elected[0][1] and first[2] == crash  # until it went down
+    assert data["leads"][-1][2] == ev["t_end"].max()  # the last leader leads to the end
+    fig = spacetime_figure(ev)
+    crowns = next(t for t in fig.data if t.name == "leader (its own view)")
+    assert list(crowns.text) == [f"♛ t{term}" for _, _, term in elected]
+    bands = [s for s in fig.layout.shapes if s.fillcolor == "#F0E442"]
+    assert [(b.x0, b.x1) for b in bands] == [(t0, t1) for _, t0, t1, _ in data["leads"]]
+    marks = next(t for t in fig.data if t.name == "role changes")
+    started = ev.filter(pl.col("kind") == "ElectionStarted")["value"].to_list()
+    assert [m for m in marks.text if m.startswith("? t")] == [f"? t{v}" for v in started]
+
+
+def test_a_deliberating_run_has_no_role_marks() -> None:
+    fig = spacetime_figure(_async_run().events)
+    assert not [t for t in fig.data if t.name in ("leader (its own view)", "role changes")]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from llmteams_lab import team
 from llmteams_lab.events import events_to_jsonl
-from tests.support import golden_jsonl, no_stop, run_events
+from tests.support import COORDINATION_GOLDEN, golden_jsonl, no_stop, run_events
 
 ROOT = Path(__file__).resolve().parents[2]
-CROSS_PROCESS = ["debate_complete", "debate_rounds_logging", "mock_flaky_tree"]
+CROSS_PROCESS = ["debate_complete", "debate_rounds_logging", "mock_flaky_tree", *COORDINATION_GOLDEN]
 
 
 def digest(text: str) -> str:

@@ -137,3 +137,17 @@ def test_real_backend_errors_follow_the_same_policy() -> None:
     _, events = run_all(spec, MockBackend(script))
     assert [(e.agent, e.round) for e in of(events, "AgentRetried")] == [("a2", 1), ("a2", 2)]
     assert [(e.agent, e.fault) for e in of(events, "AgentFailed")] == [("a2", "rate_limited")] * 2
+
+
+@pytest.mark.parametrize("extra", [{"faults": [FaultSpec(kind="server_error", agent="a1", at_round=2)]},
+                                   {"failure_policy": FailurePolicySpec(on_error="retry", retries=2)}])
+def test_an_asynchronous_run_of_simulated_agents_stays_on_the_virtual_clock(extra) -> None:
+    """The fault wrapper answers for its backend's clock too: a backend fault or a retry
+    policy must not turn a simulated run's virtual seconds into real (near-zero) ones."""
+    spec = no_stop(team(4, max_rounds=3)).replace(execution="asynchronous", **extra)
+    plain = no_stop(team(4, max_rounds=3)).replace(execution="asynchronous")
+    _, events = run_all(spec)
+    _, reference = run_all(plain)
+    first = [e.t_end for e in of(events, "AgentReplied", round=1)]
+    assert first == [e.t_end for e in of(reference, "AgentReplied", round=1)]
+    assert min(first) > 0.1  # simulated latencies are around latency_s = 1 s

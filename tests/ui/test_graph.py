@@ -15,6 +15,7 @@ from llmteams_lab.plots import NO_ANSWER, answer_colors
 from llmteams_lab.ui import RoundState, TeamGraph
 from llmteams_lab.ui.graph import CRASHED, MAX_ANIMATED, layout_positions
 from llmteams_lab.ui.history import next_state
+from tests.support import aio
 
 
 def _graph(spec, options=("A", "B", "C")) -> TeamGraph:
@@ -130,3 +131,46 @@ def test_a_thousand_agents_sit_on_concentric_rings_far_enough_apart_to_click():
     assert len({tuple(p) for p in pos}) == 1000
     nearest = min(math.dist(a, b) for i, a in enumerate(pos[:300]) for b in pos[i + 1:])
     assert nearest * 292 > 3.5, "at least 3.5 px apart on the canvas (292 px across)"
+
+
+@aio
+async def test_coordination_roles_reach_the_graph_round_by_round():
+    from llmteams_lab.spec import commit_team, election_team
+    from llmteams_lab.ui import LabController
+
+    ctl = LabController(election_team(5, seed=0, decisions=1, max_rounds=60))
+    while not any(e.kind == "LeaderElected" for e in ctl.run.events):
+        await ctl.step()
+    elected = next(e for e in ctl.run.events if e.kind == "LeaderElected")
+    g = TeamGraph()
+    g.set_team(ctl.spec)
+    assert g.roles == [] and g.badges == []  # round 0: nobody has a role yet
+    g.show(ctl.history[-1])
+    leader = g.agents.index(elected.agent)
+    assert g.roles[leader] == "leader" and g.badges[leader] == f"♛ t{elected.value}"
+    assert all(r in ("follower", "candidate") for k, r in enumerate(g.roles) if k != leader)
+    assert all(b.endswith(f"t{elected.value}") for b in g.badges)
+    from llmteams_lab.plots.style import ROLE_COLORS
+
+    assert g.colors == [ROLE_COLORS[r] for r in g.roles]  # coloured by role, not by a (missing) answer
+    assert {label: n for label, _, n in g.shares} == {r: g.roles.count(r) for r in set(g.roles)}
+    assert [label for label, _ in g.legend][-1] == "crashed" and "leader" in [label for label, _ in g.legend]
+    g.show(ctl.history[1])  # scrubbing back: the roles of that round, not the latest
+    assert "leader" not in g.roles
+
+    commit = LabController(commit_team(2, seed=1, max_rounds=40))
+    await commit.step()
+    await commit.step()
+    g.set_team(commit.spec)
+    g.show(commit.history[-1])
+    assert g.roles[0] == "coordinator" and g.badges[0].startswith("coordinator: ")
+    assert g.roles[1:] == ["participant", "participant"]
+    assert [b.split(":")[0] for b in g.badges[1:]] == ["part1", "part2"]
+
+
+def test_a_deliberating_team_has_no_roles_on_its_graph():
+    g = _graph(team(4, seed=1))
+    state = next_state(g_initial := RoundState.initial(g.agents), g.agents, 1, [],
+                       {a: {"answer": "B", "confidence": 0.5} for a in g.agents}, None)
+    g.show(state)
+    assert g.roles == [] and g.badges == [] and g_initial.badges == ()

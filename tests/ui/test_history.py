@@ -90,3 +90,17 @@ def test_messages_to_a_crashed_agent_are_not_shown_as_delivered():
               MessageSent("r", 1, 1, "a0", "a2", value="A"), MessageDelivered("r", 1, 2, "a0", "a2", value="A")]
     state = next_state(RoundState.initial(IDS), IDS, 1, events, None, None)
     assert state.messages[0].status == "receiver down"
+
+
+def test_roles_and_badges_come_from_the_snapshot_and_persist_where_it_is_silent():
+    from llmteams_lab.ui.history import agent_roles
+
+    ids = ("a0", "a1", "a2")
+    start = RoundState.initial(ids)
+    assert agent_roles(ids, {"a0": {"answer": "B"}}, start) == ((), ())  # no badges: not a coordination team
+    snap = {a: {"role": "follower", "badge": "t1"} for a in ids} | {"a1": {"role": "leader", "badge": "♛ t1"}}
+    roles, badges = agent_roles(ids, snap, start)
+    assert roles == ("follower", "leader", "follower") and badges == ("t1", "♛ t1", "t1")
+    later = RoundState(1, (None,) * 3, (0.0,) * 3, ("alive",) * 3, ((),) * 3, roles=roles, badges=badges)
+    roles2, badges2 = agent_roles(ids, {"a2": {"role": "candidate", "badge": "? t2"}}, later)
+    assert roles2 == ("follower", "leader", "candidate") and badges2 == ("t1", "♛ t1", "? t2")

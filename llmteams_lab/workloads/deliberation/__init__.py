@@ -8,7 +8,7 @@ faults     what Byzantine, sycophant, stubborn ... agents answer
 """
 
 from llmteams_lab.workloads.base import WorkloadKind
-from llmteams_lab.workloads.deliberation.agents import AgentModel, SimulatedBackend
+from llmteams_lab.workloads.deliberation.agents import AgentModel, SimulatedBackend, answer_served
 from llmteams_lab.workloads.deliberation.codec import CODEC
 from llmteams_lab.workloads.deliberation.faults import answer_faults
 from llmteams_lab.workloads.deliberation.questions import make_question
@@ -23,4 +23,5 @@ WORKLOAD = WorkloadKind(
     codec=CODEC,
     simulated=SimulatedBackend,
     answer_faults=answer_faults,
+    serve=answer_served,
 )

@@ -32,17 +32,21 @@ measured and removed: no difference in a user workflow — 300 runs of 10 agents
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+import zlib
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
+from llmteams_lab.backends.tokens import estimate_tokens
 from llmteams_lab.errors import ArgumentError
-from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.messages import AgentReply, AgentRequest, Question
 from llmteams_lab.spec import AgentSpec, TeamSpec
 
-__all__ = ["AgentModel", "SimulatedBackend", "answer_one", "batch_of_request", "draw_latency"]
+__all__ = ["AgentModel", "SimulatedBackend", "answer_one", "answer_served", "batch_of_request", "draw_latency",
+           "pad_message"]
 
 _STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams
 
@@ -184,6 +188,39 @@ def answer_one(request: AgentRequest, profile: AgentSpec, truth: str | None,
     uniform, normal = rng.random((1, 3)), rng.standard_normal((1, 2))
     return model.respond(batch_of_request(request, 1, 0), uniform, normal,
                          options.index(truth) if truth in options else -1)
+
+
+_MASK64 = (1 << 64) - 1  # a request's seed may be any integer; SeedSequence takes non-negative ones
+_FILLER = (" I compared every option with what my teammates reported before deciding.",
+           " The other options do not hold up when checked one by one.",
+           " I would change my mind only on a clear argument.")
+
+
+def answer_served(request: AgentRequest, profile: AgentSpec, seed: int,
+                  truth: Callable[[Question], str | None]) -> tuple[str, float]:
+    """The deliberation workload's ``serve`` hook: the JSON reply text and latency of
+    :func:`answer_one` for a request read back from a prompt, drawing from
+    ``SeedSequence([seed, crc32(agent), round])`` (so answers do not depend on the order
+    requests arrive in); the message is padded to about ``reply_tokens`` tokens."""
+    question = request.question
+    rng = np.random.default_rng([seed & _MASK64, zlib.crc32(request.agent.encode("utf-8")), request.round])
+    out = answer_one(request, profile, truth(question) if question is not None else None, rng)
+    answer = question.options[int(out.answer[0])]
+    confidence = int(out.confidence[0]) / 1000
+    message = pad_message(f"My answer is {answer}" + (f" after reading {len(request.inbox)} message(s)"
+                                                        if request.inbox else "") + ".", profile.reply_tokens)
+    return json.dumps({"answer": answer, "confidence": confidence, "message": message}), float(out.latency_s[0])
+
+
+def pad_message(text: str, reply_tokens: int) -> str:
+    """``text`` lengthened with plain sentences to about ``reply_tokens`` tokens (the JSON
+    around a reply's message costs ~12 tokens), so a served reply's usage follows the
+    simulated agent's profile."""
+    i = 0
+    while estimate_tokens(text) < reply_tokens - 12:
+        text += _FILLER[i % len(_FILLER)]
+        i += 1
+    return text
 
 
 def batch_of_request(request: AgentRequest, n: int, i: int) -> RoundBatch:

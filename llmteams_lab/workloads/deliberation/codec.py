@@ -27,11 +27,11 @@ from typing import Any, Sequence
 
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.messages import AgentRequest, Message, ParsedReply, Question
-from llmteams_lab.workloads.deliberation.replies import ReplyFields, match_option, parse_reply
+from llmteams_lab.workloads.deliberation.replies import ReplyFields, json_object, match_option, parse_reply
 
 __all__ = ["CODEC", "DeliberationCodec", "PromptFacts", "ReplyFields", "estimate_prompt_tokens", "estimate_tokens",
-           "inbox_line", "match_option", "parse_prompt", "parse_reply", "render_messages", "request_of_facts",
-           "response_format"]
+           "inbox_line", "json_object", "match_option", "parse_prompt", "parse_reply", "render_messages",
+           "request_of_facts", "response_format"]
 
 _HEADER = "Round: "
 _INBOX = re.compile(r'^- from ("(?:[^"\\]|\\.)*"): (?:answer ("(?:[^"\\]|\\.)*")|no answer) '

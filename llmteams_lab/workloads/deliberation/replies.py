@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from llmteams_lab.errors import MalformedOutputError
 
-__all__ = ["ReplyFields", "match_option", "parse_reply"]
+__all__ = ["ReplyFields", "json_object", "match_option", "parse_reply"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def parse_reply(text: str | None, options: Sequence[str]) -> ReplyFields:
     """The reply's answer (one of ``options``), confidence and message; see module doc."""
     if text is None or not text.strip():
         raise MalformedOutputError("the model returned an empty reply")
-    data = _json_object(text)
+    data = json_object(text)
     raw = None
     if data is not None:
         raw = next((data[k] for k in ("answer", "final_answer", "choice") if k in data), None)
@@ -229,8 +229,9 @@ def _confidence(value: Any) -> float | None:
     return float(number) if 0 <= number <= 1 else None
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text`` (code fences and prose around it are ignored)."""
+def json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text`` (code fences and prose around it are ignored);
+    every workload's codec reads model replies with it."""
     body = _FENCE.sub("", text.strip())
     try:
         data = json.loads(body)
