@@ -7,7 +7,7 @@ process, best of ``--repeats``, split into the phases a user pays for:
   spec     building and validating the TeamSpec (``gossip_team``)
   build    ``Run(spec)``: the engine's network (the topology's n(n-1) arcs), the log,
            the workload and the backend (``build_of_which_topology_arcs``: the arcs alone,
-           as the engine makes them — ``TeamSpec.arc_arrays``, numpy arrays)
+           as the engine makes them — ``runtime.network.team_arcs``, numpy arrays)
   steps    every round until the run ends
 
 and, for the steps, where the time goes (cProfile, by module; profiling inflates the
@@ -38,6 +38,7 @@ from _timing import emit
 
 from llmteams_lab import Run, team
 from llmteams_lab.metrics import events_frame, gossip_summary, overhead
+from llmteams_lab.runtime.network import team_arcs
 from llmteams_lab.spec import gossip_team
 
 
@@ -55,7 +56,7 @@ def timed_run(n: int, seed: int) -> dict:
 
     asyncio.run(steps())
     t3 = time.process_time()
-    spec.arc_arrays()  # what the build spends on the topology alone: the n(n-1) arcs, as the engine makes them
+    team_arcs(spec)  # what the build spends on the topology alone: the n(n-1) arcs, as the engine makes them
     t4 = time.process_time()
     summary = gossip_summary(events_frame(list(run.events))).row(0, named=True)
     return {"spec": t1 - t0, "build": t2 - t1, "steps": t3 - t2, "total": t3 - t0, "arcs": t4 - t3,
