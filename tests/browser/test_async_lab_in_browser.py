@@ -127,7 +127,7 @@ def test_lesson_08_draws_every_plot(page, jupyterlab, screenshots) -> None:
                            ".map(gd => gd.querySelector('.gtitle').textContent)")
     assert sum(t.startswith("Synchronous rounds") or t.startswith("Asynchronous") or t.startswith("a1 crashed")
                for t in titles) == 3, titles
-    assert any(t.startswith("Shorter timeouts") for t in titles), titles
+    assert any(t.startswith("The timeout's trade-off") for t in titles), titles
     assert any(t.startswith("Space-time diagram") for t in titles), titles
     page.wait_for_timeout(400)
     page.locator(".jp-NotebookPanel").screenshot(path=str(screenshots / "lesson_08.png"))
