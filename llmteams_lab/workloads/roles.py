@@ -42,7 +42,7 @@ import numpy as np
 
 from llmteams_lab.backends.base import Backend
 from llmteams_lab.errors import MalformedOutputError
-from llmteams_lab.events import AgentFailed
+from llmteams_lab.events import AgentFailed, AgentReplied
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.rounds import RoundReplySlots, woken_by
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
@@ -106,6 +106,26 @@ def log_failure(log: Any, round: int, agent: str, i: int, t0: float, t_end: floa
                   detail=str(err), cost_usd=spent, tokens_in=int(slots.tokens_in[i]),
                   tokens_out=int(slots.tokens_out[i]), cause=woken_by(slots, i)).seq
     return seq, spent or 0.0
+
+
+def log_choices(log: Any, round: int, agent: str, i: int, t0: float, t_end: float, slots: RoundReplySlots,
+                detail: dict[str, Any]) -> tuple[int, float, Choices]:
+    """Record agent ``i``'s reply as ``AgentReplied`` — its choices as the value (``"vote
+    a2 heartbeat"``), ``detail`` plus the choices as JSON, what it spent and what woke
+    it — the same way in every role-playing workload; its ``seq``, the dollars spent and
+    the choices. A failed call is recorded by :func:`log_failure` (no choices)."""
+    if i in slots.failures:
+        seq, spent = log_failure(log, round, agent, i, t0, t_end, slots)
+        return seq, spent, {}
+    reply = slots.replies.get(i)
+    choices = choices_of(reply.actions) if reply is not None else {}
+    cost = reply.cost_usd if reply is not None else 0.0
+    said = " ".join(f"{k} {v}" if v is not True else k for k, v in sorted(choices.items()))
+    seq = log.add(AgentReplied, round, agent, t_start=t0, t_end=t_end, value=said or None, cost_usd=cost,
+                  tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), fault=slots.marks.get(i),
+                  cause=woken_by(slots, i), detail=json.dumps({"choices": choices, **detail},
+                                                               separators=(",", ":"))).seq
+    return seq, cost or 0.0, choices
 
 
 def reply_text(choices: Choices, message: str = "") -> str:

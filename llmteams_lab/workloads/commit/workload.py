@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import AgentReplied, event_class, on_time_grid
+from llmteams_lab.events import event_class, on_time_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision
-from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots, woken_by
+from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.commit import coordinator as rules
 from llmteams_lab.workloads.commit import participant as member
 from llmteams_lab.workloads.commit.coordinator import Coordinator
 from llmteams_lab.workloads.commit.participant import FINAL, Part
-from llmteams_lab.workloads.roles import choices_of, envelope, log_failure, open_envelope, question_at
+from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -144,20 +144,9 @@ class Commit:
         return t_last
 
     def _record_reply(self, r: int, i: int, t0: float, t_end: float, slots: RoundReplySlots) -> dict[str, Any]:
-        if i in slots.failures:
-            self._reply_seq[i], spent = log_failure(self.log, r, self.ids[i], i, t0, t_end, slots)
-            self.cost_used += spent
-            return {}
-        reply = slots.replies.get(i)
-        choices = choices_of(reply.actions) if reply is not None else {}
-        cost = reply.cost_usd if reply is not None else 0.0
-        self.cost_used += cost or 0.0
-        said = " ".join(f"{k} {v}" if v is not True else k for k, v in sorted(choices.items()))
-        self._reply_seq[i] = self.log.add(
-            AgentReplied, r, self.ids[i], t_start=t0, t_end=t_end, value=said or None, cost_usd=cost,
-            tokens_in=int(slots.tokens_in[i]), tokens_out=int(slots.tokens_out[i]), fault=slots.marks.get(i),
-            cause=woken_by(slots, i), detail=json.dumps({"choices": choices, "role": self.role_of(i)},
-                                                        separators=(",", ":"))).seq
+        self._reply_seq[i], spent, choices = log_choices(self.log, r, self.ids[i], i, t0, t_end, slots,
+                                                         {"role": self.role_of(i)})
+        self.cost_used += spent
         return choices
 
     def _coordinate(self, r: int, i: int, turn: rules.CoordinatorTurn, now: float, t0: float, t_end: float,
