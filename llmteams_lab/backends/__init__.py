@@ -4,6 +4,7 @@ base      the declared backend protocol (``Backend``), the batched round form, `
 openai    any OpenAI-compatible endpoint through the ``openai`` client (imported lazily)
 mock      a scripted, zero-latency backend for tests and engine benchmarks
 replay    answers exactly as a recorded run says (how replays fork)
+turn_replay  answers an asynchronous run's turns as recorded, then hands over (async forks)
 
 The simulated agents are each workload's own (``llmteams_lab.workloads``), as are the
 prompts and reply parsers (the workload's codec).

@@ -92,19 +92,8 @@ class ReplayBackend(Backend):
                 return await self.fallback.respond(request)
             raise TraceEndedError(f"the trace has no reply of agent {request.agent!r} in round {request.round} "
                                   f"(it records rounds 1..{self.last_round})")
-        latency = float(row.t_end) - float(row.t_start)
         self._queue_retries(request.round, request.agent)
-        if row.kind == "AgentFailed":
-            cls = backend_error_class(row.fault or "")
-            err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)
-            if cls is BackendError and row.fault:
-                err.kind = row.fault  # keep the recorded kind (e.g. a fault the injector applied)
-            raise err
-        detail = _json(row.detail)
-        actions = tuple(tuple(str(x) for x in a) for a in detail.get("actions", ()) if a)
-        return AgentReply(row.agent or request.agent, row.value, detail.get("confidence"),
-                          self._texts.get((request.round, request.agent), ""), int(row.tokens_in),
-                          int(row.tokens_out), latency, row.cost_usd, actions=actions)
+        return replayed(row, self._texts.get((request.round, request.agent), ""), request.agent)
 
     async def aclose(self) -> None:
         if self.fallback is not None:
@@ -159,6 +148,22 @@ class SwitchBackend(Backend):
         await self.first.aclose()
         for backend in self._later():
             await backend.aclose()
+
+
+def replayed(row: Event, text: str, agent: str) -> AgentReply:
+    """The reply an ``AgentReplied`` row records (``text``: what it sent), or the error an
+    ``AgentFailed`` row records, raised again with its kind and latency."""
+    latency = float(row.t_end) - float(row.t_start)
+    if row.kind == "AgentFailed":
+        cls = backend_error_class(row.fault or "")
+        err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)
+        if cls is BackendError and row.fault:
+            err.kind = row.fault  # keep the recorded kind (e.g. a fault the injector applied)
+        raise err
+    detail = _json(row.detail)
+    actions = tuple(tuple(str(x) for x in a) for a in detail.get("actions", ()) if a)
+    return AgentReply(row.agent or agent, row.value, detail.get("confidence"), text, int(row.tokens_in),
+                      int(row.tokens_out), latency, row.cost_usd, actions=actions)
 
 
 def _json(text: str | None) -> dict[str, Any]:

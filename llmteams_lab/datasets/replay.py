@@ -27,6 +27,9 @@ backend, another fault schedule or (work division) another team:
   (:class:`~llmteams_lab.backends.replay.SwitchBackend`), which rebuilds answers, inboxes
   and protocol state exactly; it needs the recorded agents and per-agent rows.
 Faults in the new spec should be scheduled after round k.
+
+An asynchronous run (``execution`` other than ``"synchronous"``) forks at the end of
+reporting slice k: its turns are re-executed one by one (``datasets.async_fork``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import warnings
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
+from llmteams_lab.datasets.async_fork import fork_asynchronous
 from llmteams_lab.errors import (
     DatasetError,
     LifecycleError,
@@ -188,6 +192,9 @@ class ReplayRun(Lifecycle):
         if base is None:
             raise LifecycleError(f"run {self.run_id} cannot fork: {self._spec_error}; pass spec=")
         rid = run_id or f"{self.run_id}~fork{at_round}"
+        if base.execution != "synchronous":  # agents act on their own clocks: replayed turn by turn
+            return await fork_asynchronous(self.records, at_round, base, backends=backends,
+                                           sinks=sinks, run_id=rid)
         if base.task.kind == "work_division" and not self._replayable(base):
             return self._fork_work(at_round, base, backends, sinks, rid)
         return await self._fork_replayed(at_round, base, backends, sinks, rid)

@@ -10,7 +10,8 @@ an exception raised in a widget callback or a background task is otherwise lost.
 Forks: :meth:`LabController.fork` continues the team from a past round as a new live
 run, keeping the old timeline (its history and run) in :attr:`LabController.timelines` to
 scrub and compare; :meth:`LabController.end_fault` recovers, heals or undoes a fault
-the same way, in place (see :mod:`llmteams_lab.ui.forking`).
+the same way, in place (see :mod:`llmteams_lab.ui.forking`). Asynchronous runs fork by
+slices, or where they stand mid-slice, with their turns re-executed one by one.
 
 Big teams: a run whose rounds would log more than :data:`PER_MESSAGE_LIMIT` messages is
 run with aggregated logging (per-round counts, ``logging = "rounds"``) so a round of a
@@ -42,7 +43,7 @@ from llmteams_lab.errors import (
 from llmteams_lab.runtime import RoundSummary, Run, Steppable
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import BACKEND_KINDS, DOWN_KINDS, FaultSpec
-from llmteams_lab.ui.forking import bounded, fork_run, forkable, recorded_spec
+from llmteams_lab.ui.forking import bounded, fork_run, forkable, recorded_spec, unfinished_slice
 from llmteams_lab.ui.history import FaultNote, RoundState, fault_notes, next_state
 
 __all__ = ["LabController", "PER_MESSAGE_LIMIT", "TOPICS", "Timeline", "messages_per_round"]
@@ -419,10 +420,10 @@ class LabController:
     def _fork_round(self, at_round: int) -> int:
         if self.busy:
             raise LifecycleError("pause the lab before forking it")
-        if self.asynchronous:  # a fork re-executes recorded replies by round; an async agent's are by turn
-            raise LifecycleError("an asynchronous run cannot be forked, nor a fault of it ended, yet (the replay "
-                                 "that re-executes it answers rounds, not an agent's turns); press Reset to run "
-                                 "the builder's spec again — e.g. with another seed or without the fault")
+        if not self.can_fork:
+            raise LifecycleError("this asynchronous run calls a real model in real time, and a fork re-executes "
+                                 "its turns in virtual time; press Reset to run the builder's spec again — e.g. "
+                                 "with another seed or without the fault")
         if isinstance(at_round, bool) or not isinstance(at_round, int) or not 0 <= at_round <= self.round:
             raise ArgumentError("at_round", f"must be a round of this run in [0, {self.round}]", at_round)
         if self.run_spec.logging == "rounds" and at_round > 0:
@@ -446,9 +447,15 @@ class LabController:
         self.injected = injected
         self._pending.clear()
         self._seen = len(run.events)
-        self._slice_events = []
+        self._slice_events = unfinished_slice(run.events)  # an asynchronous slice forked in its middle
         self.state = "finished" if run.done else "idle"
         self._emit("state", self.state)
+
+    @property
+    def can_fork(self) -> bool:
+        """Whether the run can be forked and its faults ended: all but an asynchronous run
+        in real time (a real model), whose turns cannot be re-executed in virtual time."""
+        return not getattr(getattr(self.run, "execution", None), "realtime", False)
 
     def _forked_at(self) -> int | None:
         return int(self.label.rsplit(" ", 1)[1]) if self.label.startswith("fork") else None

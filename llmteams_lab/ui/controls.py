@@ -87,7 +87,7 @@ class Controls(w.VBox):
              can_fork: bool = True) -> None:
         """Enable what is safe in controller ``state``; Play turns into Pause while playing.
         ``viewing_past``: an earlier timeline is on screen (it cannot be forked again);
-        ``can_fork``: false for an asynchronous team (see ``LabController.fork``).
+        ``can_fork``: false for a run that cannot fork (``LabController.can_fork``).
         """
         busy = state in ("stepping", "resetting") or playing
         self.step.disabled = busy or done

@@ -110,7 +110,7 @@ class FaultPanel(w.VBox):
         if kind == "node":
             agent = self.selection["agent"]
             down = self._down(agent)
-            can_end = not self.controller.asynchronous  # recovering forks the run (not yet for async runs)
+            can_end = self.controller.can_fork  # recovering forks the run
             self.buttons["recover"].layout.display = "" if down and can_end else "none"
             head = f"Agent <b>{escape(agent)}</b>" + (" <span class='ltl-warning'>(down)</span>" if down else "")
             body = [self.node_box]
@@ -183,7 +183,7 @@ class FaultLog(w.VBox):
         self.title = w.HTML("<div class='ltl-table-title'>Fault log</div>")
         self.groups: list[FaultGroup] = []
         self._on_end: list[Callable[[FaultSpec], None]] = []
-        self.can_end = True  # false for an asynchronous team: ending a fault forks, which it cannot yet
+        self.can_end = True  # false when the run cannot fork (ending a fault forks it: LabController.can_fork)
         self._shown_can_end = True
         super().__init__(children=[self.title])
         self.add_class("ltl-fault-log")

@@ -14,12 +14,17 @@ bounds that fault to the rounds it already acted in (:func:`bounded`): a crash b
 a crash that recovered after round k, a partition heals in round k + 1, any other
 fault's window closes at k, and a fault that has not started yet disappears. The rounds
 so far are re-executed unchanged, so the team goes on from where it was — minus the fault.
+
+Asynchronous runs fork the same way, in slices: the recorded turns are re-executed one
+by one (:mod:`llmteams_lab.datasets.async_fork`), up to the end of slice k or to the
+very happening the run stands at, and a fault ends from the next slice on.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from llmteams_lab.datasets.async_fork import fork_asynchronous
 from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import ArgumentError, DatasetError
 from llmteams_lab.events import Event
@@ -28,7 +33,7 @@ from llmteams_lab.runtime.faults import spec_from_events
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import FaultSpec
 
-__all__ = ["bounded", "fork_run", "forkable", "recorded_spec"]
+__all__ = ["bounded", "fork_run", "forkable", "recorded_spec", "unfinished_slice"]
 
 
 def recorded_spec(events: Sequence[Event], fallback: TeamSpec) -> TeamSpec:
@@ -52,9 +57,29 @@ def forkable(spec: TeamSpec) -> TeamSpec:
 async def fork_run(events: Sequence[Event], at_round: int, spec: TeamSpec, *, run_id: str,
                    backends: Any = None) -> Run:
     """A live run standing where the logged run stood after ``at_round``, continuing as
-    ``spec`` says (its agents must be the recorded ones for a deliberation run)."""
+    ``spec`` says (its agents must be the recorded ones for a deliberation run).
+
+    An asynchronous run forks at the end of slice ``at_round`` — or, when that is the
+    slice it is in the middle of (stepped happening by happening), exactly where it
+    stands: its turns are re-executed until the fork's log is as long as ``events``."""
+    if spec.execution != "synchronous":
+        through = len(events) if unfinished_slice(events) and at_round == events[-1].round else None
+        return await fork_asynchronous(list(events), at_round - (through is not None), forkable(spec),
+                                       backends=backends, run_id=run_id, through=through)
     trace = ReplayRun(list(events), spec=spec)
     return await trace.fork(at_round, spec=forkable(spec), backends=backends, run_id=run_id)
+
+
+def unfinished_slice(events: Sequence[Event]) -> list[Event]:
+    """The events of a slice (or round) begun but not yet ended — ``[]`` when the log
+    ends between two — e.g. an asynchronous slice stepped happening by happening."""
+    for i in range(len(events) - 1, -1, -1):
+        kind = events[i].kind
+        if kind in ("RoundEnded", "RunEnded"):
+            return []
+        if kind == "RoundStarted":
+            return list(events[i:])
+    return []
 
 
 def bounded(fault: FaultSpec, last: int) -> FaultSpec | None:

@@ -395,7 +395,7 @@ class Lab:
             self.figures.unit = unit
             self.figures.redraw()
         self.graph.unit = self.table.unit = unit
-        self.fault_log.can_end = unit == "round"  # ending a fault forks the run (see LabController.fork)
+        self.fault_log.can_end = self.controller.can_fork  # ending a fault forks the run (LabController.fork)
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
         self.graph.hold = True
@@ -417,7 +417,7 @@ class Lab:
     def _sync(self) -> None:
         ctl = self.controller
         past = self.controls.timeline.value != CURRENT
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=not ctl.asynchronous)
+        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=ctl.can_fork)
         self.controls.status.value = self._status_html()
         self.controls.note.value = escape(ctl.logging_note)
 

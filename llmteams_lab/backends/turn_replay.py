@@ -1,0 +1,116 @@
+"""Replaying an asynchronous run turn by turn, then handing over to live backends.
+
+Why not :class:`~llmteams_lab.backends.replay.ReplayBackend`: that one answers
+``(round, agent)``, which is right for synchronous rounds. In an asynchronous run an
+agent acts whenever something wakes it, its request carries its *own* turn counter,
+and the log files each reply under the reporting slice in which it *ended*. What does
+identify a turn in the log is the agent and the virtual time it began: every
+``AgentReplied`` / ``AgentFailed`` row of a turn has ``t_start`` = the turn's start
+(an agent cannot begin two turns at one instant; if it somehow did, its rows there are
+used in log order). The engine calls an asynchronous run's backends at the instant a
+turn begins, so the run's clock says which turn is asked: :class:`TurnReplayBackend`
+reads it through ``clock`` (set by whoever builds the run, e.g. ``lambda: run.clock``).
+
+Driving the engine with it re-executes the recorded run happening by happening — same
+calendar, same draws of link delays, same events — which is how an asynchronous run
+forks (``datasets.async_fork``): turns begun before the fork point are answered from
+the trace, and once :meth:`TurnReplayBackend.hand_over` is called every later turn goes
+to ``then`` (one backend, or a mapping from agent id to backend).
+
+A turn the log has no row for is one whose reply never landed: either it was still
+running when the log ends (then ``then`` answers it, live), or the agent crashed while
+it ran, which discards the reply unlogged. For the latter the backend answers with a
+placeholder whose latency reaches just past the agent's next recorded crash, so the reply
+lands (and is discarded) while the agent is down, as in the recorded run.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from typing import Any, Callable, Mapping, Sequence
+
+from llmteams_lab.backends.base import Backend, as_backend
+from llmteams_lab.backends.replay import replayed
+from llmteams_lab.errors import LifecycleError
+from llmteams_lab.events import TICKS_PER_SECOND, Event, on_time_grid
+from llmteams_lab.messages import AgentReply, AgentRequest
+from llmteams_lab.spec.faults import DOWN_KINDS
+
+__all__ = ["TurnReplayBackend"]
+
+# a crash acts when its slice opens, after every happening due by then: a discarded
+# reply lands one tick of the clock's grid later
+GRID_S = 1 / TICKS_PER_SECOND
+Turn = tuple[str, float]  # (agent, the virtual time its turn began)
+
+
+class TurnReplayBackend(Backend):
+    """Answers an asynchronous agent's turns as a recorded run did (module doc)."""
+
+    def __init__(self, records: Sequence[Event], then: Any, *, clock: Callable[[], float] | None = None):
+        self.then = then
+        self.clock = clock
+        self.live = False
+        self.replayed = 0  # turns answered from the trace
+        self._rows: dict[Turn, deque[Event]] = {}
+        self._texts: dict[int, str] = {}  # reply seq -> the text its messages carried
+        self._down: dict[str, list[float]] = {}  # agent -> the times it was recorded down
+        for e in records:
+            if e.agent is None:
+                continue
+            if e.kind == "AgentFailed" and e.fault in DOWN_KINDS:
+                self._down.setdefault(e.agent, []).append(float(e.t_start))
+            elif e.kind in ("AgentReplied", "AgentFailed"):
+                self._rows.setdefault((e.agent, on_time_grid(float(e.t_start))), deque()).append(e)
+            elif e.kind == "MessageSent" and e.cause is not None and e.detail:
+                self._texts.setdefault(int(e.cause), e.detail)
+        for times in self._down.values():
+            times.sort()
+
+    @property
+    def virtual_time(self) -> bool:  # type: ignore[override]
+        return all(getattr(b, "virtual_time", False) for b in self._later())
+
+    def hand_over(self) -> None:
+        """From now on every turn is answered by ``then`` (the fork point is reached)."""
+        self.live = True
+
+    def has(self, agent: str, began: float) -> bool:
+        """Whether the trace records a turn of ``agent`` begun at ``began`` (not yet replayed)."""
+        return bool(self._rows.get((agent, on_time_grid(began))))
+
+    async def respond(self, request: AgentRequest) -> AgentReply:
+        if not self.live:
+            if self.clock is None:
+                raise LifecycleError("a turn replay needs the run's clock: set backend.clock = lambda: run.clock")
+            began = on_time_grid(float(self.clock()))
+            rows = self._rows.get((request.agent, began))
+            if rows:
+                self.replayed += 1
+                row = rows.popleft()
+                return replayed(row, self._texts.get(row.seq, ""), request.agent)
+            down = self._next_down(request.agent, began)
+            if down is not None:  # a turn lost to a crash: its reply must land once the agent is down
+                return AgentReply(request.agent, request.previous_answer, None, "", 0, 0,
+                                  on_time_grid(down - began) + GRID_S, None)
+        target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
+        return await target.respond(request)
+
+    def _next_down(self, agent: str, began: float) -> float | None:
+        times = self._down.get(agent, ())
+        i = bisect_right(times, began)
+        return times[i] if i < len(times) else None
+
+    def take_retries(self) -> list:
+        """What the live backends retried on their own (the trace's replies are final)."""
+        return [a for backend in self._later() for a in as_backend(backend).take_retries()]
+
+    def _later(self) -> list:
+        if isinstance(self.then, Mapping):
+            return list({id(b): b for b in self.then.values()}.values())
+        return [self.then]
+
+    async def aclose(self) -> None:
+        for backend in self._later():
+            await backend.aclose()
