@@ -13,10 +13,15 @@ after it are still the recorded ones (they were under way when the timeline spli
 The fork point is the end of reporting slice ``k`` — what the lab's scrubber shows —
 or, for a run stopped in the middle of a slice (stepped happening by happening), the
 moment its log held ``through`` events.
+
+A fork with another seed re-executes the prefix with the recorded run's draws (link
+delays and fault hits use the seed it recorded) and draws with its own seed from the
+fork point on — as its live agents do — so the prefix is still the recorded one.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from llmteams_lab.backends.turn_replay import TurnReplayBackend
@@ -46,6 +51,7 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
                              "(or replay the whole run with ReplayRun)")
     run = Run(spec, backends=replay, sinks=sinks, run_id=run_id)
     replay.clock = lambda: run.clock
+    _draw_with(run, recorded_seed(records, spec.seed))
     try:
         while run.round < at_slice and not run.done:
             await run.step()
@@ -55,7 +61,26 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
         await run.aclose()
         raise
     replay.hand_over()
+    _draw_with(run, spec.seed)
     return run
+
+
+def recorded_seed(records: Sequence[Event], default: int) -> int:
+    """The seed the recorded run drew with (its ``RunStarted`` spec), else ``default``."""
+    start = next((e for e in records if e.kind == "RunStarted"), None)
+    try:
+        seed = json.loads(start.detail).get("seed") if start is not None and start.detail else None
+    except (json.JSONDecodeError, AttributeError):
+        seed = None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else default
+
+
+def _draw_with(run: Run, seed: int) -> None:
+    """Draw link delays and fault hits with ``seed``: the recorded run's while its
+    happenings are re-executed (so they happen again), the fork's own afterwards."""
+    run.links.seed = seed
+    if hasattr(run.faults, "seed"):  # not the no-fault injector (a run with no faults to draw)
+        run.faults.seed = seed
 
 
 def _check_team(records: Sequence[Event], spec: TeamSpec, replaying: bool) -> None:
