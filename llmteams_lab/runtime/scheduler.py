@@ -55,6 +55,11 @@ class Calendar:
     def pop(self) -> Happening:
         return Happening._make(heapq.heappop(self._heap))
 
+    def pending(self, kind: str) -> list[Happening]:
+        """The happenings of ``kind`` still to come, in calendar order — to inspect, e.g.
+        the replies under way when an asynchronous run is forked (``datasets.async_fork``)."""
+        return [Happening._make(h) for h in sorted(self._heap) if h[3] == kind]
+
     def pop_same(self, first: Happening) -> list[Happening]:
         """``first`` and every following happening of the same time and kind (a batch
         handled at once, e.g. all agents woken at one instant)."""
