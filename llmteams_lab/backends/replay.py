@@ -15,7 +15,7 @@ A request the trace has no row for raises :class:`~llmteams_lab.errors.TraceEnde
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from llmteams_lab.backends.base import Backend, as_backend
 from llmteams_lab.backends.retrying import Attempt
@@ -28,6 +28,10 @@ __all__ = ["ReplayBackend", "SwitchBackend"]
 class ReplayBackend(Backend):
     """Answers ``(round, agent)`` from a recorded run's events (see the module doc).
 
+    ``unstretch(agent, round, latency)``: the latency to answer with for a recorded one —
+    a run that re-executes the trace with straggler faults stretches each reply again, so
+    it passes the inverse of that stretch (``datasets.async_fork.straggling_undone``).
+
     ``own_retries``: the trace's ``AgentRetried`` rows are retries the answering backend
     made on its own (an LLM endpoint's), so each recorded reply hands them back through
     :meth:`take_retries` and a re-executed round logs them again, in place. Leave it off
@@ -35,8 +39,10 @@ class ReplayBackend(Backend):
 
     virtual_time = True  # replies come at once with their (scripted / recorded) latency
 
-    def __init__(self, records: Sequence[Event], *, fallback: Any = None, own_retries: bool = False):
+    def __init__(self, records: Sequence[Event], *, fallback: Any = None, own_retries: bool = False,
+                 unstretch: Callable[[str, int, float], float] | None = None):
         self.fallback = fallback
+        self.unstretch = unstretch
         self._rows: dict[tuple[int, str], Event] = {}
         self._texts: dict[tuple[int, str], str] = {}
         self._retried: dict[tuple[int, str], list[Event]] = {}
@@ -93,7 +99,10 @@ class ReplayBackend(Backend):
             raise TraceEndedError(f"the trace has no reply of agent {request.agent!r} in round {request.round} "
                                   f"(it records rounds 1..{self.last_round})")
         self._queue_retries(request.round, request.agent)
-        return replayed(row, self._texts.get((request.round, request.agent), ""), request.agent)
+        latency = float(row.t_end) - float(row.t_start)
+        if self.unstretch is not None:  # the run replaying it stretches stragglers' latencies again
+            latency = self.unstretch(request.agent, request.round, latency)
+        return replayed(row, self._texts.get((request.round, request.agent), ""), request.agent, latency)
 
     async def aclose(self) -> None:
         if self.fallback is not None:
@@ -150,10 +159,11 @@ class SwitchBackend(Backend):
             await backend.aclose()
 
 
-def replayed(row: Event, text: str, agent: str) -> AgentReply:
+def replayed(row: Event, text: str, agent: str, latency: float | None = None) -> AgentReply:
     """The reply an ``AgentReplied`` row records (``text``: what it sent), or the error an
-    ``AgentFailed`` row records, raised again with its kind and latency."""
-    latency = float(row.t_end) - float(row.t_start)
+    ``AgentFailed`` row records, raised again with its kind and latency (``latency``:
+    instead of the recorded one, e.g. before a straggler fault stretched it)."""
+    latency = float(row.t_end) - float(row.t_start) if latency is None else latency
     if row.kind == "AgentFailed":
         cls = backend_error_class(row.fault or "")
         err = cls(row.detail or f"recorded failure ({row.fault})", latency_s=latency)

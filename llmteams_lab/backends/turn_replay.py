@@ -17,8 +17,14 @@ forks (``datasets.async_fork``): turns begun before the fork point are answered 
 the trace, and once :meth:`TurnReplayBackend.hand_over` is called every later turn goes
 to ``then`` (one backend, or a mapping from agent id to backend).
 
-A turn the log has no row for is one whose reply never landed: either it was still
-running when the log ends (then ``then`` answers it, live), or the agent crashed while
+Two corrections keep the re-execution exact. A straggler fault stretches a reply's
+latency after the backend answers, and the log records the stretched one, so ``unstretch``
+(agent, latency) undoes the stretch the replaying run will apply again. And a turn still
+running when the log ends has no row yet: the run being forked knows its reply (it is
+in the calendar), so the fork passes those as ``under_way``, keyed like the rows.
+
+Any other turn the log has no row for is one whose reply never landed: either it was still
+running when a saved log ends (then ``then`` answers it, live), or the agent crashed while
 it ran, which discards the reply unlogged. For the latter the backend answers with a
 placeholder whose latency reaches just past the agent's next recorded crash, so the reply
 lands (and is discarded) while the agent is down, as in the recorded run.
@@ -26,6 +32,8 @@ lands (and is discarded) while the agent is down, as in the recorded run.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from bisect import bisect_right
 from collections import deque
 from typing import Any, Callable, Mapping, Sequence
@@ -48,10 +56,14 @@ Turn = tuple[str, float]  # (agent, the virtual time its turn began)
 class TurnReplayBackend(Backend):
     """Answers an asynchronous agent's turns as a recorded run did (module doc)."""
 
-    def __init__(self, records: Sequence[Event], then: Any, *, clock: Callable[[], float] | None = None):
+    def __init__(self, records: Sequence[Event], then: Any, *, clock: Callable[[], float] | None = None,
+                 under_way: Mapping[Turn, AgentReply | BaseException] | None = None,
+                 unstretch: Callable[[str, float], float] | None = None):
         self.then = then
         self.clock = clock
+        self.unstretch = unstretch
         self.live = False
+        self._under_way = dict(under_way or {})
         self.replayed = 0  # turns answered from the trace
         self._rows: dict[Turn, deque[Event]] = {}
         self._texts: dict[int, str] = {}  # reply seq -> the text its messages carried
@@ -85,17 +97,38 @@ class TurnReplayBackend(Backend):
             if self.clock is None:
                 raise LifecycleError("a turn replay needs the run's clock: set backend.clock = lambda: run.clock")
             began = on_time_grid(float(self.clock()))
-            rows = self._rows.get((request.agent, began))
-            if rows:
-                self.replayed += 1
-                row = rows.popleft()
-                return replayed(row, self._texts.get(row.seq, ""), request.agent)
+            found = self._recorded(request, began)
+            if found is not None:
+                return found
             down = self._next_down(request.agent, began)
             if down is not None:  # a turn lost to a crash: its reply must land once the agent is down
                 return AgentReply(request.agent, request.previous_answer, None, "", 0, 0,
                                   on_time_grid(down - began) + GRID_S, None)
         target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
         return await target.respond(request)
+
+    def _recorded(self, request: AgentRequest, began: float) -> AgentReply | None:
+        """The logged (or under-way) outcome of the turn begun at ``began``, if known."""
+        agent = request.agent
+        rows = self._rows.get((agent, began))
+        if rows:
+            self.replayed += 1
+            row = rows.popleft()
+            latency = self._raw(agent, float(row.t_end) - float(row.t_start))
+            return replayed(row, self._texts.get(row.seq, ""), agent, latency)
+        pending = self._under_way.pop((agent, began), None)
+        if pending is None:
+            return None
+        self.replayed += 1
+        if isinstance(pending, AgentReply):
+            return dataclasses.replace(pending, latency_s=self._raw(agent, pending.latency_s))
+        err = copy.copy(pending)  # the forked run's own error stays as it was
+        err.latency_s = self._raw(agent, float(getattr(pending, "latency_s", None) or 0.0))  # type: ignore[attr-defined]
+        raise err
+
+    def _raw(self, agent: str, latency: float) -> float:
+        """``latency`` before the replaying run's straggler faults stretch it (again)."""
+        return latency if self.unstretch is None else self.unstretch(agent, latency)
 
     def _next_down(self, agent: str, began: float) -> float | None:
         times = self._down.get(agent, ())

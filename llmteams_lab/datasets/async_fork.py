@@ -22,28 +22,32 @@ fork point on — as its live agents do — so the prefix is still the recorded 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from llmteams_lab.backends.turn_replay import TurnReplayBackend
 from llmteams_lab.errors import DatasetError, LifecycleError
-from llmteams_lab.events import Event
+from llmteams_lab.events import Event, on_time_grid
+from llmteams_lab.messages import AgentReply
 from llmteams_lab.runtime.dispatch import resolve_backends
 from llmteams_lab.runtime.engine import Run
 from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads import workload_for
 
-__all__ = ["fork_asynchronous"]
+__all__ = ["fork_asynchronous", "straggling_undone", "turns_under_way"]
 
 
 async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamSpec, *, backends: Any = None,
-                            sinks: Sequence[Sink] = (), run_id: str, through: int | None = None) -> Run:
+                            sinks: Sequence[Sink] = (), run_id: str, through: int | None = None,
+                            under_way: Mapping[tuple[str, float], Any] | None = None) -> Run:
     """A live run of ``spec`` standing where the recorded asynchronous run stood after
-    slice ``at_slice`` (then, with ``through``, after its first ``through`` events)."""
+    slice ``at_slice`` (then, with ``through``, after its first ``through`` events).
+    ``under_way``: replies of turns the log does not hold yet (:func:`turns_under_way`
+    of the run being forked)."""
     _check_team(records, spec, bool(at_slice or through))
     then = {spec.ids[int(i)]: g.backend for g in resolve_backends(spec, workload_for(spec.task.kind), backends)
             for i in g.agents}
-    replay = TurnReplayBackend(records, then)
+    replay = TurnReplayBackend(records, then, under_way=under_way)
     if not replay.virtual_time:
         await replay.aclose()
         raise LifecycleError("an asynchronous fork re-executes the recorded turns in virtual time, but this spec "
@@ -51,6 +55,8 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
                              "(or replay the whole run with ReplayRun)")
     run = Run(spec, backends=replay, sinks=sinks, run_id=run_id)
     replay.clock = lambda: run.clock
+    undo = straggling_undone(run)
+    replay.unstretch = lambda agent, latency: undo(agent, run.round, latency)
     _draw_with(run, recorded_seed(records, spec.seed))
     try:
         while run.round < at_slice and not run.done:
@@ -63,6 +69,49 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
     replay.hand_over()
     _draw_with(run, spec.seed)
     return run
+
+
+def turns_under_way(run: Any) -> dict[tuple[str, float], AgentReply | BaseException]:
+    """The replies of turns a live asynchronous ``run`` has begun whose reply has not
+    landed yet, by (agent, turn start): what they will say is already decided (in its
+    calendar), so a fork where the run stands re-executes them too. ``{}`` for anything
+    else (a synchronous run, a replay)."""
+    calendar = getattr(getattr(run, "execution", None), "calendar", None)
+    if calendar is None or not hasattr(calendar, "pending"):
+        return {}
+    ids, options = run.spec.ids, run.workload.options
+    out: dict[tuple[str, float], AgentReply | BaseException] = {}
+    for happening in calendar.pending("reply"):
+        slots, t0, i = happening.data
+        latency = float(slots.latency[i])
+        err = slots.failures.get(i)
+        if err is not None:
+            out[(ids[i], on_time_grid(t0))] = err
+            continue
+        reply = slots.replies.get(i)
+        a = int(slots.answer[i])
+        out[(ids[i], on_time_grid(t0))] = AgentReply(
+            ids[i], options[a] if a >= 0 else (reply.answer if reply is not None else None),
+            int(slots.confidence[i]) / 1000, reply.text if reply is not None else "", int(slots.tokens_in[i]),
+            int(slots.tokens_out[i]), latency, reply.cost_usd if reply is not None else None,
+            actions=reply.actions if reply is not None else ())
+    return out
+
+
+def straggling_undone(run: Run) -> Callable[[str, int, float], float]:
+    """``(agent, round, latency) ->`` the latency before ``run``'s straggler faults of
+    that round stretch it: a run re-executing recorded replies stretches them again, so
+    its replay backend answers with this (the inverse of the injector's stretch)."""
+    index = {a: i for i, a in enumerate(run.spec.ids)}
+
+    def undone(agent: str, round: int, latency: float) -> float:
+        faults = run.faults
+        for f in reversed([f for f in getattr(faults, "faults", ()) if f.kind == "straggler"]):
+            if f.agents_hit(faults.seed, round)[index[agent]]:
+                latency = (latency - (f.spec.extra_s or 0.0)) / (f.spec.factor or 1.0)
+        return latency
+
+    return undone
 
 
 def recorded_seed(records: Sequence[Event], default: int) -> int:

@@ -40,7 +40,7 @@ import warnings
 from typing import Any, Sequence
 
 from llmteams_lab.backends.replay import ReplayBackend, SwitchBackend
-from llmteams_lab.datasets.async_fork import fork_asynchronous
+from llmteams_lab.datasets.async_fork import fork_asynchronous, straggling_undone
 from llmteams_lab.errors import (
     DatasetError,
     LifecycleError,
@@ -216,8 +216,9 @@ class ReplayRun(Lifecycle):
                                  f"agents {sorted(recorded)} (the spec has {list(spec.ids)})")
         then = {spec.ids[int(i)]: g.backend for g in resolve_backends(spec, workload_for(spec.task.kind), backends)
                 for i in g.agents}
-        run = Run(spec, backends=SwitchBackend(ReplayBackend(self.records), then, after_round=k), sinks=sinks,
-                  run_id=rid)
+        replay = ReplayBackend(self.records)
+        run = Run(spec, backends=SwitchBackend(replay, then, after_round=k), sinks=sinks, run_id=rid)
+        replay.unstretch = straggling_undone(run)  # recorded latencies were stretched once already
         while run.round < k and not run.done:
             await run.step()
         return run

@@ -385,7 +385,7 @@ class LabController:
         run = await self._forked(k, base, f"{self.run.run_id}~fork{len(self.timelines) + 1}@{k}")
         self.timelines.append(old)
         self.spec = forkable(spec) if spec is not None else self.spec
-        self.label = f"fork {len(self.timelines)} @ round {k}"
+        self.label = f"fork {len(self.timelines)} @ {'slice' if self.asynchronous else 'round'} {k}"
         self._adopt(run, k, base, injected=[f for f in self.injected if f.first_round <= k])
         await old.run.aclose()
         self._emit("fork", old, k)
@@ -434,7 +434,8 @@ class LabController:
     async def _forked(self, k: int, spec: TeamSpec, run_id: str) -> Run:
         self._set_state("resetting")
         try:
-            return await fork_run(self.run.events, k, spec, run_id=run_id, backends=self._backends_for(spec))
+            return await fork_run(self.run.events, k, spec, run_id=run_id, backends=self._backends_for(spec),
+                                  source=self.run)
         except Exception:
             self._set_state("finished" if self.run.done else "idle")
             raise

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from llmteams_lab.datasets.async_fork import fork_asynchronous
+from llmteams_lab.datasets.async_fork import fork_asynchronous, turns_under_way
 from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import ArgumentError, DatasetError
 from llmteams_lab.events import Event
@@ -55,17 +55,20 @@ def forkable(spec: TeamSpec) -> TeamSpec:
 
 
 async def fork_run(events: Sequence[Event], at_round: int, spec: TeamSpec, *, run_id: str,
-                   backends: Any = None) -> Run:
+                   backends: Any = None, source: Any = None) -> Run:
     """A live run standing where the logged run stood after ``at_round``, continuing as
     ``spec`` says (its agents must be the recorded ones for a deliberation run).
 
     An asynchronous run forks at the end of slice ``at_round`` — or, when that is the
     slice it is in the middle of (stepped happening by happening), exactly where it
-    stands: its turns are re-executed until the fork's log is as long as ``events``."""
+    stands: its turns are re-executed until the fork's log is as long as ``events``.
+    ``source``: the live run that logged ``events``, whose turns under way (begun, reply
+    not yet logged) are re-executed as it will end them."""
     if spec.execution != "synchronous":
         through = len(events) if unfinished_slice(events) and at_round == events[-1].round else None
         return await fork_asynchronous(list(events), at_round - (through is not None), forkable(spec),
-                                       backends=backends, run_id=run_id, through=through)
+                                       backends=backends, run_id=run_id, through=through,
+                                       under_way=turns_under_way(source))
     trace = ReplayRun(list(events), spec=spec)
     return await trace.fork(at_round, spec=forkable(spec), backends=backends, run_id=run_id)
 

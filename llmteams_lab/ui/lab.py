@@ -43,6 +43,7 @@ from llmteams_lab.ui.errors import ErrorPanel
 from llmteams_lab.ui.export import ExportPanel
 from llmteams_lab.ui.faults import FaultLog, FaultPanel
 from llmteams_lab.ui.figures import LiveFigures
+from llmteams_lab.ui.forking import unfinished_slice
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import FaultNote, RoundState
 from llmteams_lab.ui.layout import compose
@@ -264,6 +265,7 @@ class Lab:
         if isinstance(self.figures, LiveFigures):
             self.figures.compare(old.label, old.history)  # before truncating: the whole old timeline
         self.figures.truncate(k)
+        self._partial = unfinished_slice(self.controller.run.events)  # forked mid-slice: its events so far
         if self.controller.spec != self.builder.spec:
             self.builder.load(self.controller.spec)
         self._timelines()
@@ -352,6 +354,7 @@ class Lab:
 
     async def _end(self, fault: Any) -> None:
         await self.controller.end_fault(fault)
+        self._partial = unfinished_slice(self.controller.run.events)  # the new run's events of the open slice
         self.view.go_live()
         self._notes_shown = -1
         self._render(force=True)

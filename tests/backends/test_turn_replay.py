@@ -10,7 +10,7 @@ from llmteams_lab.backends import MockBackend
 from llmteams_lab.backends.turn_replay import GRID_S, TurnReplayBackend
 from llmteams_lab.errors import LifecycleError, RateLimitedError
 from llmteams_lab.events import AgentFailed, AgentReplied, MessageSent
-from llmteams_lab.messages import AgentRequest
+from llmteams_lab.messages import AgentReply, AgentRequest
 from tests.support import aio
 
 # a0 acts at 0.0 and again at 1.2; a1 at 0.0, then is rate-limited at 0.9; a2 was down from
@@ -95,3 +95,21 @@ def test_it_runs_in_virtual_time_only_when_the_live_backends_do() -> None:
             return None
 
     assert not TurnReplayBackend(TRACE, {"a0": MockBackend(), "a1": RealTime()}).virtual_time
+
+
+@aio
+async def test_turns_under_way_and_straggler_stretches_are_answered_as_the_run_will_see_them() -> None:
+    pending = {("a0", 3.0): AgentReply("a0", "C", 0.7, "later", 5, 6, 2.0),
+               ("a1", 3.0): RateLimitedError("429 in flight", latency_s=1.0)}
+    halve = lambda agent, latency: latency / 2 if agent == "a0" else latency  # noqa: E731
+    backend = TurnReplayBackend(TRACE, MockBackend(lambda r: "D"), clock=lambda: 3.0, under_way=pending,
+                                unstretch=halve)
+    reply = await backend.respond(req("a0", 3))
+    assert (reply.answer, reply.text, reply.latency_s) == ("C", "later", 1.0), "a0 is a straggler ×2"
+    with pytest.raises(RateLimitedError) as err:
+        await backend.respond(req("a1", 3))
+    assert err.value.latency_s == 1.0 and pending[("a1", 3.0)].latency_s == 1.0
+    backend.clock = lambda: 1.2
+    assert (await backend.respond(req("a0", 2))).latency_s == pytest.approx(0.65), "recorded rows too"
+    backend.clock = lambda: 3.0
+    assert (await backend.respond(req("a0", 4))).answer == "D", "an under-way reply is used once"

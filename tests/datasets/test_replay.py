@@ -147,3 +147,18 @@ async def test_a_fork_can_continue_under_another_fault_schedule() -> None:
     assert replied.to_list() == [1, 2, 3, 4, 5]
     strip = lambda events: [e._replace(run_id="") for e in events if e.round <= 4][1:]  # noqa: E731
     assert strip(again.records) == strip(trace)
+
+
+@aio
+async def test_a_fork_stretches_a_straggler_s_recorded_replies_once_not_twice() -> None:
+    from llmteams_lab.spec.faults import FaultSpec
+
+    spec = team(5, seed=3, max_rounds=6, competence=0.5).replace(
+        faults=[FaultSpec(kind="straggler", agent="a1", factor=4.0, extra_s=0.5)])
+    async with Run(no_stop(spec), run_id="orig") as run:
+        await run.run()
+        trace = list(run.events)
+    fork = await ReplayRun(trace).fork(3, run_id="orig")
+    assert events_to_jsonl(fork.events) == events_to_jsonl(trace[: len(fork.events)])
+    assert [e for e in fork.events if e.kind == "AgentReplied" and e.fault == "straggler"]
+    await fork.aclose()

@@ -165,26 +165,46 @@ async def test_a_crash_clicked_in_an_async_team_is_suspected_and_drawn():
 
 
 @aio
-async def test_forking_or_ending_a_fault_of_an_async_run_is_refused_before_anything_changes():
+async def test_an_async_lab_forks_and_recovers_a_crash_from_its_buttons():
     lab = Lab(_async(protocol={"kind": "debate", "stop_at_consensus": False},
                      faults=[FaultSpec(kind="crash", agent="a1", at_round=2)]))
     for _ in range(3):
         await lab.step()
-    assert lab.controls.fork.disabled
-    assert "crash on a1" in lab.fault_log.value and not any(
-        isinstance(c, w.Button) for row in lab.fault_log.children for c in getattr(row, "children", ())), \
-        "no recover button that could only fail"
+    assert not lab.controls.fork.disabled and lab.controller.can_fork
+    assert [b.description for row in lab.fault_log.children for b in getattr(row, "children", ())
+            if isinstance(b, w.Button)] == ["recover"], "the fault log offers to end the crash"
     lab.graph.selected = {"kind": "node", "agent": "a1"}
-    assert lab.faults.buttons["recover"].layout.display == "none"
-    events = len(lab.controller.run.events)
-    with pytest.raises(LifecycleError, match="asynchronous run cannot be forked"):
-        await lab.fork(1)
-    lab._recover("a1")  # the fault log's "recover": the reason reaches the panel
-    await until(lambda: lab.errors.messages)
-    assert "asynchronous run cannot be forked" in lab.errors.messages[-1]
-    assert len(lab.controller.run.events) == events and lab.controller.state == "idle"
+    assert lab.faults.buttons["recover"].layout.display == ""
+    before = list(lab.controller.run.events)
+    lab._recover("a1")  # the fault panel's Recover
+    await until(lambda: lab.controller.run.events is not None and "~" in lab.controller.run.run_id
+                and not lab.controller.busy)
+    assert lab.errors.messages == [] and len(lab.controller.run.events) == len(before)
+    assert "recovered" in lab.fault_log.value and lab.controller.round == 3
+    for _ in range(3):
+        await lab.step()
+    replies = [e.round for e in lab.controller.run.events if e.kind == "AgentReplied" and e.agent == "a1"]
+    assert max(replies) >= 4 and lab.history[-1].states[1] != "crashed", "a1 is back from slice 4"
+    await lab.fork(2)
+    assert lab.controller.label == "fork 1 @ slice 2" and lab.controller.round == 2
+    assert lab.controls.timeline.options[0] == "run" and lab.controls.scrubber.max == 2
     await lab.step()
-    assert lab.controller.round == 4 and lab.history[-1].states[1] == "crashed"
+    assert lab.controller.round == 3 and lab.errors.messages == []
+
+
+@aio
+async def test_a_real_time_async_run_cannot_fork_and_says_why():
+    class RealModel:  # answers without declaring virtual time: the run follows the wall clock
+        async def respond(self, request):  # pragma: no cover - not called before the refusal
+            raise AssertionError
+
+        async def aclose(self) -> None:
+            return None
+
+    lab = Lab(_async(), backends=RealModel())
+    assert not lab.controller.can_fork and lab.controls.fork.disabled and not lab.fault_log.can_end
+    with pytest.raises(LifecycleError, match="real time"):
+        await lab.fork(0)
 
 
 # --- the space-time view -----------------------------------------------------------------------------
