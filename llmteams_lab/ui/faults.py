@@ -184,6 +184,7 @@ class FaultLog(w.VBox):
         self.groups: list[FaultGroup] = []
         self._on_end: list[Callable[[FaultSpec], None]] = []
         self.can_end = True  # false when the run cannot fork (ending a fault forks it: LabController.can_fork)
+        self.unit = "round"  # "slice" for an asynchronous team
         self._shown_can_end = True
         super().__init__(children=[self.title])
         self.add_class("ltl-fault-log")
@@ -193,7 +194,7 @@ class FaultLog(w.VBox):
         self._on_end.append(fn)
 
     def show(self, notes: Any, in_force: Any, round: int) -> None:
-        groups = fault_groups(notes, in_force, round)
+        groups = fault_groups(notes, in_force, round, self.unit)
         if [(g.key, g.text, g.action) for g in groups] == [(g.key, g.text, g.action) for g in self.groups] \
                 and len(self.children) > 1 and self._shown_can_end == self.can_end:
             return
@@ -207,7 +208,7 @@ class FaultLog(w.VBox):
                 rows.append(text)
                 continue
             button = w.Button(description=g.action, layout=w.Layout(width="80px"),
-                              tooltip=f"{g.action} this fault from the next round")
+                              tooltip=f"{g.action} this fault from the next {self.unit}")
             button.add_class(f"ltl-end-{g.action}")
             button.on_click(lambda _b, fault=g.fault: [fn(fault) for fn in list(self._on_end)])
             row = w.HBox([button, text])

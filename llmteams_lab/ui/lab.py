@@ -399,6 +399,7 @@ class Lab:
             self.figures.redraw()
         self.graph.unit = self.table.unit = unit
         self.fault_log.can_end = self.controller.can_fork  # ending a fault forks the run (LabController.fork)
+        self.fault_log.unit = unit
         q = self.controller.run.question
         self.graph.set_team(spec, q.options if q else (), q.answer if q else None)
         self.graph.hold = True

@@ -126,8 +126,10 @@ class FaultGroup:
     action: str = ""  # "recover" | "heal" | "undo" | "end" | ""
 
 
-def fault_groups(notes: Iterable[FaultNote], in_force: Sequence[FaultSpec], round: int) -> list[FaultGroup]:
-    """The fault log, one group per fault (newest first), then failures per agent and kind."""
+def fault_groups(notes: Iterable[FaultNote], in_force: Sequence[FaultSpec], round: int,
+                 unit: str = "round") -> list[FaultGroup]:
+    """The fault log, one group per fault (newest first), then failures per agent and kind
+    (``unit``: what the run counts — ``"slice"`` for an asynchronous team)."""
     notes = list(notes)
     groups: list[FaultGroup] = []
     lost: Counter = Counter()
@@ -135,7 +137,7 @@ def fault_groups(notes: Iterable[FaultNote], in_force: Sequence[FaultSpec], roun
         if n.kind in _DROPS:
             lost[(n.fault, n.kind)] += 1
     for fault in reversed(list(in_force)):
-        groups.append(_fault_group(fault, notes, lost, round))
+        groups.append(_fault_group(fault, notes, lost, round, unit))
     failures: Counter = Counter()
     first: dict[tuple[str, str], int] = {}
     for n in notes:
@@ -144,18 +146,18 @@ def fault_groups(notes: Iterable[FaultNote], in_force: Sequence[FaultSpec], roun
             first.setdefault((n.agent or "", n.fault), n.round)
     for (agent, kind), count in failures.items():
         groups.append(FaultGroup(f"failure:{agent}:{kind}",
-                                 f"{agent} failed ({kind}) {count}× since round {first[(agent, kind)]}"))
+                                 f"{agent} failed ({kind}) {count}× since {unit} {first[(agent, kind)]}"))
     for n in notes:
         if n.kind == "ended":
-            groups.append(FaultGroup(f"ended:{n.round}:{n.fault}:{n.agent}", f"round {n.round}: {n.fault} on "
+            groups.append(FaultGroup(f"ended:{n.round}:{n.fault}:{n.agent}", f"{unit} {n.round}: {n.fault} on "
                                      f"{n.agent or 'the team'}{' — ' + n.peer if n.peer else ''} {n.detail}"))
     return groups
 
 
-def _fault_group(fault: FaultSpec, notes: list[FaultNote], lost: Counter, round: int) -> FaultGroup:
+def _fault_group(fault: FaultSpec, notes: list[FaultNote], lost: Counter, round: int, unit: str) -> FaultGroup:
     key = json.dumps(fault.to_dict(), sort_keys=True)
     who = _target(fault)
-    window = f"from round {fault.first_round}"
+    window = f"from {unit} {fault.first_round}"
     last = fault.last_round
     if fault.kind == "crash_recover" or (last is not None and fault.kind != "crash"):
         window += f" to {last}"

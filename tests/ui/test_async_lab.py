@@ -180,7 +180,8 @@ async def test_an_async_lab_forks_and_recovers_a_crash_from_its_buttons():
     await until(lambda: lab.controller.run.events is not None and "~" in lab.controller.run.run_id
                 and not lab.controller.busy)
     assert lab.errors.messages == [] and len(lab.controller.run.events) == len(before)
-    assert "recovered" in lab.fault_log.value and lab.controller.round == 3
+    assert "slice 4: crash on a1 recovered" in lab.fault_log.value and lab.controller.round == 3
+    assert "crash_recover on a1 · from slice 2 to 3 · over" in lab.fault_log.value, "slices, not rounds"
     for _ in range(3):
         await lab.step()
     replies = [e.round for e in lab.controller.run.events if e.kind == "AgentReplied" and e.agent == "a1"]
