@@ -10,6 +10,9 @@ menu. Screenshots go to ``test-output/browser``.
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from tests.browser.jlab import open_and_run_all, status, wait_idle
@@ -44,6 +47,7 @@ def test_an_async_team_recovers_a_crash_and_forks_from_a_past_slice(page, jupyte
     open_and_run_all(page, jupyterlab, jupyterlab.write("async_fork.ipynb", CELL))
     wait_idle(page)
     _slice(page, 4)
+    started = time.perf_counter()
     assert _a1(page) == "crashed"
     assert not page.locator(".ltl-fork").is_disabled()
     page.click(".ltl-fault-log .ltl-end-recover")  # end the crash: the run is re-executed up to slice 4
@@ -78,3 +82,12 @@ def test_an_async_team_recovers_a_crash_and_forks_from_a_past_slice(page, jupyte
     page.select_option(".ltl-timeline select", label="run")  # the old timeline is still there, to compare
     page.wait_for_function("() => document.querySelector('.ltl-graph').dataset.round === '6'", timeout=10_000)
     assert page.errors == [], page.errors
+    _record(screenshots, "async_recover_and_fork_from_the_page_s", time.perf_counter() - started)
+
+
+def _record(screenshots, key: str, value: float) -> None:
+    """The time a user waits, for the record (never asserted)."""
+    path = screenshots / "timings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = round(value, 3)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True))
