@@ -171,9 +171,20 @@ def replayed(row: Event, text: str, agent: str, latency: float | None = None) ->
             err.kind = row.fault  # keep the recorded kind (e.g. a fault the injector applied)
         raise err
     detail = _json(row.detail)
-    actions = tuple(tuple(str(x) for x in a) for a in detail.get("actions", ()) if a)
+    actions = tuple(tuple(str(x) for x in a) for a in detail.get("actions", ()) if a) or _chosen(detail)
     return AgentReply(row.agent or agent, row.value, detail.get("confidence"), text, int(row.tokens_in),
                       int(row.tokens_out), latency, row.cost_usd, actions=actions)
+
+
+def _chosen(detail: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """A role-playing agent's recorded ``choices`` as the reply's actions (``{"stand":
+    true, "vote": "a2"}`` -> ``("stand",), ("vote", "a2")``; false and null were not chosen),
+    the inverse of how ``workloads.roles`` logs them."""
+    choices = detail.get("choices")
+    if not isinstance(choices, dict):
+        return ()
+    return tuple((name,) if value is True else (name, str(value))
+                 for name, value in sorted(choices.items()) if value is not None and value is not False)
 
 
 def _json(text: str | None) -> dict[str, Any]:

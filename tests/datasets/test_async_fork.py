@@ -11,6 +11,7 @@ from llmteams_lab.datasets.replay import ReplayRun
 from llmteams_lab.errors import LifecycleError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.messages import AgentReply
+from llmteams_lab.spec import commit_team, election_team, gossip_team, work_team
 from llmteams_lab.spec.faults import FaultSpec
 from tests.support import aio, no_stop
 
@@ -56,6 +57,21 @@ async def test_a_fork_re_executes_the_recorded_slices_byte_for_byte(fault: str, 
         fork = await fork_asynchronous(trace, k, spec, run_id="orig")
         assert events_to_jsonl(fork.events) == events_to_jsonl(through_slice(trace, k)), f"slice {k}"
         assert fork.round == k and not fork.done
+        await fork.aclose()
+
+
+@pytest.mark.parametrize("workload", ["work_division", "election", "commit", "gossip"])
+@aio
+async def test_every_workload_forks_byte_for_byte(workload: str) -> None:
+    """Role-playing agents' replies are their recorded choices; work teams' their actions."""
+    spec = {"work_division": lambda: work_team(4, p=0.5, seed=4), "election": lambda: election_team(5, seed=2),
+            "commit": lambda: commit_team(4, seed=2), "gossip": lambda: gossip_team(8, seed=2)}[workload]()
+    spec = spec.replace(execution="asynchronous", network=NET)
+    trace = await record(spec)
+    last = max(e.round for e in trace)
+    for k in sorted({1, last // 2, last - 1}):
+        fork = await fork_asynchronous(trace, k, spec, run_id="orig")
+        assert events_to_jsonl(fork.events) == events_to_jsonl(through_slice(trace, k)), f"slice {k} of {last}"
         await fork.aclose()
 
 
