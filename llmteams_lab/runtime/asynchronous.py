@@ -204,6 +204,13 @@ class Happenings:
             else:
                 await asyncio.sleep(timeout)
 
+    def follow_wall_clock(self) -> None:
+        """Run in real time from now on, the wall clock continuing from the run's clock: a
+        fork re-executes a run's recorded turns in virtual time, then hands over to a real
+        model (``datasets.async_fork``)."""
+        self.realtime = True
+        self._wall0 = asyncio.get_running_loop().time() - self.run.clock
+
     def _now(self) -> float:
         loop = asyncio.get_running_loop()
         if self._wall0 is None:
