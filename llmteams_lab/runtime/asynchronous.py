@@ -41,7 +41,7 @@ from llmteams_lab.events import (
     RoundStarted,
     on_time_grid,
 )
-from llmteams_lab.rounds import Inbox, RoundReplySlots
+from llmteams_lab.rounds import Inbox, RoundReplySlots, on_grid
 from llmteams_lab.runtime.bulk import BulkTransit, bulk_refusal
 from llmteams_lab.runtime.detector import Detector
 from llmteams_lab.runtime.dispatch import gather_round, hold_to_limits, log_backend_retries, round_stop_reason
@@ -356,9 +356,11 @@ class Happenings:
         async def call() -> None:
             await self._call(idx, inbox, slots, t0)
             now = self._now()
-            slots.latency[idx] = np.maximum(now - t0, 0.0)
+            # on the grid, and applied at t0 + latency as in virtual time, so a replay of the
+            # log (a fork) re-executes the reply to the last bit
+            slots.latency[idx] = on_grid(np.maximum(np.full(idx.size, now - t0), 0.0))
             for i in idx.tolist():
-                self.calendar.schedule(now, REPLY, "reply", (slots, t0, i))
+                self.calendar.schedule(t0 + float(slots.latency[i]), REPLY, "reply", (slots, t0, i))
 
         task = asyncio.get_running_loop().create_task(call())
         self.in_flight.add(task)
