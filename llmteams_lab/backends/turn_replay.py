@@ -24,8 +24,9 @@ running when the log ends has no row yet: the run being forked knows its reply (
 in the calendar), so the fork passes those as ``under_way``, keyed like the rows.
 
 Any other turn the log has no row for is one whose reply never landed: either it was still
-running when a saved log ends (then ``then`` answers it, live), or the agent crashed while
-it ran, which discards the reply unlogged. For the latter the backend answers with a
+running when a saved log ends (then ``then`` answers it, live, and its reply lands after
+the log's end, as the recorded one did), or the agent crashed while it ran, which
+discards the reply unlogged. For the latter the backend answers with a
 placeholder whose latency reaches just past the agent's next recorded crash, so the reply
 lands (and is discarded) while the agent is down, as in the recorded run.
 """
@@ -79,9 +80,17 @@ class TurnReplayBackend(Backend):
                 self._texts.setdefault(int(e.cause), e.detail)
         for times in self._down.values():
             times.sort()
+        self._end = max((float(e.t_end) for e in records), default=0.0)  # when the log ends
 
     @property
     def virtual_time(self) -> bool:  # type: ignore[override]
+        """Recorded turns come at once with their recorded latency; after the hand-over,
+        whatever the live backends say (a real model: real time)."""
+        return not self.live or self.live_in_virtual_time
+
+    @property
+    def live_in_virtual_time(self) -> bool:
+        """Whether the backends answering after the hand-over answer in virtual time."""
         return all(getattr(b, "virtual_time", False) for b in self._later())
 
     def hand_over(self) -> None:
@@ -104,8 +113,22 @@ class TurnReplayBackend(Backend):
             if down is not None:  # a turn lost to a crash: its reply must land once the agent is down
                 return AgentReply(request.agent, request.previous_answer, None, "", 0, 0,
                                   on_time_grid(down - began) + GRID_S, None)
+            return await self._after_the_log(request, began)
         target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
         return await target.respond(request)
+
+    async def _after_the_log(self, request: AgentRequest, began: float) -> AgentReply:
+        """A turn begun within the log whose reply the log does not hold: it was still
+        running when the log ended, so ``then`` answers it, landing after that end."""
+        target = self.then[request.agent] if isinstance(self.then, Mapping) else self.then
+        least = on_time_grid(self._end - began) + GRID_S
+        try:
+            reply = await target.respond(request)
+        except Exception as err:
+            if getattr(err, "latency_s", None) is not None and err.latency_s < least:  # type: ignore[attr-defined]
+                err.latency_s = least  # type: ignore[attr-defined]
+            raise
+        return reply if reply.latency_s >= least else dataclasses.replace(reply, latency_s=least)
 
     def _recorded(self, request: AgentRequest, began: float) -> AgentReply | None:
         """The logged (or under-way) outcome of the turn begun at ``began``, if known."""

@@ -14,6 +14,10 @@ The fork point is the end of reporting slice ``k`` — what the lab's scrubber s
 or, for a run stopped in the middle of a slice (stepped happening by happening), the
 moment its log held ``through`` events.
 
+A run of a real model (real time) forks the same way: the recorded turns are
+re-executed in virtual time — the log holds their replies and when they returned — and
+at the fork point the run starts following the wall clock from where it stands.
+
 A fork with another seed re-executes the prefix with the recorded run's draws (link
 delays and fault hits use the seed it recorded) and draws with its own seed from the
 fork point on — as its live agents do — so the prefix is still the recorded one.
@@ -48,12 +52,7 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
     then = {spec.ids[int(i)]: g.backend for g in resolve_backends(spec, workload_for(spec.task.kind), backends)
             for i in g.agents}
     replay = TurnReplayBackend(records, then, under_way=under_way)
-    if not replay.virtual_time:
-        await replay.aclose()
-        raise LifecycleError("an asynchronous fork re-executes the recorded turns in virtual time, but this spec "
-                             "continues with a real model, which runs in real time; fork it onto simulated agents "
-                             "(or replay the whole run with ReplayRun)")
-    run = Run(spec, backends=replay, sinks=sinks, run_id=run_id)
+    run = Run(spec, backends=replay, sinks=sinks, run_id=run_id)  # in virtual time: the replay answers at once
     replay.clock = lambda: run.clock
     undo = straggling_undone(run)
     replay.unstretch = lambda agent, latency: undo(agent, run.round, latency)
@@ -68,6 +67,8 @@ async def fork_asynchronous(records: Sequence[Event], at_slice: int, spec: TeamS
         raise
     replay.hand_over()
     _draw_with(run, spec.seed)
+    if not replay.live_in_virtual_time:  # a real model goes on in real time, from the fork point
+        run.execution.follow_wall_clock()  # type: ignore[union-attr]
     return run
 
 

@@ -420,10 +420,6 @@ class LabController:
     def _fork_round(self, at_round: int) -> int:
         if self.busy:
             raise LifecycleError("pause the lab before forking it")
-        if not self.can_fork:
-            raise LifecycleError("this asynchronous run calls a real model in real time, and a fork re-executes "
-                                 "its turns in virtual time; press Reset to run the builder's spec again — e.g. "
-                                 "with another seed or without the fault")
         if isinstance(at_round, bool) or not isinstance(at_round, int) or not 0 <= at_round <= self.round:
             raise ArgumentError("at_round", f"must be a round of this run in [0, {self.round}]", at_round)
         if self.run_spec.logging == "rounds" and at_round > 0:
@@ -454,9 +450,9 @@ class LabController:
 
     @property
     def can_fork(self) -> bool:
-        """Whether the run can be forked and its faults ended: all but an asynchronous run
-        in real time (a real model), whose turns cannot be re-executed in virtual time."""
-        return not getattr(getattr(self.run, "execution", None), "realtime", False)
+        """Whether the run can be forked (and its faults ended) past round 0: it logs each
+        agent's replies, which a fork re-executes (not a run logged by rounds in aggregate)."""
+        return self.run_spec.logging != "rounds"
 
     def _forked_at(self) -> int | None:
         return int(self.label.rsplit(" ", 1)[1]) if self.label.startswith("fork") else None

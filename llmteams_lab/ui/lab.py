@@ -421,7 +421,7 @@ class Lab:
     def _sync(self) -> None:
         ctl = self.controller
         past = self.controls.timeline.value != CURRENT
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=ctl.can_fork)
+        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=ctl.can_fork or self._fork_round() == 0)
         self.controls.status.value = self._status_html()
         self.controls.note.value = escape(ctl.logging_note)
 

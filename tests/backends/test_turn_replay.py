@@ -86,7 +86,7 @@ async def test_without_a_clock_it_says_what_to_set() -> None:
         await TurnReplayBackend(TRACE, MockBackend()).respond(req("a0", 1))
 
 
-def test_it_runs_in_virtual_time_only_when_the_live_backends_do() -> None:
+def test_it_answers_in_virtual_time_until_it_hands_over_to_a_real_time_backend() -> None:
     class RealTime:  # any backend that does not declare virtual time (a real model)
         async def respond(self, request):  # pragma: no cover - never called
             raise AssertionError
@@ -94,7 +94,10 @@ def test_it_runs_in_virtual_time_only_when_the_live_backends_do() -> None:
         async def aclose(self) -> None:
             return None
 
-    assert not TurnReplayBackend(TRACE, {"a0": MockBackend(), "a1": RealTime()}).virtual_time
+    backend = TurnReplayBackend(TRACE, {"a0": MockBackend(), "a1": RealTime()})
+    assert backend.virtual_time and not backend.live_in_virtual_time, "the recorded turns come at once"
+    backend.hand_over()
+    assert not backend.virtual_time
 
 
 @aio
@@ -113,3 +116,13 @@ async def test_turns_under_way_and_straggler_stretches_are_answered_as_the_run_w
     assert (await backend.respond(req("a0", 2))).latency_s == pytest.approx(0.65), "recorded rows too"
     backend.clock = lambda: 3.0
     assert (await backend.respond(req("a0", 4))).answer == "D", "an under-way reply is used once"
+
+
+@aio
+async def test_a_turn_still_running_when_the_log_ends_is_answered_live_after_that_end() -> None:
+    quick = MockBackend(lambda r: AgentReply(r.agent, "D", 0.5, "", 0, 0, 0.1))
+    backend = TurnReplayBackend(TRACE, quick, clock=lambda: 2.2)  # the log ends at 2.5 (a0's reply)
+    reply = await backend.respond(req("a1", 3))
+    assert reply.answer == "D" and 2.2 + reply.latency_s == pytest.approx(2.5 + GRID_S)
+    backend.hand_over()
+    assert (await backend.respond(req("a1", 4))).latency_s == 0.1, "after the hand-over: as the backend says"

@@ -13,6 +13,7 @@ from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.messages import AgentReply
 from llmteams_lab.spec import commit_team, election_team, gossip_team, work_team
 from llmteams_lab.spec.faults import FaultSpec
+from tests.serve.servers import openai_team, serving
 from tests.support import aio, no_stop
 
 NET = {"delay_s": 0.1, "jitter": 0.3, "tick_s": 1.0}
@@ -142,12 +143,25 @@ async def test_forks_that_cannot_re_execute_the_run_are_refused_clearly() -> Non
     with pytest.raises(LifecycleError, match="execution is 'synchronous'"):
         await fork_asynchronous(trace, 2, spec.replace(execution="synchronous", network=None), run_id="x")
 
-    class RealTime:  # any backend that does not declare virtual time, as a real model
-        async def respond(self, request):  # pragma: no cover - never called
-            raise AssertionError
 
-        async def aclose(self) -> None:
-            return None
-
-    with pytest.raises(LifecycleError, match="real time"):
-        await fork_asynchronous(trace, 2, spec, backends=RealTime(), run_id="x")
+@aio
+async def test_a_real_model_run_in_real_time_forks_in_virtual_time_then_follows_the_wall_clock() -> None:
+    with serving(competence=0.9) as (server, url):
+        spec = no_stop(openai_team(url, n=3, seed=2, max_rounds=500)).replace(
+            execution="asynchronous", network={"delay_s": 0.05, "tick_s": 0.2})
+        async with Run(spec, run_id="orig") as run:
+            assert run.execution.realtime
+            while sum(e.kind == "AgentReplied" for e in run.events) < 6:  # the calls return when they do
+                await run.step()
+            await run.step()
+            trace = list(run.events)
+        k = run.round - 1
+        requests = server.stats.requests
+        fork = await fork_asynchronous(trace, k, spec, run_id="orig")
+        assert events_to_jsonl(fork.events) == events_to_jsonl(through_slice(trace, k))
+        assert fork.execution.realtime and fork.clock == trace[len(fork.events) - 1].t_end
+        replied = sum(e.kind == "AgentReplied" for e in fork.events)
+        while sum(e.kind == "AgentReplied" for e in fork.events) < replied + 3:  # live again, over HTTP
+            await fork.step()
+        assert server.stats.requests > requests
+        await fork.aclose()

@@ -193,21 +193,6 @@ async def test_an_async_lab_forks_and_recovers_a_crash_from_its_buttons():
     assert lab.controller.round == 3 and lab.errors.messages == []
 
 
-@aio
-async def test_a_real_time_async_run_cannot_fork_and_says_why():
-    class RealModel:  # answers without declaring virtual time: the run follows the wall clock
-        async def respond(self, request):  # pragma: no cover - not called before the refusal
-            raise AssertionError
-
-        async def aclose(self) -> None:
-            return None
-
-    lab = Lab(_async(), backends=RealModel())
-    assert not lab.controller.can_fork and lab.controls.fork.disabled and not lab.fault_log.can_end
-    with pytest.raises(LifecycleError, match="real time"):
-        await lab.fork(0)
-
-
 # --- the space-time view -----------------------------------------------------------------------------
 def _heads(figure: dict) -> list[int]:
     return [i for i, t in enumerate(figure["data"]) if t.get("customdata") and t["marker"]["symbol"] ==
