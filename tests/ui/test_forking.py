@@ -49,6 +49,7 @@ async def test_the_controller_refuses_to_fork_a_future_round_or_a_round_logged_i
         await ctl.fork(3)
     big = LabController(team(120, seed=1, max_rounds=3))
     await big.step()
+    assert not big.can_fork and ctl.can_fork, "the lab hides fork and recover where they could only fail"
     with pytest.raises(LifecycleError, match="aggregate"):
         await big.fork(1)
     await big.fork(0)

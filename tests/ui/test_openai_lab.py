@@ -68,3 +68,24 @@ async def test_an_unreachable_endpoint_stops_play_with_the_error_in_the_panel():
     assert "every call failed to connect" in message and "connection refused" in message
     failed = lab.events.filter(lab.events["kind"] == "AgentFailed")
     assert failed["fault"].to_list() == ["connection"] * 3  # the round's events are kept and shown
+
+
+@aio
+async def test_an_asynchronous_openai_team_forks_from_a_past_slice_and_goes_on_in_real_time():
+    with serving(competence=0.9) as (server, url):
+        spec = no_stop(openai_team(url, n=3, seed=2, max_rounds=500)).replace(
+            execution="asynchronous", network={"delay_s": 0.05, "tick_s": 0.2})
+        lab = Lab(spec, speed=math.inf)
+        while sum(e.kind == "AgentReplied" for e in lab.controller.run.events) < 6:  # real time: calls return
+            await lab.step()                                                          # when they do
+        k = lab.controller.round
+        await lab.step()
+        assert not lab.controls.fork.disabled
+        await lab.fork(k)
+        ctl = lab.controller
+        assert ctl.round == k and ctl.run.execution.realtime and lab.errors.messages == []
+        replied = sum(e.kind == "AgentReplied" for e in ctl.run.events)
+        while sum(e.kind == "AgentReplied" for e in ctl.run.events) < replied + 3:
+            await lab.step()
+        assert lab.errors.messages == [] and ctl.label == f"fork 1 @ slice {k}"
+        await lab.reset()
