@@ -276,3 +276,9 @@ async def test_a_replayed_async_run_steps_by_slices_with_its_space_time_diagram(
     assert lab.spacetime.frame.height == len(lab.controller.run.events) >= len(recorded)
     assert lab.history[2].time == next(e.t_end for e in result.records if e.kind == "RoundEnded" and e.round == 2)
     assert _heads(lab.spacetime.plot.figure) and lab.errors.messages == []
+    await lab.fork(1)  # a replay forks into a live team, turn by turn up to slice 1
+    end = next(i for i, e in enumerate(result.records) if e.kind == "RoundEnded" and e.round == 1)
+    assert [e._replace(run_id="") for e in lab.controller.run.events] == \
+        [e._replace(run_id="") for e in result.records[: end + 1]]
+    await lab.step()
+    assert lab.controller.round == 2 and lab.controller.run.can_inject and lab.errors.messages == []
