@@ -151,17 +151,21 @@ async def test_a_real_model_run_in_real_time_forks_in_virtual_time_then_follows_
             execution="asynchronous", network={"delay_s": 0.05, "tick_s": 0.2})
         async with Run(spec, run_id="orig") as run:
             assert run.execution.realtime
-            while sum(e.kind == "AgentReplied" for e in run.events) < 6:  # the calls return when they do
-                await run.step()
+            while sum(e.kind == "AgentReplied" for e in run.events) < 6 and not run.done:  # the calls return
+                await run.step()                                                           # when they do
+            assert not run.done, [(e.kind, e.agent, e.detail) for e in run.events if e.kind == "AgentFailed"][:3]
             await run.step()
             trace = list(run.events)
         k = run.round - 1
         requests = server.stats.requests
         fork = await fork_asynchronous(trace, k, spec, run_id="orig")
-        assert events_to_jsonl(fork.events) == events_to_jsonl(through_slice(trace, k))
-        assert fork.execution.realtime and fork.clock == trace[len(fork.events) - 1].t_end
-        replied = sum(e.kind == "AgentReplied" for e in fork.events)
-        while sum(e.kind == "AgentReplied" for e in fork.events) < replied + 3:  # live again, over HTTP
-            await fork.step()
-        assert server.stats.requests > requests
-        await fork.aclose()
+        try:
+            assert events_to_jsonl(fork.events) == events_to_jsonl(through_slice(trace, k))
+            split = fork.clock
+            assert fork.execution.realtime and split == trace[len(fork.events) - 1].t_end
+            while not any(e.kind == "AgentReplied" and e.t_start > split for e in fork.events) and not fork.done:
+                await fork.step()  # a turn begun after the fork point: live again, over HTTP
+            assert not fork.done, (fork.end_reason, [(e.kind, e.agent, e.t_end) for e in fork.events[-8:]])
+            assert server.stats.requests > requests
+        finally:
+            await fork.aclose()

@@ -76,16 +76,20 @@ async def test_an_asynchronous_openai_team_forks_from_a_past_slice_and_goes_on_i
         spec = no_stop(openai_team(url, n=3, seed=2, max_rounds=500)).replace(
             execution="asynchronous", network={"delay_s": 0.05, "tick_s": 0.2})
         lab = Lab(spec, speed=math.inf)
-        while sum(e.kind == "AgentReplied" for e in lab.controller.run.events) < 6:  # real time: calls return
-            await lab.step()                                                          # when they do
+        run = lab.controller.run
+        while sum(e.kind == "AgentReplied" for e in run.events) < 6 and not run.done:  # real time: calls
+            await lab.step()                                                             # return when they do
+        assert not run.done, [(e.kind, e.agent, e.detail) for e in run.events if e.kind == "AgentFailed"][:3]
         k = lab.controller.round
         await lab.step()
         assert not lab.controls.fork.disabled
         await lab.fork(k)
         ctl = lab.controller
         assert ctl.round == k and ctl.run.execution.realtime and lab.errors.messages == []
-        replied = sum(e.kind == "AgentReplied" for e in ctl.run.events)
-        while sum(e.kind == "AgentReplied" for e in ctl.run.events) < replied + 3:
-            await lab.step()
+        split, requests = ctl.run.clock, server.stats.requests
+        while not any(e.kind == "AgentReplied" and e.t_start > split for e in ctl.run.events) and not ctl.run.done:
+            await lab.step()  # a turn begun after the fork point: asked over HTTP
+        assert not ctl.run.done and lab.errors.messages == [], (ctl.run.end_reason, lab.errors.messages)
+        assert server.stats.requests > requests
         assert lab.errors.messages == [] and ctl.label == f"fork 1 @ slice {k}"
         await lab.reset()
