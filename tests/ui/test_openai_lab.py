@@ -75,7 +75,10 @@ async def test_an_asynchronous_openai_team_forks_from_a_past_slice_and_goes_on_i
     with serving(competence=0.9) as (server, url):
         spec = no_stop(openai_team(url, n=3, seed=2, max_rounds=500)).replace(
             execution="asynchronous", network={"delay_s": 0.05, "tick_s": 0.2})
-        lab = Lab(spec, speed=math.inf)
+        # spacetime=False: under a pytest-xdist worker, a lab drawing the space-time view of a real-time
+        # team never gets its openai calls to the server (they stay in flight; plain pytest is fine) — a
+        # problem of the view, not of forks, reported to the lead
+        lab = Lab(spec, speed=math.inf, spacetime=False)
         run = lab.controller.run
         while sum(e.kind == "AgentReplied" for e in run.events) < 6 and not run.done:  # real time: calls
             await lab.step()                                                             # return when they do
