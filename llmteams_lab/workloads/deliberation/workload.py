@@ -136,14 +136,15 @@ class Deliberation:
         first = log.seq
         cost = np.zeros(acting.size)
         estimated = np.zeros(acting.size, dtype=bool)
-        for j, i in enumerate(acting.tolist()):
-            reply = slots.replies.get(i)
-            if reply is not None:
-                cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
-                estimated[j] = reply.usage_estimated
-            elif i in self._priced:
-                cost[j] = self._simulated_cost(i, slots)
-        self.cost_used += float(np.nansum(cost))
+        if slots.replies or self._priced:  # simulated unpriced agents (the common case) cost 0
+            for j, i in enumerate(acting.tolist()):
+                reply = slots.replies.get(i)
+                if reply is not None:
+                    cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
+                    estimated[j] = reply.usage_estimated
+                elif i in self._priced:
+                    cost[j] = self._simulated_cost(i, slots)
+            self.cost_used += float(np.nansum(cost))
         confidence = slots.confidence[acting]
         detail = self._detail_codes(confidence, estimated)
         fault = np.zeros(acting.size, dtype=np.int32)
@@ -158,14 +159,12 @@ class Deliberation:
 
     def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
         """String codes of the replies' detail JSON (memoised per confidence)."""
-        codes = np.empty(confidence.size, dtype=np.int32)
-        for j, (c, est) in enumerate(zip(confidence.tolist(), estimated.tolist())):
-            key = (c, est)
-            code = self._details.get(key)
-            if code is None:
-                code = self._details[key] = self.log.code(_reply_detail(c, est))
-            codes[j] = code
-        return codes
+        memo = self._details
+        keys = list(zip(confidence.tolist(), estimated.tolist()))
+        for key in keys:
+            if key not in memo:
+                memo[key] = self.log.code(_reply_detail(*key))
+        return np.fromiter(map(memo.__getitem__, keys), dtype=np.int32, count=len(keys))
 
     def _log_rows(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add
