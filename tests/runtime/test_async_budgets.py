@@ -9,8 +9,10 @@ import random
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from llmteams_lab import Run, run_sync, team
+from llmteams_lab import FaultSpec, Run, run_sync, team
 from llmteams_lab.backends.base import Backend
 from llmteams_lab.messages import AgentReply, AgentRequest
 from tests.support import no_stop
@@ -69,3 +71,19 @@ def test_real_time_turns_in_flight_are_held_against_the_token_cap(max_tokens) ->
     result = asyncio.run(go())
     assert _spent(result) <= max_tokens
     assert [e.detail for e in result.records if e.kind == "RunEnded"] == ["budget_tokens"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(4, 8), st.integers(0, 10_000), st.integers(500, 20_000),
+       st.sampled_from([[], [{"kind": "drop", "probability": 0.2}], [{"kind": "crash", "agent": "a1", "at_round": 2}],
+                        [{"kind": "duplicate", "probability": 0.3}]]), st.booleans())
+def test_the_cap_holds_and_run_ended_comes_last_whatever_the_team(n, seed, max_tokens, faults, per_message) -> None:
+    spec = team(n, protocol="debate", max_rounds=60, seed=seed, competence=0.35, conformity=0.1,
+                execution="asynchronous", tokens_per_message=300,
+                logging="messages" if per_message else "rounds")
+    spec = spec.replace(network={"delay_s": 0.1, "jitter": 0.5}, faults=[FaultSpec.from_dict(f) for f in faults],
+                        budgets=spec.budgets.replace(max_tokens=max_tokens))
+    result = run_sync(spec)
+    assert _spent(result) <= max_tokens
+    kinds = [e.kind for e in result.records]
+    assert kinds.count("RunEnded") == 1 and kinds[-1] == "RunEnded"
