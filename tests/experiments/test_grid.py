@@ -26,6 +26,19 @@ def test_shorthands_resize_and_keep_the_leader_role():
     assert [a.role for a in leader.agents] == ["leader"] + ["member"] * 4
 
 
+def test_resizing_a_mixed_team_keeps_its_proportions():
+    base = team(5, mix={"strong-slow": 1, "cheap-fast": 4})
+    ten = variant(base, n=10)
+    assert ten.mix == (("strong-slow", 2), ("cheap-fast", 8)) and len(ten.agents) == 10
+    assert [a.profile for a in ten.agents] == ["strong-slow"] * 2 + ["cheap-fast"] * 8
+    assert variant(base, n=7).mix == (("strong-slow", 1), ("cheap-fast", 6))
+    assert variant(base, n=2).mix == (("strong-slow", 1), ("cheap-fast", 1))  # every profile kept once
+    with pytest.raises(SpecError, match=r"'n' must be at least the mix's 2 profiles .*\(got 1\)"):
+        variant(base, n=1)
+    found = designs(base, {"n": [3, 9]})
+    assert [sum(c for _, c in d.spec.mix) for d in found] == [3, 9]
+
+
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("agents[*].competence", 1.5, "'agents[0].competence' must be in [0, 1] (got 1.5)"),
     ("competence", 1.5, "'agents[0].competence' must be in [0, 1] (got 1.5)"),
