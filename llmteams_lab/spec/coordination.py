@@ -81,8 +81,10 @@ class ElectionSpec(_Spec):
                         answer to question ``index + k``, proposed by the leader; 0: elect
                         leaders only
     question            (duty ``decide``) the kind of the generated questions
-    duty                what the elected leader replicates: ``decide`` — the team's answers
-                        (deliberation); ``assign`` — who does which task of the work DAG in
+    duty                what the elected leader replicates: ``decide`` (the default, kept as
+                        ``None`` so that spelling it out changes neither a spec's JSON nor its
+                        run id) — the team's answers (deliberation); ``assign`` — who does
+                        which task of the work DAG in
                         ``TaskSpec.work`` (work division): the leader assigns ready tasks to
                         idle followers, an assignment is committed once a majority holds
                         it, followers work on committed assignments and report back, and a
@@ -94,7 +96,7 @@ class ElectionSpec(_Spec):
     heartbeat_s: float = 3.0
     decisions: int = 3
     question: str = "multiple_choice"
-    duty: str = "decide"
+    duty: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "election_timeout_s", _seconds("election_timeout_s", self.election_timeout_s))
@@ -106,7 +108,9 @@ class ElectionSpec(_Spec):
                             self.election_timeout_s)
         c.int_at_least("decisions", self.decisions, 0)
         c.one_of("question", self.question, QUESTIONS)
-        c.one_of("duty", self.duty, ELECTION_DUTIES)
+        c.optional(c.one_of, "duty", self.duty, ELECTION_DUTIES)
+        if self.duty == "decide":
+            object.__setattr__(self, "duty", None)
 
 
 def check_assigned_work(task: Any) -> None:

@@ -20,8 +20,9 @@ is in the Raft log, so it survives leader changes the way committed decisions do
   worker, peer: the leader who committed it), logged once per task;
 * a leader suspects a follower it has not heard from for an election timeout (the bound
   followers use to suspect their leader) and re-assigns its unfinished task to an idle
-  follower (``TaskReassigned`` when that commits); a new leader starts by hearing from
-  everyone, so it re-assigns only followers that stay silent. A worker that sees its task
+  follower (``TaskReassigned`` when that commits); a new leader gives every follower a
+  timeout to be heard from before it suspects it, and assigns new work only to followers
+  it has heard from in its term. A worker that sees its task
   assigned to someone else in the committed log abandons it; a late report from it is
   ignored (the done entry must name the latest assignee). A crashed worker loses the
   task it was working on and starts it again if it is still its own when it recovers;
@@ -145,7 +146,7 @@ class Assignments:
         self.unit_s = unit_times(spec)
         self.working: list[tuple[str, float] | None] = [None] * self.n  # (task, when it is done)
         self.finished: list[list[str]] = [[] for _ in range(self.n)]  # done, completion not yet committed
-        self.heard: dict[int, tuple[int, dict[int, float]]] = {}  # leader -> (term, follower -> last heard)
+        self.heard: dict[int, tuple[int, float, dict[int, float]]] = {}  # leader -> (term, since, j -> last heard)
         self.reports: dict[int, list[tuple[int, str]]] = {}  # leader -> (sender, task) reported this turn
         self.offers: dict[int, Offer] = {}
         self.completed: dict[str, str] = {}  # task -> worker: completions some leader committed
@@ -158,10 +159,10 @@ class Assignments:
         if not leads:
             self.heard.pop(i, None)
             return
-        term, heard = self.heard.get(i, (-1, {}))
-        if term != node.term:  # a new leader gives every follower a timeout to be heard
-            heard = {j: now for j in range(self.n)}
-            self.heard[i] = (node.term, heard)
+        term, since, heard = self.heard.get(i, (-1, now, {}))
+        if term != node.term:  # a new leader: nobody heard yet, every follower has a timeout to be
+            since, heard = now, {}
+            self.heard[i] = (node.term, since, heard)
         reports = []
         for sender, rec in records:
             heard[sender] = now
@@ -180,10 +181,10 @@ class Assignments:
             if ok:
                 reports.append((task, self.ids[sender]))
         finished = set(full.done) | {t for t, _ in reports}
-        _, heard = self.heard.get(i, (node.term, {}))
-        away = {self.ids[j] for j in range(self.n) if j == i or now - heard.get(j, now) > self.timeout}
+        _, since, heard = self.heard.get(i, (node.term, now, {}))
+        away = {self.ids[j] for j in range(self.n) if j == i or now - heard.get(j, since) > self.timeout}
         busy = {a for t, a in full.assignee.items() if t not in finished}
-        idle = [a for a in self.ids if a not in away and a not in busy]
+        idle = [self.ids[j] for j in sorted(heard) if self.ids[j] not in away and self.ids[j] not in busy]
         ready = [t for t in self.order if t not in finished and (full.assignee.get(t) is None or
                                                                 full.assignee[t] in away)
                  and all(d in committed.done for d in self.deps[t])]
