@@ -13,8 +13,8 @@ is in the Raft log, so it survives leader changes the way committed decisions do
   on it for its size in units — one unit per round in synchronous rounds, one
   ``latency_s`` per unit when agents act at their own pace (``workdivision.unit_times``,
   as the work-division workers) — one task at a time, in log order;
-* when done it reports to the leader it follows (a ``done`` record, repeated every turn
-  until it sees the completion committed: the client retry of Raft), and the leader
+* when done (``TaskFinished``) it reports to the leader it follows (a ``done`` record,
+  repeated every turn until it sees the completion committed: the client retry of Raft), and the leader
   appends ``["done", task, agent]`` — only for the task's latest assignee, and only once
   per task. When that entry commits, the task is done: ``TaskCompleted`` (agent: the
   worker, peer: the leader who committed it), logged once per task;
@@ -244,6 +244,7 @@ class Assignments:
             self.working[i] = current = None
         if current is not None and self._due(current[1], r, now):
             self.finished[i].append(current[0])
+            happened.append(("TaskFinished", current[0], {"to": self._name(node.leader)}))
             self.working[i] = current = None
         if current is None and node.role != LEADER:
             todo = sorted((at, t) for t, at in mine.assigned_at.items()
@@ -257,6 +258,9 @@ class Assignments:
         if self.finished[i] and node.leader is not None and node.leader != i:
             report = {"type": "done", "term": node.term, "tasks": list(self.finished[i]), "to": [node.leader]}
         return happened, report
+
+    def _name(self, i: int | None) -> str | None:
+        return self.ids[i] if i is not None else None
 
     def _due(self, due: float, r: int, now: float) -> bool:
         return r >= due if self.rounds else now >= due

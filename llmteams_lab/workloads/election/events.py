@@ -16,6 +16,7 @@ EntryCommitted     leader              the value         ``index``, ``term``, ``
 ActionRefused      agent               the choice        ``reason``: the rule it broke
 TaskReassigned     leader    assignee  the task          ``from``: the suspected previous assignee
 TaskAbandoned      worker    assignee  the task          (the committed log gave it to ``peer``)
+TaskFinished       worker    leader    the task          (its work is done; it reports to ``peer``)
 =================  ========  ========  ================  ==========================================
 
 With ``duty="assign"`` work entries are ``EntryProposed``/``EntryCommitted`` with
@@ -31,7 +32,7 @@ Each is caused (``cause``) by the reply of the turn it happened in.
 from llmteams_lab.events import define_event
 
 __all__ = ["ActionRefused", "ElectionStarted", "EntryCommitted", "EntryProposed", "HeartbeatMissed",
-           "LeaderElected", "SteppedDown", "TaskAbandoned", "TaskReassigned", "VoteGranted", "VoteRefused"]
+           "LeaderElected", "SteppedDown", "TaskAbandoned", "TaskFinished", "TaskReassigned", "VoteGranted", "VoteRefused"]
 
 HeartbeatMissed = define_event("HeartbeatMissed", "A follower's election timer ran out: no leader heard from.")
 ElectionStarted = define_event("ElectionStarted", "A candidate started an election for term ``value``.")
@@ -45,3 +46,5 @@ ActionRefused = define_event("ActionRefused", "The rules refused a choice an age
 TaskReassigned = define_event("TaskReassigned", "The leader's re-assignment of task ``value`` to ``peer`` committed "
                                                 "(its previous assignee, in ``detail``, went silent or leads).")
 TaskAbandoned = define_event("TaskAbandoned", "``agent`` dropped task ``value``: the committed log gave it to ``peer``.")
+TaskFinished = define_event("TaskFinished", "``agent`` finished its work on task ``value`` and reports it to ``peer`` "
+                                            "(its leader, if it knows one); the task is done once that is committed.")
