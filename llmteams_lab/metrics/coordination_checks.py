@@ -87,7 +87,8 @@ def _leader_completeness(run: "RunLog") -> Verdict:
                 continue
             checked += 1
             i = info["index"] - 1
-            if i >= len(log) or log[i][0] != info["term"] or log[i][2] != (c["value"] if info["question"] != -1 else ""):
+            value = c["value"] if info["question"] != -1 else ""  # a no-op's value is logged as "no-op"
+            if i >= len(log) or log[i][0] != info["term"] or log[i][2] != value:
                 return False, max(lead["round"], c["round"]), (
                     f"{lead['agent']} leads term {term} without entry {i + 1} ({c['value']!r}) committed in term "
                     f"{info.get('leader_term')}")

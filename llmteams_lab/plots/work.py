@@ -69,10 +69,10 @@ def activity_cells(events: pl.DataFrame) -> list[tuple[int, str, str, str]]:
     """The Gantt cells of one run's events: an agent holds a task (``working``) from the
     round it claimed it (``TaskClaimed``) and shows ``completed`` in the round of the
     task's ``TaskCompleted`` by it; in an elected leader's team the agent is ``blocked``
-    from its ``TaskFinished`` until the completion is committed; its work shows ``failed`` — lost — in the round it stops without
-    completing: it claims another task, abandons it (``TaskAbandoned``) or the task is
-    re-assigned away from it (``TaskReassigned``). A claim still open at the end runs to
-    the run's last round."""
+    from its ``TaskFinished`` until the completion is committed. Its work shows
+    ``failed`` — lost — in the round it stops without completing: it claims another
+    task, abandons it (``TaskAbandoned``) or the task is re-assigned away from it
+    (``TaskReassigned``). A claim still open at the end runs to the run's last round."""
     rows = events.filter(pl.col("kind").is_in(_SPANS)).sort("seq")
     held: dict[str, list] = {}  # agent -> [task, round it was claimed, round it finished or None]
     cells: list[tuple[int, str, str, str]] = []

@@ -33,7 +33,8 @@ ROLES = {
     "follower": req("election", "follower", {"term": 5, "leader": "a1", "voted_for": "a1", "log": [], "commit": 0,
                                              "timer_expired": False, "candidates": [], "decide": []}),
     "assigner": req("election", "leader", {
-        "term": 2, "leader": "a0", "voted_for": "a0", "log": [{"term": 2, "question": -2, "value": '["assign","t1","a2"]'}],
+        "term": 2, "leader": "a0", "voted_for": "a0",
+        "log": [{"term": 2, "question": -2, "value": '["assign","t1","a2"]'}],
         "commit": 1, "timer_expired": False, "candidates": [],
         "tasks": [{"id": "t1", "title": "core", "status": "assigned", "owner": "a2", "dependencies": [], "work": 2},
                   {"id": "t2", "title": "api", "status": "pending", "owner": None, "dependencies": [], "work": 1},

@@ -5,8 +5,9 @@ its vote to the first candidate the rules let it vote for (Raft's first come, fi
 served), and as leader proposes its own answer to the next question — right with
 probability ``competence``, else a uniformly drawn wrong option (deliberation's first
 answers) — or, assigning work, gives the ready tasks (best first, as its view lists
-them) to the idle followers in the order listed. Latency and tokens follow its profile (``workloads.roles``). ``serve`` plays
-the same agent through :func:`~llmteams_lab.workloads.roles.served`.
+them) to the idle followers in the order listed. Latency and tokens follow its profile
+(``workloads.roles``). ``serve`` plays the same agent through
+:func:`~llmteams_lab.workloads.roles.served`.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ from llmteams_lab.workloads.workdivision.board import TaskBoard
 from llmteams_lab.workloads.workdivision.scheduling import priority_ranks
 from llmteams_lab.workloads.workdivision.workload import draw_work, unit_times
 
-__all__ = ["Assignments", "Ledger", "Offer", "entry_value", "ledger", "parse_pairs", "pairs_text"]
+__all__ = ["Assignments", "Ledger", "Offer", "entry_value", "ledger", "pairs_text", "parse_pairs"]
 
 
 def entry_value(op: str, task: str, agent: str) -> str:

@@ -32,7 +32,8 @@ Each is caused (``cause``) by the reply of the turn it happened in.
 from llmteams_lab.events import define_event
 
 __all__ = ["ActionRefused", "ElectionStarted", "EntryCommitted", "EntryProposed", "HeartbeatMissed",
-           "LeaderElected", "SteppedDown", "TaskAbandoned", "TaskFinished", "TaskReassigned", "VoteGranted", "VoteRefused"]
+           "LeaderElected", "SteppedDown", "TaskAbandoned", "TaskFinished", "TaskReassigned", "VoteGranted",
+           "VoteRefused"]
 
 HeartbeatMissed = define_event("HeartbeatMissed", "A follower's election timer ran out: no leader heard from.")
 ElectionStarted = define_event("ElectionStarted", "A candidate started an election for term ``value``.")
@@ -45,6 +46,7 @@ EntryCommitted = define_event("EntryCommitted", "The leader committed log entry 
 ActionRefused = define_event("ActionRefused", "The rules refused a choice an agent made (``detail``: why).")
 TaskReassigned = define_event("TaskReassigned", "The leader's re-assignment of task ``value`` to ``peer`` committed "
                                                 "(its previous assignee, in ``detail``, went silent or leads).")
-TaskAbandoned = define_event("TaskAbandoned", "``agent`` dropped task ``value``: the committed log gave it to ``peer``.")
+TaskAbandoned = define_event("TaskAbandoned",
+                             "``agent`` dropped task ``value``: the committed log gave it to ``peer``.")
 TaskFinished = define_event("TaskFinished", "``agent`` finished its work on task ``value`` and reports it to ``peer`` "
                                             "(its leader, if it knows one); the task is done once that is committed.")

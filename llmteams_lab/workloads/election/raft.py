@@ -24,10 +24,11 @@ answers needs — and nothing it needs left out:
 
 A log entry is ``(term, k, value)``: the team's decision on question k (``k = -1``: a
 no-op; ``k = -2``: a work-division entry — an assignment or a completion, whose value
-``workloads.election.assignment`` writes and reads). The decision on question k is the first entry for k in the committed prefix; a
-leader proposes question k only when every entry of its log is committed and none is
-for k. The *choices* — stand for election, which legal candidate to vote for, what to
-propose — are the agent's (``act``'s arguments); everything else is mechanical.
+``workloads.election.assignment`` writes and reads). The decision on question k is
+the first entry for k in the committed prefix; a leader proposes question k only when
+every entry of its log is committed and none is for k. The *choices* — stand for
+election, which legal candidate to vote for, what to propose — are the agent's
+(``act``'s arguments); everything else is mechanical.
 """
 
 from __future__ import annotations
