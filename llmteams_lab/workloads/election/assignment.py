@@ -150,7 +150,6 @@ class Assignments:
         self.reports: dict[int, list[tuple[int, str]]] = {}  # leader -> (sender, task) reported this turn
         self.offers: dict[int, Offer] = {}
         self.completed: dict[str, str] = {}  # task -> worker: completions some leader committed
-        self.leader_of: dict[str, str] = {}  # task -> the leader that committed its completion
 
     # --- a leader's turn ----------------------------------------------------------------
     def hear(self, i: int, node: Node, records: list[tuple[int, dict[str, Any]]], now: float, leads: bool) -> None:
@@ -234,7 +233,8 @@ class Assignments:
         Returns what happened ((event kind, task, detail)) and the report to send."""
         happened: list[tuple[str, str, dict]] = []
         me = self.ids[i]
-        if node.role == LEADER:
+        if node.role == LEADER and self.working[i] is not None:  # a leader coordinates: its task goes back
+            happened.append(("TaskAbandoned", self.working[i][0], {"to": None}))
             self.working[i] = None
         mine = ledger(node.log, node.commit)
         self.finished[i] = [t for t in self.finished[i] if t not in mine.done]

@@ -14,8 +14,9 @@ EntryCommitted     leader              the value         ``index``, ``term``, ``
                                                          ``leader_term`` (when it was committed);
                                                          ``correct``: the value is the truth
 ActionRefused      agent               the choice        ``reason``: the rule it broke
-TaskReassigned     leader    assignee  the task          ``from``: the suspected previous assignee
-TaskAbandoned      worker    assignee  the task          (the committed log gave it to ``peer``)
+TaskReassigned     leader    assignee  the task          ``from``: the previous assignee (silent, or leading)
+TaskAbandoned      worker    assignee  the task          (the committed log gave it to ``peer``; no
+                                                         peer: it dropped it to lead)
 TaskFinished       worker    leader    the task          (its work is done; it reports to ``peer``)
 =================  ========  ========  ================  ==========================================
 
@@ -47,6 +48,7 @@ ActionRefused = define_event("ActionRefused", "The rules refused a choice an age
 TaskReassigned = define_event("TaskReassigned", "The leader's re-assignment of task ``value`` to ``peer`` committed "
                                                 "(its previous assignee, in ``detail``, went silent or leads).")
 TaskAbandoned = define_event("TaskAbandoned",
-                             "``agent`` dropped task ``value``: the committed log gave it to ``peer``.")
+                             "``agent`` dropped task ``value``: the committed log gave it to ``peer`` (none: it "
+                             "was elected leader, and a leader does no work).")
 TaskFinished = define_event("TaskFinished", "``agent`` finished its work on task ``value`` and reports it to ``peer`` "
                                             "(its leader, if it knows one); the task is done once that is committed.")
