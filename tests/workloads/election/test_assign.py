@@ -164,3 +164,32 @@ def test_work_division_metrics_read_a_run_of_an_assigning_leader() -> None:
     assert bounds["makespan_rounds"] >= bounds["min_rounds"]
     claimed = frame.filter(pl.col("kind") == "TaskClaimed")
     assert set(claimed["value"].to_list()) == set(drawn)
+
+
+async def _crash_the_leader_while_everyone_works(seed: int):
+    tasks = [{"id": f"t{k}", "work": 40} for k in range(1, 7)]  # long tasks: the next leader is mid-task
+    async with Run(election_team(5, seed=seed, duty="assign", work={"tasks": tasks}, max_rounds=400)) as run:
+        crashed = False
+        while not run.done:
+            await run.step()
+            if not crashed and len([e for e in run.events if e.kind == "TaskClaimed"]) >= 4:
+                run.inject({"kind": "crash", "agent": [e for e in run.events if e.kind == "LeaderElected"][-1].agent})
+                crashed = True
+        return run, list(run.events)
+
+
+def test_a_worker_elected_leader_drops_its_task_and_it_is_reassigned() -> None:
+    from llmteams_lab.plots.work import activity_cells
+
+    run, events = asyncio.run(_crash_the_leader_while_everyone_works(1))
+    assert run.end_reason == "all_tasks_done"
+    new = of(events, "LeaderElected")[-1]
+    dropped = of(events, "TaskAbandoned", agent=new.agent)
+    assert dropped and dropped[0].peer is None and dropped[0].seq > new.seq  # a leader does no work
+    task = dropped[0].value
+    moved = of(events, "TaskReassigned", value=task)
+    assert moved and json.loads(moved[0].detail) == {"from": new.agent}
+    assert [e.agent for e in of(events, "TaskCompleted", value=task)] == [moved[-1].peer]
+    cells = activity_cells(events_frame(events))
+    assert any(a == new.agent and what == "failed" and t == task for _, a, what, t in cells)
+    assert all(checks(events).values()), checks(events)
