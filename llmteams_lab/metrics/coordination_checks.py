@@ -105,7 +105,9 @@ def _committed_unchanged(run: "RunLog") -> Verdict:
                 continue
             if seen.setdefault(key, value) != value:
                 return False, c["round"], f"{key} was committed as {seen[key]!r} and later as {value!r}"
-    return True, None, f"{len(by_question)} decision(s) committed, none changed"
+    work = len(by_index) - len(by_question)  # entries without a question: no-ops and work entries
+    said = f"{len(by_question)} decision(s)" + (f" and {work} other log entr{'y' if work == 1 else 'ies'}" if work else "")
+    return True, None, f"{said} committed, none changed"
 
 
 def _leader_within_timeouts(run: "RunLog") -> Verdict:

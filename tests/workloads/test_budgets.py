@@ -13,6 +13,8 @@ from llmteams_lab.spec import commit_team, election_team, gossip_team
 
 MAKERS = {
     "election": lambda seed, execution: election_team(5, seed=seed, decisions=4, max_rounds=150, execution=execution),
+    "election_assign": lambda seed, execution: election_team(
+        5, seed=seed, duty="assign", work={"parallel_fraction": 0.75, "size": 8}, max_rounds=300, execution=execution),
     "commit": lambda seed, execution: commit_team(3, seed=seed, max_rounds=200, execution=execution),
     "gossip": lambda seed, execution: gossip_team(24, seed=seed, execution=execution),
 }

@@ -46,6 +46,8 @@ def test_the_leader_assigns_every_task_and_each_is_completed_once(execution: str
     assert all(e.agent != leader for e in of(events, "TaskClaimed"))  # the leader coordinates, followers work
     assert all(checks(events).values()), checks(events)
     assert "tasks_done_once" in checks(events)
+    detail = dict(check_run(events_frame(events)).select("check", "detail").rows())["committed_unchanged"]
+    assert detail.startswith("0 decision(s) and ") and "other log entries committed" in detail  # work, not questions
     assert run.workload.outcome() == (f"{len(dag)}/{len(dag)} tasks done", True)
     assert all("task" in s for s in run.state().values())
     ops = [json.loads(v)[0] for v in committed(events).values() if v.startswith("[")]
