@@ -32,7 +32,9 @@ from llmteams_lab.events import (
     on_time_grid,
 )
 from llmteams_lab.rounds import Entry, Inbox, _Said
+from llmteams_lab.runtime.graph import small_world_arcs
 from llmteams_lab.runtime.log import EventLog, LogMode
+from llmteams_lab.spec import smallworld
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.rounds import Outgoing
@@ -47,13 +49,16 @@ __all__ = ["Network", "Route", "team_arcs"]
 Route = Callable[[int, int, int], "list[tuple] | None"]
 
 def team_arcs(spec: TeamSpec) -> Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]:
-    """The team's arcs for :class:`Network`: a complete graph's n(n-1) arcs as two arrays
-    made by numpy (sender a's j-th receiver is j, or j + 1 from a on), any other graph's
-    as the spec's pairs (``TeamSpec.arcs``) — a Python pair per arc is what a
-    million-arc team costs most to set up."""
-    if spec.topology.kind != "complete":
+    """The team's arcs for :class:`Network`: a complete graph's n(n-1) arcs and a large
+    small world's (``runtime.graph``) as two arrays made by numpy (a complete graph's
+    sender a's j-th receiver is j, or j + 1 from a on), any other graph's as the spec's
+    pairs (``TeamSpec.arcs``) — a Python pair per arc is what a million-arc team costs
+    most to set up."""
+    n, topo = len(spec.agents), spec.topology
+    if topo.kind == "small_world" and n > smallworld.LEGACY_MAX_AGENTS:
+        return small_world_arcs(n, topo.k, topo.p, topo.seed if topo.seed is not None else spec.seed)
+    if topo.kind != "complete":
         return spec.arcs()
-    n = len(spec.agents)
     src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
     j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
     return src, j + (j >= src)
@@ -81,6 +86,7 @@ class Network:
         self.complete = int(self.src.size) == n * (n - 1)
         self._out: list[list[int]] | None = None
         self._inn: list[list[int]] | None = None
+        self._degree: np.ndarray | None = None  # each agent's out-degree, counted on first use
         self._row_base = np.arange(n, dtype=np.int64) * k  # flat index of each agent's row in (n, k)
         self.router: Route | None = None
         self._next: list[list[Entry]] = [[] for _ in range(n)]
@@ -99,6 +105,11 @@ class Network:
             cuts = np.cumsum(np.bincount(self._by_src, minlength=self.n))[:-1]
             self._out = [part.tolist() for part in np.split(self._by_src_dst, cuts)]
         return self._out
+
+    def _out_degree(self) -> np.ndarray:
+        if self._degree is None:
+            self._degree = np.bincount(self.src, minlength=self.n).astype(np.int64)
+        return self._degree
 
     @property
     def inn(self) -> list[list[int]]:
@@ -265,6 +276,9 @@ class Network:
         if self.complete:
             count = int(senders.size) * (self.n - 1)
             tok = int((tokens if senders.size == self.n else tokens[senders]).sum()) * (self.n - 1)
+        elif senders.size == self.n:  # everyone spoke: every arc carried its sender's tokens
+            count = int(self.src.size)
+            tok = int(np.dot(tokens.astype(np.int64), self._out_degree()))
         else:
             mask = self._said.replied[self.src]
             count = int(mask.sum())
@@ -358,12 +372,18 @@ class Network:
         replied, answers, conf = said.replied, said.answers, said.confidence
         if self.complete:
             return self._complete_tallies(replied, answers, conf)
-        mask = replied[self.src]
-        src, dst = self.src[mask], self.dst[mask]
-        ok = answers[src] >= 0
-        idx = dst[ok] * k + answers[src[ok]]
+        if replied.all() and bool((answers >= 0).all()):  # the usual round: no masks over the arcs
+            src, dst = self.src, self.dst
+            idx = dst * k + answers[src]
+            weights = conf.astype(np.float64)[src]
+        else:
+            mask = replied[self.src]
+            src, dst = self.src[mask], self.dst[mask]
+            ok = answers[src] >= 0
+            idx = dst[ok] * k + answers[src[ok]]
+            weights = conf[src[ok]].astype(np.float64)
         votes = np.bincount(idx, minlength=n * k).reshape(n, k).astype(np.int64)
-        weight = np.bincount(idx, weights=conf[src[ok]].astype(np.float64), minlength=n * k)
+        weight = np.bincount(idx, weights=weights, minlength=n * k)
         size = np.bincount(dst, minlength=n).astype(np.int64)
         return votes, weight.reshape(n, k).astype(np.int64), size
 
