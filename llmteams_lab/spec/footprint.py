@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmteams_lab.errors import SpecError
+from llmteams_lab.spec.roster import values
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.spec.team import TeamSpec
@@ -82,7 +83,7 @@ def estimate(spec: "TeamSpec") -> Footprint:
     """The :class:`Footprint` of running ``spec`` (see the module docstring)."""
     n, arcs = len(spec.agents), arc_count(spec)
     message_faults = any(f.kind in _MESSAGE_KINDS for f in spec.faults)
-    per_agent_backends = spec.task.kind == "work_division" or any(a.backend != "simulated" for a in spec.agents)
+    per_agent_backends = spec.task.kind == "work_division" or values(spec.agents, "backend") != {"simulated"}
     per_message = spec.logging == "messages" or per_agent_backends or message_faults
     build = BYTES_PER_AGENT * n + BYTES_PER_ARC * arcs + (BYTES_PER_FAULT_ARC * arcs if spec.faults else 0)
     events = 2 * arcs + 2 * n + 8 if per_message else 64

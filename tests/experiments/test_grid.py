@@ -34,7 +34,7 @@ def test_shorthands_resize_and_keep_the_leader_role():
     ("agents[7].competence", 0.5, "'agents[7]' is out of range: 'agents' has 3 item(s)"),
     ("budgets.max_rounds.x", 1, "'budgets.max_rounds' is not a table"),
     ("topology..kind", "ring", "'topology..kind' is not a spec path"),
-    ("n", 0, "'n' must be an integer in [1, 100000] (got 0)"),
+    ("n", 0, "'n' must be an integer in [1, 10000000] (got 0)"),
 ])
 def test_bad_grid_keys_and_values_name_the_path(key, value, message):
     with pytest.raises(SpecError) as err:
