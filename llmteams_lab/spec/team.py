@@ -229,11 +229,14 @@ class TeamSpec:
                  for k, v in changes.items()}
         return _replace(self, **built)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, listed: bool = False) -> dict[str, Any]:
+        """The plain dict form. A generated team of more than 100,000 agents is written
+        ``size`` + ``agent`` (``spec.roster``); ``listed=True`` lists its agents anyway
+        (to edit one agent's fields)."""
         data = to_dict(self)
         if isinstance(self.agents, Roster):  # a generated team: listed, or compact above the old cap
             roster = data.pop("agents")
-            head = {"size": roster.n, "agent": roster.template_dict()} if roster.compact() else {
+            head = {"size": roster.n, "agent": roster.template_dict()} if roster.compact() and not listed else {
                 "agents": [a.to_dict() for a in roster]}
             data = {**head, **data}
         if self.execution == "synchronous":  # the default: left out, so existing specs keep their run ids

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmteams_lab import FaultSpec, SpecError, team
+from llmteams_lab import FaultSpec, SpecError, TeamSpec, team
 from llmteams_lab.experiments import designs, set_path, variant
+from llmteams_lab.experiments.grid import resize
+from llmteams_lab.spec.roster import Roster
 
 
 def test_nested_paths_and_every_agent_or_one_agent():
@@ -67,3 +69,12 @@ def test_failure_policies_and_table_values_get_labels():
                               "topology": [{"kind": "ring"}]})
     assert found[1].spec.failure_policy.on_error == "retry"
     assert found[0].labels["topology"] == '{"kind": "ring"}'
+
+
+def test_resizing_and_editing_a_generated_team_keeps_it_one_template() -> None:
+    grown = resize(team(3, competence=0.8), 5)
+    assert isinstance(grown.agents, Roster) and [a.id for a in grown.agents] == ["a0", "a1", "a2", "a3", "a4"]
+    assert grown.to_json() == team(5, competence=0.8).to_json()
+    big = TeamSpec.from_dict({"size": 100_001, "logging": "rounds", "topology": {"kind": "ring"}})
+    edited = set_path(big, "max_rounds", 3)  # not an agent field: the team stays size + agent
+    assert edited.budgets.max_rounds == 3 and isinstance(edited.agents, Roster) and len(edited.agents) == 100_001
