@@ -22,7 +22,7 @@ from typing import Any, Iterator, overload
 
 from llmteams_lab.spec.agent import AgentSpec
 
-__all__ = ["LISTED_MAX_AGENTS", "Roster", "values"]
+__all__ = ["LISTED_MAX_AGENTS", "Roster", "column", "values"]
 
 LISTED_MAX_AGENTS = 100_000  # the team-size cap before rosters: larger teams are written compactly
 
@@ -94,6 +94,14 @@ class Roster(Sequence):
         data = self.template.to_dict()
         del data["id"]
         return data
+
+
+def column(agents: Sequence[AgentSpec], field: str) -> list[Any]:
+    """One field of every agent, in order (a roster's: its template's value n times,
+    without making the agents)."""
+    if isinstance(agents, Roster):
+        return [getattr(agents.template, field)] * agents.n
+    return [getattr(a, field) for a in agents]
 
 
 def values(agents: Sequence[AgentSpec], field: str) -> set[Any]:
