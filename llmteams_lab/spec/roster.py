@@ -89,6 +89,11 @@ class Roster(Sequence):
         """Whether the dict form is ``size`` + ``agent`` (above :data:`LISTED_MAX_AGENTS`)."""
         return self.n > LISTED_MAX_AGENTS
 
+    def listed(self) -> list[dict[str, Any]]:
+        """The list form: each agent's dict (the template's, with its id in its place)."""
+        base = self.template.to_dict()
+        return [{**base, "id": f"a{j}"} for j in range(self.n)]
+
     def template_dict(self) -> dict[str, Any]:
         """The ``agent`` table of the compact form: the template without its id."""
         data = self.template.to_dict()

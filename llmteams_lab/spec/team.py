@@ -237,7 +237,7 @@ class TeamSpec:
         if isinstance(self.agents, Roster):  # a generated team: listed, or compact above the old cap
             roster = data.pop("agents")
             head = {"size": roster.n, "agent": roster.template_dict()} if roster.compact() and not listed else {
-                "agents": [a.to_dict() for a in roster]}
+                "agents": roster.listed()}
             data = {**head, **data}
         if self.execution == "synchronous":  # the default: left out, so existing specs keep their run ids
             del data["execution"]
