@@ -15,7 +15,7 @@ A team is checked on construction against two limits, before anything is built:
   CPython 3.11): ~1.0–1.3 kB per agent (its profile, id, index entries and columns), and
   ~145 B per event at the peak of a per-message round (82 B per event kept); the
   constants below round them up, so the estimate bounds what such a run takes (a
-  1,000,000-agent small world, k = 10: 2.6 GB estimated, 1.5 GB measured);
+  1,000,000-agent small world, k = 10: 2.6 GB estimated, 0.9 GB measured);
 * **setup work** — ``erdos_renyi`` draws one number per pair of agents, so its pairs
   are capped (5·10⁷ pairs take ~15 s; a 100,000-agent one would take hours).
 
