@@ -14,11 +14,16 @@ uint64 arrays, as the reference masks it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 import numpy as np
 
 from llmteams_lab.spec import smallworld
 
-__all__ = ["small_world_arcs"]
+if TYPE_CHECKING:  # pragma: no cover
+    from llmteams_lab.spec import TeamSpec
+
+__all__ = ["small_world_arcs", "team_arcs"]
 
 _U = np.uint64
 
@@ -37,6 +42,22 @@ def _draws(seed: int, attempt: int, edges: np.ndarray) -> np.ndarray:
     """``smallworld.draw(stream(seed, attempt), e)`` for every e of ``edges``."""
     base = _U(smallworld.stream(seed, attempt))
     return _mix(edges.astype(np.uint64) * _U(smallworld.GOLDEN) + base)
+
+
+def team_arcs(spec: TeamSpec) -> Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]:
+    """The team's arcs for :class:`~llmteams_lab.runtime.network.Network`: a complete
+    graph's n(n-1) arcs and a large small world's (:func:`small_world_arcs`) as two arrays
+    made by numpy (a complete graph's sender a's j-th receiver is j, or j + 1 from a on),
+    any other graph's as the spec's pairs (``TeamSpec.arcs``) — a Python pair per arc is
+    what a million-arc team costs most to set up."""
+    n, topo = len(spec.agents), spec.topology
+    if topo.kind == "small_world" and n > smallworld.LEGACY_MAX_AGENTS:
+        return small_world_arcs(n, topo.k, topo.p, topo.seed if topo.seed is not None else spec.seed)
+    if topo.kind != "complete":
+        return spec.arcs()
+    src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
+    j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
+    return src, j + (j >= src)
 
 
 def small_world_arcs(n: int, k: int, p: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,14 +32,12 @@ from llmteams_lab.events import (
     on_time_grid,
 )
 from llmteams_lab.rounds import Entry, Inbox, _Said
-from llmteams_lab.runtime.graph import small_world_arcs
+from llmteams_lab.runtime.graph import team_arcs
 from llmteams_lab.runtime.log import EventLog, LogMode
-from llmteams_lab.spec import smallworld
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.rounds import Outgoing
     from llmteams_lab.runtime.links import Links
-    from llmteams_lab.spec import TeamSpec
 
 __all__ = ["Network", "Route", "team_arcs"]
 
@@ -47,22 +45,6 @@ __all__ = ["Network", "Route", "team_arcs"]
 # deliveries (see Network._apply_fates). [] drops it; [(-1, "partition")] drops it for a
 # named reason; [(0, None)] is a normal delivery; None means "no opinion" (normal).
 Route = Callable[[int, int, int], "list[tuple] | None"]
-
-def team_arcs(spec: TeamSpec) -> Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]:
-    """The team's arcs for :class:`Network`: a complete graph's n(n-1) arcs and a large
-    small world's (``runtime.graph``) as two arrays made by numpy (a complete graph's
-    sender a's j-th receiver is j, or j + 1 from a on), any other graph's as the spec's
-    pairs (``TeamSpec.arcs``) — a Python pair per arc is what a million-arc team costs
-    most to set up."""
-    n, topo = len(spec.agents), spec.topology
-    if topo.kind == "small_world" and n > smallworld.LEGACY_MAX_AGENTS:
-        return small_world_arcs(n, topo.k, topo.p, topo.seed if topo.seed is not None else spec.seed)
-    if topo.kind != "complete":
-        return spec.arcs()
-    src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
-    j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
-    return src, j + (j >= src)
-
 
 class Network:
     """Message delivery along ``arcs`` between ``n`` agents with ``k`` answer options."""
