@@ -88,7 +88,7 @@ def arc_count(spec: "TeamSpec") -> int:
 
 
 def arrays(spec: "TeamSpec") -> bool:
-    """Whether the runtime builds the spec's arcs as numpy arrays (``runtime.network.team_arcs``)."""
+    """Whether the runtime builds the spec's arcs as numpy arrays (``runtime.graph.team_arcs``)."""
     topo = spec.topology
     return topo.kind == "complete" or (topo.kind == "small_world" and len(spec.agents) > LEGACY_MAX_AGENTS)
 

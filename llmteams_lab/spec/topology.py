@@ -20,7 +20,7 @@ from llmteams_lab.spec._fields import replace as _replace
 
 
 TOPOLOGIES = ("complete", "edges", "erdos_renyi", "ring", "small_world", "star", "tree")
-MAX_DEGREE = 100_000  # branching / neighbours: never more than the largest team
+MAX_DEGREE = 100_000  # branching / neighbours (k = 100,000 on 100,000 agents is already 10¹⁰ arcs)
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class TopologySpec:
     leader      star hub / tree root (agent id); defaults to the first agent
     branching   children per node of a tree
     p           edge probability (erdos_renyi) or rewiring probability (small_world)
-    k           neighbours per node before rewiring (small_world; even)
+    k           neighbours per node before rewiring (small_world; even). Up to 10,000
+                agents a small world is rewired edge by edge as it always was; above,
+                by seeded integer hashes, so numpy can build it (``spec.smallworld``)
     seed        graph seed; defaults to the team's seed
     edges       explicit ``[from, to]`` pairs of agent ids (kind = "edges")
     directed    whether explicit edges are one-way
