@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.spec.roster import Roster
 from llmteams_lab.spec.team import check_team_size
 
 __all__ = ["Design", "designs", "expand_alias", "label_of", "resize", "set_path", "variant"]
@@ -118,8 +119,9 @@ def set_path(spec: TeamSpec, path: str, value: Any) -> TeamSpec:
     """``spec`` with the field at ``path`` set to ``value``, validated by the spec itself."""
     if path == "n":
         return resize(spec, value)
-    steps = _steps(expand_alias(path, value, spec))
-    data = spec.to_dict()
+    expanded = expand_alias(path, value, spec)
+    steps = _steps(expanded)
+    data = spec.to_dict(listed=expanded.startswith("agents"))  # a large team's agents listed only to edit them
     _assign(data, steps, _plain(value), path)
     return TeamSpec.from_dict(data)
 
@@ -130,12 +132,14 @@ def resize(spec: TeamSpec, n: Any) -> TeamSpec:
     proportions: the counts are scaled to ``n`` (:func:`scale_mix`)."""
     n = check_team_size("n", n)
     template = spec.agents[0]
-    leads = template.role == "leader"
-    agents = tuple(template.replace(id=f"a{i}", role="leader" if leads and i == 0 else "member")
-                   for i in range(n))
-    if spec.mix is None:
-        return spec.replace(agents=agents)
-    return spec.replace(agents=agents, mix=scale_mix(spec.mix, n))
+    if spec.mix is not None:  # each agent takes its profile from the scaled mix: listed agents
+        agents = tuple(template.replace(id=f"a{i}", role="leader" if template.role == "leader" and i == 0
+                                        else "member") for i in range(n))
+        return spec.replace(agents=agents, mix=scale_mix(spec.mix, n))
+    if template.role != "leader":  # one template: a roster (``spec.roster``), not n agents
+        return spec.replace(agents=Roster(template.replace(id="a0", role="member"), n))
+    agents = tuple(template.replace(id=f"a{i}", role="leader" if i == 0 else "member") for i in range(n))
+    return spec.replace(agents=agents)
 
 
 def scale_mix(mix: Any, n: int) -> dict[str, int]:

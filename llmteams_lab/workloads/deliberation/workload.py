@@ -37,6 +37,7 @@ from llmteams_lab.rounds import (
 )
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.protocol import ONE_SHOT
+from llmteams_lab.spec.roster import values
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,8 @@ class Deliberation:
         self._details: dict[tuple[int, bool], int] = {}
         self._reply_seq: np.ndarray | None = None
         # simulated agents with a price (a profile's): their replies cost tokens x price
-        self._priced = {i: a for i, a in enumerate(spec.agents) if a.backend == "simulated"
+        priced = any(values(spec.agents, "usd_per_mtok_in") | values(spec.agents, "usd_per_mtok_out"))
+        self._priced = {i: a for i, a in enumerate(spec.agents if priced else ()) if a.backend == "simulated"
                         and (a.usd_per_mtok_in or a.usd_per_mtok_out)}
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
