@@ -86,8 +86,7 @@ class TopologySpec:
         if self.leader is None and not self.edges:
             return  # nothing named: no need for a set of every id
         known = set(ids)
-        team = f"{sorted(known)}" if len(known) <= 20 else f"a0 .. a{len(known) - 1} ({len(known):,} agents)" \
-            if known == {f"a{i}" for i in range(len(known))} else f"({len(known):,} agents)"
+        team = c.team_text(ids)
         if self.leader is not None and self.leader not in known:
             raise SpecError(f"{path}.leader", f"must be an agent of the team {team}", self.leader)
         for i, (a, b) in enumerate(self.edges):

@@ -94,3 +94,15 @@ def test_the_team_size_cap_names_its_field(build, message: str) -> None:
 def test_the_pre_flight_estimate_refuses_what_would_not_fit(data: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         TeamSpec.from_dict(data)
+
+
+@pytest.mark.parametrize("n", [1_000, 200_000])
+def test_a_bad_agent_name_on_a_large_team_gets_a_short_message(n) -> None:
+    """The team's ids are summarised, not echoed: a million names are no error message."""
+    from llmteams_lab import FaultSpec
+
+    with pytest.raises(SpecError) as err:
+        team(n, topology="ring", logging="rounds").replace(faults=[FaultSpec(kind="crash", agent="zz", at_round=1)])
+    assert str(err.value) == f"'faults[0].agent' must be an agent of the team a0 .. a{n - 1} ({n:,} agents) (got 'zz')"
+    with pytest.raises(SpecError, match=r"'topology.leader' must be an agent of the team a0 \.\. a999 \(1,000 agents\)"):
+        team(1_000, topology="star").replace(topology={"kind": "star", "leader": "zz"})
