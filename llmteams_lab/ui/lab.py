@@ -45,6 +45,7 @@ from llmteams_lab.ui.faults import FaultLog, FaultPanel
 from llmteams_lab.ui.figures import LiveFigures
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import FaultNote, RoundState
+from llmteams_lab.ui.home import HomeLoop
 from llmteams_lab.ui.layout import compose
 from llmteams_lab.ui.spacetime_view import SpacetimeView
 from llmteams_lab.ui.tables import MessageTable, message_html
@@ -53,8 +54,9 @@ from llmteams_lab.ui.work_figures import WorkFigures
 
 __all__ = ["Lab"]
 
-MAX_AHEAD = 10  # rounds Play may run ahead of what the browser has drawn (see _pace)
-PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
+# Play holds once the browser has been drawing one frame this long (see ViewState) ...
+MAX_LAG_S = 1.0
+PACE_TIMEOUT_S = 2.0  # ... and goes on after waiting this long anyway (a closed tab never acknowledges)
 # While playing, the plots are redrawn at most this often (every point still arrives):
 # a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
 # graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
@@ -78,6 +80,7 @@ class Lab:
     def __init__(self, spec: TeamSpec | None = None, *, backends: Any = None, speed: float = 5.0,
                  run_factory: Callable[[TeamSpec], Any] | None = None, spacetime: bool | None = None):
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
+        self.home = HomeLoop()  # widget callbacks run on this loop, whichever thread received them
         self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
         self.view = ViewState(plot_interval=PLOT_INTERVAL_S)
         self.builder = TeamBuilder(spec)
@@ -87,14 +90,14 @@ class Lab:
         self.message = w.HTML()
         self.fault_log = FaultLog()
         self.errors = ErrorPanel()
-        self.faults = FaultPanel(self.controller, self.controller.report, recover=self._recover)
+        self.faults = FaultPanel(self.controller, self.controller.report, recover=self._recover, call=self.home.call)
         self.controls = Controls(speed)
         self.controls.fork_seed.value = spec.seed
         self.presets = w.Dropdown(options=[("presets …", "")] + [(p.title, k) for k, p in PRESETS.items()],
                                   value="", layout=w.Layout(width="330px"))
         self.presets.add_class("ltl-presets")
         self.preset_info = w.HTML()
-        self.export = ExportPanel(self._export_source, self._spawn, self.controller.report)
+        self.export = ExportPanel(self._export_source, self._spawn, self.controller.report, call=self.home.call)
         self.slot = w.VBox(layout=w.Layout(display="none"))  # the space-time diagram, when a run offers one
         self._views: list[Callable[[LabController], Any]] = [self._spacetime_for]
         self._spacetime_choice = spacetime
@@ -134,7 +137,7 @@ class Lab:
         c.timeline.observe(self._guard(lambda _: self._show_timeline()), "value")
         self.graph.observe(self._guard(self._clicked), "selected")
         self.table.observe(self._guard(lambda ch: self._read(ch["new"])), "selected")
-        self.builder.on_spec(lambda _spec: self._sync())
+        self.builder.on_spec(self._guard(lambda _spec: self._sync()))
         self.presets.observe(self._guard(lambda ch: self._spawn(self.load_preset(ch["new"])) if ch["new"] else None),
                              "value")
         self.fault_log.on_end(self._guard(lambda fault: self._spawn(self._end(fault))))
@@ -145,16 +148,17 @@ class Lab:
         ctl.subscribe("reset", self._on_reset)
         ctl.subscribe("fork", self._on_fork)
         ctl.subscribe("faults", self._on_fault)
-        self.figures.on_error(self.controller.report)  # a plot that cannot be drawn is never silent
+        self.figures.on_error(self.home.wrap(self.controller.report))  # a plot that cannot be drawn is never silent
 
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        """Wrap a widget callback so its exceptions are shown in the panel."""
+        """Wrap a widget callback so it runs on the lab's loop (see :mod:`~llmteams_lab.ui.home`)
+        and its exceptions are shown in the panel."""
         def handler(*args: Any) -> None:
             try:
                 fn(*args)
             except Exception as err:
                 self.controller.report(err)
-        return handler
+        return self.home.wrap(handler)
 
     def _spawn(self, coro: Coroutine) -> asyncio.Task:
         """Run ``coro`` as a task on the kernel's loop; its exception is reported."""
@@ -191,26 +195,28 @@ class Lab:
         if self.controller.asynchronous and not any(e.kind in ("RoundEnded", "RunEnded") for e in events):
             self._partial.extend(events)
         else:
-            events, self._partial = self._partial + list(events), []
+            if self._partial:  # (else the controller's slice of the run's log as it is: cheap to plot)
+                events, self._partial = self._partial + list(events), []
             self.figures.add_round(events, redraw=False,
                                    **({"state": state} if isinstance(self.figures, WorkFigures) else {}))
         self.view.round_arrived()
         self._render()
 
     async def _pace(self) -> None:
-        """Hold Play while the browser is ``MAX_AHEAD`` rounds behind (bounded wait).
-
-        Without it the kernel would out-run a busy browser on a shared machine: the
-        updates it could not draw pile up, and Pause seems to take seconds to land.
-        """
+        """Hold Play while the browser has been drawing one frame for ``MAX_LAG_S`` (a
+        bounded wait). Frames never pile up (one in flight, see ``_render``), so this only
+        keeps the engine from running far past what a stalled page has shown."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PACE_TIMEOUT_S
-        while self.view.must_wait(MAX_AHEAD, self.graph.caught_up) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
+        while self.view.must_wait(time.monotonic(), MAX_LAG_S, self.graph.caught_up):
+            if loop.time() >= deadline:
+                self.view.waited(time.monotonic())
+                return
+            await asyncio.sleep(0.005)
 
     def _render(self, *, force: bool = False) -> None:
         """Bring every view up to the round it should show (see ``TeamGraph`` on flow control)."""
-        if not self.view.take_frame(caught_up=self.graph.caught_up, force=force):
+        if not self.view.take_frame(time.monotonic(), caught_up=self.graph.caught_up, force=force):
             return
         ctl = self.controller
         drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
@@ -407,7 +413,7 @@ class Lab:
             self.figures.reset(len(spec.agents), self._options_count(), **({"spec": spec} if work else {}))
             return
         self.figures = _figures_for(spec, self._options_count())
-        self.figures.on_error(self.controller.report)
+        self.figures.on_error(self.home.wrap(self.controller.report))
         self.plots_box.children = tuple(self.figures.views)
 
     def _options_count(self) -> int | None:

@@ -28,13 +28,27 @@ def test_scrubbing_past_the_end_is_clamped():
 
 def test_frames_wait_for_the_browser_unless_forced():
     v = ViewState()
-    assert v.take_frame(caught_up=True, force=False) is False, "nothing to draw"
+    assert v.take_frame(1.0, caught_up=True, force=False) is False, "nothing to draw"
     v.round_arrived()
     v.round_arrived()
-    assert v.ahead == 2 and v.must_wait(2, caught_up=False) and not v.must_wait(2, caught_up=True)
-    assert v.take_frame(caught_up=False, force=False) is False and v.dirty
-    assert v.take_frame(caught_up=False, force=True) is True
-    assert not v.dirty and v.ahead == 0
+    assert v.ahead == 2
+    assert v.take_frame(1.0, caught_up=False, force=False) is False and v.dirty, "one frame in flight at a time"
+    assert v.take_frame(2.0, caught_up=False, force=True) is True
+    assert not v.dirty and v.ahead == 0 and v.framed_at == 2.0
+
+
+def test_play_holds_only_for_a_frame_in_flight_longer_than_the_lag_bound():
+    v = ViewState()
+    v.round_arrived()
+    assert v.take_frame(10.0, caught_up=True, force=False)
+    assert not v.must_wait(10.5, 1.0, caught_up=False), "nothing waiting to be shown"
+    v.round_arrived()
+    assert not v.must_wait(10.5, 1.0, caught_up=False), "the browser is drawing: Play goes on"
+    assert v.must_wait(11.0, 1.0, caught_up=False), "the frame has been in flight for the whole bound"
+    assert not v.must_wait(11.0, 1.0, caught_up=True), "painted: the next frame goes out, no hold"
+    v.waited(11.5)
+    assert not v.must_wait(12.0, 1.0, caught_up=False), "after a bounded wait Play runs another lag"
+    assert v.must_wait(12.5, 1.0, caught_up=False)
 
 
 def test_plots_are_redrawn_at_a_bounded_rate_while_playing_and_owed_when_play_stops():
