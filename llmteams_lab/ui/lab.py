@@ -57,9 +57,10 @@ __all__ = ["Lab"]
 # Play holds once the browser has been drawing one frame this long (see ViewState) ...
 MAX_LAG_S = 1.0
 PACE_TIMEOUT_S = 2.0  # ... and goes on after waiting this long anyway (a closed tab never acknowledges)
-# While playing, the plots are redrawn at most this often (every point still arrives):
-# a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
-# graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
+# While playing, the plots are redrawn at most this often (every point still arrives), and
+# less often when the page is slow to draw them (see ViewState.plot_share): a plotly redraw of
+# both figures costs the browser 0.1–1 s on a shared 2-core machine, many graph frames' worth,
+# and delays whatever the page must show next (a Pause).
 PLOT_INTERVAL_S = 0.5
 PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
 
@@ -216,11 +217,14 @@ class Lab:
 
     def _render(self, *, force: bool = False) -> None:
         """Bring every view up to the round it should show (see ``TeamGraph`` on flow control)."""
-        if not self.view.take_frame(time.monotonic(), caught_up=self.graph.caught_up, force=force):
+        now = time.monotonic()
+        drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
+        if drawn:
+            self.view.plots_drawn(now)
+        if not self.view.take_frame(now, caught_up=self.graph.caught_up, force=force):
             return
         ctl = self.controller
-        drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
-        if (drawn or force) and self.view.plots_due(time.monotonic(), playing=ctl.playing, force=force):
+        if (drawn or force) and self.view.plots_due(now, playing=ctl.playing, force=force):
             self.figures.redraw()
         elif not drawn:
             self.view.plots_behind = True

@@ -17,8 +17,11 @@ and table stayed at round 4, and nothing said the view was detached):
   the browser's frames per second (~2 on a shared 2-core machine, so ~20 rounds/s) —
   except when the frame in flight has been waiting ``max_lag`` seconds (a browser that has
   stalled: the engine should not run far past what anyone saw). The plots, the costliest
-  views, are redrawn at most every ``plot_interval`` seconds while playing
-  (``plots_behind`` remembers a skipped redraw) and always when play stops.
+  views, are redrawn at most every ``plot_interval`` seconds while playing — and no more
+  often than ``plot_share`` of the page's time allows: a redraw the page took ``plot_cost``
+  seconds to draw waits ``plot_cost / plot_share`` before the next (plotly needed 0.1–1 s a
+  figure on a shared 2-core machine under load, and a Pause arriving meanwhile waits for it)
+  — ``plots_behind`` remembers a skipped redraw, and play stopping always redraws.
 
 Every transition is a method, so each one has a test (``tests/ui/test_view_state.py``).
 """
@@ -43,6 +46,9 @@ class ViewState:
     plots_behind: bool = False  # a plot redraw was skipped while playing
     plotted_at: float = -math.inf  # when the plots were last redrawn (monotonic seconds)
     plot_interval: float = 0.5
+    plot_share: float = 0.3  # at most this share of the page's time on plot redraws while playing
+    plot_cost: float = 0.0  # seconds the page took to draw the last plot redraw (sent → drawn)
+    plots_sent: float | None = None  # when the redraw in flight was sent
 
     # --- live vs history ----------------------------------------------------------------
     def scrub(self, round: int, latest: int) -> bool:
@@ -87,11 +93,19 @@ class ViewState:
 
     def plots_due(self, now: float, *, playing: bool, force: bool) -> bool:
         """Whether this frame redraws the plots (else they are marked behind)."""
-        if force or not playing or now - self.plotted_at >= self.plot_interval:
+        interval = max(self.plot_interval, self.plot_cost / self.plot_share)
+        if force or not playing or now - self.plotted_at >= interval:
             self.plotted_at, self.plots_behind = now, False
+            if self.plots_sent is None:
+                self.plots_sent = now
             return True
         self.plots_behind = True
         return False
+
+    def plots_drawn(self, now: float) -> None:
+        """The page has drawn every plot sent: their cost is the time since they were sent."""
+        if self.plots_sent is not None:
+            self.plot_cost, self.plots_sent = now - self.plots_sent, None
 
     def stopped(self) -> None:
         """Play stopped: a skipped plot redraw is owed, so the next frame draws it."""
@@ -102,3 +116,4 @@ class ViewState:
         """A new run: live, nothing pending."""
         self.live, self.viewing, self.dirty, self.ahead = True, 0, False, 0
         self.plots_behind, self.plotted_at, self.framed_at = False, -math.inf, -math.inf
+        self.plots_sent = None  # (plot_cost is the page's, kept across runs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from llmteams_lab.ui.view_state import ViewState
 
 
@@ -61,6 +63,20 @@ def test_plots_are_redrawn_at_a_bounded_rate_while_playing_and_owed_when_play_st
     v.stopped()
     assert v.dirty, "the skipped redraw is drawn once play stops"
     assert v.plots_due(10.8, playing=False, force=False)
+
+
+def test_plots_slow_to_draw_are_redrawn_less_often_while_playing():
+    v = ViewState(plot_interval=0.5, plot_share=0.25)
+    assert v.plots_due(10.0, playing=True, force=False) and v.plots_sent == 10.0
+    v.plots_drawn(10.8)  # the page took 0.8 s to draw them
+    assert v.plot_cost == pytest.approx(0.8) and v.plots_sent is None
+    assert not v.plots_due(11.0, playing=True, force=False), "0.5 s is not enough for an 0.8 s redraw"
+    assert not v.plots_due(13.1, playing=True, force=False)
+    assert v.plots_due(13.3, playing=True, force=False), "3.2 s after the last: a quarter of the page's time"
+    assert v.plots_due(13.4, playing=False, force=False), "a stopped lab redraws at once"
+    assert v.plots_sent == 13.3, "the cost is timed from the first redraw not yet drawn"
+    v.plots_drawn(13.5)
+    assert v.plot_cost == pytest.approx(0.2) and v.plots_due(14.0, playing=True, force=False), "a fast page: the floor"
 
 
 def test_reset_returns_to_live_with_nothing_pending():
