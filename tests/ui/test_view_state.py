@@ -75,8 +75,9 @@ def test_plots_slow_to_draw_are_redrawn_less_often_while_playing():
     assert v.plots_due(13.3, playing=True, force=False), "3.2 s after the last: a quarter of the page's time"
     assert v.plots_due(13.4, playing=False, force=False), "a stopped lab redraws at once"
     assert v.plots_sent == 13.3, "the cost is timed from the first redraw not yet drawn"
-    v.plots_drawn(13.5)
-    assert v.plot_cost == pytest.approx(0.2) and v.plots_due(14.0, playing=True, force=False), "a fast page: the floor"
+    v.plots_drawn(13.4)
+    assert v.plot_cost == pytest.approx(0.1)
+    assert v.plots_due(13.95, playing=True, force=False), "a fast page: the floor (0.1 / 0.25 < 0.5 s)"
 
 
 def test_reset_returns_to_live_with_nothing_pending():
