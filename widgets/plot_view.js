@@ -156,8 +156,18 @@ function render({ model, el: host }) {
       model.send({ type: "image", id: msg.id, data });
     }
   };
+  // A new figure is drawn after the page has painted and handled what came with it, never
+  // inside the message that brought it: a plotly redraw is one long task (0.1–2 s on a
+  // loaded machine), and the lab's status, its buttons and the team graph arrive in the
+  // messages right behind a figure — a Pause would otherwise show only after the redraw.
+  // Figures arriving meanwhile are folded into one draw of the latest.
+  let later = 0;
+  const drawSoon = () => {
+    if (later) return;
+    later = requestAnimationFrame(() => setTimeout(() => { later = 0; if (alive) draw(); }, 0));
+  };
   model.on("msg:custom", onMessage);
-  model.on("change:figure", draw);
+  model.on("change:figure", drawSoon);
   const theme = new MutationObserver(() => draw());
   theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
   draw();
@@ -165,7 +175,8 @@ function render({ model, el: host }) {
     alive = false;
     theme.disconnect();
     model.off("msg:custom", onMessage);
-    model.off("change:figure", draw);
+    model.off("change:figure", drawSoon);
+    cancelAnimationFrame(later);
     if (G.__ltlPlotly && plot.data) G.__ltlPlotly.purge(plot);
   };
 }
