@@ -7,8 +7,8 @@ when the convergence plot gains points (time and number of points on screen)
 and the time until the page shows the lab paused is measured, and the plot is watched
 for a second to see that no round runs after Pause.
 
-Figures: rounds/s (points gained per second of wall time, between the first and last
-redraw of the measured window), lost updates (rounds run by the engine but missing
+Figures: rounds/s (points gained per second of wall time, between the first redraw and the
+first one showing ``--rounds`` rounds; from the Play click if that is the first redraw), lost updates (rounds run by the engine but missing
 from the plot), pause latency (from the click, dispatched inside the page, until the
 page shows the lab paused: the animation frame after its status line reads "idle", timed
 in the page; ``pause_seen_by_driver_ms`` is the same wait seen from the Playwright driver,
@@ -89,6 +89,7 @@ def measure(page, rounds: int) -> dict:
     """Play until ``rounds`` rounds are plotted; then Pause; return the figures."""
     page.evaluate(RECORDER, TITLE)
     clicked = time.perf_counter()
+    t_play = page.evaluate("() => performance.now()")
     page.click(".ltl-play")
     try:
         page.wait_for_function(f"() => window.__renders.length && window.__renders.at(-1)[1] >= {rounds}",
@@ -113,7 +114,10 @@ def measure(page, rounds: int) -> dict:
     after = status(page)["round"]
     points = page.evaluate(POINTS, TITLE)
     renders = page.evaluate("() => { clearInterval(window.__sampler); return window.__renders; }")
-    window = [r for r in renders if 0 < r[1] <= rounds]
+    window = [r for r in renders if r[1] > 0]
+    window = window[:next((i + 1 for i, r in enumerate(window) if r[1] >= rounds), len(window))]
+    if len(window) < 2:  # the plots were redrawn once before reaching ``rounds``: count from the click
+        window = [[t_play, 0]] + window
     (t0, n0), (t1, n1) = window[0], window[-1]
     frames = [f for f in page.evaluate("() => window.__frames") if t0 <= f[0] <= t1]
     return {

@@ -62,6 +62,9 @@ PACE_TIMEOUT_S = 2.0  # ... and goes on after waiting this long anyway (a closed
 # both figures costs the browser 0.1–1 s on a shared 2-core machine, many graph frames' worth,
 # and delays whatever the page must show next (a Pause).
 PLOT_INTERVAL_S = 0.5
+# While the graph's frame is in flight, the status line and the scrubber still follow the
+# engine's round this often (small updates: the round counter is never seconds behind).
+COUNTER_INTERVAL_S = 0.25
 PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
 
 
@@ -221,25 +224,31 @@ class Lab:
         drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
         if drawn:
             self.view.plots_drawn(now)
-        if not self.view.take_frame(now, caught_up=self.graph.caught_up, force=force):
-            return
         ctl = self.controller
+        if not self.view.take_frame(now, caught_up=self.graph.caught_up, force=force):
+            if ctl.playing and self.view.live and self.view.counter_due(now, COUNTER_INTERVAL_S):
+                self._follow()  # the round counter stays current while the graph's frame is in flight
+                self._sync()
+            return
         if (drawn or force) and self.view.plots_due(now, playing=ctl.playing, force=force):
             self.figures.redraw()
         elif not drawn:
             self.view.plots_behind = True
-        latest = ctl.round
-        s = self.controls.scrubber
-        with s.hold_sync():
-            s.max = max(latest, 0)
-            s.live = self.view.live
-            if self.view.live:
-                s.value = latest
-                s.time_label = self._time_label(ctl.history[-1])
+        self._follow()
         self._show_log()
         self._sync()
         if self.view.live and self.controls.timeline.value == CURRENT:  # last: the paint acknowledges the frame
             self._show(ctl.history[-1], animate=True)
+
+    def _follow(self) -> None:
+        """Bring the scrubber to the latest round (its end, and its value while live)."""
+        ctl, s = self.controller, self.controls.scrubber
+        with s.hold_sync():
+            s.max = max(ctl.round, 0)
+            s.live = self.view.live
+            if self.view.live:
+                s.value = ctl.round
+                s.time_label = self._time_label(ctl.history[-1])
 
     def _on_state(self, _state: str) -> None:
         self._sync()  # first: the user sees "idle" and a Play button at once

@@ -43,6 +43,7 @@ class ViewState:
     dirty: bool = False  # a round arrived that the views do not show yet
     ahead: int = 0  # rounds computed since the views last caught up
     framed_at: float = -math.inf  # when the last frame was sent (monotonic seconds)
+    counted_at: float = -math.inf  # when the round counter (status line, scrubber) was last sent
     plots_behind: bool = False  # a plot redraw was skipped while playing
     plotted_at: float = -math.inf  # when the plots were last redrawn (monotonic seconds)
     plot_interval: float = 0.5
@@ -88,7 +89,16 @@ class ViewState:
             return False
         self.dirty = False
         self.ahead = 0
-        self.framed_at = now
+        self.framed_at = self.counted_at = now
+        return True
+
+    def counter_due(self, now: float, interval: float) -> bool:
+        """Whether to send the round counter on its own, between frames: the status line and
+        the scrubber name the engine's round (at most every ``interval`` seconds) even while
+        the graph still draws an older one — skipped rounds are never *mis*counted."""
+        if now - self.counted_at < interval:
+            return False
+        self.counted_at = now
         return True
 
     def plots_due(self, now: float, *, playing: bool, force: bool) -> bool:
@@ -115,5 +125,5 @@ class ViewState:
     def reset(self) -> None:
         """A new run: live, nothing pending."""
         self.live, self.viewing, self.dirty, self.ahead = True, 0, False, 0
-        self.plots_behind, self.plotted_at, self.framed_at = False, -math.inf, -math.inf
+        self.plots_behind, self.plotted_at, self.framed_at, self.counted_at = False, -math.inf, -math.inf, -math.inf
         self.plots_sent = None  # (plot_cost is the page's, kept across runs)

@@ -32,6 +32,8 @@ async def test_play_coalesces_rounds_while_the_view_draws_and_an_ack_shows_the_l
     await until(lambda: lab.controller.round >= 30)  # far more rounds than frames: Play is not held
     frame, shown = lab.graph.frame, lab.graph.round
     assert not lab.graph.caught_up and shown < lab.controller.round
+    await until(lambda: lab.controls.scrubber.max > shown + 5)  # the counter follows between frames
+    assert f"data-round='{lab.controls.scrubber.max}'" in lab.controls.status.value and lab.graph.frame == frame
     await asyncio.sleep(0.05)
     assert lab.graph.frame == frame, "one frame in flight: nothing more is sent until it is painted"
     _view_says(lab, {"type": "painted", "frame": frame})

@@ -80,6 +80,14 @@ def test_plots_slow_to_draw_are_redrawn_less_often_while_playing():
     assert v.plots_due(13.95, playing=True, force=False), "a fast page: the floor (0.1 / 0.25 < 0.5 s)"
 
 
+def test_the_round_counter_is_sent_between_frames_at_a_bounded_rate():
+    v = ViewState()
+    v.round_arrived()
+    assert v.take_frame(5.0, caught_up=True, force=False)
+    assert not v.counter_due(5.1, 0.25), "a frame just carried the counter"
+    assert v.counter_due(5.3, 0.25) and not v.counter_due(5.4, 0.25) and v.counter_due(5.56, 0.25)
+
+
 def test_reset_returns_to_live_with_nothing_pending():
     v = ViewState()
     v.scrub(1, latest=3)
