@@ -160,8 +160,8 @@ class LiveFigures:
                 if not markers and trace.get("mode") == "lines+markers" and key not in _STRAIGHT:
                     trace["mode"] = "lines"
             layout = figure.setdefault("layout", {})
-            if dtick:
-                layout.setdefault("xaxis", {})["dtick"] = dtick
+            for axis in [k for k in layout if k.startswith("xaxis")] or ["xaxis"]:  # every round axis (the
+                layout.setdefault(axis, {})["dtick"] = dtick  # overhead's two: one tick a round drew 370 labels)
             layout["shapes"] = shapes
             layout["height"] = LAB_HEIGHTS[name]
             for axis in ("yaxis", "yaxis2"):  # long axis titles must fit the lab's smaller plots

@@ -57,3 +57,12 @@ async def test_rounds_are_queued_and_plotted_in_one_pass_from_the_runs_event_sto
     pure = {**convergence_series(convergence(events)), **overhead_series(overhead(events), 6)}
     for key, series in pure.items():
         assert _same(lab.figures.series[key], series), key
+
+
+@aio
+async def test_every_round_axis_gets_about_ten_ticks_however_long_the_run():
+    lab = Lab(no_stop(team(4, seed=1, max_rounds=120)))
+    await lab.run()
+    for view in lab.figures.views:
+        axes = {k: v for k, v in view.figure["layout"].items() if k.startswith("xaxis")}
+        assert axes and all(a["dtick"] == 12 for a in axes.values()), axes
