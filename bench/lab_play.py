@@ -7,10 +7,12 @@ when the convergence plot gains points (time and number of points on screen)
 and the time until the page shows the lab paused is measured, and the plot is watched
 for a second to see that no round runs after Pause.
 
-Figures: rounds/s (points gained per second of wall time, between the first and last
-redraw of the measured window), lost updates (rounds run by the engine but missing
+Figures: rounds/s (points gained per second of wall time, between the first redraw and the
+first one showing ``--rounds`` rounds; from the Play click if that is the first redraw), lost updates (rounds run by the engine but missing
 from the plot), pause latency (from the click, dispatched inside the page, until the
-page shows the lab paused), rounds the engine ran between the click and the stop
+page shows the lab paused: the animation frame after its status line reads "idle", timed
+in the page; ``pause_seen_by_driver_ms`` is the same wait seen from the Playwright driver,
+which adds its own round trips — hundreds of ms on a loaded machine), rounds the engine ran between the click and the stop
 (counted from the round shown at the click, so it includes rounds not yet drawn), and
 rounds after Pause (must be 0). Targets (issue 17): >= 20 rounds/s for 20 agents, >= 5 rounds/s
 for 200 agents (a 200-agent complete team is logged per round by the lab: 39,800 messages a
@@ -52,6 +54,16 @@ RECORDER = """title => {
     const graph = document.querySelector('.ltl-graph');
     new MutationObserver(() => window.__frames.push([performance.now(), +graph.dataset.round]))
         .observe(graph, {attributes: true, attributeFilter: ['data-round']});
+    // when the status line first reads "idle" after Pause: the next animation frame after the
+    // DOM change (the paint that shows it), timed in the page itself
+    window.__pausedAt = null; window.__pauseClicked = null;
+    const status = document.querySelector('.ltl-status');
+    new MutationObserver(() => {
+        const line = document.querySelector('.ltl-status-line');
+        if (window.__pauseClicked === null || window.__pausedAt !== null || !line || line.dataset.state !== 'idle') return;
+        window.__pausedAt = -1;
+        requestAnimationFrame(() => { window.__pausedAt = performance.now(); });
+    }).observe(status, {subtree: true, childList: true, characterData: true, attributes: true});
     return true;
 }"""
 DRAWN = """title => [...document.querySelectorAll('.js-plotly-plot')]
@@ -77,6 +89,7 @@ def measure(page, rounds: int) -> dict:
     """Play until ``rounds`` rounds are plotted; then Pause; return the figures."""
     page.evaluate(RECORDER, TITLE)
     clicked = time.perf_counter()
+    t_play = page.evaluate("() => performance.now()")
     page.click(".ltl-play")
     try:
         page.wait_for_function(f"() => window.__renders.length && window.__renders.at(-1)[1] >= {rounds}",
@@ -87,18 +100,24 @@ def measure(page, rounds: int) -> dict:
     shown, t_pause = page.evaluate("""() => {  // click Pause from inside the page: no driver delay
         const shown = +document.querySelector('.ltl-status-line').dataset.round;
         const t = performance.now();
+        window.__pauseClicked = t;
         document.querySelector('.ltl-play').click();
         return [shown, t];
     }""")
     page.wait_for_function("() => document.querySelector('.ltl-status-line').dataset.state === 'idle'",
                            timeout=30_000, polling=5)
-    t_idle = page.evaluate("() => performance.now()")
+    t_seen = page.evaluate("() => performance.now()")  # as the driver sees it (adds its round trips)
+    page.wait_for_function("() => window.__pausedAt > 0", timeout=10_000)
+    t_idle = page.evaluate("() => window.__pausedAt")
     paused_at = status(page)["round"]
     page.wait_for_timeout(1000)
     after = status(page)["round"]
     points = page.evaluate(POINTS, TITLE)
     renders = page.evaluate("() => { clearInterval(window.__sampler); return window.__renders; }")
-    window = [r for r in renders if 0 < r[1] <= rounds]
+    window = [r for r in renders if r[1] > 0]
+    window = window[:next((i + 1 for i, r in enumerate(window) if r[1] >= rounds), len(window))]
+    if len(window) < 2:  # the plots were redrawn once before reaching ``rounds``: count from the click
+        window = [[t_play, 0]] + window
     (t0, n0), (t1, n1) = window[0], window[-1]
     frames = [f for f in page.evaluate("() => window.__frames") if t0 <= f[0] <= t1]
     return {
@@ -108,6 +127,7 @@ def measure(page, rounds: int) -> dict:
         "graph_frames_per_s": round(len(frames) / ((t1 - t0) / 1000), 1),
         "lost_updates": after - len(set(points)) + (0 if points == list(range(1, len(points) + 1)) else 1),
         "pause_latency_ms": round(t_idle - t_pause, 1),
+        "pause_seen_by_driver_ms": round(t_seen - t_pause, 1),
         "rounds_between_click_and_stop": paused_at - shown,
         "rounds_after_pause": after - paused_at,
         "wall_s": round(time.perf_counter() - clicked, 2),

@@ -60,9 +60,25 @@ function isDark() {
   return false;
 }
 
-// The figure with colours taken from the page's theme (JupyterLab light or dark).
+// The figure with colours taken from the page's theme (JupyterLab light or dark), and
+// tick labels allowed past the plot's edge unless the figure says otherwise. Why: plotly's
+// default for a numeric axis ("hide past div") measures every tick label once per label
+// drawn — getBoundingClientRect, O(labels²) forced layouts — which made up about half the
+// page's time while the lab played (a redraw took 250–800 ms on a shared 2-core machine).
+// With automargin on (the project's template) the labels fit inside the plot anyway.
+const CARTESIAN = /^(scatter|scattergl|bar|histogram|histogram2d|histogram2dcontour|box|violin|heatmap|contour|candlestick|ohlc|funnel|waterfall|image)$/;
+
 function themed(figure) {
   const layout = JSON.parse(JSON.stringify(figure.layout || {}));
+  const axes = new Set(Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k)));
+  for (const trace of figure.data || []) {  // axes only the traces name: "x2" -> "xaxis2", none -> "xaxis"
+    if (!CARTESIAN.test(trace.type || "scatter")) continue;
+    for (const ref of [trace.xaxis || "x", trace.yaxis || "y"]) axes.add(ref[0] + "axis" + ref.slice(1));
+  }
+  for (const key of axes) {
+    const axis = layout[key] && typeof layout[key] === "object" ? layout[key] : (layout[key] = {});
+    if (axis.ticklabeloverflow === undefined) axis.ticklabeloverflow = "allow";
+  }
   if (isDark()) {
     const bg = cssVar("--jp-layout-color1", "#111111"), fg = cssVar("--jp-ui-font-color1", "#e0e0e0");
     const grid = cssVar("--jp-border-color2", "#444444");
@@ -140,8 +156,18 @@ function render({ model, el: host }) {
       model.send({ type: "image", id: msg.id, data });
     }
   };
+  // A new figure is drawn after the page has painted and handled what came with it, never
+  // inside the message that brought it: a plotly redraw is one long task (0.1–2 s on a
+  // loaded machine), and the lab's status, its buttons and the team graph arrive in the
+  // messages right behind a figure — a Pause would otherwise show only after the redraw.
+  // Figures arriving meanwhile are folded into one draw of the latest.
+  let later = 0;
+  const drawSoon = () => {
+    if (later) return;
+    later = requestAnimationFrame(() => setTimeout(() => { later = 0; if (alive) draw(); }, 0));
+  };
   model.on("msg:custom", onMessage);
-  model.on("change:figure", draw);
+  model.on("change:figure", drawSoon);
   const theme = new MutationObserver(() => draw());
   theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
   draw();
@@ -149,7 +175,8 @@ function render({ model, el: host }) {
     alive = false;
     theme.disconnect();
     model.off("msg:custom", onMessage);
-    model.off("change:figure", draw);
+    model.off("change:figure", drawSoon);
+    cancelAnimationFrame(later);
     if (G.__ltlPlotly && plot.data) G.__ltlPlotly.purge(plot);
   };
 }

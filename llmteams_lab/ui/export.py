@@ -83,8 +83,10 @@ class ExportPanel(w.HBox):
     """Three buttons — event log, spec, figures — and the files they wrote, as links."""
 
     def __init__(self, source: Callable[[], tuple[Sequence[Any], Any, str, Sequence[PlotView]]],
-                 spawn: Callable[[Any], Any], report: Callable[[BaseException], None], root: str | Path = "exports"):
+                 spawn: Callable[[Any], Any], report: Callable[[BaseException], None], root: str | Path = "exports",
+                 call: Callable[..., None] | None = None):
         self._source, self._spawn, self._report = source, spawn, report
+        self._call = call or (lambda fn, *args: fn(*args))  # how a click reaches _clicked (see ui.home)
         self.root = Path(root)
         self.buttons = {name: w.Button(description=label, icon="download", tooltip=tip,
                                        layout=w.Layout(width="auto"))
@@ -94,7 +96,7 @@ class ExportPanel(w.HBox):
                             ("figures", "Figures", "figures.html (interactive) and a PNG per figure"))}
         for name, button in self.buttons.items():
             button.add_class(f"ltl-export-{name}")
-            button.on_click(lambda _b, what=name: self._clicked(what))
+            button.on_click(lambda _b, what=name: self._call(self._clicked, what))
         self.written = w.HTML()
         self.written.add_class("ltl-exported")
         self.files: list[Path] = []

@@ -66,12 +66,17 @@ def _distances(nbrs: list[set[int]], start: int) -> dict[int, int]:
     return dist
 
 
+def _now(fn: Callable[..., Any], *args: Any) -> None:
+    fn(*args)
+
+
 class FaultPanel(w.VBox):
     """Buttons for the selected agent or link; actions go through ``controller``."""
 
     def __init__(self, controller: LabController, report: Callable[[BaseException], None],
-                 recover: Callable[[str], None] | None = None):
+                 recover: Callable[[str], None] | None = None, call: Callable[..., None] | None = None):
         self.controller = controller
+        self._call = call or _now  # how a click reaches act() (the lab: on its own loop, see ui.home)
         self._report = report
         self._recover = recover  # the lab's "end the crash of this agent" (a fork, see ui.forking)
         self.selection: dict[str, Any] = {}
@@ -99,7 +104,7 @@ class FaultPanel(w.VBox):
                                          "delay", "partition") else "bring the crashed agent back from the next round"
         button = w.Button(description=label, layout=w.Layout(width="130px"), tooltip=tip)
         button.add_class(f"ltl-fault-{name}")
-        button.on_click(lambda _b: self.act(name))
+        button.on_click(lambda _b: self._call(self.act, name))
         return button
 
     def select(self, selection: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ from llmteams_lab.ui.figures import LiveFigures
 from llmteams_lab.ui.forking import unfinished_slice
 from llmteams_lab.ui.graph import TeamGraph
 from llmteams_lab.ui.history import FaultNote, RoundState
+from llmteams_lab.ui.home import HomeLoop
 from llmteams_lab.ui.layout import compose
 from llmteams_lab.ui.spacetime_view import SpacetimeView
 from llmteams_lab.ui.tables import MessageTable, message_html
@@ -54,12 +55,17 @@ from llmteams_lab.ui.work_figures import WorkFigures
 
 __all__ = ["Lab"]
 
-MAX_AHEAD = 10  # rounds Play may run ahead of what the browser has drawn (see _pace)
-PACE_TIMEOUT_S = 2.0  # then go on anyway (a closed tab never acknowledges)
-# While playing, the plots are redrawn at most this often (every point still arrives):
-# a plotly redraw of both figures costs the browser ~250 ms on a shared 2-core machine, ~5x a
-# graph frame, so redrawing them every round would throttle the graph to ~3 frames/s.
+# Play holds once the browser has been drawing one frame this long (see ViewState) ...
+MAX_LAG_S = 1.0
+PACE_TIMEOUT_S = 2.0  # ... and goes on after waiting this long anyway (a closed tab never acknowledges)
+# While playing, the plots are redrawn at most this often (every point still arrives), and
+# less often when the page is slow to draw them (see ViewState.plot_share): a plotly redraw of
+# both figures costs the browser 0.1–1 s on a shared 2-core machine, many graph frames' worth,
+# and delays whatever the page must show next (a Pause).
 PLOT_INTERVAL_S = 0.5
+# While the graph's frame is in flight, the status line and the scrubber still follow the
+# engine's round this often (small updates: the round counter is never seconds behind).
+COUNTER_INTERVAL_S = 0.25
 PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
 
 
@@ -79,6 +85,7 @@ class Lab:
     def __init__(self, spec: TeamSpec | None = None, *, backends: Any = None, speed: float = 5.0,
                  run_factory: Callable[[TeamSpec], Any] | None = None, spacetime: bool | None = None):
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
+        self.home = HomeLoop()  # widget callbacks run on this loop, whichever thread received them
         self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
         self.view = ViewState(plot_interval=PLOT_INTERVAL_S)
         self.builder = TeamBuilder(spec)
@@ -88,14 +95,14 @@ class Lab:
         self.message = w.HTML()
         self.fault_log = FaultLog()
         self.errors = ErrorPanel()
-        self.faults = FaultPanel(self.controller, self.controller.report, recover=self._recover)
+        self.faults = FaultPanel(self.controller, self.controller.report, recover=self._recover, call=self.home.call)
         self.controls = Controls(speed)
         self.controls.fork_seed.value = spec.seed
         self.presets = w.Dropdown(options=[("presets …", "")] + [(p.title, k) for k, p in PRESETS.items()],
                                   value="", layout=w.Layout(width="330px"))
         self.presets.add_class("ltl-presets")
         self.preset_info = w.HTML()
-        self.export = ExportPanel(self._export_source, self._spawn, self.controller.report)
+        self.export = ExportPanel(self._export_source, self._spawn, self.controller.report, call=self.home.call)
         self.slot = w.VBox(layout=w.Layout(display="none"))  # the space-time diagram, when a run offers one
         self._views: list[Callable[[LabController], Any]] = [self._spacetime_for]
         self._spacetime_choice = spacetime
@@ -135,7 +142,7 @@ class Lab:
         c.timeline.observe(self._guard(lambda _: self._show_timeline()), "value")
         self.graph.observe(self._guard(self._clicked), "selected")
         self.table.observe(self._guard(lambda ch: self._read(ch["new"])), "selected")
-        self.builder.on_spec(lambda _spec: self._sync())
+        self.builder.on_spec(self._guard(lambda _spec: self._sync()))
         self.presets.observe(self._guard(lambda ch: self._spawn(self.load_preset(ch["new"])) if ch["new"] else None),
                              "value")
         self.fault_log.on_end(self._guard(lambda fault: self._spawn(self._end(fault))))
@@ -146,16 +153,17 @@ class Lab:
         ctl.subscribe("reset", self._on_reset)
         ctl.subscribe("fork", self._on_fork)
         ctl.subscribe("faults", self._on_fault)
-        self.figures.on_error(self.controller.report)  # a plot that cannot be drawn is never silent
+        self.figures.on_error(self.home.wrap(self.controller.report))  # a plot that cannot be drawn is never silent
 
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        """Wrap a widget callback so its exceptions are shown in the panel."""
+        """Wrap a widget callback so it runs on the lab's loop (see :mod:`~llmteams_lab.ui.home`)
+        and its exceptions are shown in the panel."""
         def handler(*args: Any) -> None:
             try:
                 fn(*args)
             except Exception as err:
                 self.controller.report(err)
-        return handler
+        return self.home.wrap(handler)
 
     def _spawn(self, coro: Coroutine) -> asyncio.Task:
         """Run ``coro`` as a task on the kernel's loop; its exception is reported."""
@@ -192,45 +200,56 @@ class Lab:
         if self.controller.asynchronous and not any(e.kind in ("RoundEnded", "RunEnded") for e in events):
             self._partial.extend(events)
         else:
-            events, self._partial = self._partial + list(events), []
+            if self._partial:  # (else the controller's slice of the run's log as it is: cheap to plot)
+                events, self._partial = self._partial + list(events), []
             self.figures.add_round(events, redraw=False,
                                    **({"state": state} if isinstance(self.figures, WorkFigures) else {}))
         self.view.round_arrived()
         self._render()
 
     async def _pace(self) -> None:
-        """Hold Play while the browser is ``MAX_AHEAD`` rounds behind (bounded wait).
-
-        Without it the kernel would out-run a busy browser on a shared machine: the
-        updates it could not draw pile up, and Pause seems to take seconds to land.
-        """
+        """Hold Play while the browser has been drawing one frame for ``MAX_LAG_S`` (a
+        bounded wait). Frames never pile up (one in flight, see ``_render``), so this only
+        keeps the engine from running far past what a stalled page has shown."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + PACE_TIMEOUT_S
-        while self.view.must_wait(MAX_AHEAD, self.graph.caught_up) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
+        while self.view.must_wait(time.monotonic(), MAX_LAG_S, self.graph.caught_up):
+            if loop.time() >= deadline:
+                self.view.waited(time.monotonic())
+                return
+            await asyncio.sleep(0.005)
 
     def _render(self, *, force: bool = False) -> None:
         """Bring every view up to the round it should show (see ``TeamGraph`` on flow control)."""
-        if not self.view.take_frame(caught_up=self.graph.caught_up, force=force):
-            return
-        ctl = self.controller
+        now = time.monotonic()
         drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
-        if (drawn or force) and self.view.plots_due(time.monotonic(), playing=ctl.playing, force=force):
+        if drawn:
+            self.view.plots_drawn(now)
+        ctl = self.controller
+        if not self.view.take_frame(now, caught_up=self.graph.caught_up, force=force):
+            if ctl.playing and self.view.live and self.view.counter_due(now, COUNTER_INTERVAL_S):
+                self._follow()  # the round counter stays current while the graph's frame is in flight
+                self._sync()
+            return
+        if (drawn or force) and self.view.plots_due(now, playing=ctl.playing, force=force):
             self.figures.redraw()
         elif not drawn:
             self.view.plots_behind = True
-        latest = ctl.round
-        s = self.controls.scrubber
-        with s.hold_sync():
-            s.max = max(latest, 0)
-            s.live = self.view.live
-            if self.view.live:
-                s.value = latest
-                s.time_label = self._time_label(ctl.history[-1])
+        self._follow()
         self._show_log()
         self._sync()
         if self.view.live and self.controls.timeline.value == CURRENT:  # last: the paint acknowledges the frame
             self._show(ctl.history[-1], animate=True)
+
+    def _follow(self) -> None:
+        """Bring the scrubber to the latest round (its end, and its value while live)."""
+        ctl, s = self.controller, self.controls.scrubber
+        with s.hold_sync():
+            s.max = max(ctl.round, 0)
+            s.live = self.view.live
+            if self.view.live:
+                s.value = ctl.round
+                s.time_label = self._time_label(ctl.history[-1])
 
     def _on_state(self, _state: str) -> None:
         self._sync()  # first: the user sees "idle" and a Play button at once
@@ -411,7 +430,7 @@ class Lab:
             self.figures.reset(len(spec.agents), self._options_count(), **({"spec": spec} if work else {}))
             return
         self.figures = _figures_for(spec, self._options_count())
-        self.figures.on_error(self.controller.report)
+        self.figures.on_error(self.home.wrap(self.controller.report))
         self.plots_box.children = tuple(self.figures.views)
 
     def _options_count(self) -> int | None:

@@ -189,6 +189,21 @@ def plot_x(page, title: str) -> list:
     }""", title)
 
 
+def wait_plot_x(page, title: str, rounds: int, timeout_ms: int = 20_000) -> list:
+    """Wait until the plot titled ``title`` shows rounds 1..``rounds`` (a plot view draws a new
+    figure after the page has painted the messages that came with it, so the status line
+    and the graph show a round a moment before the plots do); return its x values."""
+    try:
+        page.wait_for_function("""([title, rounds]) => {
+            const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                .find(p => (p.querySelector('.gtitle') || {}).textContent === title);
+            return !!gd && !!gd.data && !!gd.data[0] && Array.from(gd.data[0].x || []).length >= rounds;
+        }""", arg=[title, rounds], timeout=timeout_ms)
+    except Exception as err:
+        raise AssertionError(f"{title!r} does not show {rounds} rounds: {plot_x(page, title)}") from err
+    return plot_x(page, title)
+
+
 def plots(page) -> list[dict]:
     """Every live plot of the page as drawn: its state, title, traces and points on screen."""
     return page.eval_on_selector_all(".ltl-plot", """boxes => boxes.map(b => {

@@ -19,10 +19,10 @@ from tests.browser.jlab import (
     mount_widget,
     node_fills,
     open_and_run_all,
-    plot_x,
     plots,
     status,
     wait_idle,
+    wait_plot_x,
     wait_plots_drawn,
 )
 
@@ -48,7 +48,7 @@ def test_quickstart_step_and_play_in_a_real_browser(page, jupyterlab, screenshot
         _round(page, 2)  # the notebook itself stepped twice (one crash injected)
         before = node_fills(page)
         assert [n["agent"] for n in before] == [f"a{i}" for i in range(7)]
-        assert plot_x(page, CONVERGENCE) == [1, 2]
+        assert wait_plot_x(page, CONVERGENCE, 2) == [1, 2]
         assert len(wait_plots_drawn(page, 2)) == 2
 
         page.click('.ltl-graph .ltl-node[data-agent="a5"]')  # fault actions for the clicked agent
@@ -58,7 +58,7 @@ def test_quickstart_step_and_play_in_a_real_browser(page, jupyterlab, screenshot
         for r in (3, 4, 5):
             page.click(".ltl-step")
             _round(page, r)
-        assert plot_x(page, CONVERGENCE) == [1, 2, 3, 4, 5]
+        assert wait_plot_x(page, CONVERGENCE, 5) == [1, 2, 3, 4, 5]
         wait_plots_drawn(page, 2)
 
         page.click(".ltl-play")
@@ -66,7 +66,7 @@ def test_quickstart_step_and_play_in_a_real_browser(page, jupyterlab, screenshot
                                timeout=30_000)
         final = status(page)
         after = node_fills(page)
-        points = plot_x(page, CONVERGENCE)
+        points = wait_plot_x(page, CONVERGENCE, final["round"])
         log_text = page.locator(".ltl-fault-log").text_content()
         page.wait_for_timeout(700)  # let the last round's message animation land
         page.locator(".ltl-lab").screenshot(path=str(screenshots / "lab.png"))

@@ -43,3 +43,26 @@ async def test_reset_empties_the_figures_and_rescales_the_references():
     assert math.isclose(lab.figures.convergence.layout.yaxis2.range[1], 3 * 1.04)
     await lab.step()
     assert list(lab.figures.overhead.data[3].y) == [72.0]  # n(n − 1) for n = 9
+
+
+@aio
+async def test_rounds_are_queued_and_plotted_in_one_pass_from_the_runs_event_store():
+    lab = Lab(no_stop(team(6, seed=4, max_rounds=9)))
+    lab._render = lambda **_: None  # as while playing: no frame, no redraw, rounds only queue
+    await lab.run(5)
+    assert len(lab.figures._queued) == 5 and lab.figures.rounds == [], "nothing computed yet"
+    assert lab.figures.series["agreement"][0] == [1, 2, 3, 4, 5] and lab.figures._queued == []
+    await lab.run()
+    events = lab.events
+    pure = {**convergence_series(convergence(events)), **overhead_series(overhead(events), 6)}
+    for key, series in pure.items():
+        assert _same(lab.figures.series[key], series), key
+
+
+@aio
+async def test_every_round_axis_gets_about_ten_ticks_however_long_the_run():
+    lab = Lab(no_stop(team(4, seed=1, max_rounds=120)))
+    await lab.run()
+    for view in lab.figures.views:
+        axes = {k: v for k, v in view.figure["layout"].items() if k.startswith("xaxis")}
+        assert axes and all(a["dtick"] == 12 for a in axes.values()), axes

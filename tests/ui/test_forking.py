@@ -56,6 +56,21 @@ async def test_the_controller_refuses_to_fork_a_future_round_or_a_round_logged_i
     assert big.round == 0 and len(big.timelines) == 1
 
 
+@aio
+async def test_the_faults_in_force_are_read_from_the_runs_log_without_rescanning_it():
+    spec = no_stop(team(5, seed=4, max_rounds=10))
+    spec = spec.replace(faults=(FaultSpec(kind="straggler", agent="a1", factor=2.0),))
+    ctl = LabController(spec)
+    await ctl.step()
+    ctl.inject(FaultSpec(kind="crash", agent="a2"))
+    await ctl.run_rounds(2)
+    full = recorded_spec(ctl.run.events, ctl.run_spec)  # what reading the whole log gives
+    assert ctl.faults_in_force() == list(full.faults) and len(full.faults) == 2
+    assert ctl._recorded_spec() is ctl._recorded_spec(), "parsed once, kept until a fault starts"
+    await ctl.fork(2)
+    assert ctl.faults_in_force() == list(recorded_spec(ctl.run.events, ctl.run_spec).faults)
+
+
 # --- asynchronous runs ---------------------------------------------------------------------------
 NET = {"delay_s": 0.1, "jitter": 0.3, "tick_s": 1.0}
 
