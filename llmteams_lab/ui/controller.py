@@ -321,6 +321,13 @@ class LabController:
             except asyncio.CancelledError:
                 pass
 
+    async def aclose(self) -> None:
+        """Stop playing and close the run: its backends release their HTTP clients (and
+        the key filters they keep on the SDK's loggers while open)."""
+        self.pause()
+        await self.wait()
+        await self.run.aclose()
+
     # --- reset and faults --------------------------------------------------------------
     async def reset(self, spec: TeamSpec | None = None) -> None:
         """Close the current run and start a fresh one of ``spec`` (default: the same)."""

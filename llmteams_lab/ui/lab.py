@@ -558,6 +558,11 @@ class Lab:
         """Wait until Play stops (the end of the run, Pause or an error)."""
         await self.controller.wait()
 
+    async def aclose(self) -> None:
+        """Done with the lab: stop Play and close the run's backends (an LLM team's HTTP
+        clients). The widgets stay on the page as they were."""
+        await self.controller.aclose()
+
     async def reset(self, spec: TeamSpec | None = None) -> None:
         """Rebuild the run from ``spec`` (default: the builder's current spec)."""
         await self.controller.reset(spec if spec is not None else self.builder.spec)

@@ -48,6 +48,9 @@ async def test_a_failing_endpoint_pauses_play_shows_the_error_and_keeps_the_even
         await until(lambda: lab.controller.state == "idle" and lab.controller.round == 0)
         await lab.step()
         assert lab.controller.round == 1 and lab.events.filter(lab.events["kind"] == "AgentReplied").height == 3
+        assert _key_filters()  # the open run's backend guards the SDK's loggers
+        await lab.aclose()
+        assert lab.controller.run.status == "closed" and not _key_filters()  # its client and filters are gone
 
 
 @aio
@@ -68,6 +71,7 @@ async def test_an_unreachable_endpoint_stops_play_with_the_error_in_the_panel():
     assert "every call failed to connect" in message and "connection refused" in message
     failed = lab.events.filter(lab.events["kind"] == "AgentFailed")
     assert failed["fault"].to_list() == ["connection"] * 3  # the round's events are kept and shown
+    await lab.aclose()
 
 
 @aio
@@ -96,3 +100,13 @@ async def test_an_asynchronous_openai_team_forks_from_a_past_slice_and_goes_on_i
         assert server.stats.requests > requests
         assert lab.errors.messages == [] and ctl.label == f"fork 1 @ slice {k}"
         await lab.reset()
+
+
+def _key_filters() -> list:
+    """The key filters an open openai backend keeps on the SDK's and transports' loggers."""
+    import logging
+
+    from llmteams_lab.backends.redaction import NAMESPACES, KeyFilter
+
+    return [f for name in logging.root.manager.loggerDict if name.split(".")[0] in NAMESPACES
+            for f in logging.getLogger(name).filters if isinstance(f, KeyFilter)]
