@@ -109,10 +109,15 @@ def _constant(values: np.ndarray) -> bool:
     return bool((values == values[0]).all())
 
 
+def _escaped(text: str) -> str:
+    """``text`` as literal text of a ``pl.format`` template (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def _template_lines(texts: _Texts, prefix: str, cols: dict[str, np.ndarray]) -> pl.LazyFrame:
     """The lines (without newline, column ``line``) of rows that share a template:
     constant fields are folded into the literal text, the others formatted per row."""
-    template, args = prefix.replace("{", "{{"), []
+    template, args = _escaped(prefix), []
     for i, (name, how) in enumerate(_FIELDS):
         template += ("," if i else "") + f'"{name}":'
         values = cols[name]
@@ -120,7 +125,7 @@ def _template_lines(texts: _Texts, prefix: str, cols: dict[str, np.ndarray]) -> 
             template += "{}"
             args.append(texts.expr(how, values))
         else:
-            template += texts(how, values[:1])[0].replace("{", "{{").replace("}", "}}")
+            template += _escaped(texts(how, values[:1])[0])
     template += "}}"
     if not args:  # every field constant: the same line for every row
         line = pl.lit(template.replace("{{", "{").replace("}}", "}"))
