@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from llmteams_lab.errors import LlmTeamsError
@@ -66,10 +67,14 @@ def run_task(task: Task) -> list[dict[str, Any]]:
 
 async def _run_all(task: Task) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for seed, arms in task.seeds:
-        spec = task.spec.replace(seed=seed)
-        team = await _run_one(spec, task.fast)
-        key = {**task.labels, "design": task.design, "seed": seed}
+    seeds = [seed for seed, _ in task.seeds]
+    quick = fast_spec(task.spec) if task.fast else None
+    # one serialisation per design, not per run (run id, RunStarted): ``TeamSpec.reseeded``
+    quick_specs = quick.reseeded(seeds) if quick is not None else repeat(None)
+    design = {**task.labels, "design": task.design}
+    for (seed, arms), spec, quick_spec in zip(task.seeds, task.spec.reseeded(seeds), quick_specs):
+        team = await _run_one(spec, quick_spec)
+        key = {**design, "seed": seed}
         if "team" in arms:
             rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
         if "baselines" in arms:
@@ -77,11 +82,11 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     return rows
 
 
-async def _run_one(spec: TeamSpec, fast: bool) -> dict[str, Any]:
-    """One run's outcome row. A run that fails (failure policy ``stop``, a refused key)
-    is a row too, with its ``reason`` and ``error``: a design that fails is a result.
-    The row's run id is the spec's own, however it was logged."""
-    quick = fast_spec(spec) if fast else None
+async def _run_one(spec: TeamSpec, quick: TeamSpec | None) -> dict[str, Any]:
+    """One run's outcome row (``quick``: the same run with aggregated logging, if that
+    gives the same row; see :func:`fast_spec`). A run that fails (failure policy
+    ``stop``, a refused key) is a row too, with its ``reason`` and ``error``: a design
+    that fails is a result. The row's run id is the spec's own, however it was logged."""
     run = Run(spec) if quick is None else Run(quick, run_id=f"{spec.name}-{spec.fingerprint()}")
     error = None
     try:

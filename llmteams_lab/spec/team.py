@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
@@ -208,6 +208,24 @@ class TeamSpec:
         built = {k: from_dict(self._NESTED[k], v, k) if isinstance(v, dict) and k in self._NESTED else v
                  for k, v in changes.items()}
         return _replace(self, **built)
+
+    def reseeded(self, seeds: Iterable[int]) -> Iterator["TeamSpec"]:
+        """``replace(seed=s)`` for each of ``seeds``, sharing one serialisation.
+
+        Why: a sweep runs each design on thousands of seeds, and each run needs its
+        spec's canonical JSON (the run id's fingerprint, ``RunStarted``) — ~0.1 ms of
+        walking a 10-agent spec. Copies that differ only in the top-level seed have the
+        same JSON but for the seed's digits, so each copy's JSON is made by substitution
+        (the same text ``to_json`` gives; ``tests/spec/test_reseeded.py``)."""
+        marker = "\x00seed\x00"
+        data = self.to_dict()
+        data["seed"] = marker
+        parts = json.dumps(data, sort_keys=False, ensure_ascii=False).split(json.dumps(marker))
+        for seed in seeds:
+            copy = self.replace(seed=seed)
+            if len(parts) == 2:  # else the marker's text occurs elsewhere: let to_json walk the spec
+                object.__setattr__(copy, "_json", f"{parts[0]}{copy.seed}{parts[1]}")
+            yield copy
 
     def to_dict(self) -> dict[str, Any]:
         data = to_dict(self)
