@@ -27,7 +27,7 @@ from llmteams_lab.experiments.cost import CostBound, uses_llm, worst_case_cost
 from llmteams_lab.experiments.executors import Executor, check_executor, make_executor
 from llmteams_lab.experiments.grid import Design, designs
 from llmteams_lab.experiments.runner import Task, run_task
-from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, in_order
+from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, batch_frame, in_order
 from llmteams_lab.spec import TeamSpec
 
 __all__ = ["sweep"]
@@ -68,11 +68,13 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     store = ResultStore(out).open() if out is not None else None
     try:
         tasks = _prepare(plan, store, max_cost_usd, yes, say)
-        rows = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, _schema(all_designs),
-                        _bar(plan, tasks, progress))
+        schema = _schema(all_designs)
+        frames = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, schema,
+                          _bar(plan, tasks, progress))
         if store is not None:
             return store.table()
-        return in_order(pl.DataFrame(rows, schema=_schema(all_designs)), [d.key for d in all_designs])
+        table = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        return in_order(table, [d.key for d in all_designs])
     finally:
         if store is not None:
             store.close()
@@ -110,26 +112,27 @@ def _prepare(plan: _Plan, store: ResultStore | None, max_cost_usd: float, yes: b
 
 
 def _execute(tasks: list[Task], executor: Callable[[], Executor], store: ResultStore | None,
-             schema: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
+             schema: dict[str, Any], bar: Any) -> list[pl.DataFrame]:
     """Run the tasks, writing each finished batch to ``store`` (or keeping it in memory).
     No task, no executor: a finished sweep starts no workers, nor Ray."""
-    rows: list[dict[str, Any]] = []
+    frames: list[pl.DataFrame] = []
     if not tasks:
-        return rows
+        return frames
     runner = executor()
     try:
-        for batch in runner.imap_unordered(run_task, tasks):
+        for columns in runner.imap_unordered(run_task, tasks):
+            frame = batch_frame(columns, schema)
             if store is not None:
-                store.append(batch, schema)
+                store.append(frame)
             else:
-                rows += batch
+                frames.append(frame)
             if bar is not None:
-                bar.update(len({(r["design"], r["seed"]) for r in batch}))
+                bar.update(len(set(zip(columns.get("design", ()), columns.get("seed", ())))))
     finally:
         runner.close()
         if bar is not None:
             bar.close()
-    return rows
+    return frames
 
 
 def _seeds(seeds: Iterable[int]) -> list[int]:
