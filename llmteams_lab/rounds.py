@@ -268,6 +268,8 @@ def named_recipients(slots: RoundReplySlots, senders: np.ndarray,
                      index: dict[str, int]) -> dict[int, tuple[int, ...]] | None:
     """Per sender whose reply named its recipients (an LLM's ``to``), their indices
     (names outside the team are left out: nobody could receive them)."""
+    if not slots.replies:  # batched backends keep no reply objects: nobody named anyone
+        return None
     named = {}
     for i in senders.tolist():
         reply = slots.replies.get(i)

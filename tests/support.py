@@ -83,6 +83,11 @@ COORDINATION_GOLDEN: dict[str, TeamSpec] = {
     "election_leader_crash": election_team(5, seed=0, max_rounds=80, decisions=2).replace(
         faults=[{"kind": "drop", "probability": 0.1}, {"kind": "crash", "agent": "a0", "at_round": 20}]),
     "election_sync_rounds": election_team(3, seed=1, max_rounds=40, decisions=1, execution="synchronous"),
+    # the leader assigning work (issue 12 item 1): its first leader a0 crashes mid-project; the new leader
+    # continues from the committed log and re-assigns the task it held itself
+    "election_assign_leader_crash": election_team(3, seed=7, max_rounds=120, duty="assign",
+                                                  work={"parallel_fraction": 0.5, "size": 6}).replace(
+        faults=[{"kind": "drop", "probability": 0.1}, {"kind": "crash", "agent": "a0", "at_round": 33}]),
     "commit_two_phase_blocked": commit_team(3, protocol="two_phase", seed=2, timeout_s=10.0, max_rounds=120).replace(
         faults=[{"kind": "crash_recover", "agent": "a0", "start_round": 3, "end_round": 40}]),
     "commit_saga_compensation": _failing_saga(),

@@ -103,7 +103,7 @@ def test_module_entry_point_exit_status_and_stderr(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-m", "llmteams_lab.cli", "run", str(bad), "--out", str(tmp_path / "o")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr == "llmteams-lab: error: 'size' must be an integer in [1, 100000] (got 0)\n" and proc.stdout == ""
+    assert proc.stderr == "llmteams-lab: error: 'size' must be an integer in [1, 10000000] (got 0)\n" and proc.stdout == ""
 
 
 def test_demo_prints_a_convergence_table(capsys) -> None:

@@ -25,6 +25,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from llmteams_lab.spec.roster import column
+
 __all__ = ["FRAME_PER_MESSAGE", "FRAME_PER_REQUEST", "ProfileTokens", "inbox_sizes", "profile_tokens",
            "prompt_token_bound"]
 
@@ -76,6 +78,6 @@ class ProfileTokens:
     __slots__ = ("per_message", "prompt", "reply")
 
     def __init__(self, agents: Sequence[Any]):
-        self.prompt = np.array([a.prompt_tokens for a in agents], dtype=np.int64)
-        self.per_message = np.array([a.tokens_per_message for a in agents], dtype=np.int64)
-        self.reply = np.array([a.reply_tokens for a in agents], dtype=np.int64)
+        self.prompt = np.array(column(agents, "prompt_tokens"), dtype=np.int64)
+        self.per_message = np.array(column(agents, "tokens_per_message"), dtype=np.int64)
+        self.reply = np.array(column(agents, "reply_tokens"), dtype=np.int64)

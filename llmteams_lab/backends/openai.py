@@ -1,8 +1,9 @@
 """The ``openai`` backend: agents answered by any OpenAI-compatible chat endpoint.
 
-The only module that imports the ``openai`` SDK (lazily, when a client is created),
-so ``import llmteams_lab`` stays light and nothing above ``backends/`` ever sees an
-``openai`` type: SDK exceptions are translated here into our error tree.
+With :mod:`backends.openai_wire` (posting, streams, the SDK's exceptions), the only
+module that imports the ``openai`` SDK (lazily, when a client is created), so ``import
+llmteams_lab`` stays light and nothing above ``backends/`` ever sees an ``openai`` type:
+SDK exceptions are translated into our error tree there.
 
 How a call is made, and why:
 
@@ -36,7 +37,6 @@ repr, an event or an error message (server messages are scrubbed of it).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import warnings
 from typing import Any, Callable, Mapping, Sequence
@@ -47,32 +47,30 @@ from llmteams_lab.backends.base import Backend, Codec
 from llmteams_lab.backends.bounds import prompt_token_bound
 from llmteams_lab.backends.connection import read_key, resolve_connection
 from llmteams_lab.backends.http_replies import (
-    StreamedCompletion,
-    completion_text,
-    connection_problem,
-    disconnected,
     reported_usage,
     scrub,
-    server_said,
 )
 from llmteams_lab.backends.limits import Limiter, Wait
+from llmteams_lab.backends.openai_wire import (
+    http_module,
+    posted,
+    refuses_schema,
+    streamed,
+    translate_error,
+)
 from llmteams_lab.backends.pricing import (
     DEFAULT_PRICES,
     PriceTable,
     UnknownPriceWarning,
 )
 from llmteams_lab.backends.redaction import LogRedaction
-from llmteams_lab.backends.retrying import Attempt, parse_retry_after, wait_before_retry
+from llmteams_lab.backends.retrying import Attempt, wait_before_retry
 from llmteams_lab.backends.tokens import estimate_prompt_tokens, estimate_tokens
 from llmteams_lab.errors import (
-    AuthenticationError,
     BackendError,
     BackendTimeoutError,
-    ConnectionFailedError,
     LifecycleError,
     MalformedOutputError,
-    RateLimitedError,
-    ServerError,
     SpecError,
     UsageAboveBoundError,
 )
@@ -219,7 +217,7 @@ class OpenAIBackend(Backend):
         pay for TCP (and TLS) handshakes. Returns how many requests were made."""
         client = self._client_now()
         n = connections if connections is not None else min(self.concurrency, len(self.models))
-        http = _http_module()
+        http = http_module()
         try:
             await asyncio.gather(*(client.get("/models", cast_to=http.Response) for _ in range(n)))
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
@@ -263,7 +261,7 @@ class OpenAIBackend(Backend):
     def _make_client(self) -> Any:
         import openai
 
-        http = _http_module()
+        http = http_module()
         limits = http.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency,
                              keepalive_expiry=60.0)
         # the SDK's deadline sits above ours, so ours (asyncio.timeout in _attempt) decides
@@ -302,8 +300,8 @@ class OpenAIBackend(Backend):
         try:
             async with asyncio.timeout(self.endpoint.timeout_s):
                 if self.endpoint.stream:
-                    return await _streamed(client, body)
-                return await _posted(client, body)
+                    return await streamed(client, body)
+                return await posted(client, body)
         except BackendError:
             raise
         except TimeoutError:
@@ -311,7 +309,7 @@ class OpenAIBackend(Backend):
                                       f"{self.endpoint.timeout_s:g} s") from None
         except Exception as exc:  # noqa: BLE001 - every SDK/transport error is translated here
             err = self._translate(exc)
-            if self.endpoint.structured == "auto" and "response_format" in body and _refuses_schema(exc):
+            if self.endpoint.structured == "auto" and "response_format" in body and refuses_schema(exc):
                 self.structured = "none"  # the server has no structured output: prompt-only from now on
                 body = {k: v for k, v in body.items() if k != "response_format"}
                 return await self._attempt(client, body)
@@ -353,79 +351,3 @@ class OpenAIBackend(Backend):
                                    "next call")
         err.tokens_in, err.tokens_out, err.cost_usd = tokens_in, tokens_out, cost  # billed all the same
         raise err
-
-
-def _http_module() -> Any:
-    """The HTTP library the installed SDK is built on (``httpx2`` for openai>=3, else httpx)."""
-    try:
-        import httpx2 as http
-    except ImportError:  # pragma: no cover - older SDKs
-        import httpx as http
-    return http
-
-
-async def _posted(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    response = await client.post("/chat/completions", cast_to=_http_module().Response, body=body)
-    try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedOutputError(f"the server's response is not valid JSON ({len(response.content)} bytes, "
-                                   f"HTTP {response.status_code})") from None
-    return data, completion_text(data)
-
-
-async def _streamed(client: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """A streamed completion, folded into the shape of a JSON one and validated the same
-    way (:func:`completion_text`: no choices, a refusal); plus what only a stream can get
-    wrong: an event that is not JSON, or a stream that ends before the model finished
-    (no ``finish_reason``: cut short) — each a :class:`MalformedOutputError`."""
-    import openai
-
-    folded = StreamedCompletion()
-    stream = await client.post("/chat/completions", cast_to=object, body=body, stream=True,
-                               stream_cls=openai.AsyncStream[object])
-    try:
-        async for chunk in stream:
-            folded.take(chunk)
-    except ValueError:  # an event whose data is not JSON (the SDK's decoder raises JSONDecodeError)
-        raise MalformedOutputError("the server streamed an event that is not valid JSON") from None
-    finally:
-        await stream.close()  # releases the connection even when the stream broke off
-    data = folded.completion()
-    content = completion_text(data)
-    if folded.finish is None:
-        raise MalformedOutputError(f"the stream ended before the model finished (no finish_reason after "
-                                   f"{len(content or '')} characters): the reply was cut short")
-    return data, content
-
-
-def _refuses_schema(exc: BaseException) -> bool:
-    status = getattr(exc, "status_code", None)
-    return status in (400, 422)
-
-
-def translate_error(exc: BaseException, url: str, key_env: str, key: str | None) -> BackendError:
-    """An SDK/transport exception as one of ours, with a message that names the endpoint
-    and never contains the key (the server's own words are scrubbed and shortened)."""
-    import openai
-
-    if isinstance(exc, openai.APIStatusError):
-        status, said = exc.status_code, server_said(exc, key)
-        retry_after = parse_retry_after(exc.response.headers)
-        if status in (401, 403):
-            return AuthenticationError(f"HTTP {status} from {url}: the API key in ${key_env} was refused{said}")
-        if status == 429:
-            wait = "" if retry_after is None else f", retry after {retry_after:g} s"
-            return RateLimitedError(f"HTTP 429 from {url}: rate limited{wait}{said}", retry_after=retry_after)
-        if status >= 500 or status in (408, 409):
-            return ServerError(f"HTTP {status} from {url}{said}", retry_after=retry_after)
-        return BackendError(f"HTTP {status} from {url}: the request was refused{said}")
-    problem = connection_problem(exc)  # the aiohttp transport reports these as connect *timeouts*
-    if problem and isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        return ConnectionFailedError(f"could not connect to {url}: {problem}")
-    if isinstance(exc, openai.APITimeoutError) and not disconnected(exc):
-        return BackendTimeoutError(f"timed out waiting for {url}")
-    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        why = "the connection was dropped" if disconnected(exc) else "could not connect"
-        return ServerError(f"{why} ({url})")
-    return BackendError(f"{type(exc).__name__} talking to {url}{scrub(': ' + str(exc), key)[:200]}")

@@ -36,6 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.spec.roster import Roster
 from llmteams_lab.spec.team import check_team_size
 
 __all__ = ["Design", "designs", "expand_alias", "label_of", "resize", "set_path", "variant"]
@@ -118,21 +119,45 @@ def set_path(spec: TeamSpec, path: str, value: Any) -> TeamSpec:
     """``spec`` with the field at ``path`` set to ``value``, validated by the spec itself."""
     if path == "n":
         return resize(spec, value)
-    steps = _steps(expand_alias(path, value, spec))
-    data = spec.to_dict()
+    expanded = expand_alias(path, value, spec)
+    steps = _steps(expanded)
+    data = spec.to_dict(listed=expanded.startswith("agents"))  # a large team's agents listed only to edit them
     _assign(data, steps, _plain(value), path)
     return TeamSpec.from_dict(data)
 
 
 def resize(spec: TeamSpec, n: Any) -> TeamSpec:
     """A team of ``n`` agents a0..a{n-1}, each a copy of the first (the leader role kept
-    on a0 when the first agent leads)."""
+    on a0 when the first agent leads). A team composed by a ``mix`` keeps its
+    proportions: the counts are scaled to ``n`` (:func:`scale_mix`)."""
     n = check_team_size("n", n)
     template = spec.agents[0]
-    leads = template.role == "leader"
-    agents = tuple(template.replace(id=f"a{i}", role="leader" if leads and i == 0 else "member")
-                   for i in range(n))
+    if spec.mix is not None:  # each agent takes its profile from the scaled mix: listed agents
+        agents = tuple(template.replace(id=f"a{i}", role="leader" if template.role == "leader" and i == 0
+                                        else "member") for i in range(n))
+        return spec.replace(agents=agents, mix=scale_mix(spec.mix, n))
+    if template.role != "leader":  # one template: a roster (``spec.roster``), not n agents
+        return spec.replace(agents=Roster(template.replace(id="a0", role="member"), n))
+    agents = tuple(template.replace(id=f"a{i}", role="leader" if i == 0 else "member") for i in range(n))
     return spec.replace(agents=agents)
+
+
+def scale_mix(mix: Any, n: int) -> dict[str, int]:
+    """The mix's counts scaled to a team of ``n``, every profile kept at least once:
+    largest remainders (exact integer arithmetic; ties to the profile listed first), so
+    ``{"strong-slow": 1, "cheap-fast": 4}`` at n = 10 is 2 and 8, at n = 7 is 1 and 6."""
+    pairs = list(mix.items()) if isinstance(mix, dict) else [tuple(p) for p in mix]
+    if n < len(pairs):
+        raise SpecError("n", f"must be at least the mix's {len(pairs)} profiles (each keeps one agent)", n)
+    total = sum(count for _, count in pairs)
+    counts = [max(1, count * n // total) for _, count in pairs]
+    by_remainder = sorted(range(len(pairs)), key=lambda i: (-(pairs[i][1] * n % total), i))
+    for i in by_remainder[:max(0, n - sum(counts))]:
+        counts[i] += 1
+    while sum(counts) > n:  # minimums of 1 overshot: take from the largest (the last listed on ties)
+        i = max(range(len(counts)), key=lambda j: (counts[j], j))
+        counts[i] -= 1
+    return {name: count for (name, _), count in zip(pairs, counts)}
 
 
 def variant(spec: TeamSpec, **changes: Any) -> TeamSpec:

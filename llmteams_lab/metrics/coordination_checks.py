@@ -15,6 +15,12 @@ Leader election (Raft)
   leader_within_timeouts (liveness) a leader is elected within k election timeouts
                          (``k``, default 10) of the start and of each crash of the latest
                          leader, while a majority of the team is up
+  tasks_done_once        (``duty="assign"``) every task is done exactly once, by a committed
+                         assignment: each committed completion names the task's latest
+                         committed assignee, no task has two, every ``TaskCompleted`` is
+                         one of them (once per task), a worker starts a task
+                         (``TaskClaimed``) only after its assignment committed, and a run
+                         ending ``all_tasks_done`` completed every task of the DAG
 Atomic commit
   one_outcome            at most one ``Decided`` and one ``TransactionEnded``
   atomicity              never a part committed and another aborted; a part is committed
@@ -81,7 +87,8 @@ def _leader_completeness(run: "RunLog") -> Verdict:
                 continue
             checked += 1
             i = info["index"] - 1
-            if i >= len(log) or log[i][0] != info["term"] or log[i][2] != (c["value"] if info["question"] >= 0 else ""):
+            value = c["value"] if info["question"] != -1 else ""  # a no-op's value is logged as "no-op"
+            if i >= len(log) or log[i][0] != info["term"] or log[i][2] != value:
                 return False, max(lead["round"], c["round"]), (
                     f"{lead['agent']} leads term {term} without entry {i + 1} ({c['value']!r}) committed in term "
                     f"{info.get('leader_term')}")
@@ -94,11 +101,13 @@ def _committed_unchanged(run: "RunLog") -> Verdict:
     for c in _rows(run, "EntryCommitted"):
         info, value = c["info"], c["value"]
         for seen, key in ((by_index, info["index"]), (by_question, info["question"])):
-            if key == -1 and seen is by_question:
+            if key < 0 and seen is by_question:  # a no-op or a work entry: no question
                 continue
             if seen.setdefault(key, value) != value:
                 return False, c["round"], f"{key} was committed as {seen[key]!r} and later as {value!r}"
-    return True, None, f"{len(by_question)} decision(s) committed, none changed"
+    work = len(by_index) - len(by_question)  # entries without a question: no-ops and work entries
+    said = f"{len(by_question)} decision(s)" + (f" and {work} other log entr{'y' if work == 1 else 'ies'}" if work else "")
+    return True, None, f"{said} committed, none changed"
 
 
 def _leader_within_timeouts(run: "RunLog") -> Verdict:
@@ -127,6 +136,43 @@ def _leader_within_timeouts(run: "RunLog") -> Verdict:
             return False, _round_at(run, t_lost + limit), f"a new leader came {nxt - t_lost:.3g} s after {what} " \
                                                           f"(> {k} timeouts, {limit:g} s)"
     return True, None, f"a leader within {k} timeouts after each of {len(losses)} loss(es)"
+
+
+def _tasks_done_once(run: "RunLog") -> Verdict:
+    log: dict[int, tuple[str, str, str]] = {}  # committed index -> (op, task, agent)
+    completed: dict[str, str] = {}
+    for e in _rows(run, "EntryCommitted", "TaskClaimed", "TaskCompleted"):
+        info = e["info"]
+        if e["kind"] == "EntryCommitted" and info.get("op") in ("assign", "done"):
+            log.setdefault(info["index"], (info["op"], info["task"], info["agent"]))
+            continue
+        if e["kind"] == "TaskClaimed" and ("assign", e["value"], e["agent"]) not in log.values():
+            return False, e["round"], f"{e['agent']} started {e['value']!r} without a committed assignment"
+        if e["kind"] == "TaskCompleted":
+            if e["value"] in completed:
+                return False, e["round"], f"{e['value']!r} was completed twice ({completed[e['value']]}, {e['agent']})"
+            completed[e["value"]] = e["agent"]
+            if ("done", e["value"], e["agent"]) not in log.values():
+                return False, e["round"], f"{e['agent']} completed {e['value']!r} without a committed completion"
+    assignee: dict[str, str] = {}
+    done: dict[str, str] = {}
+    for index in sorted(log):
+        op, task, agent = log[index]
+        if op == "assign":
+            assignee[task] = agent
+        elif task in done:
+            return False, run.last_round, f"{task!r} has two committed completions ({done[task]}, {agent})"
+        elif assignee.get(task) != agent:
+            return False, run.last_round, f"{task!r} completed by {agent}, not its assignee {assignee.get(task)}"
+        else:
+            done[task] = agent
+    ends = run.events.filter(pl.col("kind") == "RunEnded")
+    dag = run.spec.task.work.dag if run.spec is not None and run.spec.task.work is not None else ()
+    if not ends.is_empty() and ends["detail"][-1] == "all_tasks_done":
+        missing = [t.id for t in dag if t.id not in completed]
+        if missing:
+            return False, run.last_round, f"ended all_tasks_done with {missing[:5]} not completed"
+    return True, None, f"{len(completed)} task(s) done once each by a committed assignment"
 
 
 def _down_times(run: "RunLog") -> list[tuple[float, str]]:
@@ -249,6 +295,7 @@ CHECKS: dict[str, tuple[str, str, Any]] = {
     "committed_unchanged": ("safety", "a committed decision never changes", _committed_unchanged),
     "leader_within_timeouts": ("liveness", "a leader within k election timeouts of losing one (majority up)",
                                _leader_within_timeouts),
+    "tasks_done_once": ("safety", "every task is done exactly once, by a committed assignment", _tasks_done_once),
     "one_outcome": ("safety", "a transaction is decided and ends once", _one_outcome),
     "atomicity": ("safety", "never some parts committed and others aborted", _atomicity),
     "commit_needs_every_yes": ("safety", "a commit follows a yes on every step", _commit_needs_every_yes),

@@ -6,19 +6,25 @@ parallel fraction, and the work/span bound min(n, W/C) no schedule can beat (W t
 C on the longest dependency chain). ``activity_figure`` is a Gantt chart: one row per
 agent, one cell per round, coloured by what the agent did (working, completed a task,
 blocked, failed its tests, idle), with the task it held on hover. Both read plain lists,
-so the lab feeds them live and a lesson feeds them from a finished run's events.
+so the lab feeds them live and a lesson feeds them from a finished run's events —
+:func:`activity_cells` turns a run's task events into the Gantt's cells.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+import json
+
 import plotly.graph_objects as go
+import polars as pl
 
 from llmteams_lab.plots.style import TASK_STATE_COLORS, base_layout, reference_line, series_style
 from llmteams_lab.workloads.workdivision.dag import amdahl
 
-__all__ = ["activity_figure", "progress_figure"]
+__all__ = ["activity_cells", "activity_figure", "progress_figure"]
+
+_SPANS = ("TaskClaimed", "TaskFinished", "TaskCompleted", "TaskAbandoned", "TaskReassigned")
 
 
 def progress_figure(done: Sequence[int], *, agents: int, tasks: int, chain: int,
@@ -57,3 +63,47 @@ def activity_figure(cells: Sequence[tuple[int, str, str, str]], agents: Sequence
                       yaxis={"title": {"text": "agent"}, "categoryorder": "array", "categoryarray": list(agents),
                              "autorange": "reversed"}, bargap=0.15)
     return fig
+
+
+def activity_cells(events: pl.DataFrame) -> list[tuple[int, str, str, str]]:
+    """The Gantt cells of one run's events: an agent holds a task (``working``) from the
+    round it claimed it (``TaskClaimed``) and shows ``completed`` in the round of the
+    task's ``TaskCompleted`` by it; in an elected leader's team the agent is ``blocked``
+    from its ``TaskFinished`` until the completion is committed. Its work shows
+    ``failed`` — lost — in the round it stops without completing: it claims another
+    task, abandons it (``TaskAbandoned``) or the task is re-assigned away from it
+    (``TaskReassigned``). A claim still open at the end runs to the run's last round."""
+    rows = events.filter(pl.col("kind").is_in(_SPANS)).sort("seq")
+    held: dict[str, list] = {}  # agent -> [task, round it was claimed, round it finished or None]
+    cells: list[tuple[int, str, str, str]] = []
+
+    def close(agent: str, round: int, how: str) -> None:
+        task, start, finished = held.pop(agent)
+        stop = round if finished is None else min(finished, round)
+        cells.extend((k, agent, "working", task) for k in range(start, stop))
+        cells.extend((k, agent, "blocked", task) for k in range(stop, round))
+        cells.append((round, agent, how, task))
+
+    for e in rows.iter_rows(named=True):
+        kind, agent, task, r = e["kind"], e["agent"], e["value"], e["round"]
+        if kind == "TaskReassigned":
+            agent = json.loads(e["detail"] or "{}").get("from")
+        if agent not in held:
+            if kind == "TaskClaimed":
+                held[agent] = [task, r, None]
+            continue
+        if kind == "TaskFinished" and held[agent][0] == task:
+            held[agent][2] = r
+        elif kind == "TaskCompleted" and held[agent][0] == task:
+            close(agent, r, "completed")
+        elif kind == "TaskClaimed" or held[agent][0] == task:
+            close(agent, r, "failed")
+            if kind == "TaskClaimed":
+                held[agent] = [task, r, None]
+    end = int(events["round"].max() or 0)
+    for agent in sorted(held):
+        task, start, finished = held.pop(agent)
+        stop = end + 1 if finished is None else finished
+        cells.extend((k, agent, "working", task) for k in range(start, stop))
+        cells.extend((k, agent, "blocked", task) for k in range(stop, end + 1))
+    return sorted(cells)

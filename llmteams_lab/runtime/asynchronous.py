@@ -55,6 +55,7 @@ from llmteams_lab.runtime.scheduler import (
     Happening,
 )
 from llmteams_lab.runtime.transit import Transit
+from llmteams_lab.runtime.turn_budget import TurnBudget
 from llmteams_lab.spec.faults import MESSAGE_KINDS
 from llmteams_lab.spec.protocol import ONE_SHOT
 
@@ -108,6 +109,7 @@ class Happenings:
         self._wall0: float | None = None
         self.decided_at: float | None = None
         self._closed = True  # the current slice was closed (the next step opens one)
+        self.budget = TurnBudget(run)  # each turn checked on its mailbox; real-time turns held
 
     # --- one slice -----------------------------------------------------------------------
     async def step(self, happenings: int | None = None) -> RoundSummary:
@@ -115,7 +117,7 @@ class Happenings:
         close the slice when its end is reached."""
         run = self.run
         if self._closed:
-            reason = run.budget_stop()
+            reason = run.budget_stop() if self.budget.stopping is None else None
             if reason:
                 return run.end(reason)
             self._open_slice()
@@ -128,13 +130,21 @@ class Happenings:
             if self.bulk is not None:  # per message: log the copies that arrived before it
                 self.bulk.flush(nxt.time)
             await self._handle(nxt)
+            self.budget.last_time = nxt.time
             done += 1
             if run.workload.decision.done:
                 self.decided_at = nxt.time
                 break
-        if run.workload.decision.done or happenings is None or self._next_due_after(t1):
+            if self._drained():
+                break
+        if (run.workload.decision.done or happenings is None or self._next_due_after(t1)
+                or self._drained()):
             return self._close_slice(t1)
         return self._summary()
+
+    def _drained(self) -> bool:
+        """A budget stop whose turns in progress have all finished (``runtime.turn_budget``)."""
+        return self.budget.drained(self.state == _BUSY, self.in_flight)
 
     def _open_slice(self) -> None:
         run = self.run
@@ -165,12 +175,17 @@ class Happenings:
         run = self.run
         self._closed = True
         decided = run.workload.decision.done
+        drained = not decided and self._drained()
         t_end = self.decided_at if decided and self.decided_at is not None else t1
-        if not decided and not self.calendar and not self.in_flight:
+        if drained:  # a budget stop: the slice ends with the last turn in progress
+            t_end = max(self.budget.last_time, (run.round - 1) * self.tick)
+        elif not decided and not self.calendar and not self.in_flight:
             t_end = max(run.clock, (run.round - 1) * self.tick)  # nothing left: the slice ends when things did
         if self.bulk is not None:  # a decision ends the run before the deciding replies' copies arrive
             self.bulk.close_slice((run.round - 1) * self.tick, t_end, self.bulk.last_sent if decided else None)
         summary = run.close_round(run.round, (run.round - 1) * self.tick, t_end)
+        if not summary.done and drained:
+            return run.end(self.budget.stopping)  # type: ignore[arg-type]
         if not summary.done and not self.calendar and not self.in_flight:
             return run.end("quiescent")
         return summary
@@ -274,16 +289,15 @@ class Happenings:
         acting = sorted({h.data for h in batch if run.alive[h.data] and self.state[h.data] == _IDLE})
         for h in batch:
             self.woken[h.data] = False
-        if not acting:
-            return
-        reason = run.budget_stop(np.asarray(acting))
-        if reason:
-            run.end(reason)
+        if not acting or self.budget.stopping is not None:
             return
         t0 = batch[0].time
         idx = np.asarray(acting, dtype=np.int64)
         inbox = self._inbox(idx) if self.bulk is None else self._bulk_inbox(idx, t0)
         inbox.now = t0
+        preview = self.budget.refusal(idx, inbox, self.turns, t0)  # on the mailboxes they would read
+        if preview is None:
+            return
         self.state[idx] = _BUSY
         self.turns[idx] += 1
         self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
@@ -291,6 +305,7 @@ class Happenings:
         slots = RoundReplySlots(self.n)
         slots.cause = self.wake_cause.copy()
         if self.realtime:
+            self.budget.hold(idx, preview, slots)
             self._start_calls(idx, inbox, slots, t0)
             return
         await self._call(idx, inbox, slots, t0)
@@ -365,6 +380,7 @@ class Happenings:
             slots, t0, i = h.data
             groups.setdefault(id(slots), (slots, t0, []))[2].append(i)
         for slots, t0, agents in groups.values():
+            self.budget.release(slots)  # a real-time turn's calls are counted now
             self._apply(slots, t0, sorted(agents), batch[0].time)
 
     def _apply(self, slots: RoundReplySlots, t0: float, agents: list[int], t: float) -> None:

@@ -49,6 +49,7 @@ from llmteams_lab.messages import AgentRequest
 from llmteams_lab.rounds import RoundReplySlots
 from llmteams_lab.runtime.log import EventLog
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.roster import Roster
 from llmteams_lab.workloads import WorkloadKind
 
 __all__ = ["BackendGroup", "connection_lost", "gather_round", "hold_to_limits", "log_backend_retries",
@@ -73,15 +74,18 @@ def resolve_backends(spec: TeamSpec, workload: WorkloadKind, given: Any = None) 
     for every agent, or a mapping from agent id or backend name to an instance.
     """
     built: dict[str, Any] = {}
-    by_instance: dict[int, tuple[Any, list[int]]] = {}
-    for i, agent in enumerate(spec.agents):
+    by_instance: dict[int, tuple[Any, Any]] = {}
+    if isinstance(spec.agents, Roster) and not isinstance(given, Mapping):  # one backend for every agent
+        backend = _pick(spec, workload, "a0", spec.agents.template.backend, given, built)
+        by_instance[id(backend)] = (backend, range(len(spec.agents)))
+    for i, agent in enumerate(() if by_instance else spec.agents):
         backend = _pick(spec, workload, agent.id, agent.backend, given, built)
         by_instance.setdefault(id(backend), (backend, []))[1].append(i)
     groups = []
     limits = spec.endpoint.limits if spec.endpoint is not None else None
-    shared = VirtualLimits(limits, [a.id for a in spec.agents]) if limits is not None and limits.any else None
+    shared = VirtualLimits(limits, list(spec.ids)) if limits is not None and limits.any else None
     for backend, idx in by_instance.values():
-        agents = np.array(idx, dtype=np.int64)
+        agents = np.arange(len(idx), dtype=np.int64) if isinstance(idx, range) else np.array(idx, dtype=np.int64)
         agents.flags.writeable = False  # handed to backends as ``batch.acting`` when everyone acts
         adopted = as_backend(backend)
         groups.append(BackendGroup(adopted, agents, shared if adopted.simulated else None))

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from llmteams_lab.backends.base import RoundPreview
 from llmteams_lab.errors import EndpointUnreachableError, LifecycleError
 from llmteams_lab.events import RoundEnded, RunEnded, RunStarted
 from llmteams_lab.messages import Question
@@ -189,33 +190,43 @@ class Run(Lifecycle):
         return RoundSummary(r, value, correct, self.workload.agreement(self.alive), self.status == "finished",
                             self.end_reason or "", self.clock)
 
-    def worst_case_round(self, agents: np.ndarray | None = None) -> tuple[int, float, bool]:
+    def worst_case_round(self, agents: np.ndarray | None = None,
+                         preview: RoundPreview | None = None) -> tuple[int, float, bool]:
         """The most tokens and dollars the next round (or the next turn of ``agents``)
         can spend, and whether that is a bound: ``(tokens, dollars, bounded)``. Backends
         that can bound a round say so (``Backend.worst_case_round``, e.g. the openai
         backend's token cap and prompt bound); for the others the most any earlier round
-        used is added (0 before the first round), and ``bounded`` is false."""
+        used is added (0 before the first round), and ``bounded`` is false. ``preview``:
+        the turn's requests with the inboxes the agents will read, when the execution
+        model knows them (an asynchronous turn reads its mailbox, not the rounds'
+        network); by default the next synchronous round's."""
         who = self.faults.may_act()  # the alive, and the down who come back (crash_recover)
         if agents is not None:
             mask = np.zeros_like(who)
             mask[agents] = who[agents]
             who = mask
         r = self.round + 1
-        preview = preview_round(self.network, self.workload, r)  # each agent's next prompt, inbox included
+        if preview is None:
+            preview = preview_round(self.network, self.workload, r)  # each agent's next prompt, inbox included
         tokens, cost, unbounded = worst_case_round(self.groups, who, r, preview)
         if unbounded:
             tokens += self._max_round_tokens
         return tokens, cost, not unbounded
 
-    def budget_stop(self, agents: np.ndarray | None = None) -> str | None:
-        """The reason the next round (or ``agents``' next turn, in an asynchronous run)
-        cannot start, or ``None`` (budgets are checked against :meth:`worst_case_round`)."""
+    def budget_stop(self, agents: np.ndarray | None = None, preview: RoundPreview | None = None,
+                    in_flight: tuple[int, float] = (0, 0.0)) -> str | None:
+        """The reason the next round (or ``agents``' next turn, in an asynchronous run,
+        with its ``preview``) cannot start, or ``None`` (budgets are checked against
+        :meth:`worst_case_round`). ``in_flight``: the worst case of calls already
+        started and not yet counted (tokens, dollars) — an asynchronous team in real
+        time has turns in flight while another starts."""
         b = self.spec.budgets
         if agents is None and self.round >= b.max_rounds:
             return "max_rounds"
-        worst_tokens, worst_cost = 0, 0.0
+        worst_tokens, worst_cost = in_flight
         if b.max_tokens is not None or b.max_cost_usd is not None:
-            worst_tokens, worst_cost, _ = self.worst_case_round(agents)
+            tokens, cost, _ = self.worst_case_round(agents, preview)
+            worst_tokens, worst_cost = worst_tokens + tokens, worst_cost + cost
         if b.max_tokens is not None and self.tokens_used + worst_tokens > b.max_tokens:
             return "budget_tokens"
         if b.max_cost_usd is not None and self.workload.cost_used + worst_cost > b.max_cost_usd:

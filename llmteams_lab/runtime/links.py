@@ -26,6 +26,7 @@ import numpy as np
 
 from llmteams_lab.rounds import on_grid
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.spec.roster import values
 
 __all__ = ["Links", "draw_delay"]
 
@@ -40,10 +41,12 @@ class Links:
         self.seed = spec.seed
         self._network = network  # its out-neighbour lists are built only if a message needs them
         self.n = len(spec.agents)
-        index = {a: i for i, a in enumerate(spec.ids)}
+        addressed = values(spec.agents, "recipients") != {None} or values(spec.agents, "fanout") != {None}
+        named = addressed or (spec.network is not None and spec.network.links)
+        index = {a: i for i, a in enumerate(spec.ids)} if named else {}
         self.fixed: dict[int, tuple[int, ...]] = {}
         self.fanout: dict[int, int] = {}
-        for i, agent in enumerate(spec.agents):
+        for i, agent in enumerate(spec.agents if addressed else ()):
             if agent.recipients is not None:
                 self.fixed[i] = tuple(sorted(index[r] for r in agent.recipients))
             elif agent.fanout is not None:

@@ -30,6 +30,7 @@ from llmteams_lab.runtime.sinks import Sink
 from llmteams_lab.runtime.store import EventStore, EventView
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import MESSAGE_KINDS, FaultSpec
+from llmteams_lab.spec.roster import values
 
 __all__ = ["EventLog", "LogBatch", "LogMode"]
 
@@ -50,7 +51,7 @@ class LogMode:
             return cls(True, "some agents are answered one call at a time (per-agent backends)")
         if needs_messages(spec.faults):
             return cls(True, "faults act on single messages")
-        if any(a.recipients is not None or a.fanout is not None for a in spec.agents):
+        if values(spec.agents, "recipients") != {None} or values(spec.agents, "fanout") != {None}:
             return cls(True, "agents address their messages to some neighbours only")
 
         return cls(False, "logging = 'rounds' with batched backends")

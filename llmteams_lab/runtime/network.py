@@ -32,12 +32,12 @@ from llmteams_lab.events import (
     on_time_grid,
 )
 from llmteams_lab.rounds import Entry, Inbox, _Said
+from llmteams_lab.runtime.graph import team_arcs
 from llmteams_lab.runtime.log import EventLog, LogMode
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.rounds import Outgoing
     from llmteams_lab.runtime.links import Links
-    from llmteams_lab.spec import TeamSpec
 
 __all__ = ["Network", "Route", "team_arcs"]
 
@@ -45,19 +45,6 @@ __all__ = ["Network", "Route", "team_arcs"]
 # deliveries (see Network._apply_fates). [] drops it; [(-1, "partition")] drops it for a
 # named reason; [(0, None)] is a normal delivery; None means "no opinion" (normal).
 Route = Callable[[int, int, int], "list[tuple] | None"]
-
-def team_arcs(spec: TeamSpec) -> Sequence[tuple[int, int]] | tuple[np.ndarray, np.ndarray]:
-    """The team's arcs for :class:`Network`: a complete graph's n(n-1) arcs as two arrays
-    made by numpy (sender a's j-th receiver is j, or j + 1 from a on), any other graph's
-    as the spec's pairs (``TeamSpec.arcs``) — a Python pair per arc is what a
-    million-arc team costs most to set up."""
-    if spec.topology.kind != "complete":
-        return spec.arcs()
-    n = len(spec.agents)
-    src = np.repeat(np.arange(n, dtype=np.int64), max(n - 1, 0))
-    j = np.tile(np.arange(max(n - 1, 0), dtype=np.int64), n)
-    return src, j + (j >= src)
-
 
 class Network:
     """Message delivery along ``arcs`` between ``n`` agents with ``k`` answer options."""
@@ -81,9 +68,10 @@ class Network:
         self.complete = int(self.src.size) == n * (n - 1)
         self._out: list[list[int]] | None = None
         self._inn: list[list[int]] | None = None
+        self._degree: np.ndarray | None = None  # each agent's out-degree, counted on first use
         self._row_base = np.arange(n, dtype=np.int64) * k  # flat index of each agent's row in (n, k)
         self.router: Route | None = None
-        self._next: list[list[Entry]] = [[] for _ in range(n)]
+        self._boxes: list[list[Entry]] | None = None  # ``_next``, made when a first entry is routed
         self._slow = False  # whether any entry waits in ``_next``
         self._later: dict[int, list[tuple[int, Entry, str | None, int, str]]] = {}
         self._said: _Said | None = None
@@ -99,6 +87,19 @@ class Network:
             cuts = np.cumsum(np.bincount(self._by_src, minlength=self.n))[:-1]
             self._out = [part.tolist() for part in np.split(self._by_src_dst, cuts)]
         return self._out
+
+    @property
+    def _next(self) -> list[list[Entry]]:
+        """Each receiver's routed entries for the next round (a million empty lists cost
+        a second and 60 MB: made only once a message is routed)."""
+        if self._boxes is None:
+            self._boxes = [[] for _ in range(self.n)]
+        return self._boxes
+
+    def _out_degree(self) -> np.ndarray:
+        if self._degree is None:
+            self._degree = np.bincount(self.src, minlength=self.n).astype(np.int64)
+        return self._degree
 
     @property
     def inn(self) -> list[list[int]]:
@@ -265,6 +266,9 @@ class Network:
         if self.complete:
             count = int(senders.size) * (self.n - 1)
             tok = int((tokens if senders.size == self.n else tokens[senders]).sum()) * (self.n - 1)
+        elif senders.size == self.n:  # everyone spoke: every arc carried its sender's tokens
+            count = int(self.src.size)
+            tok = int(np.dot(tokens.astype(np.int64), self._out_degree()))
         else:
             mask = self._said.replied[self.src]
             count = int(mask.sum())
@@ -344,7 +348,7 @@ class Network:
             size[lost] = 0
         slow = None
         if self._slow:
-            slow, self._next, self._slow = self._next, [[] for _ in range(self.n)], False
+            slow, self._boxes, self._slow = self._next, None, False
             self._add_entries(votes, weight, size, slow)
         if not self.mode.per_message:
             return Inbox(votes, weight, size)
@@ -358,12 +362,18 @@ class Network:
         replied, answers, conf = said.replied, said.answers, said.confidence
         if self.complete:
             return self._complete_tallies(replied, answers, conf)
-        mask = replied[self.src]
-        src, dst = self.src[mask], self.dst[mask]
-        ok = answers[src] >= 0
-        idx = dst[ok] * k + answers[src[ok]]
+        if replied.all() and bool((answers >= 0).all()):  # the usual round: no masks over the arcs
+            src, dst = self.src, self.dst
+            idx = dst * k + answers[src]
+            weights = conf.astype(np.float64)[src]
+        else:
+            mask = replied[self.src]
+            src, dst = self.src[mask], self.dst[mask]
+            ok = answers[src] >= 0
+            idx = dst[ok] * k + answers[src[ok]]
+            weights = conf[src[ok]].astype(np.float64)
         votes = np.bincount(idx, minlength=n * k).reshape(n, k).astype(np.int64)
-        weight = np.bincount(idx, weights=conf[src[ok]].astype(np.float64), minlength=n * k)
+        weight = np.bincount(idx, weights=weights, minlength=n * k)
         size = np.bincount(dst, minlength=n).astype(np.int64)
         return votes, weight.reshape(n, k).astype(np.int64), size
 

@@ -47,6 +47,7 @@ _DTYPES: tuple[tuple[str, Any, Any], ...] = (
     ("fault", np.int32, 0), ("detail", np.int32, 0), ("count", np.int64, 1), ("cause", np.int64, -1),
 )
 BLOCK_COLUMNS = tuple(name for name, _, _ in _DTYPES)
+_BLOCK_SET = frozenset(BLOCK_COLUMNS)
 _STRING_COLUMNS = ("agent", "peer", "value", "fault", "detail")
 _FIRST_SEGMENT, _MAX_SEGMENT = 4_096, 1 << 20
 _CORRECT = (None, False, True)
@@ -77,11 +78,20 @@ class StringTable:
 
 
 class _Segment:
+    """Rows of every column; unused rows hold each column's "none" value, so a block
+    that omits a column writes nothing to it (most blocks give half the columns)."""
+
     __slots__ = ("cols", "size", "used")
 
     def __init__(self, size: int):
         self.size, self.used = size, 0
-        self.cols = [np.empty(size, dtype=dtype) for _, dtype, _ in _DTYPES]
+        self.cols = [np.full(size, none, dtype=dtype) for _, dtype, none in _DTYPES]
+
+    def clear_from(self, row: int) -> None:
+        """Rows from ``row`` on become unused again (their "none" values back)."""
+        for col, (_, _, none) in zip(self.cols, _DTYPES):
+            col[row:] = none
+        self.used = row
 
 
 class EventStore:
@@ -141,23 +151,28 @@ class EventStore:
         if length <= 0:
             return
         self._pack()
-        unknown = set(columns) - set(BLOCK_COLUMNS)
-        if unknown:
-            raise KeyError(f"unknown event columns {sorted(unknown)}")
+        if not columns.keys() <= _BLOCK_SET:
+            raise KeyError(f"unknown event columns {sorted(columns.keys() - _BLOCK_SET)}")
         if "kind" not in columns:  # an array of kind codes may mix kinds (e.g. sent/delivered pairs)
             columns["kind"] = self.kind_code(event)
-        self._write(length, [columns.get(name, none) for name, _, none in _DTYPES])
+        self._write(length, [columns.get(name) for name in BLOCK_COLUMNS])
 
     def _write(self, length: int, values: list[Any]) -> None:
+        """Write ``length`` rows; a value is an array (or list) of ``length``, a scalar,
+        or ``None`` for the column's "none" value (already in unused rows: skipped)."""
         done = 0
         while done < length:
             seg = self._segment_with_room()
-            take = min(seg.size - seg.used, length - done)
+            lo = seg.used
+            take = min(seg.size - lo, length - done)
+            whole = take == length
             for col, value in zip(seg.cols, values):
-                if isinstance(value, np.ndarray):
-                    col[seg.used:seg.used + take] = value[done:done + take]
+                if value is None:
+                    continue
+                if whole or not isinstance(value, (np.ndarray, list)):
+                    col[lo:lo + take] = value
                 else:
-                    col[seg.used:seg.used + take] = value
+                    col[lo:lo + take] = value[done:done + take]
             seg.used += take
             done += take
         self._packed += length
@@ -178,8 +193,7 @@ class EventStore:
         if not pending[0]:
             return
         self._pending = [[] for _ in _DTYPES]
-        length = len(pending[0])
-        self._write(length, [np.array(col, dtype=dtype) for col, (_, dtype, _) in zip(pending, _DTYPES)])
+        self._write(len(pending[0]), pending)  # numpy converts each list into its column's dtype
 
     def truncate(self, length: int) -> None:
         """Forget every event from position ``length`` on (forks replace a run's tail)."""
@@ -190,7 +204,7 @@ class EventStore:
         del self._segments[i + 1:]
         del self._starts[i + 1:]
         if self._segments:
-            self._segments[i].used = length - self._starts[i]
+            self._segments[i].clear_from(length - self._starts[i])
         self._packed = length
 
     # --- reading ------------------------------------------------------------------

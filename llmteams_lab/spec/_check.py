@@ -8,7 +8,7 @@ wording identical everywhere, which the tests assert exactly.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from llmteams_lab.errors import SpecError
 
@@ -90,6 +90,17 @@ def boolean(path: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise SpecError(path, "must be true or false", value)
     return value
+
+
+def team_text(ids: Sequence[str]) -> str:
+    """The team's agent ids for an error message, short whatever the team's size: the
+    list up to 20 agents, else ``a0 .. a999 (1,000 agents)`` for generated ids, or the
+    first few and the count."""
+    if len(ids) <= 20:
+        return str(list(ids))
+    if ids[0] == "a0" and ids[-1] == f"a{len(ids) - 1}" and all(x == f"a{i}" for i, x in enumerate(ids)):
+        return f"a0 .. a{len(ids) - 1} ({len(ids):,} agents)"
+    return f"[{', '.join(repr(x) for x in ids[:4])}, ...] ({len(ids):,} agents)"
 
 
 def _fmt(x: float) -> str:

@@ -103,6 +103,8 @@ def construct(cls: type, kwargs: dict[str, Any], path: str) -> Any:
 
 def _field_value(cls: type, key: str, value: Any, path: str) -> Any:
     nested = getattr(cls, "_NESTED", {}).get(key)
+    if getattr(value, "_SPEC_SEQUENCE", False):  # specs already built and checked (``spec.roster``)
+        return value
     if nested is not None:
         if isinstance(value, (list, tuple)):
             return tuple(_build(nested, v, f"{path}[{i}]") for i, v in enumerate(value))

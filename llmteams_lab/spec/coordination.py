@@ -6,7 +6,9 @@ A team runs one with ``TaskSpec(kind=..., <kind>=<its spec>)``; the spec is opti
 election  Raft-style leader election and a replicated log of decisions
           (:class:`ElectionSpec`): randomised election timeouts, terms, vote requests
           and grants, heartbeats; the elected leader proposes each decision (its answer
-          to one question) and commits it once a majority holds it
+          to one question) and commits it once a majority holds it — or, with
+          ``duty="assign"``, assigns the tasks of a work DAG (``TaskSpec.work``) to its
+          followers as replicated log entries
 commit    a multi-part output produced by participants under a coordinator
           (:class:`CommitSpec`): two-phase commit, an orchestrated saga with
           compensations, or best effort; each step's role may be replicated (N-version,
@@ -34,12 +36,14 @@ from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 
-__all__ = ["COMMIT_PROTOCOLS", "COORDINATION_TASKS", "CommitSpec", "CommitStep", "ElectionSpec", "GOSSIP_MODES",
-           "GossipSpec", "QUESTIONS", "check_coordination", "commit_team", "election_team", "gossip_team"]
+__all__ = ["COMMIT_PROTOCOLS", "COORDINATION_TASKS", "CommitSpec", "CommitStep", "ELECTION_DUTIES", "ElectionSpec",
+           "GOSSIP_MODES", "GossipSpec", "QUESTIONS", "check_assigned_work", "check_coordination", "commit_team",
+           "election_team", "gossip_team"]
 
 QUESTIONS = ("arithmetic", "multiple_choice")
 COMMIT_PROTOCOLS = ("best_effort", "saga", "two_phase")
 GOSSIP_MODES = ("pull", "push", "push_pull")
+ELECTION_DUTIES = ("assign", "decide")
 _MAX_SECONDS = 1e9
 
 
@@ -73,9 +77,18 @@ class ElectionSpec(_Spec):
                         votes common — a lesson in why Raft randomises)
     heartbeat_s         how often a leader with nothing new to say sends its log anyway;
                         must be < T, or followers would time out between heartbeats
-    decisions           log entries to commit: entry k is the team's answer to question
-                        ``index + k``, proposed by the leader; 0: elect leaders only
-    question            the kind of the generated questions
+    decisions           (duty ``decide``) log entries to commit: entry k is the team's
+                        answer to question ``index + k``, proposed by the leader; 0: elect
+                        leaders only
+    question            (duty ``decide``) the kind of the generated questions
+    duty                what the elected leader replicates: ``decide`` (the default, kept as
+                        ``None`` so that spelling it out changes neither a spec's JSON nor its
+                        run id) — the team's answers (deliberation); ``assign`` — who does
+                        which task of the work DAG in
+                        ``TaskSpec.work`` (work division): the leader assigns ready tasks to
+                        idle followers, an assignment is committed once a majority holds
+                        it, followers work on committed assignments and report back, and a
+                        completion is committed like any entry (``workloads.election.assignment``)
     """
 
     election_timeout_s: float = 10.0
@@ -83,6 +96,7 @@ class ElectionSpec(_Spec):
     heartbeat_s: float = 3.0
     decisions: int = 3
     question: str = "multiple_choice"
+    duty: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "election_timeout_s", _seconds("election_timeout_s", self.election_timeout_s))
@@ -94,6 +108,29 @@ class ElectionSpec(_Spec):
                             self.election_timeout_s)
         c.int_at_least("decisions", self.decisions, 0)
         c.one_of("question", self.question, QUESTIONS)
+        c.optional(c.one_of, "duty", self.duty, ELECTION_DUTIES)
+        if self.duty == "decide":
+            object.__setattr__(self, "duty", None)
+
+
+def check_assigned_work(task: Any) -> None:
+    """The work DAG of an election whose leader assigns tasks (``task``: a TaskSpec being
+    built): required with ``duty="assign"``, refused otherwise; the work-division fields
+    that promise behaviour its followers do not have (speculative backups, faulty work)
+    are refused rather than silently ignored."""
+    assign = task.kind == "election" and task.election is not None and task.election.duty == "assign"
+    if assign and task.work is None:
+        raise SpecError("work", "must be a WorkSpec (tasks, source or parallel_fraction: the DAG the leader "
+                                "assigns) for an election with duty 'assign'", show_got=False)
+    if not assign:
+        return
+    work = task.work
+    if work.backup_after is not None:
+        raise SpecError("work.backup_after", "must be left out for an election with duty 'assign' (its followers "
+                                             "run no backup copies)", work.backup_after)
+    if work.error_rate:
+        raise SpecError("work.error_rate", "must be 0 for an election with duty 'assign' (its followers' work "
+                                           "is not tested and redone)", work.error_rate)
 
 
 @dataclass(frozen=True)
@@ -245,6 +282,9 @@ def check_coordination(team: Any) -> None:
     if kind == "election" and any(len(o) != n - 1 for o in outs):
         raise SpecError("topology.kind", "must connect every agent to every other for an 'election' task (votes "
                                          "and log entries go point to point)", team.topology.kind)
+    if kind == "election" and team.task.election.duty == "assign" and n < 2:
+        raise SpecError("agents", "must number at least 2 for an election with duty 'assign' (the leader assigns, "
+                                  "its followers work)", n)
     if kind == "commit":
         _check_commit(team, n, outs)
     if kind == "gossip":
@@ -313,10 +353,15 @@ def _team(n: int, task: dict[str, Any], seed: int, max_rounds: int, execution: s
 def election_team(n: int = 5, *, seed: int = 0, max_rounds: int = 200, execution: str = "asynchronous",
                   options: int = 4, **election: Any) -> Any:
     """``n`` agents electing leaders and replicating decisions (``election``: any
-    :class:`ElectionSpec` field; AgentSpec fields go in ``profile=...``)."""
+    :class:`ElectionSpec` field; AgentSpec fields go in ``profile=...``). With
+    ``duty="assign"``, ``work=`` gives the task DAG (a WorkSpec or its dict; default: a
+    generated DAG of 12 tasks with parallel fraction 0.75)."""
     profile = election.pop("profile", {})
-    return _team(n, {"kind": "election", "options": options, "election": election}, seed, max_rounds, execution,
-                 "complete", profile)
+    task: dict[str, Any] = {"kind": "election", "options": options, "election": election}
+    work = election.pop("work", None)
+    if election.get("duty") == "assign" or work is not None:
+        task["work"] = work if work is not None else {"parallel_fraction": 0.75, "size": 12}
+    return _team(n, task, seed, max_rounds, execution, "complete", profile)
 
 
 def commit_team(steps: int | list[Any] = 3, *, protocol: str = "two_phase", seed: int = 0, max_rounds: int = 200,

@@ -318,7 +318,7 @@ def check_team_faults(faults: Sequence[FaultSpec], ids: Sequence[str], arcs: Cal
     ``arcs`` is called only if a fault names a link (building a large graph costs);
     ``lie`` is checked against the task's answers when the spec alone fixes them.
     """
-    known = list(ids)
+    known = _Team(ids)
     edges = {(ids[a], ids[b]) for a, b in arcs()} if any(f.link for f in faults) else set()
     options = task_options(task)
     for i, fault in enumerate(faults):
@@ -331,8 +331,9 @@ def check_team_faults(faults: Sequence[FaultSpec], ids: Sequence[str], arcs: Cal
                 _check_agent(f"{path}.groups[{g}][{j}]", name, known)
         if fault.link is not None:
             for name in fault.link:
-                if name not in known:
-                    raise SpecError(f"{path}.link", f"must name agents of the team {known}", list(fault.link))
+                if name not in known.members:
+                    raise SpecError(f"{path}.link", f"must name agents of the team {c.team_text(known.ids)}",
+                                    list(fault.link))
             a, b = fault.link
             if (a, b) not in edges and (b, a) not in edges:
                 raise SpecError(f"{path}.link", "must be a link of the topology", list(fault.link))
@@ -364,9 +365,16 @@ def check_lie(fault: FaultSpec, options: Sequence[str] | None, path: str) -> Non
         raise SpecError(f"{path}.lie", f"must be one of the answers {list(options)}", fault.lie)
 
 
-def _check_agent(path: str, name: str | None, known: list[str]) -> None:
-    if name is not None and name not in known:
-        raise SpecError(path, f"must be an agent of the team {known}", name)
+class _Team:
+    """The team's ids for membership checks (a set, built once) and messages (short)."""
+
+    def __init__(self, ids: Sequence[str]):
+        self.ids, self.members = ids, frozenset(ids)
+
+
+def _check_agent(path: str, name: str | None, known: _Team) -> None:
+    if name is not None and name not in known.members:
+        raise SpecError(path, f"must be an agent of the team {c.team_text(known.ids)}", name)
 
 
 def _names(path: str, value: Any) -> tuple[str, ...]:

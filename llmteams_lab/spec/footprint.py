@@ -6,11 +6,16 @@ A team is checked on construction against two limits, before anything is built:
   one round's events, per topology (arcs are counted in closed form, never generated).
   Everything the runtime keeps per arc is an array over the arcs (O(edges): a
   100,000-agent star needs ~0.2 GB, not the 9.3 GiB an (n, n) matrix would), so the
-  estimate is a sum of per-agent, per-arc and per-event costs, measured on this
-  project's runtime with ``tracemalloc`` (CPython 3.11, the columnar event store:
-  ~870 B per agent and ~145 B per arc at the peak of building a run, ~145 B per event at
-  the peak of a per-message round, 82 B per event kept); the constants below round
-  them up;
+  estimate is a fixed cost plus per-agent, per-arc and per-event costs. The per-arc cost
+  depends on how the graph is built: a complete graph and a small world above
+  ``spec.smallworld.LEGACY_MAX_AGENTS`` agents come out of numpy as arrays
+  (``runtime.graph``: measured 25–50 B per arc at the peak RSS of a whole run), every
+  other graph as the spec's Python pairs first (~330 B per arc). Measured as the growth
+  of peak RSS over a whole 10-round aggregated debate (``bench/population_scale.py``,
+  CPython 3.11): ~1.0–1.3 kB per agent (its profile, id, index entries and columns), and
+  ~145 B per event at the peak of a per-message round (82 B per event kept); the
+  constants below round them up, so the estimate bounds what such a run takes (a
+  1,000,000-agent small world, k = 10: 2.6 GB estimated, 0.9 GB measured);
 * **setup work** — ``erdos_renyi`` draws one number per pair of agents, so its pairs
   are capped (5·10⁷ pairs take ~15 s; a 100,000-agent one would take hours).
 
@@ -28,16 +33,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmteams_lab.errors import SpecError
+from llmteams_lab.spec.roster import values
+from llmteams_lab.spec.smallworld import LEGACY_MAX_AGENTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.spec.team import TeamSpec
 
-__all__ = ["Footprint", "MAX_RANDOM_PAIRS", "MEMORY_LIMIT_BYTES", "arc_count", "check_fits", "estimate"]
+__all__ = ["Footprint", "MAX_RANDOM_PAIRS", "MEMORY_LIMIT_BYTES", "arc_count", "arrays", "check_fits", "estimate"]
 
 MEMORY_LIMIT_BYTES = 4 * 2**30
 MAX_RANDOM_PAIRS = 5 * 10**7
-BYTES_PER_AGENT = 1_200      # agent records, per-agent columns and lists (measured ~870)
-BYTES_PER_ARC = 250          # arcs while the topology is built, adjacency lists, arc columns (~145)
+BYTES_FIXED = 32 * 2**20     # what any run adds: the engine's lazily imported modules, its loop, arenas
+BYTES_PER_AGENT = 1_600      # agent records, ids, index entries, per-agent columns (measured 1.0-1.3 kB)
+BYTES_PER_ARC = 400          # a graph built as Python pairs, then arc columns (measured ~330)
+BYTES_PER_ARRAY_ARC = 100    # a graph built as numpy arrays (complete; large small world: measured 25-50)
 BYTES_PER_FAULT_ARC = 64     # a round's per-arc fault masks and draws
 BYTES_PER_EVENT = 200        # one event at a round's peak (measured ~145; 82 B once kept)
 BYTES_PER_INBOX_MESSAGE = 150  # one message record built for a per-agent backend's request
@@ -78,13 +87,20 @@ def arc_count(spec: "TeamSpec") -> int:
     return len(topo.edges) * (1 if topo.directed else 2)
 
 
+def arrays(spec: "TeamSpec") -> bool:
+    """Whether the runtime builds the spec's arcs as numpy arrays (``runtime.graph.team_arcs``)."""
+    topo = spec.topology
+    return topo.kind == "complete" or (topo.kind == "small_world" and len(spec.agents) > LEGACY_MAX_AGENTS)
+
+
 def estimate(spec: "TeamSpec") -> Footprint:
     """The :class:`Footprint` of running ``spec`` (see the module docstring)."""
     n, arcs = len(spec.agents), arc_count(spec)
     message_faults = any(f.kind in _MESSAGE_KINDS for f in spec.faults)
-    per_agent_backends = spec.task.kind == "work_division" or any(a.backend != "simulated" for a in spec.agents)
+    per_agent_backends = spec.task.kind == "work_division" or values(spec.agents, "backend") != {"simulated"}
     per_message = spec.logging == "messages" or per_agent_backends or message_faults
-    build = BYTES_PER_AGENT * n + BYTES_PER_ARC * arcs + (BYTES_PER_FAULT_ARC * arcs if spec.faults else 0)
+    per_arc = BYTES_PER_ARRAY_ARC if arrays(spec) else BYTES_PER_ARC
+    build = BYTES_FIXED + BYTES_PER_AGENT * n + per_arc * arcs + (BYTES_PER_FAULT_ARC * arcs if spec.faults else 0)
     events = 2 * arcs + 2 * n + 8 if per_message else 64
     inbox = BYTES_PER_INBOX_MESSAGE * arcs if per_agent_backends else 0
     return Footprint(n, arcs, per_message, build, BYTES_PER_EVENT * events + inbox)

@@ -43,6 +43,7 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
+from llmteams_lab.spec.roster import values
 
 __all__ = ["DetectorSpec", "EXECUTIONS", "LinkSpec", "NetworkSpec", "check_communication"]
 
@@ -186,7 +187,8 @@ def check_communication(team: Any) -> None:
                 raise SpecError(path, "applies to asynchronous teams only (execution = 'asynchronous' or "
                                       "'partially_synchronous')", value.to_dict() if hasattr(value, "to_dict")
                                 else value)
-    addressed = [i for i, a in enumerate(team.agents) if a.recipients is not None or a.fanout is not None]
+    addressed = [i for i, a in enumerate(team.agents) if a.recipients is not None or a.fanout is not None] \
+        if values(team.agents, "recipients") != {None} or values(team.agents, "fanout") != {None} else []
     if not addressed and (network is None or not network.links):
         return
     ids = team.ids

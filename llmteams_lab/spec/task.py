@@ -3,7 +3,8 @@
 multiple_choice  a generated question with ``options`` labelled A, B, C ...
 arithmetic       a generated sum; ``options`` candidate numbers, one of them right
 custom           your own ``prompt``, ``choices`` and ``answer``
-work_division    a task DAG the team divides (``work``: a :class:`WorkSpec`, see ``spec.tasks``)
+work_division    a task DAG the team divides (``work``: a :class:`WorkSpec`, see ``spec.tasks``;
+                 an ``election`` with ``duty="assign"`` takes its DAG from ``work`` too)
 election, commit, gossip
                  coordination patterns (``election``, ``commit``, ``gossip``: their specs,
                  see ``spec.coordination``; ``commit`` must be given, the others default)
@@ -22,7 +23,13 @@ from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
-from llmteams_lab.spec.coordination import COORDINATION_TASKS, CommitSpec, ElectionSpec, GossipSpec
+from llmteams_lab.spec.coordination import (
+    COORDINATION_TASKS,
+    CommitSpec,
+    ElectionSpec,
+    GossipSpec,
+    check_assigned_work,
+)
 from llmteams_lab.spec.tasks import WorkSpec
 
 TASKS = ("arithmetic", "commit", "custom", "election", "gossip", "multiple_choice", "work_division")
@@ -70,9 +77,16 @@ class TaskSpec:
         if self.kind == "work_division" and not isinstance(self.work, WorkSpec):
             raise SpecError("work", "must be a WorkSpec (tasks, source or parallel_fraction) for kind "
                             "'work_division'", self.work)
-        if self.kind != "work_division" and self.work is not None:
-            raise SpecError("work", "is only allowed with kind 'work_division'", show_got=False)
         self._check_coordination()
+        if self.kind not in ("work_division", "election") and self.work is not None:
+            raise SpecError("work", "is only allowed with kind 'work_division' (or 'election' with duty 'assign')",
+                            show_got=False)
+        if self.kind == "election" and self.work is not None and not isinstance(self.work, WorkSpec):
+            raise SpecError("work", "must be a WorkSpec (tasks, source or parallel_fraction)", self.work)
+        if self.kind == "election" and self.work is not None and self.election.duty != "assign":
+            raise SpecError("work", "is only allowed with kind 'election' when election.duty is 'assign' (the "
+                                    "leader assigns its tasks)", show_got=False)
+        check_assigned_work(self)
 
     def _check_coordination(self) -> None:
         """Each coordination kind's spec: only with its kind; defaults when left out."""

@@ -11,7 +11,7 @@ import copy as _copy
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
@@ -46,14 +46,17 @@ from llmteams_lab.spec.profiles import (
     resolve,
 )
 from llmteams_lab.spec.protocol import ProtocolSpec
+from llmteams_lab.spec.roster import Roster, values
 from llmteams_lab.spec.task import TaskSpec
 from llmteams_lab.spec.topology import TopologySpec
 
 
 LOGGING = ("messages", "rounds")
-# Why a cap: a generated team is built eagerly (and a complete graph has n(n-1) arcs), so a
-# typo such as size = 10**12 must be refused up front rather than exhaust memory.
-MAX_AGENTS = 100_000
+# Why a cap: a typo such as size = 10**12 must be refused up front, whatever it asks for.
+# Below it, what a team may cost is the pre-flight estimate's to judge (``spec.footprint``:
+# a complete graph of 100,000 agents is refused, a small world of 1,000,000 runs); a
+# generated team is a ``Roster`` (template + size), so a large one is cheap to describe.
+MAX_AGENTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,17 @@ class TeamSpec:
     _OPTIONAL = ("endpoint", "network", "detector")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.agents, (list, tuple)):
+        if not isinstance(self.agents, (list, tuple, Roster)):
             raise SpecError("agents", "must be a list of agents", self.agents)
-        object.__setattr__(self, "agents", tuple(self.agents))
+        if not isinstance(self.agents, Roster):  # a roster's template was checked when it was made
+            object.__setattr__(self, "agents", tuple(self.agents))
+            for i, agent in enumerate(self.agents):
+                if not isinstance(agent, AgentSpec):
+                    raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
         if not self.agents:
             raise SpecError("agents", "must hold at least one agent", [])
-        for i, agent in enumerate(self.agents):
-            if not isinstance(agent, AgentSpec):
-                raise SpecError(f"agents[{i}]", "must be an AgentSpec", agent)
+        if len(self.agents) > MAX_AGENTS:
+            raise SpecError("agents", f"must hold at most {MAX_AGENTS:,} agents", len(self.agents))
         object.__setattr__(self, "faults", coerce_faults(self.faults))
         object.__setattr__(self, "profiles", check_custom(self.profiles))
         object.__setattr__(self, "agents", self._profiled())
@@ -130,9 +136,12 @@ class TeamSpec:
         check_communication(self)
         check_coordination(self)
 
-    def _profiled(self) -> tuple[AgentSpec, ...]:
+    def _profiled(self) -> Sequence[AgentSpec]:
         """The agents with the mix's profiles and the team's own profiles applied."""
         agents = self.agents
+        if self.mix is None and isinstance(agents, Roster) and (agents.template.profile is None
+                                                                or agents.template.profile in PROFILES):
+            return agents  # a preset was applied to the template
         if self.mix is not None:
             mix = check_mix(self.mix, len(agents), self.profiles)
             object.__setattr__(self, "mix", mix)
@@ -151,9 +160,12 @@ class TeamSpec:
         return tuple(out)
 
     def _check_team(self) -> None:
-        ids = self.ids
+        topo, roster = self.topology, isinstance(self.agents, Roster)
+        named = bool(self.faults or topo.leader or topo.edges or self.task.work is not None)
+        # a roster's ids are a0, a1 ... (unique): they are made only if something names an agent
+        ids: Sequence[str] = self.ids if named or not roster else range(len(self.agents))  # type: ignore[assignment]
         seen: set[str] = set()
-        for i, name in enumerate(ids):
+        for i, name in enumerate(() if roster else ids):
             if name in seen:
                 raise SpecError(f"agents[{i}].id", "must be unique in the team", name)
             seen.add(name)
@@ -161,12 +173,14 @@ class TeamSpec:
         if self.task.work is not None:
             self.task.work.check_members(ids)
             self.task.work.check_execution(self.execution)
-        check_team_faults(self.faults, ids, self.arcs, self.budgets.max_rounds, self.task)
+        if self.faults:
+            check_team_faults(self.faults, ids, self.arcs, self.budgets.max_rounds, self.task)
         n = len(ids)
         if self.protocol.kind == "leader":
             if self.topology.kind != "star":
                 raise SpecError("topology.kind", "must be 'star' for the leader protocol", self.topology.kind)
-            leaders = [a.id for a in self.agents if a.role == "leader"]
+            leaders = [a.id for a in self.agents if a.role == "leader"] if "leader" in values(
+                self.agents, "role") else []
             if len(leaders) > 1:
                 raise SpecError("agents", "must hold at most one agent with role 'leader'", leaders)
             if leaders and self.topology.leader not in (None, leaders[0]):
@@ -182,12 +196,18 @@ class TeamSpec:
     # --- derived values -------------------------------------------------------------
     @property
     def ids(self) -> tuple[str, ...]:
-        return tuple(a.id for a in self.agents)
+        """The agents' ids, in order (made once: a frozen spec's ids never change)."""
+        ids = self.__dict__.get("_ids")
+        if ids is None:
+            agents = self.agents
+            ids = agents.ids() if isinstance(agents, Roster) else tuple(a.id for a in agents)
+            object.__setattr__(self, "_ids", ids)
+        return ids
 
     @property
     def leader(self) -> str:
         """The leader: the agent with role 'leader', else the topology's, else the first."""
-        for agent in self.agents:
+        for agent in self.agents if "leader" in values(self.agents, "role") else ():
             if agent.role == "leader":
                 return agent.id
         return self.topology.leader or self.agents[0].id
@@ -233,8 +253,16 @@ class TeamSpec:
                 copy.__dict__.pop("_json", None)
             yield copy
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, listed: bool = False) -> dict[str, Any]:
+        """The plain dict form. A generated team of more than 100,000 agents is written
+        ``size`` + ``agent`` (``spec.roster``); ``listed=True`` lists its agents anyway
+        (to edit one agent's fields)."""
         data = to_dict(self)
+        if isinstance(self.agents, Roster):  # a generated team: listed, or compact above the old cap
+            roster = data.pop("agents")
+            head = {"size": roster.n, "agent": roster.template_dict()} if roster.compact() and not listed else {
+                "agents": roster.listed()}
+            data = {**head, **data}
         if self.execution == "synchronous":  # the default: left out, so existing specs keep their run ids
             del data["execution"]
         if not self.faults:
@@ -313,7 +341,10 @@ def _expand_size(data: dict[str, Any]) -> dict[str, Any]:
     check_team_size("size", size)
     if not isinstance(template, dict):
         raise SpecError("agent", "must be a table/mapping", template)
-    data["agents"] = [{"id": f"a{i}", **template} for i in range(size)]
+    if "id" in template or template.get("role", "member") != "member":  # not one template: listed
+        data["agents"] = [{"id": f"a{i}", **template} for i in range(size)]
+        return data
+    data["agents"] = Roster(from_dict(AgentSpec, {"id": "a0", **template}, "agents[0]"), size)
     return data
 
 
@@ -342,13 +373,12 @@ def team(
     ``endpoint`` (an :class:`EndpointSpec` or a dict) is where ``backend="openai"`` agents are answered.
     """
     check_team_size("n", n)
-    agents = []
-    for i in range(n):
-        role = "leader" if protocol == "leader" and i == 0 else "member"
-        agents.append(construct(AgentSpec, {"id": f"a{i}", "role": role, "backend": backend, **profile},
-                                f"agents[{i}]"))
+    first = construct(AgentSpec, {"id": "a0", "role": "member", "backend": backend, **profile}, "agents[0]")
+    agents: Sequence[AgentSpec] = Roster(first, n)
+    if protocol == "leader":  # the first agent leads: not one template
+        agents = (first.replace(role="leader"), *agents[1:])
     return TeamSpec(
-        agents=tuple(agents),
+        agents=agents,
         topology=construct(TopologySpec, {"kind": topology}, "topology"),
         protocol=construct(ProtocolSpec, {"kind": protocol}, "protocol"),
         task=construct(TaskSpec, {"kind": task, "options": options}, "task"),

@@ -14,12 +14,13 @@ from typing import Any, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
+from llmteams_lab.spec import smallworld
 from llmteams_lab.spec._fields import from_dict, to_dict
 from llmteams_lab.spec._fields import replace as _replace
 
 
 TOPOLOGIES = ("complete", "edges", "erdos_renyi", "ring", "small_world", "star", "tree")
-MAX_DEGREE = 100_000  # branching / neighbours: never more than the largest team
+MAX_DEGREE = 100_000  # branching / neighbours (k = 100,000 on 100,000 agents is already 10¹⁰ arcs)
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class TopologySpec:
     leader      star hub / tree root (agent id); defaults to the first agent
     branching   children per node of a tree
     p           edge probability (erdos_renyi) or rewiring probability (small_world)
-    k           neighbours per node before rewiring (small_world; even)
+    k           neighbours per node before rewiring (small_world; even). Up to 10,000
+                agents a small world is rewired edge by edge as it always was; above,
+                by seeded integer hashes, so numpy can build it (``spec.smallworld``)
     seed        graph seed; defaults to the team's seed
     edges       explicit ``[from, to]`` pairs of agent ids (kind = "edges")
     directed    whether explicit edges are one-way
@@ -78,16 +81,18 @@ class TopologySpec:
 
     def check_members(self, ids: Sequence[str], path: str = "topology") -> None:
         """Cross-check agent ids named by the topology against the team."""
+        if self.kind == "small_world" and len(ids) > 2 and self.k >= len(ids):
+            raise SpecError(f"{path}.k", f"must be < the team size {len(ids)}", self.k)
+        if self.leader is None and not self.edges:
+            return  # nothing named: no need for a set of every id
         known = set(ids)
+        team = c.team_text(ids)
         if self.leader is not None and self.leader not in known:
-            raise SpecError(f"{path}.leader", f"must be an agent of the team {sorted(known)}", self.leader)
+            raise SpecError(f"{path}.leader", f"must be an agent of the team {team}", self.leader)
         for i, (a, b) in enumerate(self.edges):
             for name in (a, b):
                 if name not in known:
-                    raise SpecError(f"{path}.edges[{i}]", f"must name agents of the team {sorted(known)}",
-                                    [a, b])
-        if self.kind == "small_world" and len(ids) > 2 and self.k >= len(ids):
-            raise SpecError(f"{path}.k", f"must be < the team size {len(ids)}", self.k)
+                    raise SpecError(f"{path}.edges[{i}]", f"must name agents of the team {team}", [a, b])
 
     def arcs(self, ids: Sequence[str], seed: int) -> tuple[tuple[int, int], ...]:
         """Directed arcs ``(sender, receiver)`` between agent indices, sorted, no self-loops."""
@@ -107,7 +112,8 @@ class TopologySpec:
         elif self.kind == "erdos_renyi":
             undirected = {(a, b) for a in range(n) for b in range(a + 1, n) if rng.random() < self.p}
         elif self.kind == "small_world":
-            undirected = _small_world(n, self.k, self.p, rng)
+            undirected = smallworld.sequential(n, self.k, self.p, rng) if n <= smallworld.LEGACY_MAX_AGENTS \
+                else smallworld.hashed(n, self.k, self.p, self.seed if self.seed is not None else seed)
         else:
             index = {name: i for i, name in enumerate(ids)}
             pairs = {(index[a], index[b]) for a, b in self.edges if a != b}
@@ -117,58 +123,3 @@ class TopologySpec:
         both = {(a, b) for a, b in undirected if a != b} | {(b, a) for a, b in undirected if a != b}
         return tuple(sorted(both))
 
-
-def _small_world(n: int, k: int, p: float, rng: random.Random) -> set[tuple[int, int]]:
-    """Watts–Strogatz: a ring lattice of k neighbours, each edge rewired with prob. p.
-
-    A rewired edge ``(a, b)`` moves to ``rng.choice`` of the agents not yet linked to
-    ``a``; that sequence is :class:`_NotLinked` — the same elements, in the same order,
-    as the list ``[x for x in range(n) if x != a and not linked]``, read in O(degree) —
-    so a 100,000-agent graph is built in O(n·k), not O(n²), with the very same edges."""
-    if n < 3:
-        return {(0, 1)} if n == 2 else set()
-    edges = {(i, (i + j) % n) for i in range(n) for j in range(1, k // 2 + 1)}
-    present = {frozenset(e) for e in edges}
-    linked: dict[int, set[int]] = {}
-    for pair in present:
-        a, b = tuple(pair)
-        linked.setdefault(a, set()).add(b)
-        linked.setdefault(b, set()).add(a)
-    result = set()
-    for a, b in sorted(edges):
-        if rng.random() < p:
-            candidates = _NotLinked(n, a, linked.get(a, set()))
-            if len(candidates):
-                new = rng.choice(candidates)
-                if frozenset((a, b)) in present:
-                    present.discard(frozenset((a, b)))
-                    linked[a].discard(b)
-                    linked[b].discard(a)
-                present.add(frozenset((a, new)))
-                linked.setdefault(a, set()).add(new)
-                linked.setdefault(new, set()).add(a)
-                result.add((a, new))
-                continue
-        result.add((a, b))
-    return result
-
-
-class _NotLinked:
-    """``range(n)`` without ``a`` and the agents linked to it, as a read-only sequence."""
-
-    def __init__(self, n: int, a: int, linked: set[int]):
-        self.n = n
-        self.skip = sorted(linked | {a})
-
-    def __len__(self) -> int:
-        return self.n - len(self.skip)
-
-    def __getitem__(self, i: int) -> int:
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        x = i
-        for skipped in self.skip:  # ascending: each skipped agent at or below x shifts x up
-            if skipped > x:
-                break
-            x += 1
-        return x

@@ -187,7 +187,7 @@ class TeamBuilder(w.VBox):
     def candidate(self) -> TeamSpec:
         """The spec the form describes (raises :class:`SpecError` if it is invalid)."""
         v = {name: control.value for name, control in self.controls.items()}
-        data = self.spec.to_dict()
+        data = self.spec.to_dict(listed=True)
         n = check_team_size("n", v["n"])
         if n > CONFIRM_ABOVE and n != self._confirmed and n != len(self.spec.agents):
             raise SpecError("n", f"is a team of {n:,} agents: building it takes seconds (more for a complete "

@@ -279,6 +279,16 @@ class Minds(Backend):
         self.seed, self.decide, self.stream, self.answer = spec.seed, decide, stream, answer
         self.agents = {a.id: (i, a) for i, a in enumerate(spec.agents)}
 
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
+        """Exactly the tokens :meth:`respond` will report: each agent's profile for the
+        inbox its previewed request holds (a bound the budget check can trust); no cost."""
+        profiles = [a for _, a in self.agents.values()]
+        used = 0
+        for i in np.asarray(agents).tolist():
+            p = profiles[i]
+            used += p.prompt_tokens + p.tokens_per_message * len(request_of(i).inbox) + p.reply_tokens
+        return used, 0.0
+
     async def respond(self, request: AgentRequest) -> AgentReply:
         i, profile = self.agents[request.agent]
         rng = turn_rng(self.seed, self.stream, i, request.round)

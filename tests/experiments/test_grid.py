@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmteams_lab import FaultSpec, SpecError, team
+from llmteams_lab import FaultSpec, SpecError, TeamSpec, team
 from llmteams_lab.experiments import designs, set_path, variant
+from llmteams_lab.experiments.grid import resize
+from llmteams_lab.spec.roster import Roster
 
 
 def test_nested_paths_and_every_agent_or_one_agent():
@@ -26,6 +28,19 @@ def test_shorthands_resize_and_keep_the_leader_role():
     assert [a.role for a in leader.agents] == ["leader"] + ["member"] * 4
 
 
+def test_resizing_a_mixed_team_keeps_its_proportions():
+    base = team(5, mix={"strong-slow": 1, "cheap-fast": 4})
+    ten = variant(base, n=10)
+    assert ten.mix == (("strong-slow", 2), ("cheap-fast", 8)) and len(ten.agents) == 10
+    assert [a.profile for a in ten.agents] == ["strong-slow"] * 2 + ["cheap-fast"] * 8
+    assert variant(base, n=7).mix == (("strong-slow", 1), ("cheap-fast", 6))
+    assert variant(base, n=2).mix == (("strong-slow", 1), ("cheap-fast", 1))  # every profile kept once
+    with pytest.raises(SpecError, match=r"'n' must be at least the mix's 2 profiles .*\(got 1\)"):
+        variant(base, n=1)
+    found = designs(base, {"n": [3, 9]})
+    assert [sum(c for _, c in d.spec.mix) for d in found] == [3, 9]
+
+
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("agents[*].competence", 1.5, "'agents[0].competence' must be in [0, 1] (got 1.5)"),
     ("competence", 1.5, "'agents[0].competence' must be in [0, 1] (got 1.5)"),
@@ -34,7 +49,7 @@ def test_shorthands_resize_and_keep_the_leader_role():
     ("agents[7].competence", 0.5, "'agents[7]' is out of range: 'agents' has 3 item(s)"),
     ("budgets.max_rounds.x", 1, "'budgets.max_rounds' is not a table"),
     ("topology..kind", "ring", "'topology..kind' is not a spec path"),
-    ("n", 0, "'n' must be an integer in [1, 100000] (got 0)"),
+    ("n", 0, "'n' must be an integer in [1, 10000000] (got 0)"),
 ])
 def test_bad_grid_keys_and_values_name_the_path(key, value, message):
     with pytest.raises(SpecError) as err:
@@ -67,3 +82,12 @@ def test_failure_policies_and_table_values_get_labels():
                               "topology": [{"kind": "ring"}]})
     assert found[1].spec.failure_policy.on_error == "retry"
     assert found[0].labels["topology"] == '{"kind": "ring"}'
+
+
+def test_resizing_and_editing_a_generated_team_keeps_it_one_template() -> None:
+    grown = resize(team(3, competence=0.8), 5)
+    assert isinstance(grown.agents, Roster) and [a.id for a in grown.agents] == ["a0", "a1", "a2", "a3", "a4"]
+    assert grown.to_json() == team(5, competence=0.8).to_json()
+    big = TeamSpec.from_dict({"size": 100_001, "logging": "rounds", "topology": {"kind": "ring"}})
+    edited = set_path(big, "max_rounds", 3)  # not an agent field: the team stays size + agent
+    assert edited.budgets.max_rounds == 3 and isinstance(edited.agents, Roster) and len(edited.agents) == 100_001

@@ -25,3 +25,42 @@ def test_the_gantt_chart_has_a_row_per_agent_and_a_colour_per_activity():
     assert list(by_name["working"].base) == [0.5] and list(by_name["completed"].y) == ["a0"]
     assert by_name["blocked"].marker.color == TASK_STATE_COLORS["blocked"]
     assert list(fig.layout.yaxis.categoryarray) == ["a0", "a1"]
+
+
+def _frame(rows):
+    """Events as the frame's columns the cells read (seq, round, kind, agent, value, detail)."""
+    import polars as pl
+
+    return pl.DataFrame([{"seq": i, "round": r, "kind": k, "agent": a, "value": v, "detail": d}
+                         for i, (r, k, a, v, d) in enumerate(rows)])
+
+
+def test_gantt_cells_follow_claims_to_completions_and_mark_lost_work():
+    from llmteams_lab.plots.work import activity_cells
+
+    cells = activity_cells(_frame([
+        (1, "TaskClaimed", "a1", "t1", None), (1, "TaskClaimed", "a2", "t2", None),
+        (3, "TaskFinished", "a1", "t1", None), (5, "TaskCompleted", "a1", "t1", None),   # waits 2 slices to commit
+        (6, "TaskReassigned", "a0", "t2", '{"from": "a2"}'), (6, "TaskClaimed", "a3", "t2", None),
+        (7, "TaskCompleted", "a3", "t2", None), (8, "TaskClaimed", "a1", "t3", None),
+    ]))
+    mine = {(r, a): (what, t) for r, a, what, t in cells}
+    assert [mine[(r, "a1")][0] for r in range(1, 6)] == ["working", "working", "blocked", "blocked", "completed"]
+    assert mine[(6, "a2")] == ("failed", "t2") and mine[(5, "a2")] == ("working", "t2")  # re-assigned away
+    assert mine[(7, "a3")] == ("completed", "t2") and mine[(8, "a1")] == ("working", "t3")  # open at the end
+
+
+def test_gantt_cells_of_an_elected_leader_s_team_and_of_a_work_division_team():
+    from llmteams_lab import run_sync
+    from llmteams_lab.plots.work import activity_cells
+    from llmteams_lab.spec import election_team, work_team
+
+    result = run_sync(election_team(4, seed=1, duty="assign", work={"parallel_fraction": 0.5, "size": 5}))
+    cells = activity_cells(result.events)
+    done = {(r["round"], r["agent"], r["value"]) for r in result.events.filter(
+        result.events["kind"] == "TaskCompleted").iter_rows(named=True)}
+    assert {(r, a, t) for r, a, what, t in cells if what == "completed"} == done and len(done) == 5
+    assert any(what == "blocked" for _, _, what, _ in cells)  # finished, waiting for the commit
+    plain = run_sync(work_team(3, p=0.5, size=6, seed=2))
+    kinds = {what for _, _, what, _ in activity_cells(plain.events)}
+    assert kinds <= {"working", "completed", "failed"} and "completed" in kinds

@@ -21,6 +21,7 @@ from tests.serve.servers import QUICK_RETRIES, rows, run_team, serving
 from tests.workloads.test_roles import ROLES
 
 EXPECTED = {"voter": {"vote": "a2"}, "candidate": {"stand": True}, "leader": {"propose": "B"}, "follower": {},
+            "assigner": {"assign": '[["t2","a1"],["t3","a3"]]'},
             "coordinator": {"decide": "commit"}, "participant": {"vote": "yes", "part": "B"}, "gossiper": "C"}
 
 
@@ -56,10 +57,12 @@ def on_serve(spec: TeamSpec, url: str) -> TeamSpec:
     # rounds last ~20 ms (the served latency) against a 0.5 s election timeout: ample on a busy machine
     (election_team(3, seed=1, decisions=1, execution="synchronous", max_rounds=300, election_timeout_s=0.5,
                    heartbeat_s=0.1), "committed"),
+    (election_team(3, seed=1, duty="assign", work={"parallel_fraction": 0.5, "size": 4}, execution="synchronous",
+                   max_rounds=300, election_timeout_s=0.5, heartbeat_s=0.1), "all_tasks_done"),
     (commit_team(2, protocol="two_phase", seed=1, execution="synchronous", timeout_s=5.0), "committed"),
     (commit_team(2, protocol="saga", seed=1, execution="synchronous", timeout_s=5.0), "committed"),
     (gossip_team(8, seed=1, mode="push_pull"), "all_informed"),
-], ids=["election", "two_phase", "saga", "gossip"])
+], ids=["election", "election_assign", "two_phase", "saga", "gossip"])
 def test_coordination_teams_run_on_serve_through_the_openai_backend(spec: TeamSpec, end: str) -> None:
     with serving(competence=1.0, latency_s=0.02) as (server, url):
         result = run_team(on_serve(spec, url))

@@ -6,6 +6,7 @@ import pytest
 
 from llmteams_lab import SpecError, TaskSpec, TeamSpec
 from llmteams_lab.spec import CommitSpec, CommitStep, ElectionSpec, GossipSpec, commit_team, election_team, gossip_team
+from llmteams_lab.spec.tasks import WorkSpec
 
 STEPS = [{"name": "a", "compensation": "undo a"}, {"name": "b", "compensation": "undo b"}]
 
@@ -23,6 +24,7 @@ def with_task(spec: TeamSpec, **task) -> TeamSpec:
     (lambda: ElectionSpec(timeout_spread=-1), "'timeout_spread' must be in [0, 10] (got -1)"),
     (lambda: ElectionSpec(decisions=-1), "'decisions' must be an integer >= 0 (got -1)"),
     (lambda: ElectionSpec(question="essay"), "'question' must be one of ['arithmetic', 'multiple_choice']"),
+    (lambda: ElectionSpec(duty="vote"), "'duty' must be one of ['assign', 'decide'] (got 'vote')"),
     (lambda: CommitSpec(protocol="saga", steps=(CommitStep("a", compensation="undo"), CommitStep("b"))),
      "'steps[1].compensation' is required for a saga step (how to undo 'b' if a later step fails)"),
     (lambda: CommitSpec(steps=()), "'steps' must list at least one step"),
@@ -80,6 +82,22 @@ def test_each_field_is_checked_with_an_error_naming_it(make, message) -> None:
     (lambda: TaskSpec(kind="commit"), "'commit' must be a CommitSpec (protocol and steps) for kind 'commit'"),
     (lambda: TaskSpec(kind="gossip", election=ElectionSpec()), "'election' is only allowed with kind 'election'"),
     (lambda: TaskSpec(kind="multiple_choice", gossip=GossipSpec()), "'gossip' is only allowed with kind 'gossip'"),
+    (lambda: with_task(election_team(3), election={"duty": "delegate"}),
+     "'task.election.duty' must be one of ['assign', 'decide'] (got 'delegate')"),
+    (lambda: TaskSpec(kind="election", election=ElectionSpec(duty="assign")),
+     "'work' must be a WorkSpec (tasks, source or parallel_fraction: the DAG the leader assigns) for an election "
+     "with duty 'assign'"),
+    (lambda: TaskSpec(kind="election", work=WorkSpec(parallel_fraction=0.5)),
+     "'work' is only allowed with kind 'election' when election.duty is 'assign'"),
+    (lambda: TaskSpec(kind="gossip", work=WorkSpec(parallel_fraction=0.5)),
+     "'work' is only allowed with kind 'work_division' (or 'election' with duty 'assign')"),
+    (lambda: election_team(3, duty="assign", work={"parallel_fraction": 0.5, "backup_after": 2}),
+     "'task.work.backup_after' must be left out for an election with duty 'assign'"),
+    (lambda: election_team(3, duty="assign", work={"parallel_fraction": 0.5, "error_rate": 0.2}),
+     "'task.work.error_rate' must be 0 for an election with duty 'assign'"),
+    (lambda: election_team(3, duty="assign", work={"parallel_fraction": 2}),
+     "'task.work.parallel_fraction' must be in [0, 1] (got 2)"),
+    (lambda: election_team(1, duty="assign"), "'agents' must number at least 2 for an election with duty 'assign'"),
 ])
 def test_team_level_rules_name_the_field(make, message) -> None:
     with pytest.raises(SpecError) as err:
@@ -88,8 +106,10 @@ def test_team_level_rules_name_the_field(make, message) -> None:
 
 
 @pytest.mark.parametrize("spec", [election_team(5, timeout_spread=0.5), commit_team(3, protocol="saga", replicas=3),
-                                  commit_team(2, backup=True), gossip_team(16, mode="push_pull", fanout=2, ttl=4)],
-                         ids=["election", "saga", "backup", "gossip"])
+                                  commit_team(2, backup=True), gossip_team(16, mode="push_pull", fanout=2, ttl=4),
+                                  election_team(4, duty="assign", work={"parallel_fraction": 0.5, "size": 5,
+                                                                        "policy": "critical_path"})],
+                         ids=["election", "saga", "backup", "gossip", "election_assign"])
 def test_coordination_teams_round_trip_through_json_and_toml(spec: TeamSpec) -> None:
     assert TeamSpec.from_json(spec.to_json()) == spec
     assert TeamSpec.from_toml(spec.to_toml()) == spec
@@ -102,6 +122,14 @@ def test_defaults_fill_in_for_election_and_gossip_and_leave_other_tasks_alone() 
     plain = TaskSpec()
     assert (plain.election, plain.commit, plain.gossip) == (None, None, None)
     assert "election" not in plain.to_dict()  # existing specs keep their JSON and run ids
+
+
+def test_the_decide_duty_is_the_default_and_spelling_it_out_keeps_the_run_id() -> None:
+    assert ElectionSpec(duty="decide") == ElectionSpec() and ElectionSpec().duty is None
+    assert "duty" not in ElectionSpec().to_dict()
+    assert election_team(3, duty="decide").fingerprint() == election_team(3).fingerprint()
+    assigned = election_team(3, duty="assign")
+    assert assigned.task.election.duty == "assign" and len(assigned.task.work.dag) == 12
 
 
 def test_commit_team_puts_the_coordinator_at_the_hub_and_a_step_per_participant() -> None:

@@ -53,7 +53,7 @@ def test_cross_field_rules_pass_through_an_invalid_state():
 def test_team_size_and_task_errors_name_their_field():
     builder = TeamBuilder(team(3, seed=1))
     builder.controls["n"].value = 0
-    assert str(builder.error) == "'n' must be an integer in [1, 100000] (got 0)"
+    assert str(builder.error) == "'n' must be an integer in [1, 10000000] (got 0)"
     builder.controls["n"].value = 3
     builder.controls["options"].value = 1
     assert str(builder.error) == "'task.options' must be an integer >= 2 (got 1)"

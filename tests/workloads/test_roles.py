@@ -32,6 +32,14 @@ ROLES = {
                                          "timer_expired": False, "candidates": [], "decide": ["propose"]}, Q),
     "follower": req("election", "follower", {"term": 5, "leader": "a1", "voted_for": "a1", "log": [], "commit": 0,
                                              "timer_expired": False, "candidates": [], "decide": []}),
+    "assigner": req("election", "leader", {
+        "term": 2, "leader": "a0", "voted_for": "a0",
+        "log": [{"term": 2, "question": -2, "value": '["assign","t1","a2"]'}],
+        "commit": 1, "timer_expired": False, "candidates": [],
+        "tasks": [{"id": "t1", "title": "core", "status": "assigned", "owner": "a2", "dependencies": [], "work": 2},
+                  {"id": "t2", "title": "api", "status": "pending", "owner": None, "dependencies": [], "work": 1},
+                  {"id": "t3", "title": "docs", "status": "pending", "owner": None, "dependencies": [], "work": 1}],
+        "ready": ["t2", "t3"], "idle": ["a1", "a3"], "decide": ["assign"]}),
     "coordinator": req("commit", "coordinator", {"protocol": "two_phase", "phase": "voting", "decision": None,
                                                  "steps": [{"name": "s", "status": "ok"}], "decide": ["decide"]}),
     "participant": req("commit", "participant", {"protocol": "saga", "step": "s", "action": None,
@@ -65,6 +73,10 @@ def test_every_role_s_prompt_reads_back_into_its_request(role: str) -> None:
     ("candidate", 'Sure! {"stand": "yes", "message": "I stand"}', {"stand": True}),
     ("candidate", '{"stand": false}', {}),
     ("leader", '{"propose": "B) 17", "message": "17 is prime"}', {"propose": "B"}),
+    ("assigner", '{"assign": [{"task": "T2", "agent": "A1"}], "message": "go"}', {"assign": '[["t2","a1"]]'}),
+    ("assigner", '{"assign": {"t3": "a3", "t2": "a1"}}', {"assign": '[["t3","a3"],["t2","a1"]]'}),
+    ("assigner", '{"assign": "[[\\"t2\\", \\"a3\\"]]"}', {"assign": '[["t2","a3"]]'}),
+    ("assigner", '{"assign": [], "message": "nothing yet"}', {"assign": "[]"}),
     ("coordinator", '{"decide": "ABORT", "message": "no"}', {"decide": "abort"}),
     ("participant", '{"vote": "yes", "part": "b", "message": "done"}', {"vote": "yes", "part": "B"}),
     ("participant", '{"vote": "no", "part": null}', {"vote": "no"}),
@@ -121,6 +133,7 @@ def test_a_served_reply_parses_back_into_the_simulated_agent_s_choices(role: str
     parsed = kind.codec.parse(text, request)
     assert latency > 0 and json.loads(text)["message"]
     expected = {"voter": {"vote": "a2"}, "candidate": {"stand": True}, "leader": {"propose": "B"}, "follower": {},
+                "assigner": {"assign": '[["t2","a1"],["t3","a3"]]'},
                 "coordinator": {"decide": "commit"}, "participant": {"vote": "yes", "part": "B"}}.get(role)
     if role == "gossiper":
         assert parsed.answer == "C"

@@ -44,6 +44,7 @@ from llmteams_lab.backends.tokens import estimate_tokens
 from llmteams_lab.errors import ArgumentError
 from llmteams_lab.messages import AgentReply, AgentRequest, Question
 from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.spec.roster import column
 
 __all__ = ["AgentModel", "SimulatedBackend", "answer_one", "answer_served", "batch_of_request", "draw_latency",
            "pad_message"]
@@ -56,7 +57,7 @@ class AgentModel:
 
     def __init__(self, agents: Sequence[AgentSpec]):
         self.n = len(agents)
-        col = lambda name, dtype: np.array([getattr(a, name) for a in agents], dtype=dtype)  # noqa: E731
+        col = lambda name, dtype: np.array(column(agents, name), dtype=dtype)  # noqa: E731
         self.competence = col("competence", np.float64)
         self.conformity = col("conformity", np.float64)
         self.confidence = col("confidence", np.float64)
@@ -66,7 +67,7 @@ class AgentModel:
         self.prompt_tokens = col("prompt_tokens", np.int64)
         self.per_message = col("tokens_per_message", np.int64)
         self.reply_tokens = col("reply_tokens", np.int64)
-        self.is_leader = np.array([a.role == "leader" for a in agents], dtype=bool)
+        self.is_leader = np.array([role == "leader" for role in column(agents, "role")], dtype=bool)
         # confidence ± calibration, precomputed: c + (±1.0 · cal) is exactly c ± cal
         self.confidence_right = self.confidence + self.calibration
         self.confidence_wrong = self.confidence - self.calibration
@@ -149,7 +150,7 @@ class SimulatedBackend(Backend):
         self.n = len(spec.agents)
         self.tokens = ProfileTokens(spec.agents)
         self.model = AgentModel(spec.agents)
-        self._index = {a.id: i for i, a in enumerate(spec.agents)}
+        self._index = {a: i for i, a in enumerate(spec.ids)}
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         """Vectorised replies of ``batch.acting`` (see :meth:`AgentModel.respond`)."""

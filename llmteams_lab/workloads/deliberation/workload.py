@@ -37,6 +37,7 @@ from llmteams_lab.rounds import (
 )
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.protocol import ONE_SHOT
+from llmteams_lab.spec.roster import values
 from llmteams_lab.workloads.deliberation.questions import make_question
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,8 @@ class Deliberation:
         self._details: dict[tuple[int, bool], int] = {}
         self._reply_seq: np.ndarray | None = None
         # simulated agents with a price (a profile's): their replies cost tokens x price
-        self._priced = {i: a for i, a in enumerate(spec.agents) if a.backend == "simulated"
+        priced = any(values(spec.agents, "usd_per_mtok_in") | values(spec.agents, "usd_per_mtok_out"))
+        self._priced = {i: a for i, a in enumerate(spec.agents if priced else ()) if a.backend == "simulated"
                         and (a.usd_per_mtok_in or a.usd_per_mtok_out)}
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
@@ -136,14 +138,15 @@ class Deliberation:
         first = log.seq
         cost = np.zeros(acting.size)
         estimated = np.zeros(acting.size, dtype=bool)
-        for j, i in enumerate(acting.tolist()):
-            reply = slots.replies.get(i)
-            if reply is not None:
-                cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
-                estimated[j] = reply.usage_estimated
-            elif i in self._priced:
-                cost[j] = self._simulated_cost(i, slots)
-        self.cost_used += float(np.nansum(cost))
+        if slots.replies or self._priced:  # simulated unpriced agents (the common case) cost 0
+            for j, i in enumerate(acting.tolist()):
+                reply = slots.replies.get(i)
+                if reply is not None:
+                    cost[j] = reply.cost_usd if reply.cost_usd is not None else np.nan
+                    estimated[j] = reply.usage_estimated
+                elif i in self._priced:
+                    cost[j] = self._simulated_cost(i, slots)
+            self.cost_used += float(np.nansum(cost))
         confidence = slots.confidence[acting]
         detail = self._detail_codes(confidence, estimated)
         fault = np.zeros(acting.size, dtype=np.int32)
@@ -158,14 +161,12 @@ class Deliberation:
 
     def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
         """String codes of the replies' detail JSON (memoised per confidence)."""
-        codes = np.empty(confidence.size, dtype=np.int32)
-        for j, (c, est) in enumerate(zip(confidence.tolist(), estimated.tolist())):
-            key = (c, est)
-            code = self._details.get(key)
-            if code is None:
-                code = self._details[key] = self.log.code(_reply_detail(c, est))
-            codes[j] = code
-        return codes
+        memo = self._details
+        keys = list(zip(confidence.tolist(), estimated.tolist()))
+        for key in keys:
+            if key not in memo:
+                memo[key] = self.log.code(_reply_detail(*key))
+        return np.fromiter(map(memo.__getitem__, keys), dtype=np.int32, count=len(keys))
 
     def _log_rows(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add

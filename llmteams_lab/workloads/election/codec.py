@@ -8,11 +8,17 @@ explains the role and the choices asked for this turn (``view["decide"]``):
 vote     (voter)     the id of one candidate listed in ``candidates``, or null
 stand    (candidate) true to stand for election now that no leader was heard, false to wait
 propose  (leader)    the team's answer to the question shown: one of its options
+assign   (leader)    who does which ready task (``duty="assign"``): a list of
+                     ``{"task": <a ready task>, "agent": <an idle follower>}``, from the
+                     ``ready`` tasks and ``idle`` followers in State (``tasks`` is the
+                     board as its committed log describes it); an object ``{task: agent}``
+                     or ``[task, agent]`` pairs are read too
 
 The reply is one JSON object with exactly those keys and a ``message`` (a strict JSON
 schema where the server supports it). The rules refuse a choice they forbid and the
 turn goes on without it; an option written loosely (``"B)"``, ``"b"``) is matched as
-deliberation's replies are. ``read_prompt`` reads a prompt back for ``serve``.
+deliberation's replies are; an assignment the rules refuse (a task not ready, an agent
+not idle) is refused pair by pair. ``read_prompt`` reads a prompt back for ``serve``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any, Iterable
 
 from llmteams_lab.messages import AgentRequest, ParsedReply
 from llmteams_lab.workloads.deliberation.codec import match_option
+from llmteams_lab.workloads.deliberation.replies import json_object
+from llmteams_lab.workloads.election.assignment import pairs_text, parse_pairs
 from llmteams_lab.workloads.roles import (
     actions_of,
     choice_format,
@@ -42,6 +50,10 @@ _CHOICES = {
              "(you start a new term, vote for yourself and ask the others for votes); false waits.",
     "propose": "propose: you are the leader. Give the team's answer to the Question: one of the Options, exactly "
                "as written. It is committed once a majority of the team has stored it.",
+    "assign": "assign: you are the leader and the team divides a project's tasks (State.tasks, with their "
+              "dependencies and work). Assign ready tasks (State.ready, most urgent first) to idle followers "
+              "(State.idle): a list of {\"task\": <task id>, \"agent\": <agent id>}, at most one task per agent. "
+              "An assignment is committed once a majority has stored it; the follower then works on it.",
 }
 _ROLES = {"leader": "You are the leader of your term: you send the log to every follower.",
           "candidate": "You are a candidate: you asked the others for their votes.",
@@ -79,6 +91,11 @@ class ElectionCodec:
             props["stand"] = {"type": "boolean"}
         if "propose" in decide and request.question is not None:
             props["propose"] = {"type": "string", "enum": list(request.question.options)}
+        if "assign" in decide:
+            pair = {"type": "object", "additionalProperties": False, "required": ["agent", "task"],
+                    "properties": {"task": {"type": "string", "enum": list(request.view.get("ready", ()))},
+                                   "agent": {"type": "string", "enum": list(request.view.get("idle", ()))}}}
+            props["assign"] = {"type": "array", "items": pair}
         return choice_format(props, mode, "election_reply")
 
     def parse(self, text: str | None, request: AgentRequest) -> ParsedReply:
@@ -97,6 +114,8 @@ class ElectionCodec:
             choices["vote"] = known.get(given.casefold(), given)
         if "propose" in choices and request.question is not None:
             choices["propose"] = match_option(choices["propose"], request.question.options) or choices["propose"]
+        if "assign" in choices:
+            choices["assign"] = _assignments(text, request) or choices["assign"]
         return ParsedReply(None, None, message.strip(), actions_of(choices))
 
     def with_inbox(self, request: AgentRequest, senders: Iterable[str], message_chars: int) -> AgentRequest:
@@ -104,6 +123,19 @@ class ElectionCodec:
 
     def read_prompt(self, messages: Any) -> AgentRequest | None:
         return read_turn(messages, self.name)
+
+
+def _assignments(text: str | None, request: AgentRequest) -> str | None:
+    """The reply's assignments as the canonical pairs text, ids matched loosely (case,
+    quotes); ``None`` when they have none of the shapes read (the rules refuse it)."""
+    data = json_object(text or "")
+    pairs = parse_pairs(data.get("assign")) if isinstance(data, dict) else None
+    if pairs is None:
+        return None
+    tasks = {t.casefold(): t for t in request.view.get("ready", ())}
+    agents = {a.casefold(): a for a in request.view.get("idle", ())}
+    clean = [(t.strip().strip("\"'"), a.strip().strip("\"'")) for t, a in pairs]
+    return pairs_text([(tasks.get(t.casefold(), t), agents.get(a.casefold(), a)) for t, a in clean])
 
 
 CODEC = ElectionCodec()

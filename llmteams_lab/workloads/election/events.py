@@ -14,7 +14,18 @@ EntryCommitted     leader              the value         ``index``, ``term``, ``
                                                          ``leader_term`` (when it was committed);
                                                          ``correct``: the value is the truth
 ActionRefused      agent               the choice        ``reason``: the rule it broke
+TaskReassigned     leader    assignee  the task          ``from``: the previous assignee (silent, or leading)
+TaskAbandoned      worker    assignee  the task          (the committed log gave it to ``peer``; no
+                                                         peer: it dropped it to lead)
+TaskFinished       worker    leader    the task          (its work is done; it reports to ``peer``)
 =================  ========  ========  ================  ==========================================
+
+With ``duty="assign"`` work entries are ``EntryProposed``/``EntryCommitted`` with
+``question`` -2 and ``op``, ``task``, ``agent`` in their detail, and the work-division
+events tell the work: ``TaskClaimed`` (a follower starts a committed assignment; detail:
+its log ``index`` and ``work``) and ``TaskCompleted`` (agent: the worker, peer: the
+leader that committed the completion — once per task), so the work-division metrics and
+plots read such runs.
 
 Each is caused (``cause``) by the reply of the turn it happened in.
 """
@@ -22,7 +33,8 @@ Each is caused (``cause``) by the reply of the turn it happened in.
 from llmteams_lab.events import define_event
 
 __all__ = ["ActionRefused", "ElectionStarted", "EntryCommitted", "EntryProposed", "HeartbeatMissed",
-           "LeaderElected", "SteppedDown", "VoteGranted", "VoteRefused"]
+           "LeaderElected", "SteppedDown", "TaskAbandoned", "TaskFinished", "TaskReassigned", "VoteGranted",
+           "VoteRefused"]
 
 HeartbeatMissed = define_event("HeartbeatMissed", "A follower's election timer ran out: no leader heard from.")
 ElectionStarted = define_event("ElectionStarted", "A candidate started an election for term ``value``.")
@@ -33,3 +45,10 @@ SteppedDown = define_event("SteppedDown", "A leader or candidate saw a higher te
 EntryProposed = define_event("EntryProposed", "The leader appended a decision ``value`` to its log.")
 EntryCommitted = define_event("EntryCommitted", "The leader committed log entry ``value`` (a majority holds it).")
 ActionRefused = define_event("ActionRefused", "The rules refused a choice an agent made (``detail``: why).")
+TaskReassigned = define_event("TaskReassigned", "The leader's re-assignment of task ``value`` to ``peer`` committed "
+                                                "(its previous assignee, in ``detail``, went silent or leads).")
+TaskAbandoned = define_event("TaskAbandoned",
+                             "``agent`` dropped task ``value``: the committed log gave it to ``peer`` (none: it "
+                             "was elected leader, and a leader does no work).")
+TaskFinished = define_event("TaskFinished", "``agent`` finished its work on task ``value`` and reports it to ``peer`` "
+                                            "(its leader, if it knows one); the task is done once that is committed.")

@@ -23,10 +23,12 @@ answers needs — and nothing it needs left out:
   committed appends a no-op of its term first, so they commit with it.
 
 A log entry is ``(term, k, value)``: the team's decision on question k (``k = -1``: a
-no-op). The decision on question k is the first entry for k in the committed prefix; a
-leader proposes question k only when every entry of its log is committed and none is
-for k. The *choices* — stand for election, which legal candidate to vote for, what to
-propose — are the agent's (``act``'s arguments); everything else is mechanical.
+no-op; ``k = -2``: a work-division entry — an assignment or a completion, whose value
+``workloads.election.assignment`` writes and reads). The decision on question k is
+the first entry for k in the committed prefix; a leader proposes question k only when
+every entry of its log is committed and none is for k. The *choices* — stand for
+election, which legal candidate to vote for, what to propose — are the agent's
+(``act``'s arguments); everything else is mechanical.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["CANDIDATE", "Entry", "FOLLOWER", "LEADER", "NOOP", "Node", "Outcome", "Reading", "act", "decisions",
-           "read", "reconcile"]
+__all__ = ["CANDIDATE", "Entry", "FOLLOWER", "LEADER", "NOOP", "Node", "Outcome", "Reading", "WORK", "act",
+           "commit_reach", "decisions", "read", "reconcile"]
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 NOOP = -1
+WORK = -2
 Entry = tuple[int, int, str]  # (term, question k or NOOP, value)
 
 
@@ -206,9 +209,11 @@ def reconcile(mine: list[Entry], theirs: list[Entry]) -> list[Entry]:
 
 
 def act(reading: Reading, me: int, n: int, *, vote: int | None, stand: bool, propose: str | None,
-        next_question: int | None, now: float) -> Outcome:
+        next_question: int | None, now: float, entries: Sequence[tuple[int, str]] = ()) -> Outcome:
     """The node's turn with the agent's choices (see the module docstring).
-    ``next_question``: the question a leader would propose on (``None``: none left)."""
+    ``next_question``: the question a leader would propose on (``None``: none left);
+    ``entries``: ``(k, value)`` a leader appends in its term after any proposal (the
+    work-division entries, which need not wait for the log to be committed)."""
     node = reading.node.copy()
     out = Outcome(node, reset=reading.reset)
     for term, reason in reading.stepped:
@@ -225,6 +230,7 @@ def act(reading: Reading, me: int, n: int, *, vote: int | None, stand: bool, pro
     if node.role == CANDIDATE and len(node.votes) > n // 2:
         send = _lead(out, me, n)
     send = _propose(out, me, propose, next_question) or send
+    send = _append_entries(out, me, entries) or send
     send = _advance_commit(out, me, n) or send
     if node.role == LEADER and (send or now >= node.heartbeat_due):
         out.records.append({"type": "append", "term": node.term, "log": [list(e) for e in node.log],
@@ -301,27 +307,51 @@ def _propose(out: Outcome, me: int, propose: str | None, k: int | None) -> bool:
     return True
 
 
+def _append_entries(out: Outcome, me: int, entries: Sequence[tuple[int, str]]) -> bool:
+    node = out.node
+    if not entries or node.role != LEADER:
+        return False
+    for k, value in entries:
+        node.log.append((node.term, k, value))
+        out.happened.append(("EntryProposed", None, value, {"index": len(node.log), "term": node.term,
+                                                            "question": k}))
+    node.match[me] = len(node.log)
+    return True
+
+
+def commit_reach(node: Node, me: int, n: int) -> int:
+    """The commit index a leader reaches with the acks it holds: the highest index a
+    majority (itself included) has acked whose entry is of its own term — else its
+    commit index as it stands (also for a node that does not lead)."""
+    if node.role != LEADER:
+        return node.commit
+    for index in range(len(node.log), node.commit, -1):
+        held = sum(1 for j in range(n) if (len(node.log) if j == me else node.match.get(j, 0)) >= index)
+        if node.log[index - 1][0] == node.term and held > n // 2:
+            return index
+    return node.commit
+
+
 def _advance_commit(out: Outcome, me: int, n: int) -> bool:
     node = out.node
     if node.role != LEADER:
         return False
     node.match[me] = len(node.log)
-    for index in range(len(node.log), node.commit, -1):
-        held = sum(1 for j in range(n) if node.match.get(j, 0) >= index)
-        if node.log[index - 1][0] == node.term and held > n // 2:
-            for i in range(node.commit, index):
-                term, k, value = node.log[i]
-                out.happened.append(("EntryCommitted", None, value, {"index": i + 1, "term": term, "question": k,
-                                                                     "leader_term": node.term}))
-            node.commit = index
-            return True
-    return False
+    index = commit_reach(node, me, n)
+    if index <= node.commit:
+        return False
+    for i in range(node.commit, index):
+        term, k, value = node.log[i]
+        out.happened.append(("EntryCommitted", None, value, {"index": i + 1, "term": term, "question": k,
+                                                             "leader_term": node.term}))
+    node.commit = index
+    return True
 
 
 def decisions(log: list[Entry], commit: int) -> dict[int, str]:
     """Question -> decided value, from the committed prefix of ``log``."""
     out: dict[int, str] = {}
     for _, k, value in log[:commit]:
-        if k != NOOP and k not in out:
+        if k >= 0 and k not in out:
             out[k] = value
     return out

@@ -25,7 +25,10 @@ makes no choice that turn.
 Timeouts are drawn per reset, uniformly in [T, T·(1 + spread)], from a stream keyed by
 (seed, agent, draw), so a seed reproduces every timer. The run is done when the
 ``decisions`` questions are committed (never, with 0: an election-only run ends on its
-budget).
+budget). With ``duty="assign"`` the leader assigns the tasks of a work DAG instead
+(``election.assignment``: the work entries, the followers' work, ``TaskClaimed`` and
+``TaskCompleted``) and the run is done when every task's completion is committed
+(``all_tasks_done``, the work-division reason).
 """
 
 from __future__ import annotations
@@ -36,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import event_class, on_time_grid
+from llmteams_lab.events import TaskCompleted, event_class, on_time_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.election import raft
-from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, NOOP, Node, Reading
+from llmteams_lab.workloads.election.assignment import Assignments, ledger
+from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, WORK, Node, Reading
 from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +68,9 @@ class Election:
         self.spec, self.log, self.cfg = spec, log, spec.task.election
         self.ids, self.n = spec.ids, len(spec.agents)
         self.index = {a: i for i, a in enumerate(self.ids)}
-        self.questions = [question_at(spec.task, self.cfg.question, k, spec.seed) for k in range(self.cfg.decisions)]
+        self.work = Assignments(spec) if self.cfg.duty == "assign" else None
+        decisions = 0 if self.work is not None else self.cfg.decisions
+        self.questions = [question_at(spec.task, self.cfg.question, k, spec.seed) for k in range(decisions)]
         self.nodes = [Node() for _ in range(self.n)]
         self._draws = [0] * self.n
         for i, node in enumerate(self.nodes):
@@ -103,19 +109,23 @@ class Election:
         node = reading.node
         leads = node.role == LEADER or (node.role == CANDIDATE and len(node.votes) > self.n // 2)
         k = self._next_question(node) if leads and node.commit == len(node.log) else None
+        offer = None
+        if self.work is not None:
+            self.work.hear(i, node, records, now, leads)
+            offer = self.work.offer(i, node, now) if leads else None
         decide = (["vote"] if reading.candidates else []) + (["stand"] if reading.expired else []) + \
-                 (["propose"] if k is not None else [])
+                 (["propose"] if k is not None else []) + (["assign"] if offer and offer.ready and offer.idle else [])
         view = {"term": node.term, "leader": self._id(node.leader), "voted_for": self._id(node.voted_for),
                 "log": [{"term": t, "question": q, "value": v} for t, q, v in node.log], "commit": node.commit,
                 "timer_expired": reading.expired, "candidates": [self.ids[c] for c in reading.candidates],
-                "decide": decide}
+                **(self.work.view(node, offer) if self.work is not None else {}), "decide": decide}
         return AgentRequest(self.log.run_id, round, me, LEADER if leads else node.role,
                             self.questions[k] if k is not None else None, msgs, None, None, self.name, view,
                             self.name)
 
     def _next_question(self, node: Node) -> int | None:
         held = {k for _, k, _ in node.log}
-        return next((k for k in range(self.cfg.decisions) if k not in held), None)
+        return next((k for k in range(len(self.questions)) if k not in held), None)
 
     def _id(self, i: int | None) -> str | None:
         return self.ids[i] if i is not None else None
@@ -151,8 +161,12 @@ class Election:
         if propose is not None and k is not None and propose not in self.questions[k].options:
             refused.append(("propose", f"{propose[:40]!r} is not an option of question {k}"))
             propose = None
+        entries: list[tuple[int, str]] = []
+        if self.work is not None:
+            entries, more = self.work.entries(i, choices.get("assign"))
+            refused += more
         out = raft.act(reading, i, self.n, vote=vote_i, stand=bool(choices.get("stand")), propose=propose,
-                       next_question=k, now=now)
+                       next_question=k, now=now, entries=entries)
         node = out.node
         if out.reset:
             node.deadline = self._timeout(i, t0)
@@ -165,8 +179,21 @@ class Election:
         for choice, reason in refused + out.refused:
             self.log.add(event_class("ActionRefused"), r, self.ids[i], t_start=t0, t_end=t_end, value=choice,
                          detail=reason, cause=cause)
+        if self.work is not None:
+            self._work(r, i, node, now, t0, t_end, cause, out.records)
         if out.records:
             self._said[i] = [{**rec, "to": [self.ids[j] for j in rec["to"]]} for rec in out.records]
+
+    def _work(self, r: int, i: int, node: Node, now: float, t0: float, t_end: float, cause: int,
+              records: list[dict[str, Any]]) -> None:
+        """Agent ``i``'s work this turn (``election.assignment``): its events, its report."""
+        happened, report = self.work.work(i, node, r, now, t_end)
+        for kind, task, detail in happened:
+            peer = detail.pop("to", None)
+            self.log.add(event_class(kind), r, self.ids[i], peer, t_start=t0, t_end=t_end, value=task,
+                         detail=json.dumps(detail, separators=(",", ":")) if detail else None, cause=cause)
+        if report is not None:
+            records.append(report)
 
     def _happened(self, r: int, i: int, t0: float, t_end: float, cause: int, kind: str, peer: int | None,
                   value: str, detail: dict[str, Any]) -> None:
@@ -174,7 +201,10 @@ class Election:
         if kind == "LeaderElected":
             self.leaders[int(value)] = self.ids[i]
             detail = {**detail, "votes": [self.ids[j] for j in detail["votes"]]}
-        elif kind == "EntryCommitted" and detail["question"] != NOOP:
+        elif detail.get("question") == WORK:
+            self._work_entry(r, i, t0, t_end, cause, kind, value, detail)
+            return
+        elif kind == "EntryCommitted" and detail["question"] >= 0:
             q = self.questions[detail["question"]]
             correct = value == q.answer
             self.committed.setdefault(detail["question"], value)
@@ -183,8 +213,32 @@ class Election:
         self.log.add(event_class(kind), r, self.ids[i], self._id(peer), t_start=t0, t_end=t_end, value=value,
                      correct=correct, detail=json.dumps(detail, separators=(",", ":")), cause=cause)
 
+    def _work_entry(self, r: int, i: int, t0: float, t_end: float, cause: int, kind: str, value: str,
+                    detail: dict[str, Any]) -> None:
+        """A work entry proposed or committed by leader ``i`` (and, once per task, its completion)."""
+        op = json.loads(value)
+        detail = {**detail, "op": op[0], "task": op[1], "agent": op[2]}
+        before = ledger(self.nodes[i].log, detail["index"] - 1).assignee.get(op[1]) if op[0] == "assign" else None
+        if before is not None:
+            detail["replaces"] = before
+        self.log.add(event_class(kind), r, self.ids[i], t_start=t0, t_end=t_end, value=value,
+                     detail=json.dumps(detail, separators=(",", ":")), cause=cause)
+        if kind != "EntryCommitted" or self.work.commit(value) is None:
+            return
+        if op[0] == "done":
+            self.log.add(TaskCompleted, r, op[2], self.ids[i], t_start=t0, t_end=t_end, value=op[1], cause=cause,
+                         detail=json.dumps({"index": detail["index"]}, separators=(",", ":")))
+        elif before is not None:
+            self.log.add(event_class("TaskReassigned"), r, self.ids[i], op[2], t_start=t0, t_end=t_end, value=op[1],
+                         detail=json.dumps({"from": before}, separators=(",", ":")), cause=cause)
+
     # --- the team's state -----------------------------------------------------------------
     def decide(self, round: int, alive: np.ndarray) -> Decision:
+        if self.work is not None:
+            self.work.down(alive)
+            done = self.work.all_done
+            self.decision = Decision(len(self.work.completed), done, "all_tasks_done" if done else "")
+            return self.decision
         done = self.cfg.decisions > 0 and len(self.committed) >= self.cfg.decisions
         self.decision = Decision(len(self.committed), done, "committed" if done else "")
         return self.decision
@@ -203,11 +257,17 @@ class Election:
         for i in acting.tolist():
             node, t_end = self.nodes[i], self._ends.get(i, 0.0)
             due = node.heartbeat_due if node.role == LEADER else node.deadline
+            finish = self.work.wake(i) if self.work is not None else None
+            if finish is not None and node.role != LEADER:
+                due = min(due, finish)
             out[i] = on_time_grid(max(0.0, due - t_end))
         return out
 
     def outcome(self) -> tuple[str | None, bool | None]:
-        """The committed decisions in question order, and whether all are right (once all are in)."""
+        """The committed decisions in question order, and whether all are right (once all
+        are in); with ``duty="assign"``: ``"<done>/<total> tasks done"`` and whether all are."""
+        if self.work is not None:
+            return f"{len(self.work.completed)}/{len(self.work.size)} tasks done", self.work.all_done
         if not self.committed:
             return None, None
         values = [self.committed.get(k, "?") for k in range(self.cfg.decisions)]
@@ -234,5 +294,7 @@ class Election:
                         "leader": self._id(node.leader), "voted_for": self._id(node.voted_for),
                         "log": [v or "no-op" for _, _, v in node.log], "commit": node.commit,
                         "badge": f"{mark}t{node.term}"}
+            if self.work is not None:
+                out[aid]["task"] = self.work.task_of(self.index[aid])
         return out
 

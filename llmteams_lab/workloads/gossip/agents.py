@@ -14,9 +14,12 @@ generator. Same rules, same distributions.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
+from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import AgentSpec, TeamSpec
 from llmteams_lab.workloads.deliberation import agents as _simulated
@@ -70,6 +73,7 @@ class SimulatedGossipers(Backend):
         self.prompt, self.per_message, self.reply = col("prompt_tokens", np.int64), \
             col("tokens_per_message", np.int64), col("reply_tokens", np.int64)
         self.minds = Minds(spec, decide, STREAM, answer=lambda c: c.get("hold"))
+        self.tokens = ProfileTokens(spec.agents)
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         rng = np.random.Generator(np.random.PCG64([self.seed, batch.round, STREAM]))
@@ -82,6 +86,10 @@ class SimulatedGossipers(Backend):
         latency = _simulated.draw_latency(self.latency[idx], self.jitter[idx], normal[idx])  # the one place
         tokens_in = self.prompt[idx] + self.per_message[idx] * batch.inbox_size[idx]
         return RoundReplies(answer[idx], np.zeros(idx.size, dtype=np.int64), latency, tokens_in, self.reply[idx].copy())
+
+    def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
+        """Exactly the tokens the profiles say for the messages each agent will read."""
+        return profile_tokens(self.tokens, agents, inbox_sizes(request_of, agents, self.n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         return await self.minds.respond(request)
