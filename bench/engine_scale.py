@@ -10,7 +10,8 @@ measured in the same run. Prints JSON.
   copies a random other agent's opinion; Mesa 3's ``AgentSet.shuffle_do``) in the same
   run — target: at least as fast as Mesa. Needs ``pip install mesa`` (the ``bench``
   extra); without it the row says so.
-* ``jsonl``: events per second written to JSONL by ``JsonlSink`` (columnar, polars) for
+* ``jsonl``: events per second written to JSONL by ``JsonlSink`` (columnar: per-kind
+  templates formatted by polars and written by its CSV writer) for
   a 200-agent all-to-all run's log, against one ``Event.to_json`` per event (target
   ≥ 1 M events/s).
 * ``memory_per_event``: bytes the columnar store keeps per event of that log (target

@@ -8,12 +8,18 @@ time — creating event tuples, json, list appends — to the area of the code c
 inflates Python-heavy code more than numpy calls, so read the shares, not the
 milliseconds; ``cpu_ms_per_run`` is measured without the profiler. Prints JSON.
 
-    python bench/sweep_profile.py [--runs 300]
+``sweep_share``: without the profiler, CPU per run of the sweep's task (``run_task``:
+specs per seed, run ids, outcome rows, the batch's columns) against the engine alone
+running the same fast-path specs (built beforehand, ``Run(spec).run()`` then
+``result()``), alternating, best of ``--repeats``: what the sweep adds around a run.
+
+    python bench/sweep_profile.py [--runs 1000] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import pstats
 import sys
@@ -23,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import emit, full_budget  # noqa: E402
 
-from llmteams_lab import team  # noqa: E402
-from llmteams_lab.experiments.runner import Task, run_task  # noqa: E402
+from llmteams_lab import Run, team  # noqa: E402
+from llmteams_lab.experiments.runner import Task, fast_spec, run_task  # noqa: E402
 
 AREAS = (  # first match wins: (area, substring of the file path or function)
     ("network: messages and their events", "runtime/network.py"),
@@ -69,9 +75,37 @@ def profile(task: Task) -> dict[str, float]:
     return {k: round(v / total, 3) for k, v in sorted(shares.items(), key=lambda kv: -kv[1])}
 
 
+def sweep_share(base, runs: int, repeats: int) -> dict[str, float]:
+    """CPU ms per run: the sweep's task against the engine alone (see the docstring)."""
+    task = Task("profile", {}, base, tuple((s, ("team",)) for s in range(runs)), True)
+    specs = [fast_spec(base).replace(seed=s) for s in range(runs)]
+    for spec in specs:
+        spec.to_json()  # serialised beforehand: the engine alone pays no spec JSON
+
+    async def engine_alone() -> None:
+        for spec in specs:
+            run = Run(spec, run_id="bench")
+            await run.run()
+            await run.aclose()
+            run.result()
+
+    best_task = best_engine = float("inf")
+    for _ in range(repeats):
+        cpu = time.process_time()
+        asyncio.run(engine_alone())
+        best_engine = min(best_engine, time.process_time() - cpu)
+        cpu = time.process_time()
+        run_task(task)
+        best_task = min(best_task, time.process_time() - cpu)
+    return {"task_cpu_ms_per_run": round(best_task / runs * 1e3, 3),
+            "engine_alone_cpu_ms_per_run": round(best_engine / runs * 1e3, 3),
+            "sweep_share": round(1 - best_engine / best_task, 3)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--runs", type=int, default=300)
+    p.add_argument("--runs", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     base = full_budget(team(10, protocol="debate", max_rounds=20)).replace(seed=0)
     rows = []
@@ -83,6 +117,8 @@ def main() -> None:
         cpu_ms = (time.process_time() - cpu) / args.runs * 1e3
         rows.append({"logging": "aggregated (sweep fast path)" if fast else "per message (spec's own)",
                      "cpu_ms_per_run": round(cpu_ms, 3), "share_of_time_by_area": profile(task)})
+    rows.append({"what": "sweep's own share of a fast-path run (no profiler)", "runs": args.runs,
+                 **sweep_share(base, args.runs, args.repeats)})
     emit("sweep_profile", rows)
 
 

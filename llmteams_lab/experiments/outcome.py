@@ -105,7 +105,9 @@ def _from_columns(view: Any) -> _Facts:
     kind, count = cols["kind"], cols["count"]
     per_kind = np.bincount(kind, weights=count, minlength=len(kinds)) if kind.size else np.zeros(len(kinds))
     tally = {k: int(per_kind[code[k]]) if k in code else 0 for k in _COUNTED}
-    calls = np.isin(kind, [code[k] for k in _CALLS if k in code])
+    is_call = np.zeros(len(kinds) + 1, dtype=bool)  # by kind code (a lookup: np.isin is slow on small logs)
+    is_call[[code[k] for k in _CALLS if k in code]] = True
+    calls = is_call[kind]
     failed = kind == code.get("AgentFailed", -1)
     cost = cols["cost_usd"]
     unknown = bool(np.isnan(cost[calls & ~failed]).any())

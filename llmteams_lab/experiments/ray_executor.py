@@ -4,8 +4,11 @@ or on a cluster.
 Ray is imported only here, only when asked for, and initialised once per process:
 
 * ``ray_address=None`` and no Ray yet: a local instance with ``workers`` CPUs, usage
-  statistics and token auth off (DESIGN §7) and workers that import this copy of the
-  library (its directory is put on their ``PYTHONPATH``);
+  statistics and token auth off (DESIGN §7), workers that import this copy of the
+  library (its directory is put on their ``PYTHONPATH``) and run at normal priority
+  (Ray renices its workers to 15 by default, so on a machine shared with other jobs a
+  sweep on Ray got a fraction of the CPU the local pool's workers get), started and
+  warmed up (library imported) before the first sweep;
 * ``ray_address="HOST:PORT"`` (a cluster's GCS, e.g. ``ray start --head`` prints it),
   ``"ray://HOST:10001"`` (Ray Client) or ``"auto"``: join that cluster. Every node needs
   ``llmteams-lab`` installed (the same version). The address is probed first, so a
@@ -65,12 +68,26 @@ class RayExecutor:
         for attempt in (1, 2):  # Ray gives its raylet 30 s to come up; a busy machine can miss that once
             try:
                 ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                         runtime_env={"env_vars": {"PYTHONPATH": path, **_LOCAL_ENV}})
-                return
+                         runtime_env={"env_vars": {"PYTHONPATH": path, **_LOCAL_ENV}},
+                         _system_config={"worker_niceness": 0})
+                break
             except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception on a slow start
                 ray.shutdown()
                 if attempt == 2:
                     raise ExecutorError(f"could not start a local Ray instance: {err}") from None
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Start the new instance's workers now, with the sweep's modules imported.
+
+        Why: a local instance starts its worker processes only when the first tasks
+        arrive, and each then imports Ray and this library (~2 s of CPU apiece), which
+        would land in the first sweep's time on the cores its runs need. Warming them
+        here makes starting Ray one cost, paid once per process, as on a cluster that
+        is already up. One task per CPU, submitted together: Ray leases a worker for each."""
+        ray = self.ray
+        ready = ray.remote(_import_runner)
+        ray.get([ready.remote(self.workers) for _ in range(self.workers)])
 
     def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         ray = self.ray
@@ -89,6 +106,17 @@ class RayExecutor:
     def close(self) -> None:
         """Ray stays up for the next sweep of this process (starting it costs seconds)."""
         return None
+
+
+def _import_runner(workers: int) -> int:
+    """A warm-up task (runs in a Ray worker): import what a sweep task needs, and hold
+    the worker briefly so that the other warm-up tasks go to other workers."""
+    import time
+
+    import llmteams_lab.experiments.runner  # noqa: F401 - the import is the point
+
+    time.sleep(0.1 if workers > 1 else 0.0)
+    return os.getpid()
 
 
 def _import_ray() -> Any:

@@ -4,7 +4,9 @@ Why batches: a 10-agent run takes a few milliseconds, so shipping runs one by on
 worker would cost as much as the runs; a task carries one design spec and its seeds,
 and all of a batch's runs share one event loop. ``run_task`` is a plain module-level
 function of plain data, so it pickles for worker processes and Ray alike, and returns
-plain rows (dicts), computed from each run's records without polars
+the batch's rows as columns (column -> list of values: each name once, not once per
+row, so a 200-run result pickles to a third of the bytes and becomes a frame without a
+per-row dict walk), computed from each run's records without polars
 (``experiments.outcome``).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from llmteams_lab.errors import LlmTeamsError
@@ -22,7 +25,7 @@ from llmteams_lab.runtime import Run
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.faults import BACKEND_KINDS
 
-__all__ = ["Task", "fast_spec", "run_task"]
+__all__ = ["Task", "as_columns", "fast_spec", "run_task"]
 
 
 @dataclass(frozen=True)
@@ -52,24 +55,36 @@ def fast_spec(spec: TeamSpec) -> TeamSpec | None:
     return spec.replace(logging="rounds")
 
 
-def run_task(task: Task) -> list[dict[str, Any]]:
-    """The rows of every (seed, arm) of ``task``. Called in a running event loop (a
-    notebook's, in-process executor), the batch runs on a fresh loop in a worker thread
-    and this call blocks until it is done — as ``run_sync`` does."""
+def run_task(task: Task) -> dict[str, list[Any]]:
+    """The rows of every (seed, arm) of ``task``, as columns (see :func:`as_columns`).
+    Called in a running event loop (a notebook's, in-process executor), the batch runs
+    on a fresh loop in a worker thread and this call blocks until it is done — as
+    ``run_sync`` does."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_run_all(task))
+        return as_columns(asyncio.run(_run_all(task)))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmteams-sweep") as thread:
-        return thread.submit(asyncio.run, _run_all(task)).result()
+        return as_columns(thread.submit(asyncio.run, _run_all(task)).result())
+
+
+def as_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as columns: every key of any row, in first-seen order; ``None`` where a row
+    lacks it."""
+    names = dict.fromkeys(key for row in rows for key in row)
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 async def _run_all(task: Task) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for seed, arms in task.seeds:
-        spec = task.spec.replace(seed=seed)
-        team = await _run_one(spec, task.fast)
-        key = {**task.labels, "design": task.design, "seed": seed}
+    seeds = [seed for seed, _ in task.seeds]
+    quick = fast_spec(task.spec) if task.fast else None
+    # one serialisation per design, not per run (run id, RunStarted): ``TeamSpec.reseeded``
+    quick_specs = quick.reseeded(seeds) if quick is not None else repeat(None)
+    design = {**task.labels, "design": task.design}
+    for (seed, arms), spec, quick_spec in zip(task.seeds, task.spec.reseeded(seeds), quick_specs):
+        team = await _run_one(spec, quick_spec)
+        key = {**design, "seed": seed}
         if "team" in arms:
             rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
         if "baselines" in arms:
@@ -77,11 +92,11 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     return rows
 
 
-async def _run_one(spec: TeamSpec, fast: bool) -> dict[str, Any]:
-    """One run's outcome row. A run that fails (failure policy ``stop``, a refused key)
-    is a row too, with its ``reason`` and ``error``: a design that fails is a result.
-    The row's run id is the spec's own, however it was logged."""
-    quick = fast_spec(spec) if fast else None
+async def _run_one(spec: TeamSpec, quick: TeamSpec | None) -> dict[str, Any]:
+    """One run's outcome row (``quick``: the same run with aggregated logging, if that
+    gives the same row; see :func:`fast_spec`). A run that fails (failure policy
+    ``stop``, a refused key) is a row too, with its ``reason`` and ``error``: a design
+    that fails is a result. The row's run id is the spec's own, however it was logged."""
     run = Run(spec) if quick is None else Run(quick, run_id=f"{spec.name}-{spec.fingerprint()}")
     error = None
     try:

@@ -25,7 +25,7 @@ import polars as pl
 
 from llmteams_lab.errors import ArgumentError, DatasetError
 
-__all__ = ["ROW_SCHEMA", "ResultStore", "in_order", "load_results"]
+__all__ = ["ROW_SCHEMA", "ResultStore", "batch_frame", "in_order", "load_results"]
 
 try:  # advisory locks: POSIX only; elsewhere a second writer is not detected
     import fcntl
@@ -103,11 +103,12 @@ class ResultStore:
     def parts(self) -> list[Path]:
         return sorted(self.rows_dir.glob("part-*.parquet")) if self.rows_dir.is_dir() else []
 
-    def append(self, rows: list[dict[str, Any]], schema: dict[str, Any]) -> Path | None:
-        """Write one batch of rows as a new part file (atomically)."""
-        if not rows:
+    def append(self, rows: pl.DataFrame | list[dict[str, Any]], schema: dict[str, Any] | None = None) -> Path | None:
+        """Write one batch of rows (a frame, or dicts typed by ``schema``) as a new part
+        file (atomically)."""
+        frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows, schema=schema)
+        if frame.is_empty():
             return None
-        frame = pl.DataFrame(rows, schema=schema)
         path = self.rows_dir / f"part-{uuid.uuid4().hex}.parquet"
         tmp = path.with_name(path.name + ".tmp")
         frame.write_parquet(tmp, statistics=False)
@@ -132,6 +133,13 @@ def load_results(out: str | os.PathLike) -> pl.DataFrame:
         return pl.DataFrame(schema=ROW_SCHEMA)
     frame = pl.concat([pl.read_parquet(p) for p in parts], how="diagonal_relaxed")
     return in_order(frame, [d["key"] for d in manifest["designs"]])
+
+
+def batch_frame(columns: dict[str, list[Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    """A task's rows (columns, as ``runner.run_task`` returns them) as a frame of the
+    sweep's ``schema``; a column no row has is null."""
+    size = len(next(iter(columns.values()), ()))
+    return pl.DataFrame({name: columns.get(name, [None] * size) for name in schema}, schema=schema, strict=False)
 
 
 def in_order(frame: pl.DataFrame, design_keys: list[str]) -> pl.DataFrame:

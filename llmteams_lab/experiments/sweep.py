@@ -27,7 +27,7 @@ from llmteams_lab.experiments.cost import CostBound, uses_llm, worst_case_cost
 from llmteams_lab.experiments.executors import Executor, check_executor, make_executor
 from llmteams_lab.experiments.grid import Design, designs
 from llmteams_lab.experiments.runner import Task, run_task
-from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, in_order
+from llmteams_lab.experiments.store import ROW_SCHEMA, ResultStore, batch_frame, in_order
 from llmteams_lab.spec import TeamSpec
 
 __all__ = ["sweep"]
@@ -49,7 +49,8 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     executor     "local" (``workers`` = 1: this process; more: worker processes) or "ray"
                  (``ray_address`` joins a cluster; see ``experiments.ray_executor``)
     baselines    add the self-consistency and single-member arms (``experiments.baselines``)
-    batch_size   runs per task (default: enough tasks to balance the workers, at most 200)
+    batch_size   runs per task (default: guided — 200 runs while many are left, down to 16
+                 at the end, so no worker idles behind a big last task)
     progress     a tqdm bar with ETA; say: where messages go (default: stderr)
     max_cost_usd an LLM-backed sweep whose worst case is above this needs ``yes=True``
     logging      "auto": runs log aggregated wherever the row is the same (about twice as
@@ -68,11 +69,13 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     store = ResultStore(out).open() if out is not None else None
     try:
         tasks = _prepare(plan, store, max_cost_usd, yes, say)
-        rows = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, _schema(all_designs),
-                        _bar(plan, tasks, progress))
+        schema = _schema(all_designs)
+        frames = _execute(tasks, lambda: make_executor(executor, workers, ray_address), store, schema,
+                          _bar(plan, tasks, progress))
         if store is not None:
             return store.table()
-        return in_order(pl.DataFrame(rows, schema=_schema(all_designs)), [d.key for d in all_designs])
+        table = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        return in_order(table, [d.key for d in all_designs])
     finally:
         if store is not None:
             store.close()
@@ -110,26 +113,27 @@ def _prepare(plan: _Plan, store: ResultStore | None, max_cost_usd: float, yes: b
 
 
 def _execute(tasks: list[Task], executor: Callable[[], Executor], store: ResultStore | None,
-             schema: dict[str, Any], bar: Any) -> list[dict[str, Any]]:
+             schema: dict[str, Any], bar: Any) -> list[pl.DataFrame]:
     """Run the tasks, writing each finished batch to ``store`` (or keeping it in memory).
     No task, no executor: a finished sweep starts no workers, nor Ray."""
-    rows: list[dict[str, Any]] = []
+    frames: list[pl.DataFrame] = []
     if not tasks:
-        return rows
+        return frames
     runner = executor()
     try:
-        for batch in runner.imap_unordered(run_task, tasks):
+        for columns in runner.imap_unordered(run_task, tasks):
+            frame = batch_frame(columns, schema)
             if store is not None:
-                store.append(batch, schema)
+                store.append(frame)
             else:
-                rows += batch
+                frames.append(frame)
             if bar is not None:
-                bar.update(len({(r["design"], r["seed"]) for r in batch}))
+                bar.update(len(set(zip(columns.get("design", ()), columns.get("seed", ())))))
     finally:
         runner.close()
         if bar is not None:
             bar.close()
-    return rows
+    return frames
 
 
 def _seeds(seeds: Iterable[int]) -> list[int]:
@@ -185,21 +189,33 @@ def _jobs(all_designs: list[Design], seeds: list[int], baselines: bool,
 
 def _tasks(jobs: list[tuple[Design, int, tuple[str, ...]]], workers: int,
            batch_size: int | None, fast: bool) -> list[Task]:
-    """Batches of one design's seeds. Default size: about eight tasks per worker (so a
-    slow design does not leave a worker idle at the end), at most 200 runs each."""
-    if batch_size is None:
-        batch_size = max(1, min(200, math.ceil(len(jobs) / (8 * workers))))
-    elif not isinstance(batch_size, int) or batch_size < 1:
+    """Batches of one design's seeds. Default size: *guided* — a share of the runs left
+    (an eighth of them per worker), at most 200 and at least 16 runs (fewer in a sweep
+    too small to give every worker eight such batches), so tasks are big
+    while there is much to do (a task is one round trip to a worker) and small at the
+    end, where a big last task would leave the other workers idle."""
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
+                                   or batch_size < 1):
         raise ArgumentError("batch_size", "must be an integer >= 1", batch_size)
     tasks: list[Task] = []
     current: list[tuple[int, tuple[str, ...]]] = []
+    floor = min(16, math.ceil(len(jobs) / (8 * workers)))  # a small sweep: its batches stay small
+    size = _guided(len(jobs), workers, batch_size, floor)
     for i, (design, seed, arms) in enumerate(jobs):
         current.append((seed, arms))
         last = i + 1 == len(jobs) or jobs[i + 1][0] is not design
-        if last or len(current) == batch_size:
+        if last or len(current) == size:
             tasks.append(Task(design.key, design.labels, design.spec, tuple(current), fast))
             current = []
+            size = _guided(len(jobs) - i - 1, workers, batch_size, floor)
     return tasks
+
+
+def _guided(left: int, workers: int, batch_size: int | None, floor: int) -> int:
+    """The size of the next batch when ``left`` runs are still to be cut."""
+    if batch_size is not None:
+        return batch_size
+    return max(1, floor, min(200, math.ceil(left / (8 * workers))))
 
 
 def _check_cost(jobs: list, max_cost_usd: float, yes: bool, say: Callable[[str], None]) -> CostBound | None:

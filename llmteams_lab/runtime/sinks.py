@@ -9,8 +9,9 @@ needs polars, which sits lower on the import ladder.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from llmteams_lab.events import Event
 
@@ -42,25 +43,26 @@ class JsonlSink:
     """Appends one JSON object per event to ``path``; flushed (and fsync'd) per write.
 
     A batch of many events from a run's columnar store is encoded at once with polars
-    (``datasets.jsonl``, the same bytes as ``Event.to_json``, millions of events per
-    second); small batches one event at a time (no polars import for small runs)."""
+    and written by it straight to the file (``datasets.jsonl``: per-kind templates, the
+    same bytes as ``Event.to_json``, over a million events per second); small batches
+    one event at a time (no polars import for small runs). The file is opened in binary
+    append mode, so both paths write UTF-8 bytes to the same handle."""
 
     def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = self.path.open("ab")
         self._fsync = fsync
 
     def write(self, events: Sequence[Event]) -> None:
         if len(events) >= _BULK and hasattr(events, "columns") and hasattr(events, "store"):
             from llmteams_lab.datasets.jsonl import (
-                encode_columns,  # lazy: polars, level 7
+                write_columns,  # lazy: polars, level 7
             )
 
-            text = encode_columns(events.store, events.columns(), getattr(events, "start", 0))
+            write_columns(events.store, events.columns(), getattr(events, "start", 0), self._file)
         else:
-            text = "".join(e.to_json() + "\n" for e in events)
-        self._file.write(text)
+            self._file.write("".join(e.to_json() + "\n" for e in events).encode("utf-8"))
         self._file.flush()
         if self._fsync:
             os.fsync(self._file.fileno())

@@ -7,10 +7,11 @@ so a run can always be re-created from the spec recorded in its ``RunStarted`` e
 
 from __future__ import annotations
 
+import copy as _copy
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from llmteams_lab.errors import SpecError
 from llmteams_lab.spec import _check as c
@@ -228,6 +229,29 @@ class TeamSpec:
         built = {k: from_dict(self._NESTED[k], v, k) if isinstance(v, dict) and k in self._NESTED else v
                  for k, v in changes.items()}
         return _replace(self, **built)
+
+    def reseeded(self, seeds: Iterable[int]) -> Iterator["TeamSpec"]:
+        """``replace(seed=s)`` for each of ``seeds``, sharing one serialisation.
+
+        Why: a sweep runs each design on thousands of seeds, and each run needs its
+        spec's canonical JSON (the run id's fingerprint, ``RunStarted``) — ~0.1 ms of
+        walking a 10-agent spec. Copies that differ only in the top-level seed have the
+        same JSON but for the seed's digits, so each copy's JSON is made by substitution
+        (the same text ``to_json`` gives; ``tests/spec/test_reseeded.py``). No rule of a
+        valid spec depends on its seed, so a copy checks only the new seed."""
+        marker = "\x00seed\x00"
+        data = self.to_dict()
+        data["seed"] = marker
+        parts = json.dumps(data, sort_keys=False, ensure_ascii=False).split(json.dumps(marker))
+        for seed in seeds:
+            c.int_at_least("seed", seed, 0)
+            copy = _copy.copy(self)
+            object.__setattr__(copy, "seed", seed)
+            if len(parts) == 2:
+                object.__setattr__(copy, "_json", f"{parts[0]}{seed}{parts[1]}")
+            else:  # the marker's text occurs elsewhere in the spec: to_json walks the copy
+                copy.__dict__.pop("_json", None)
+            yield copy
 
     def to_dict(self, *, listed: bool = False) -> dict[str, Any]:
         """The plain dict form. A generated team of more than 100,000 agents is written

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import math
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmteams_lab import JsonlSink, run_sync, team
-from llmteams_lab.datasets.jsonl import encode_columns
-from llmteams_lab.events import AgentReplied, MessageSent, RunEnded, events_to_jsonl
+from llmteams_lab.datasets.jsonl import encode_columns, write_columns
+from llmteams_lab.events import (
+    AgentReplied,
+    MessageDelivered,
+    MessageSent,
+    RoundStarted,
+    RunEnded,
+    events_to_jsonl,
+)
 from llmteams_lab.runtime.store import EventStore, EventView
 
 texts = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12))
@@ -44,3 +53,41 @@ def test_a_big_runs_jsonl_file_is_the_canonical_log(tmp_path) -> None:
                       sinks=[JsonlSink(path)])
     assert len(result.records) > 3 * 40 * 39 * 2  # rounds of thousands of events: the bulk encoder ran
     assert path.read_text(encoding="utf-8") == events_to_jsonl(list(result.records))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(rows, min_size=1, max_size=30), st.integers(0, 10**6))
+def test_writing_columns_to_a_file_gives_the_canonical_bytes(batch, start) -> None:
+    store = EventStore("r", ["a0"])
+    for seq, (cls, *fields) in enumerate(batch):
+        store.append(cls("r", fields[0], seq, *fields[1:]))
+    out = io.BytesIO()
+    write_columns(store, store.columns(), start, out)
+    events = [e._replace(seq=e.seq + start) for e in EventView(store)]
+    assert out.getvalue() == events_to_jsonl(events).encode("utf-8")
+
+
+def test_a_big_batched_write_equals_the_event_by_event_serialisation(tmp_path) -> None:
+    """Thousands of events of mixed kinds, each kind with fields that are constant in the
+    batch and fields that vary (odd floats, unknown costs, non-ASCII text), written by the
+    sink's bulk path after a few events written one at a time: the same file as
+    ``Event.to_json`` per event."""
+    rng = random.Random(7)
+    store = EventStore("run-ü", ["a0", "a1", "a2"])
+    kinds = [AgentReplied, MessageSent, MessageDelivered, RoundStarted]
+    for seq in range(6_000):
+        cls = kinds[seq % 4] if seq % 97 else rng.choice(kinds)
+        varied = cls is AgentReplied
+        store.append(cls("run-ü", seq // 500, seq, f"a{rng.randrange(3)}", rng.choice([None, "a1", "ß"]),
+                         rng.choice([0.5, 1e-5, 2.25e17, seq / 7]), 1.0 + seq, rng.choice(["x", "{y}", None]),
+                         rng.choice([None, True, False]) if varied else None, rng.randrange(9) if varied else 0,
+                         5, rng.choice([None, 0.001, 3e-7]) if varied else None, None, "d\n\"q\"" if varied else None,
+                         1, seq - 1 if cls is MessageDelivered else None))
+    view = EventView(store)
+    path = tmp_path / "big.jsonl"
+    sink = JsonlSink(path)
+    sink.write(list(view[:10]))  # a small batch: one event at a time
+    sink.write(EventView(store))  # the bulk path (> 2,048 events), appended after it
+    sink.close()
+    expected = events_to_jsonl(list(view[:10])) + events_to_jsonl(list(view))
+    assert path.read_bytes() == expected.encode("utf-8")
