@@ -25,6 +25,8 @@ FAULTS = {
     "drop": [FaultSpec(kind="drop", link=("a0", "a1"), start_round=2, probability=0.5)],
     "partition": [FaultSpec(kind="partition", groups=(("a0", "a1"),), at_round=2, heal_round=4)],
     "timeout": [FaultSpec(kind="timeout", agent="a3", at_round=3)],
+    "byzantine": [FaultSpec(kind="byzantine", agent="a1", at_round=2)],  # a replay's replies have no text:
+    "sycophant": [FaultSpec(kind="sycophant", agent="a3", at_round=2)],  # none is invented for the lie
 }
 
 

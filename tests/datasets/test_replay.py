@@ -12,7 +12,7 @@ from llmteams_lab.errors import DatasetError, LifecycleError, TraceEndedError
 from llmteams_lab.events import events_to_jsonl
 from llmteams_lab.metrics import events_frame, work_summary
 from llmteams_lab.runtime import CallbackSink
-from llmteams_lab.spec import work_team
+from llmteams_lab.spec import FaultSpec, work_team
 from tests.support import aio, flaky_script, no_stop
 
 
@@ -70,6 +70,20 @@ async def test_a_deliberation_fork_re_executes_the_prefix_exactly() -> None:
     assert [e._replace(run_id="x") for e in other.events[:len(prefix)]] == [e._replace(run_id="x") for e in prefix]
     assert other.events[len(prefix):] != trace[len(prefix):]
     assert other.run_id == f"{run_id}~fork2"
+
+
+@pytest.mark.parametrize("kind", ["byzantine", "sycophant"])
+@aio
+async def test_a_fork_of_simulated_agents_with_an_answer_fault_is_exact(kind: str) -> None:
+    """Batched simulated agents log messages without text; the replayed liar's reply has
+    none either, and none is invented for its lie."""
+    spec = no_stop(team(5, protocol="debate", seed=4, max_rounds=5, competence=0.5, conformity=0.5)).replace(
+        faults=[FaultSpec(kind=kind, agent="a1", at_round=2)])
+    trace = await record(spec)
+    fork = await ReplayRun(trace).fork(4, run_id=trace[0].run_id)
+    prefix = [e for e in trace if e.round <= 4]
+    assert events_to_jsonl(fork.events) == events_to_jsonl(prefix)
+    await fork.aclose()
 
 
 @aio

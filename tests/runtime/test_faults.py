@@ -119,7 +119,20 @@ def test_a_byzantine_agent_always_answers_its_lie() -> None:
     assert {e.fault for e in of(events, "AgentReplied", agent="a0")} == {"byzantine"}
     assert {e.value for e in of(events, "MessageSent", agent="a0")} == {lie}
     assert {e.value for e in of(events, "AgentReplied") if e.agent != "a0"} == {truth}
-    assert [m.text for m in run.groups[0].backend.calls[-1].inbox if m.sender == "a0"] == [f"My answer is {lie}."]
+    said = [m for m in run.groups[0].backend.calls[-1].inbox if m.sender == "a0"]
+    assert [(m.answer, m.text) for m in said] == [(lie, "")]  # no text to rewrite: none invented (forks replay it)
+
+
+def test_a_byzantine_agents_message_text_says_its_lie() -> None:
+    spec = mock_team(rounds=2).replace(faults=[FaultSpec(kind="byzantine", agent="a0")])
+
+    def explains(request):
+        return AgentReply(request.agent, request.question.answer, 0.9, f"It is {request.question.answer}.")
+
+    run, _ = run_all(spec, MockBackend(explains))
+    lie = next(o for o in run.question.options if o != run.question.answer)
+    said = [m for m in run.groups[0].backend.calls[-1].inbox if m.sender == "a0"]
+    assert [(m.answer, m.text) for m in said] == [(lie, f"My answer is {lie}.")]
 
 
 def test_an_explicit_lie_reaches_simulated_agents_and_sways_them() -> None:

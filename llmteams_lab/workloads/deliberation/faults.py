@@ -119,9 +119,10 @@ class DeliberationFaults:
     def _set(self, slots: RoundReplySlots, i: int, answer: int) -> None:
         slots.answer[i] = answer
         reply = slots.replies.get(i)
-        if reply is not None:
-            value = self.options[answer]
-            slots.replies[i] = dataclasses.replace(reply, answer=value, text=f"My answer is {value}.")
+        if reply is not None:  # the message says the new answer; a reply without text (a replay of
+            value = self.options[answer]  # batched simulated agents) stays without, as the original run logged it
+            text = f"My answer is {value}." if reply.text else reply.text
+            slots.replies[i] = dataclasses.replace(reply, answer=value, text=text)
 
     def abstain(self, agents: Sequence[int]) -> None:
         """Withdraw the votes of agents that failed this round (failure policy ``abstain``)."""
