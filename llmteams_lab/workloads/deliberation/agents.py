@@ -166,7 +166,9 @@ class SimulatedBackend(Backend):
         return profile_tokens(self.tokens, agents, inbox_sizes(request_of, agents, self.n)), 0.0
 
     async def respond(self, request: AgentRequest) -> AgentReply:
-        """Per-agent form: one agent through the same vectorised model (slower path)."""
+        """Per-agent form: one agent through the same vectorised model (slower path), with
+        the batched form's reply exactly — no message text either — so a run switching
+        between the two (a fork continuing live) logs what an uninterrupted run logs."""
         question = request.question
         if question is None:
             raise ArgumentError("request.question", "must be a question: the simulated deliberating agents answer "
@@ -174,7 +176,7 @@ class SimulatedBackend(Backend):
         i = self._index[request.agent]
         out = self.respond_round(batch_of_request(request, self.n, i))
         answer = question.options[int(out.answer[0])]
-        return AgentReply(request.agent, answer, float(out.confidence[0]) / 1000, f"My answer is {answer}.",
+        return AgentReply(request.agent, answer, float(out.confidence[0]) / 1000, "",
                           int(out.tokens_in[0]), int(out.tokens_out[0]), float(out.latency_s[0]))
 
 
