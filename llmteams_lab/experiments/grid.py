@@ -132,14 +132,13 @@ def resize(spec: TeamSpec, n: Any) -> TeamSpec:
     proportions: the counts are scaled to ``n`` (:func:`scale_mix`)."""
     n = check_team_size("n", n)
     template = spec.agents[0]
-    if spec.mix is not None:  # each agent takes its profile from the scaled mix: listed agents
-        agents = tuple(template.replace(id=f"a{i}", role="leader" if template.role == "leader" and i == 0
-                                        else "member") for i in range(n))
-        return spec.replace(agents=agents, mix=scale_mix(spec.mix, n))
-    if template.role != "leader":  # one template: a roster (``spec.roster``), not n agents
+    leads = template.role == "leader"
+    if spec.mix is None and not leads:  # one template: a roster (``spec.roster``), not n agents
         return spec.replace(agents=Roster(template.replace(id="a0", role="member"), n))
-    agents = tuple(template.replace(id=f"a{i}", role="leader" if i == 0 else "member") for i in range(n))
-    return spec.replace(agents=agents)
+    agents = tuple(template.replace(id=f"a{i}", role="leader" if leads and i == 0 else "member") for i in range(n))
+    if spec.mix is None:
+        return spec.replace(agents=agents)
+    return spec.replace(agents=agents, mix=scale_mix(spec.mix, n))  # each agent's profile from the scaled mix
 
 
 def scale_mix(mix: Any, n: int) -> dict[str, int]:

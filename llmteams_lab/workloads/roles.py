@@ -95,6 +95,16 @@ def choices_of(actions: Iterable[Sequence[str]]) -> Choices:
     return {a[0]: (a[1] if len(a) > 1 else True) for a in actions if a}
 
 
+def reply_ends(acting: np.ndarray, t0: float, slots: RoundReplySlots,
+               ends: dict[int, float]) -> tuple[list[tuple[int, float]], float]:
+    """Each acting agent with the time its reply is applied (``t0`` plus its latency:
+    exactly when the engine applies it), remembered in ``ends``; and the turn's end (the
+    latest of them, ``t0`` if none)."""
+    out = [(i, t0 + float(slots.latency[i])) for i in acting.tolist()]
+    ends.update(out)
+    return out, max([t0, *(t for _, t in out)])
+
+
 def log_failure(log: Any, round: int, agent: str, i: int, t0: float, t_end: float,
                 slots: RoundReplySlots) -> tuple[int, float]:
     """Record agent ``i``'s failed call as ``AgentFailed`` — its fault, what it spent

@@ -37,7 +37,7 @@ from llmteams_lab.workloads.commit import coordinator as rules
 from llmteams_lab.workloads.commit import participant as member
 from llmteams_lab.workloads.commit.coordinator import Coordinator
 from llmteams_lab.workloads.commit.participant import FINAL, Part
-from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at
+from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at, reply_ends
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -127,11 +127,8 @@ class Commit:
     # --- applying replies -----------------------------------------------------------------
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         self._said = {}
-        t_last = t0
-        for i in acting.tolist():
-            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
-            t_last = max(t_last, t_end)
-            self._ends[i] = t_end
+        replies, t_last = reply_ends(acting, t0, slots, self._ends)
+        for i, t_end in replies:
             choices = self._record_reply(round, i, t0, t_end, slots)
             stash = self._turns.pop(i, None)
             if stash is None:

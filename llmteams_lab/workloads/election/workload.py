@@ -47,7 +47,7 @@ from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.election import raft
 from llmteams_lab.workloads.election.assignment import Assignments, ledger
 from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, WORK, Node, Reading
-from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at
+from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at, reply_ends
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -134,11 +134,8 @@ class Election:
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         """Each acting agent's choices meet the rules, in agent order; the turn's end."""
         self._said = {}
-        t_last = t0
-        for i in acting.tolist():
-            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
-            t_last = max(t_last, t_end)
-            self._ends[i] = t_end
+        replies, t_last = reply_ends(acting, t0, slots, self._ends)
+        for i, t_end in replies:
             reading, now = self._turns.pop(i, None) or (raft.read(self.nodes[i], i, [], t0, self.ids), t0)
             choices = self._record_reply(round, i, t0, t_end, slots)
             self._turn(round, i, reading, now, t0, t_end, choices)

@@ -40,7 +40,7 @@ from llmteams_lab.protocols import Decision, held_agreement
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots, woken_by
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.workloads.gossip.peers import Others, pick, round_table, turn_uniforms
-from llmteams_lab.workloads.roles import envelope, log_failure, question_at
+from llmteams_lab.workloads.roles import envelope, log_failure, question_at, reply_ends
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -135,11 +135,8 @@ class Gossip:
     # --- applying replies -----------------------------------------------------------------
     def apply(self, round: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> float:
         self._said = {}
-        t_last = t0
-        for i in acting.tolist():
-            t_end = t0 + float(slots.latency[i])  # the engine applies the reply at exactly this time
-            t_last = max(t_last, t_end)
-            self._ends[i] = t_end
+        replies, t_last = reply_ends(acting, t0, slots, self._ends)
+        for i, t_end in replies:
             rumours, pulls = self._heard.pop(i, ([], []))
             if i in slots.failures:  # its mind failed: it holds what it held; its code still gossips
                 self._failed(round, i, t0, t_end, slots)
