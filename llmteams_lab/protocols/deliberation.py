@@ -73,7 +73,7 @@ def held_agreement(answers: np.ndarray, alive: np.ndarray) -> tuple[int, int]:
     live agents there are (see "Consensus" in the module docstring). Agreement is
     ``modal / counted``; consensus is ``counted > 0 and modal == counted``."""
     counted = int(np.count_nonzero(alive))
-    held = answers[alive]
+    held = answers if counted == answers.size else answers[alive]  # everyone alive: no gather
     held = held[held >= 0]
     return (int(np.bincount(held).max()) if held.size else 0), counted
 
@@ -103,9 +103,13 @@ class Protocol:
         self.n = len(spec.agents)
         self.k = k
         self.leader = spec.ids.index(spec.leader)
+        self._everyone = np.arange(self.n, dtype=np.int64)
 
     def acting(self, round: int, alive: np.ndarray) -> np.ndarray:
-        """Indices of agents that act in ``round`` (default: every live agent)."""
+        """Indices of agents that act in ``round`` (default: every live agent; a copy of
+        the whole team's when all are alive, the usual round)."""
+        if np.count_nonzero(alive) == self.n:
+            return self._everyone.copy()
         return np.flatnonzero(alive)
 
     def view(self, round: int) -> dict[str, Any]:

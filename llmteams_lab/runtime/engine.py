@@ -22,7 +22,7 @@ import numpy as np
 
 from llmteams_lab.backends.base import RoundPreview
 from llmteams_lab.errors import EndpointUnreachableError, LifecycleError
-from llmteams_lab.events import RoundEnded, RunEnded, RunStarted
+from llmteams_lab.events import RunEnded, RunStarted
 from llmteams_lab.messages import Question
 from llmteams_lab.rounds import RoundReplySlots
 from llmteams_lab.runtime.asynchronous import Happenings
@@ -181,7 +181,7 @@ class Run(Lifecycle):
         self.clock = t_end
         value, correct = self.workload.outcome()
         decision = self.workload.decision
-        self.log.add(RoundEnded, r, t_start=t0, t_end=t_end, value=value, correct=correct,
+        self.log.row("RoundEnded", r, t_start=t0, t_end=t_end, value=value, correct=correct,
                      detail=decision.reason or None)
         if decision.done:
             self.end(decision.reason)

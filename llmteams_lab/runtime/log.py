@@ -20,6 +20,7 @@ the network and the workload pick their recording path from it when they are bui
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -86,6 +87,19 @@ class EventLog:
         event = cls(self.run_id, round, len(self.store), agent, peer, **fields)
         self.store.append(event)
         return event
+
+    def row(self, kind: str, round: int, *, t_start: float = 0.0, t_end: float = 0.0, value: str | None = None,
+            correct: bool | None = None, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float | None = None,
+            fault: str | None = None, detail: str | None = None, count: int = 1) -> int:
+        """Append one team-level event of kind ``kind`` (no agent, peer or cause) and
+        return its ``seq``: what :meth:`add` stores, without building the typed event —
+        the engine's few events per round (round start and end, tallies, message counts)
+        take this path, which costs a third of :meth:`add`."""
+        store = self.store
+        code = store.table.code
+        return store.append_codes(store.kind_code(kind), round, 0, 0, t_start, t_end, code(value),
+                                  0 if correct is None else 1 + bool(correct), tokens_in, tokens_out,
+                                  math.nan if cost_usd is None else cost_usd, code(fault), code(detail), count, -1)
 
     def block(self, event: str, length: int, /, **columns) -> int:
         """Append ``length`` events of kind ``event`` from column arrays (see

@@ -274,8 +274,8 @@ class Network:
             count = int(mask.sum())
             tok = int(tokens[self.src[mask]].sum())
         if count:
-            log.add(MessageSent, round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
-            log.add(MessageDelivered, round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
+            log.row("MessageSent", round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
+            log.row("MessageDelivered", round, tokens_out=tok, count=count, t_start=t_end, t_end=t_end)
 
     def _send_aggregated_to_down(self, log, round, tokens, t_end) -> None:
         """Aggregated counts when some receivers are down: their messages are dropped

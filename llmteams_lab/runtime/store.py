@@ -19,9 +19,9 @@ index *i* is code *i + 1* and bulk appends need no lookups. Events are appended 
 ways, in the order they happened: :meth:`EventStore.append` for a typed
 :class:`~llmteams_lab.events.Event` (rows wait in a short list and are packed into the
 columns when the next block arrives or someone reads), and :meth:`EventStore.append_block`
-for many events of one kind given as arrays. Storage grows in segments (4,096 rows
-first, doubling up to 2**20), so a small run allocates little and a huge one never
-holds more than one segment of slack.
+for many events of one kind given as arrays. Storage grows in segments (512 rows
+first, then 4,096 or an eighth of the log, up to 2**20), so a small run allocates
+little and a huge one never holds more than one segment of slack.
 
 Typed events are rebuilt on demand (:class:`EventView`, what ``run.events`` returns):
 indexing and slicing materialise only the rows asked for.
@@ -49,7 +49,7 @@ _DTYPES: tuple[tuple[str, Any, Any], ...] = (
 BLOCK_COLUMNS = tuple(name for name, _, _ in _DTYPES)
 _BLOCK_SET = frozenset(BLOCK_COLUMNS)
 _STRING_COLUMNS = ("agent", "peer", "value", "fault", "detail")
-_FIRST_SEGMENT, _MAX_SEGMENT = 4_096, 1 << 20
+_FIRST_SEGMENT, _SEGMENT, _MAX_SEGMENT = 512, 4_096, 1 << 20
 _CORRECT = (None, False, True)
 
 
@@ -182,7 +182,9 @@ class EventStore:
             return self._segments[-1]
         # an eighth of what is stored so far: the last segment's unused rows stay under
         # 12.5 % of the log (doubling would leave up to half of it empty)
-        size = min(_MAX_SEGMENT, max(_FIRST_SEGMENT, self._packed // 8))
+        # (the first is small: a sweep's 10-agent run logs ~100 events, and allocating
+        # 4,096 rows of 15 columns cost as much as two of its rounds)
+        size = min(_MAX_SEGMENT, max(_SEGMENT, self._packed // 8)) if self._segments else _FIRST_SEGMENT
         self._starts.append(self._starts[-1] + self._segments[-1].size if self._segments else 0)
         self._segments.append(_Segment(size))
         return self._segments[-1]

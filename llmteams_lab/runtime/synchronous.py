@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmteams_lab.events import RoundStarted
 from llmteams_lab.rounds import RoundReplySlots
 from llmteams_lab.runtime.dispatch import gather_round, hold_to_limits, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
@@ -48,7 +47,7 @@ class Rounds:
             return run.end(reason)
         run.round += 1
         r, t0 = run.round, run.clock
-        run.log.add(RoundStarted, r, t_start=t0, t_end=t0)
+        run.log.row("RoundStarted", r, t_start=t0, t_end=t0)
         faults, work, network = run.faults, run.workload, run.network
         faults.begin_round(r, t0)
         network.deliver_due(run.log, r, t0)

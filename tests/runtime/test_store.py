@@ -25,7 +25,7 @@ def _rows(store: EventStore, start: int, count: int) -> list:
 def test_rows_and_blocks_come_back_in_order_across_segment_boundaries() -> None:
     store = EventStore("r", ["a0", "a1", "a2"])
     expected = _rows(store, 0, 3000)
-    m = 9000  # crosses the first (4,096-row) segment into the second
+    m = 9000  # crosses the first segments (512 and 4,096 rows) into the third
     first = len(store)
     store.append_block("MessageSent", m, round=3, agent=np.arange(m) % 3 + 1, peer=(np.arange(m) + 1) % 3 + 1,
                        t_start=np.arange(m) / 1e6, t_end=1.5, tokens_out=np.arange(m), cause=np.arange(m))
@@ -73,3 +73,24 @@ def test_the_frame_from_columns_equals_the_frame_from_typed_events() -> None:
     result = run_sync(spec)
     assert result.events.equals(events_frame(list(result.records)))
     assert result.events is result.events  # built once, cached
+
+
+def test_a_team_row_stores_what_a_typed_event_stores() -> None:
+    """``EventLog.row`` (the engine's per-round events, without a typed event) keeps
+    exactly what ``EventLog.add`` keeps, for every field it takes."""
+    from llmteams_lab.events import AnswersTallied, RoundStarted
+    from llmteams_lab.runtime.log import EventLog
+
+    cases = [(RoundStarted, {"t_start": 1.5, "t_end": 1.5}),
+             (AnswersTallied, {"t_start": 0.0, "t_end": 2.25, "value": "B", "correct": False, "tokens_in": 400,
+                               "tokens_out": 60, "cost_usd": 0.0, "count": 7}),
+             (AnswersTallied, {"value": None, "correct": None, "count": 2, "cost_usd": None}),
+             (RoundEnded, {"t_start": 3.0, "t_end": 4.125, "value": "A", "correct": True, "detail": "consensus"}),
+             (MessageSent, {"tokens_out": 5400, "count": 90, "fault": "drop"})]
+    typed, rows = EventLog("r", (), ["a0"]), EventLog("r", (), ["a0"])
+    for r, (cls, fields) in enumerate(cases, 1):
+        typed.add(cls, r, **fields)
+        assert rows.row(cls.__name__, r, **fields) == r - 1
+    assert list(rows.events) == list(typed.events)
+    got, want = rows.store.columns(), typed.store.columns()
+    assert all(np.array_equal(got[c], want[c], equal_nan=True) for c in want)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmteams_lab.backends.base import RoundBatch
-from llmteams_lab.events import AgentFailed, AgentReplied, AnswersTallied, on_cost_grid
+from llmteams_lab.events import AgentFailed, AgentReplied, on_cost_grid
 from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision, held_agreement, make_protocol
 from llmteams_lab.rounds import (
@@ -226,14 +226,14 @@ class Deliberation:
         options = np.flatnonzero(counts).tolist()
         used = self._tokens_by_option(answers, everyone_valid, slots.tokens_in[pick], slots.tokens_out[pick],
                                       options, counts, replied.size)
-        opts, add, truth = self.question.options, self.log.add, self.truth
+        opts, row, truth = self.question.options, self.log.row, self.truth
         spent = self._priced_by_option(replied, slots)
         for option, (used_in, used_out), count in zip(options, used, counts[options].tolist()):
-            add(AnswersTallied, r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
+            row("AnswersTallied", r, t_start=t0, t_end=t_end, value=opts[option], correct=option == truth,
                 count=count, tokens_in=used_in, tokens_out=used_out, cost_usd=on_cost_grid(spent.get(option, 0.0)))
         if not everyone_valid:  # replies without a valid answer: their agents hold none
             none = ~valid
-            add(AnswersTallied, r, t_start=t0, t_end=t_end, value=None, correct=None, count=int(none.sum()),
+            row("AnswersTallied", r, t_start=t0, t_end=t_end, value=None, correct=None, count=int(none.sum()),
                 tokens_in=int(slots.tokens_in[pick][none].sum()), tokens_out=int(slots.tokens_out[pick][none].sum()),
                 cost_usd=on_cost_grid(spent.get(-1, 0.0)))
 
