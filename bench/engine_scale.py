@@ -9,7 +9,10 @@ measured in the same run. Prints JSON.
   rounds, per-message and aggregated logging) against Mesa's voter model (each agent
   copies a random other agent's opinion; Mesa 3's ``AgentSet.shuffle_do``) in the same
   run — target: at least as fast as Mesa. Needs ``pip install mesa`` (the ``bench``
-  extra); without it the row says so.
+  extra); without it the row says so. ``stream_seeding_us``: what seeding one round's
+  random stream costs per agent-step (``PCG64(SeedSequence([seed, round, stream]))``,
+  the simulated agents' per-round stream that makes forks and replays exact), a floor
+  under our agent-step that the Mesa step is compared with.
 * ``jsonl``: events per second written to JSONL by ``JsonlSink`` (columnar: per-kind
   templates formatted by polars and written by its CSV writer) for
   a 200-agent all-to-all run's log, against one ``Event.to_json`` per event (target
@@ -29,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from _timing import emit, full_budget
 
 from llmteams_lab import Run, run_sync, team
@@ -118,10 +122,23 @@ def _mesa_per_agent_step(steps: int) -> float | None:
     return min(go() for _ in range(3)) / (10 * steps)
 
 
+def _stream_seeding_per_agent_step(rounds: int) -> float:
+    """Seconds per agent-step (10 agents) of seeding each round's stream as the simulated
+    agents do (``workloads.deliberation.agents``), nothing else."""
+    def go() -> float:
+        t = time.perf_counter()
+        for r in range(1, rounds + 1):
+            np.random.Generator(np.random.PCG64([2, r, 0x51A7]))
+        return time.perf_counter() - t
+
+    return min(go() for _ in range(3)) / (10 * rounds)
+
+
 def voter_vs_mesa(rounds: int) -> dict:
     mesa_s = _mesa_per_agent_step(rounds)
     row = {"what": "10 agents, per agent-step (one agent answering in one round)", "rounds": rounds,
-           "mesa_voter_us": round(mesa_s * 1e6, 3) if mesa_s else "mesa not installed (pip install mesa)"}
+           "mesa_voter_us": round(mesa_s * 1e6, 3) if mesa_s else "mesa not installed (pip install mesa)",
+           "stream_seeding_us": round(_stream_seeding_per_agent_step(rounds) * 1e6, 3)}
     for logging in ("messages", "rounds"):
         ours = _ours_per_agent_step(logging, rounds)
         row[f"ours_{logging}_us"] = round(ours * 1e6, 3)
