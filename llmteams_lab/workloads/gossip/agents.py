@@ -24,6 +24,7 @@ from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import AgentSpec, TeamSpec
 from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.roles import Choices, Minds, answer_question
+from llmteams_lab.workloads.streams import RoundStreams
 
 __all__ = ["STREAM", "SimulatedGossipers", "decide", "gossip_answers"]
 
@@ -74,9 +75,10 @@ class SimulatedGossipers(Backend):
             col("tokens_per_message", np.int64), col("reply_tokens", np.int64)
         self.minds = Minds(spec, decide, STREAM, answer=lambda c: c.get("hold"))
         self.tokens = ProfileTokens(spec.agents)
+        self.streams = RoundStreams(spec.seed, STREAM, spec.budgets.max_rounds)  # PCG64([seed, round, STREAM])
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
-        rng = np.random.Generator(np.random.PCG64([self.seed, batch.round, STREAM]))
+        rng = self.streams.generator(batch.round)
         uniform, normal = rng.random((self.n, 2)), rng.standard_normal(self.n)
         q = batch.question
         truth = q.options.index(q.answer) if q is not None and q.answer in q.options else 0

@@ -1,0 +1,139 @@
+"""Simulated agents' per-round random streams, seeded a block of rounds at a time.
+
+Simulated agents draw round *r* of a run from ``PCG64(SeedSequence([seed, r, stream]))``:
+keyed by round, so a fork or a replay at round *r* redraws exactly round *r*'s numbers.
+Seeding such a stream is the costliest part of a small team's round: ~10 µs in a tight
+loop and 20–30 µs inside a run (``SeedSequence`` is many small steps, and a round's other
+work has pushed them out of the caches) — a fifth of a 10-agent round.
+
+:class:`RoundStreams` gives the same generators, but computes the seeds of a block of
+coming rounds at once with numpy: ``SeedSequence``'s hash mixing of its entropy words
+and the words it generates (NumPy's published algorithm, whose output NEP 19 keeps
+stable), then PCG64's seeding step in 128-bit integer arithmetic; each round then only
+sets that state on one reused bit generator. Everything is integer arithmetic, so the
+states are exact on every machine; ``tests/workloads/test_streams.py`` checks them against
+numpy's own for many seeds, rounds and streams. Anything outside the fast path (a
+negative seed, a round beyond 2**32) is seeded by numpy itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["RoundStreams", "stream_states"]
+
+_MASK32 = 0xFFFFFFFF
+_MASK128 = (1 << 128) - 1
+_POOL = 4  # SeedSequence's pool size, in 32-bit words
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875  # the entropy hash
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED  # the output hash
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG64's 128-bit LCG multiplier
+_BLOCK = 64  # rounds seeded together at most
+
+
+def _words(value: int) -> list[int]:
+    """``value`` as SeedSequence reads an integer: 32-bit words, least significant first."""
+    out = [value & _MASK32]
+    value >>= 32
+    while value:
+        out.append(value & _MASK32)
+        value >>= 32
+    return out
+
+
+def _hash_constants(init: int, mult: int, uses: int) -> np.ndarray:
+    """SeedSequence's multiplicative hash steps its constant with every use, whatever the
+    data: the (xor, multiply) constants of its first ``uses`` uses, as a (uses, 2) array."""
+    out, const = [], init
+    for _ in range(uses):
+        following = (const * mult) & _MASK32
+        out.append((const, following))
+        const = following
+    return np.array(out, dtype=np.uint32)
+
+
+_MAX_EXTRA_WORDS = 16  # entropy words beyond the pool (seeds up to 2**512: beyond, numpy seeds)
+_HASH_A = _hash_constants(_INIT_A, _MULT_A, _POOL + _POOL * (_POOL - 1) + _POOL * _MAX_EXTRA_WORDS)
+_HASH_B = _hash_constants(_INIT_B, _MULT_B, 2 * _POOL)
+_OTHERS = [[d for d in range(_POOL) if d != src] for src in range(_POOL)]
+
+
+def _hashed(values: np.ndarray, consts: np.ndarray) -> np.ndarray:
+    """Row i of ``values`` hashed with the i-th constants of ``consts`` (uint32 arrays
+    wrap: arithmetic modulo 2**32, as SeedSequence's)."""
+    out = values ^ consts[:, :1]
+    out *= consts[:, 1:]
+    out ^= out >> 16
+    return out
+
+
+def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    result = x * np.uint32(_MIX_L) - y * np.uint32(_MIX_R)
+    result ^= result >> 16
+    return result
+
+
+def stream_states(entropy: np.ndarray) -> list[tuple[int, int]]:
+    """PCG64 ``(state, inc)`` of ``PCG64(SeedSequence(words))`` for every column of
+    ``entropy``, a (words, block) uint32 array. The hash's uses follow SeedSequence's
+    order; uses that are independent of each other are done as one array operation."""
+    words, size = entropy.shape
+    pool = np.zeros((_POOL, size), dtype=np.uint32)
+    pool[:min(words, _POOL)] = entropy[:_POOL]
+    pool = _hashed(pool, _HASH_A[:_POOL])  # the pool from the first words (zeros past the entropy)
+    k = _POOL
+    for src in range(_POOL):  # mix every word into every other
+        others = _OTHERS[src]
+        hashed = _hashed(np.broadcast_to(pool[src], (_POOL - 1, size)), _HASH_A[k:k + _POOL - 1])
+        pool[others] = _mix(pool[others], hashed)
+        k += _POOL - 1
+    for word in entropy[_POOL:]:  # the words past the pool, each into every pool word
+        pool = _mix(pool, _hashed(np.broadcast_to(word, (_POOL, size)), _HASH_A[k:k + _POOL]))
+        k += _POOL
+    w = _hashed(pool[[0, 1, 2, 3, 0, 1, 2, 3]], _HASH_B).tolist()  # generate_state(4, uint64), as uint32 words
+    out = []
+    for w0, w1, w2, w3, w4, w5, w6, w7 in zip(*w):
+        seed = ((w1 << 32 | w0) << 64) | (w3 << 32 | w2)  # the uint64 words are read little-endian
+        inc = ((((w5 << 32 | w4) << 64) | (w7 << 32 | w6)) << 1 | 1) & _MASK128
+        state = ((inc + seed) * _PCG_MULT + inc) & _MASK128  # srandom: step from 0, add the seed, step
+        out.append((state, inc))
+    return out
+
+
+class RoundStreams:
+    """Round ``r``'s generator is ``Generator(PCG64([seed, r, stream]))``'s, exactly (see
+    the module docstring). ``last_round``: no round after it will be asked for (the run's
+    budget), so a short run seeds no more rounds than it has. The generator returned is
+    reused: draw from it before asking for another round."""
+
+    def __init__(self, seed: int, stream: int, last_round: int | None = None):
+        self.seed, self.stream, self.last_round = seed, stream, last_round
+        self._fast = seed >= 0 and stream >= 0
+        self._seed_words = _words(seed) if self._fast else []
+        self._stream_words = _words(stream) if self._fast else []
+        self._fast = self._fast and len(self._seed_words) + len(self._stream_words) + 1 <= _POOL + _MAX_EXTRA_WORDS
+        self._states: dict[int, tuple[int, int]] = {}
+        self._bits = np.random.PCG64(0)
+        self._generator = np.random.Generator(self._bits)
+
+    def generator(self, round: int) -> np.random.Generator:
+        if not (self._fast and 0 <= round <= _MASK32):
+            return np.random.Generator(np.random.PCG64([self.seed, round, self.stream]))
+        state = self._states.get(round)
+        if state is None:
+            self._seed_block(round)
+            state = self._states[round]
+        self._bits.state = {"bit_generator": "PCG64", "state": {"state": state[0], "inc": state[1]},
+                            "has_uint32": 0, "uinteger": 0}
+        return self._generator
+
+    def _seed_block(self, first: int) -> None:
+        """Seed rounds ``first`` onwards: up to ``_BLOCK`` of them, none past the last."""
+        last = min(first + _BLOCK - 1, _MASK32)
+        if self.last_round is not None and self.last_round >= first:
+            last = min(last, self.last_round)
+        entropy = np.empty((len(self._seed_words) + 1 + len(self._stream_words), last + 1 - first), dtype=np.uint32)
+        entropy[:] = np.array(self._seed_words + [0] + self._stream_words, dtype=np.uint32)[:, None]
+        entropy[len(self._seed_words)] = np.arange(first, last + 1, dtype=np.uint32)
+        self._states = dict(zip(range(first, last + 1), stream_states(entropy)))

@@ -1,0 +1,38 @@
+"""Round streams seeded in blocks are numpy's own ``PCG64(SeedSequence([seed, round,
+stream]))``, number for number, whatever the seed's size, the round or the order the
+rounds are asked for in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmteams_lab.workloads.streams import RoundStreams
+
+
+def _numpy(seed: int, round: int, stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64([seed, round, stream]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**200)), stream=st.integers(0, 2**40),
+       rounds=st.lists(st.integers(0, 300), min_size=1, max_size=12), last=st.none() | st.integers(0, 400))
+def test_every_round_draws_what_numpy_draws(seed: int, stream: int, rounds: list[int], last: int | None) -> None:
+    streams = RoundStreams(seed, stream, last)
+    for r in rounds:
+        got = streams.generator(r)
+        assert np.array_equal(got.random(5), (want := _numpy(seed, r, stream)).random(5))
+        assert np.array_equal(got.standard_normal(3), want.standard_normal(3))  # the state goes on alike
+
+
+def test_a_long_run_and_the_edges_of_the_fast_path() -> None:
+    streams = RoundStreams(29, 0x51A7, 20)  # rounds past the budget (an asynchronous run's batches) still work
+    for r in list(range(1, 200)) + [0, 2**32 - 1, 2**32, 2**40]:
+        assert np.array_equal(streams.generator(r).random(4), _numpy(29, r, 0x51A7).random(4))
+    huge = 2**600  # more entropy words than the fast path takes: numpy seeds it
+    assert np.array_equal(RoundStreams(huge, 3).generator(5).random(4), _numpy(huge, 5, 3).random(4))
+    with pytest.raises(ValueError):  # what numpy says of a negative seed
+        RoundStreams(-1, 3).generator(1)
+
