@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from llmteams_lab.spec.faults import FaultSpec
+from llmteams_lab.streams import RoundStreams
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.faults.arcs import ArcTable
@@ -34,7 +35,7 @@ def canonical_json(fault: FaultSpec) -> str:
 class ScheduledFault:
     """A fault of one run, resolved against the team (agent indices, stream key)."""
 
-    __slots__ = ("spec", "json", "key", "targets", "side", "first", "last")
+    __slots__ = ("spec", "json", "key", "targets", "side", "first", "last", "_streams")
 
     def __init__(self, spec: FaultSpec, ids: Sequence[str], occurrence: int):
         self.spec = spec
@@ -45,6 +46,7 @@ class ScheduledFault:
         self.side = _sides(spec, ids)
         self.first = spec.first_round
         self.last = spec.last_round
+        self._streams: RoundStreams | None = None
 
     @property
     def kind(self) -> str:
@@ -54,8 +56,13 @@ class ScheduledFault:
         return self.first <= round and (self.last is None or round <= self.last)
 
     def rng(self, seed: int, round: int) -> np.random.Generator:
-        """This fault's generator for ``round`` (independent of every other fault's)."""
-        return np.random.default_rng([seed, _STREAM, self.key, round])
+        """This fault's generator for ``round`` (independent of every other fault's):
+        ``default_rng([seed, _STREAM, key, round])``'s, seeded a block of rounds at a time
+        (``llmteams_lab.streams``). Draw from it before asking for another round."""
+        streams = self._streams
+        if streams is None or streams.before[0] != seed:
+            streams = self._streams = RoundStreams((seed, _STREAM, self.key), (), self.last)
+        return streams.generator(round)
 
     def agents_hit(self, seed: int, round: int) -> np.ndarray:
         """Agents the fault acts on in ``round``: its targets, in its window, drawn with

@@ -25,7 +25,7 @@ whatever subset acts, so an agent's draws do not depend on which other agents ar
 alive. No ``hash()`` anywhere. ``serve`` draws one agent's row from a stream keyed by
 (seed, agent, round) instead (:func:`answer_one`) — it does not know the agent's place
 in its team — so its numbers follow the same distributions but are not the same numbers.
-The streams are seeded a block of rounds at a time (``workloads.streams``: the same
+The streams are seeded a block of rounds at a time (``llmteams_lab.streams``: the same
 generators; seeding one at a time was a fifth of a 10-agent round).
 """
 
@@ -44,7 +44,7 @@ from llmteams_lab.errors import ArgumentError
 from llmteams_lab.messages import AgentReply, AgentRequest, Question
 from llmteams_lab.spec import AgentSpec, TeamSpec
 from llmteams_lab.spec.roster import column
-from llmteams_lab.workloads.streams import RoundStreams
+from llmteams_lab.streams import RoundStreams
 
 __all__ = ["AgentModel", "SimulatedBackend", "answer_one", "answer_served", "batch_of_request", "draw_latency",
            "pad_message"]
@@ -151,7 +151,7 @@ class SimulatedBackend(Backend):
         self.tokens = ProfileTokens(spec.agents)
         self.model = AgentModel(spec.agents)
         self._index = {a: i for i, a in enumerate(spec.ids)}
-        self.streams = RoundStreams(spec.seed, _STREAM, spec.budgets.max_rounds)
+        self.streams = RoundStreams((spec.seed,), (_STREAM,), spec.budgets.max_rounds)
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         """Vectorised replies of ``batch.acting`` (see :meth:`AgentModel.respond`)."""

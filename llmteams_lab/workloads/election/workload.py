@@ -44,10 +44,17 @@ from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.streams import RoundStreams
 from llmteams_lab.workloads.election import raft
 from llmteams_lab.workloads.election.assignment import Assignments, ledger
 from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, WORK, Node, Reading
-from llmteams_lab.workloads.roles import envelope, log_choices, open_envelope, question_at, reply_ends
+from llmteams_lab.workloads.roles import (
+    envelope,
+    log_choices,
+    open_envelope,
+    question_at,
+    reply_ends,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from llmteams_lab.runtime.log import EventLog, LogMode
@@ -73,6 +80,7 @@ class Election:
         self.questions = [question_at(spec.task, self.cfg.question, k, spec.seed) for k in range(decisions)]
         self.nodes = [Node() for _ in range(self.n)]
         self._draws = [0] * self.n
+        self._timeout_streams: dict[int, RoundStreams] = {}  # per agent, made on its first timeout
         for i, node in enumerate(self.nodes):
             node.deadline = self._timeout(i, 0.0)
         self._turns: dict[int, tuple[Reading, float]] = {}
@@ -87,7 +95,10 @@ class Election:
     def _timeout(self, i: int, now: float) -> float:
         """A fresh election deadline for agent ``i``: now + T·(1 + spread·u)."""
         self._draws[i] += 1
-        u = float(np.random.Generator(np.random.PCG64([self.spec.seed, _STREAM, i, self._draws[i]])).random())
+        streams = self._timeout_streams.get(i)
+        if streams is None:
+            streams = self._timeout_streams[i] = RoundStreams((self.spec.seed, _STREAM, i))
+        u = float(streams.generator(self._draws[i]).random())  # PCG64([seed, _STREAM, i, draw])'s
         return on_time_grid(now + self.cfg.election_timeout_s * (1.0 + self.cfg.timeout_spread * u))
 
     # --- what agents see ------------------------------------------------------------------

@@ -22,9 +22,9 @@ from llmteams_lab.backends.base import Backend, RoundBatch, RoundReplies
 from llmteams_lab.backends.bounds import ProfileTokens, inbox_sizes, profile_tokens
 from llmteams_lab.messages import AgentReply, AgentRequest
 from llmteams_lab.spec import AgentSpec, TeamSpec
+from llmteams_lab.streams import RoundStreams
 from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.roles import Choices, Minds, answer_question
-from llmteams_lab.workloads.streams import RoundStreams
 
 __all__ = ["STREAM", "SimulatedGossipers", "decide", "gossip_answers"]
 
@@ -75,7 +75,7 @@ class SimulatedGossipers(Backend):
             col("tokens_per_message", np.int64), col("reply_tokens", np.int64)
         self.minds = Minds(spec, decide, STREAM, answer=lambda c: c.get("hold"))
         self.tokens = ProfileTokens(spec.agents)
-        self.streams = RoundStreams(spec.seed, STREAM, spec.budgets.max_rounds)  # PCG64([seed, round, STREAM])
+        self.streams = RoundStreams((spec.seed,), (STREAM,), spec.budgets.max_rounds)  # PCG64([seed, round, STREAM])
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         rng = self.streams.generator(batch.round)

@@ -18,6 +18,8 @@ negative seed, a round beyond 2**32) is seeded by numpy itself.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 __all__ = ["RoundStreams", "stream_states"]
@@ -102,24 +104,25 @@ def stream_states(entropy: np.ndarray) -> list[tuple[int, int]]:
 
 
 class RoundStreams:
-    """Round ``r``'s generator is ``Generator(PCG64([seed, r, stream]))``'s, exactly (see
-    the module docstring). ``last_round``: no round after it will be asked for (the run's
+    """Round ``r``'s generator is ``Generator(PCG64([*before, r, *after]))``'s, exactly
+    (see the module docstring): the simulated agents' streams are ``before = (seed,)``,
+    ``after = (stream,)``. ``last_round``: no round after it will be asked for (the run's
     budget), so a short run seeds no more rounds than it has. The generator returned is
     reused: draw from it before asking for another round."""
 
-    def __init__(self, seed: int, stream: int, last_round: int | None = None):
-        self.seed, self.stream, self.last_round = seed, stream, last_round
-        self._fast = seed >= 0 and stream >= 0
-        self._seed_words = _words(seed) if self._fast else []
-        self._stream_words = _words(stream) if self._fast else []
-        self._fast = self._fast and len(self._seed_words) + len(self._stream_words) + 1 <= _POOL + _MAX_EXTRA_WORDS
+    def __init__(self, before: Sequence[int], after: Sequence[int] = (), last_round: int | None = None):
+        self.before, self.after, self.last_round = tuple(before), tuple(after), last_round
+        self._fast = all(isinstance(w, int) and w >= 0 for w in self.before + self.after)
+        self._before = [w for v in self.before for w in _words(v)] if self._fast else []
+        self._after = [w for v in self.after for w in _words(v)] if self._fast else []
+        self._fast = self._fast and len(self._before) + len(self._after) + 1 <= _POOL + _MAX_EXTRA_WORDS
         self._states: dict[int, tuple[int, int]] = {}
         self._bits = np.random.PCG64(0)
         self._generator = np.random.Generator(self._bits)
 
     def generator(self, round: int) -> np.random.Generator:
         if not (self._fast and 0 <= round <= _MASK32):
-            return np.random.Generator(np.random.PCG64([self.seed, round, self.stream]))
+            return np.random.Generator(np.random.PCG64([*self.before, round, *self.after]))
         state = self._states.get(round)
         if state is None:
             self._seed_block(round)
@@ -133,7 +136,8 @@ class RoundStreams:
         last = min(first + _BLOCK - 1, _MASK32)
         if self.last_round is not None and self.last_round >= first:
             last = min(last, self.last_round)
-        entropy = np.empty((len(self._seed_words) + 1 + len(self._stream_words), last + 1 - first), dtype=np.uint32)
-        entropy[:] = np.array(self._seed_words + [0] + self._stream_words, dtype=np.uint32)[:, None]
-        entropy[len(self._seed_words)] = np.arange(first, last + 1, dtype=np.uint32)
+        at = len(self._before)
+        entropy = np.empty((at + 1 + len(self._after), last + 1 - first), dtype=np.uint32)
+        entropy[:] = np.array(self._before + [0] + self._after, dtype=np.uint32)[:, None]
+        entropy[at] = np.arange(first, last + 1, dtype=np.uint32)
         self._states = dict(zip(range(first, last + 1), stream_states(entropy)))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmteams_lab.workloads.streams import RoundStreams
+from llmteams_lab.streams import RoundStreams
 
 
 def _numpy(seed: int, round: int, stream: int) -> np.random.Generator:
@@ -20,7 +20,7 @@ def _numpy(seed: int, round: int, stream: int) -> np.random.Generator:
 @given(seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**200)), stream=st.integers(0, 2**40),
        rounds=st.lists(st.integers(0, 300), min_size=1, max_size=12), last=st.none() | st.integers(0, 400))
 def test_every_round_draws_what_numpy_draws(seed: int, stream: int, rounds: list[int], last: int | None) -> None:
-    streams = RoundStreams(seed, stream, last)
+    streams = RoundStreams((seed,), (stream,), last)
     for r in rounds:
         got = streams.generator(r)
         assert np.array_equal(got.random(5), (want := _numpy(seed, r, stream)).random(5))
@@ -28,11 +28,20 @@ def test_every_round_draws_what_numpy_draws(seed: int, stream: int, rounds: list
 
 
 def test_a_long_run_and_the_edges_of_the_fast_path() -> None:
-    streams = RoundStreams(29, 0x51A7, 20)  # rounds past the budget (an asynchronous run's batches) still work
+    streams = RoundStreams((29,), (0x51A7,), 20)  # rounds past the budget (an asynchronous run's batches) still work
     for r in list(range(1, 200)) + [0, 2**32 - 1, 2**32, 2**40]:
         assert np.array_equal(streams.generator(r).random(4), _numpy(29, r, 0x51A7).random(4))
     huge = 2**600  # more entropy words than the fast path takes: numpy seeds it
-    assert np.array_equal(RoundStreams(huge, 3).generator(5).random(4), _numpy(huge, 5, 3).random(4))
+    assert np.array_equal(RoundStreams((huge,), (3,)).generator(5).random(4), _numpy(huge, 5, 3).random(4))
     with pytest.raises(ValueError):  # what numpy says of a negative seed
-        RoundStreams(-1, 3).generator(1)
+        RoundStreams((-1,), (3,)).generator(1)
 
+
+
+def test_any_words_before_and_after_the_round() -> None:
+    """Other keyed streams (``[seed, stream, agent, turn]``, ``[seed, stream, sender, batch]``)."""
+    for before, after in (((7, 0x11C5, 3), ()), ((2**33, 5, 0), (1,)), ((), (9,))):
+        streams = RoundStreams(before, after, 40)
+        for r in (1, 2, 39, 40, 41, 300):
+            want = np.random.Generator(np.random.PCG64([*before, r, *after]))
+            assert np.array_equal(streams.generator(r).random(3), want.random(3))
