@@ -9,10 +9,11 @@ measured in the same run. Prints JSON.
   rounds, per-message and aggregated logging) against Mesa's voter model (each agent
   copies a random other agent's opinion; Mesa 3's ``AgentSet.shuffle_do``) in the same
   run — target: at least as fast as Mesa. Needs ``pip install mesa`` (the ``bench``
-  extra); without it the row says so. ``stream_seeding_us``: what seeding one round's
-  random stream costs per agent-step (``PCG64(SeedSequence([seed, round, stream]))``,
-  the simulated agents' per-round stream that makes forks and replays exact), a floor
-  under our agent-step that the Mesa step is compared with.
+  extra); without it the row says so. ``stream_seeding_us``: what seeding each round's
+  random stream costs per agent-step — ``PCG64(SeedSequence([seed, round, stream]))``,
+  the simulated agents' per-round stream that makes forks and replays exact, as they
+  seed it (``llmteams_lab.streams``, in blocks of rounds) and one at a time by numpy
+  (``..._numpy_us``): a floor under our agent-step.
 * ``jsonl``: events per second written to JSONL by ``JsonlSink`` (columnar: per-kind
   templates formatted by polars and written by its CSV writer) for
   a 200-agent all-to-all run's log, against one ``Event.to_json`` per event (target
@@ -38,6 +39,7 @@ from _timing import emit, full_budget
 from llmteams_lab import Run, run_sync, team
 from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.sinks import JsonlSink
+from llmteams_lab.streams import RoundStreams
 
 
 def _best(fn, repeats: int) -> tuple[float, float]:
@@ -122,13 +124,18 @@ def _mesa_per_agent_step(steps: int) -> float | None:
     return min(go() for _ in range(3)) / (10 * steps)
 
 
-def _stream_seeding_per_agent_step(rounds: int) -> float:
-    """Seconds per agent-step (10 agents) of seeding each round's stream as the simulated
-    agents do (``workloads.deliberation.agents``), nothing else."""
+def _stream_seeding_per_agent_step(rounds: int, blocks: bool) -> float:
+    """Seconds per agent-step (10 agents) of seeding each round's stream, nothing else:
+    as the simulated agents do (``blocks``) or one round at a time by numpy."""
     def go() -> float:
         t = time.perf_counter()
-        for r in range(1, rounds + 1):
-            np.random.Generator(np.random.PCG64([2, r, 0x51A7]))
+        if blocks:
+            streams = RoundStreams((2,), (0x51A7,), rounds)
+            for r in range(1, rounds + 1):
+                streams.generator(r)
+        else:
+            for r in range(1, rounds + 1):
+                np.random.Generator(np.random.PCG64([2, r, 0x51A7]))
         return time.perf_counter() - t
 
     return min(go() for _ in range(3)) / (10 * rounds)
@@ -138,7 +145,8 @@ def voter_vs_mesa(rounds: int) -> dict:
     mesa_s = _mesa_per_agent_step(rounds)
     row = {"what": "10 agents, per agent-step (one agent answering in one round)", "rounds": rounds,
            "mesa_voter_us": round(mesa_s * 1e6, 3) if mesa_s else "mesa not installed (pip install mesa)",
-           "stream_seeding_us": round(_stream_seeding_per_agent_step(rounds) * 1e6, 3)}
+           "stream_seeding_us": round(_stream_seeding_per_agent_step(rounds, True) * 1e6, 3),
+           "stream_seeding_numpy_us": round(_stream_seeding_per_agent_step(rounds, False) * 1e6, 3)}
     for logging in ("messages", "rounds"):
         ours = _ours_per_agent_step(logging, rounds)
         row[f"ours_{logging}_us"] = round(ours * 1e6, 3)
