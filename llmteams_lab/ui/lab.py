@@ -58,13 +58,15 @@ from llmteams_lab.ui.status import time_label
 from llmteams_lab.ui.tables import MessageTable, message_html
 from llmteams_lab.ui.time_travel import TimeTravel
 from llmteams_lab.ui.view_state import ViewState
-from llmteams_lab.ui.work_figures import WorkFigures
+from llmteams_lab.ui.work_figures import WorkFigures, shows_work
 
 __all__ = ["Lab"]
 
 
 def _figures_for(spec: TeamSpec, options: int | None) -> LiveFigures | WorkFigures:
-    return WorkFigures(spec) if spec.task.kind == "work_division" else LiveFigures(len(spec.agents), options)
+    """The live plots of ``spec``'s team: a team with work (a work-division team, or an
+    elected leader's that assigns tasks) gets progress and Gantt, others convergence."""
+    return WorkFigures(spec) if shows_work(spec) else LiveFigures(len(spec.agents), options)
 
 
 class Lab(Rendering, TimeTravel):
@@ -233,7 +235,7 @@ class Lab(Rendering, TimeTravel):
         self.table.show(self.controller.history[-1])
 
     def _swap_figures(self, spec: TeamSpec) -> None:
-        work = spec.task.kind == "work_division"
+        work = shows_work(spec)
         if work == isinstance(self.figures, WorkFigures):
             self.figures.reset(len(spec.agents), self._options_count(), **({"spec": spec} if work else {}))
             return

@@ -14,6 +14,7 @@ from html import escape
 from llmteams_lab.ui.controller import LabController
 from llmteams_lab.ui.history import RoundState
 from llmteams_lab.ui.view_state import ViewState
+from llmteams_lab.ui.work_figures import shows_work
 
 __all__ = ["status_html", "time_label"]
 
@@ -22,7 +23,7 @@ def status_html(ctl: LabController, view: ViewState, *, edited: bool = False) ->
     """The status line of ``ctl``'s run as ``view`` shows it (``edited``: the builder holds
     a spec other than the run's)."""
     last = ctl.history[-1]
-    work = ctl.spec.task.kind == "work_division"
+    work = shows_work(ctl.spec)  # a work team's decision is its progress, judged when it ends
     done = ctl.run.done
     mark = "" if work and not done else {True: " ✓", False: " ✗"}.get(last.correct, "")
     word = "progress" if work else "decision"
