@@ -223,7 +223,7 @@ class Lab(Rendering, TimeTravel):
         self.controls.use_slices(unit == "slice")
         if not self.controller.can_advance:  # a replayed trace steps whole slices
             self.controls.happening.layout.display = "none"
-        if getattr(self.figures, "unit", unit) != unit and isinstance(self.figures, LiveFigures):
+        if self.figures.unit != unit:
             self.figures.unit = unit
             self.figures.redraw()
         self.graph.unit = self.table.unit = unit

@@ -37,6 +37,7 @@ from llmteams_lab.plots.work import (
     reassignments,
 )
 from llmteams_lab.spec import TeamSpec
+from llmteams_lab.ui.figures import relabel_rounds
 from llmteams_lab.ui.history import RoundState
 from llmteams_lab.ui.plot_view import PlotView, figure_json
 from llmteams_lab.workloads.workdivision.dag import critical_path
@@ -97,6 +98,7 @@ class WorkFigures:
     def __init__(self, spec: TeamSpec):
         self.progress = PlotView()
         self.activity = PlotView()
+        self.unit = "round"  # the x axis counts these ("slice" for an asynchronous team: see the lab)
         self.reset_spec(spec)
 
     @property
@@ -173,4 +175,6 @@ class WorkFigures:
             data = figure_json(fig)
             data["layout"]["height"] = LAB_HEIGHT
             data["layout"]["shapes"] = shapes
+            if self.unit != "round":
+                relabel_rounds(data["layout"], self.unit)
             view.update(data)

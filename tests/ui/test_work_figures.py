@@ -43,6 +43,8 @@ async def test_an_elected_leader_s_team_shows_its_work_live_and_its_re_assignmen
     assert isinstance(lab.figures, WorkFigures)
     titles = [v.figure["layout"]["title"]["text"] for v in lab.figures.views]
     assert titles == ["Progress vs speedup bounds", "Who did what, round by round"]
+    axes = [v.figure["layout"]["xaxis"]["title"]["text"] for v in lab.figures.views]
+    assert axes == ["slice", "slice"], "an asynchronous team's rounds are slices of virtual time"
     while lab.controller.round < CRASH_AT:
         await lab.step()
     leader = _leader(lab)
