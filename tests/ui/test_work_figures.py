@@ -5,6 +5,7 @@ live, round by round, with the same cells a lesson reads from the finished run."
 from __future__ import annotations
 
 from llmteams_lab import Run
+from llmteams_lab.datasets import replay_trace
 from llmteams_lab.metrics import events_frame
 from llmteams_lab.plots.work import activity_cells, reassignments
 from llmteams_lab.spec import election_team, team, work_team
@@ -95,3 +96,13 @@ async def test_task_spans_fed_round_by_round_give_the_whole_run_s_cells():
     assert spans.reassigned() == reassignments(whole) and spans.reassigned()
     spans.truncate(20)
     assert spans.cells() == activity_cells(whole.filter(whole["round"] <= 20), last_round=20)
+
+
+@aio
+async def test_a_replay_of_an_elected_leader_s_project_shows_the_same_work():
+    live = await Run(_assigning_team(max_rounds=60).replace(
+        faults=[{"kind": "crash", "agent": "a0", "at_round": 25}])).run()
+    lab = Lab.replay(replay_trace(live.events))
+    assert isinstance(lab.figures, WorkFigures)
+    await lab.run()
+    assert lab.figures.cells == activity_cells(live.events) and lab.figures.reassigned == reassignments(live.events)
