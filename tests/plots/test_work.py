@@ -76,9 +76,9 @@ def test_a_claim_open_at_the_end_runs_to_the_last_round_given():
 
 
 def test_re_assignments_are_read_from_their_events_and_starred_on_the_gantt():
-    from llmteams_lab.plots.work import reassignments
-
     import polars as pl
+
+    from llmteams_lab.plots.work import reassignments
 
     events = _frame([(1, "TaskClaimed", "a2", "t2", None), (6, "TaskReassigned", "a0", "t2", '{"from": "a2"}'),
                      (6, "TaskClaimed", "a3", "t2", None)])
