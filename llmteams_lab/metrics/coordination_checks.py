@@ -1,6 +1,6 @@
 """Safety and liveness checks of the coordination workloads, read from a run's events.
 
-Each check takes one run's :class:`~llmteams_lab.metrics.safety.RunLog` and returns a
+Each check takes one run's :class:`~llmteams_lab.metrics.run_log.RunLog` and returns a
 verdict ``(ok, prefix_rounds, detail)`` — registered by name in ``metrics.safety``'s
 ``PROPERTIES``, declared per workload (``WorkloadKind.properties``). The checks read only
 the workloads' own events, so they judge any run, live or replayed, whatever its agents
@@ -46,7 +46,7 @@ import polars as pl
 from llmteams_lab.spec.faults import DOWN_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from llmteams_lab.metrics.safety import RunLog
+    from llmteams_lab.metrics.run_log import RunLog
 
 __all__ = ["CHECKS"]
 

@@ -5,8 +5,9 @@ what a team *could* do: one agent (S = 1), Amdahl's reference model S(n) for the
 parallel fraction, and the work/span bound min(n, W/C) no schedule can beat (W tasks,
 C on the longest dependency chain). ``activity_figure`` is a Gantt chart: one row per
 agent, one cell per round, coloured by what the agent did (working, completed a task,
-blocked, failed its tests, idle), with the task it held on hover. Both read plain lists,
-so the lab feeds them live and a lesson feeds them from a finished run's events —
+blocked, failed its tests, idle), with the task it held on hover, and a star where an
+elected leader re-assigned a task (:func:`reassignments`). Both read plain lists, so the
+lab feeds them live and a lesson feeds them from a finished run's events —
 :func:`activity_cells` turns a run's task events into the Gantt's cells.
 """
 
@@ -19,12 +20,13 @@ import json
 import plotly.graph_objects as go
 import polars as pl
 
-from llmteams_lab.plots.style import TASK_STATE_COLORS, base_layout, reference_line, series_style
+from llmteams_lab.plots.style import OKABE_ITO, TASK_STATE_COLORS, base_layout, reference_line, series_style
 from llmteams_lab.workloads.workdivision.dag import amdahl
 
-__all__ = ["activity_cells", "activity_figure", "progress_figure"]
+__all__ = ["TASK_SPAN_KINDS", "activity_cells", "activity_figure", "progress_figure", "reassignments"]
 
-_SPANS = ("TaskClaimed", "TaskFinished", "TaskCompleted", "TaskAbandoned", "TaskReassigned")
+# the events that open and close an agent's hold on a task (all that activity_cells reads)
+TASK_SPAN_KINDS = ("TaskClaimed", "TaskFinished", "TaskCompleted", "TaskAbandoned", "TaskReassigned")
 
 
 def progress_figure(done: Sequence[int], *, agents: int, tasks: int, chain: int,
@@ -49,8 +51,11 @@ def progress_figure(done: Sequence[int], *, agents: int, tasks: int, chain: int,
 
 
 def activity_figure(cells: Sequence[tuple[int, str, str, str]], agents: Sequence[str], *,
-                    title: str = "Who did what, round by round") -> go.Figure:
-    """A Gantt chart of ``(round, agent, activity, task)`` cells, one row per agent."""
+                    title: str = "Who did what, round by round",
+                    reassigned: Sequence[tuple[int, str, str, str]] = ()) -> go.Figure:
+    """A Gantt chart of ``(round, agent, activity, task)`` cells, one row per agent; each
+    ``(round, agent, task, from)`` of ``reassigned`` is a star on the row of the agent
+    the task went to."""
     fig = go.Figure(layout=base_layout(title, hovermode="closest", barmode="overlay"))
     for activity, colour in TASK_STATE_COLORS.items():
         mine = [c for c in cells if c[2] == activity]
@@ -59,21 +64,30 @@ def activity_figure(cells: Sequence[tuple[int, str, str, str]], agents: Sequence
                              customdata=[[c[0], c[3] or "—"] for c in mine],
                              hovertemplate="%{y}, round %{customdata[0]}: " + activity + " %{customdata[1]}"
                                            "<extra></extra>"))
+    if reassigned:
+        fig.add_trace(go.Scatter(x=[r[0] for r in reassigned], y=[r[1] for r in reassigned], mode="markers",
+                                 name="re-assigned", customdata=[[r[2], r[3] or "—"] for r in reassigned],
+                                 marker={"symbol": "star", "size": 13, "color": OKABE_ITO["black"],
+                                         "line": {"width": 1, "color": "#ffffff"}},
+                                 hovertemplate="round %{x}: %{customdata[0]} re-assigned from %{customdata[1]} to "
+                                               "%{y}<extra></extra>"))
     fig.update_layout(xaxis={"title": {"text": "round"}, "rangemode": "tozero"},
                       yaxis={"title": {"text": "agent"}, "categoryorder": "array", "categoryarray": list(agents),
                              "autorange": "reversed"}, bargap=0.15)
     return fig
 
 
-def activity_cells(events: pl.DataFrame) -> list[tuple[int, str, str, str]]:
+def activity_cells(events: pl.DataFrame, *, last_round: int | None = None) -> list[tuple[int, str, str, str]]:
     """The Gantt cells of one run's events: an agent holds a task (``working``) from the
     round it claimed it (``TaskClaimed``) and shows ``completed`` in the round of the
     task's ``TaskCompleted`` by it; in an elected leader's team the agent is ``blocked``
     from its ``TaskFinished`` until the completion is committed. Its work shows
     ``failed`` — lost — in the round it stops without completing: it claims another
     task, abandons it (``TaskAbandoned``) or the task is re-assigned away from it
-    (``TaskReassigned``). A claim still open at the end runs to the run's last round."""
-    rows = events.filter(pl.col("kind").is_in(_SPANS)).sort("seq")
+    (``TaskReassigned``). A claim still open at the end runs to the run's last round
+    (``last_round``, default: the last round in ``events``; give it when ``events`` holds
+    only the task events, :data:`TASK_SPAN_KINDS`, as the lab keeps them)."""
+    rows = events.filter(pl.col("kind").is_in(TASK_SPAN_KINDS)).sort("seq")
     held: dict[str, list] = {}  # agent -> [task, round it was claimed, round it finished or None]
     cells: list[tuple[int, str, str, str]] = []
 
@@ -100,10 +114,19 @@ def activity_cells(events: pl.DataFrame) -> list[tuple[int, str, str, str]]:
             close(agent, r, "failed")
             if kind == "TaskClaimed":
                 held[agent] = [task, r, None]
-    end = int(events["round"].max() or 0)
+    end = int(events["round"].max() or 0) if last_round is None else last_round
     for agent in sorted(held):
         task, start, finished = held.pop(agent)
         stop = end + 1 if finished is None else finished
         cells.extend((k, agent, "working", task) for k in range(start, stop))
         cells.extend((k, agent, "blocked", task) for k in range(stop, end + 1))
     return sorted(cells)
+
+
+def reassignments(events: pl.DataFrame) -> list[tuple[int, str, str, str]]:
+    """``(round, agent, task, from)`` of each committed re-assignment in a run's events
+    (``TaskReassigned``, logged when an elected leader's re-assignment commits): ``task``
+    went from ``from`` — silent for an election timeout, or now leading — to ``agent``."""
+    rows = events.filter(pl.col("kind") == "TaskReassigned").sort("seq")
+    return [(r, to, task, json.loads(detail or "{}").get("from") or "")
+            for r, to, task, detail in rows.select("round", "peer", "value", "detail").iter_rows()]

@@ -37,7 +37,7 @@ from llmteams_lab.plots.convergence import round_dtick
 from llmteams_lab.runtime.log import LogBatch
 from llmteams_lab.ui.plot_view import PlotView, figure_json
 
-__all__ = ["LiveFigures"]
+__all__ = ["LiveFigures", "relabel_rounds"]
 
 # the event kinds the two figures are computed from (message fates are not plotted; a
 # failed call's AgentFailed carries the answer its live agent still holds: metrics.consensus)
@@ -168,7 +168,7 @@ class LiveFigures:
                 if isinstance(layout.get(axis, {}).get("title"), dict):
                     layout[axis]["title"]["font"] = {"size": 11}
             if self.unit != "round":
-                _relabel(layout, self.unit)
+                relabel_rounds(layout, self.unit)
             if self.ghost is not None:
                 figure["data"].append(self._ghost_trace(name))
             view.update(figure)
@@ -206,7 +206,7 @@ def _queued_frame(chunks: Sequence[Sequence[Event]]) -> pl.DataFrame:
     return frame.filter(pl.col("kind").is_in(list(_PLOTTED)))
 
 
-def _relabel(layout: dict, unit: str) -> None:
+def relabel_rounds(layout: dict, unit: str) -> None:
     """Say ``unit`` (e.g. "slice") where the figure says "round": axis titles, subplot titles."""
     for key, axis in layout.items():
         title = axis.get("title") if key.startswith("xaxis") and isinstance(axis, dict) else None

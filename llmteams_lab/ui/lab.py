@@ -5,7 +5,11 @@ no engine state itself. Every widget callback goes through :meth:`Lab._guard` or
 :meth:`Lab._spawn`, so an exception raised in a callback or in a task it starts is
 shown in the lab's error panel instead of vanishing into the kernel log. What the views
 show — the live round or a past one — and what is waiting to be drawn is one small
-:class:`~llmteams_lab.ui.view_state.ViewState`.
+:class:`~llmteams_lab.ui.view_state.ViewState`. Its other parts have modules of their
+own: bringing the views up to date without flooding the browser
+(:mod:`~llmteams_lab.ui.rendering`), the scrubber, timelines and forks
+(:mod:`~llmteams_lab.ui.time_travel`), the status line (:mod:`~llmteams_lab.ui.status`)
+and the views a run may offer beside the graph (:mod:`~llmteams_lab.ui.extra_views`).
 
 From a notebook::
 
@@ -24,7 +28,6 @@ space-time diagram beside the team graph (:class:`~llmteams_lab.ui.spacetime_vie
 from __future__ import annotations
 
 import asyncio
-import time
 from html import escape
 from typing import Any, Callable, Coroutine
 
@@ -36,44 +39,37 @@ from llmteams_lab.errors import ArgumentError, DatasetError, LifecycleError
 from llmteams_lab.metrics import events_frame, round_summary
 from llmteams_lab.spec import TeamSpec, team
 from llmteams_lab.spec.presets import PRESETS
+from llmteams_lab.ui import rendering
 from llmteams_lab.ui.builder import TeamBuilder
-from llmteams_lab.ui.controller import LabController, Timeline
-from llmteams_lab.ui.controls import CURRENT, Controls
+from llmteams_lab.ui.controller import LabController
+from llmteams_lab.ui.controls import Controls
 from llmteams_lab.ui.errors import ErrorPanel
 from llmteams_lab.ui.export import ExportPanel
+from llmteams_lab.ui.extra_views import ViewSlot
 from llmteams_lab.ui.faults import FaultLog, FaultPanel
 from llmteams_lab.ui.figures import LiveFigures
-from llmteams_lab.ui.forking import unfinished_slice
 from llmteams_lab.ui.graph import TeamGraph
-from llmteams_lab.ui.history import FaultNote, RoundState
+from llmteams_lab.ui.history import RoundState
 from llmteams_lab.ui.home import HomeLoop
 from llmteams_lab.ui.layout import compose
+from llmteams_lab.ui.rendering import Rendering
 from llmteams_lab.ui.spacetime_view import SpacetimeView
+from llmteams_lab.ui.status import time_label
 from llmteams_lab.ui.tables import MessageTable, message_html
+from llmteams_lab.ui.time_travel import TimeTravel
 from llmteams_lab.ui.view_state import ViewState
-from llmteams_lab.ui.work_figures import WorkFigures
+from llmteams_lab.ui.work_figures import WorkFigures, shows_work
 
 __all__ = ["Lab"]
 
-# Play holds once the browser has been drawing one frame this long (see ViewState) ...
-MAX_LAG_S = 1.0
-PACE_TIMEOUT_S = 2.0  # ... and goes on after waiting this long anyway (a closed tab never acknowledges)
-# While playing, the plots are redrawn at most this often (every point still arrives), and
-# less often when the page is slow to draw them (see ViewState.plot_share): a plotly redraw of
-# both figures costs the browser 0.1–1 s on a shared 2-core machine, many graph frames' worth,
-# and delays whatever the page must show next (a Pause).
-PLOT_INTERVAL_S = 0.5
-# While the graph's frame is in flight, the status line and the scrubber still follow the
-# engine's round this often (small updates: the round counter is never seconds behind).
-COUNTER_INTERVAL_S = 0.25
-PLAY_FLIGHTS = 48  # message dots flown per round while playing (a sample; all of them when stepping)
-
 
 def _figures_for(spec: TeamSpec, options: int | None) -> LiveFigures | WorkFigures:
-    return WorkFigures(spec) if spec.task.kind == "work_division" else LiveFigures(len(spec.agents), options)
+    """The live plots of ``spec``'s team: a team with work (a work-division team, or an
+    elected leader's that assigns tasks) gets progress and Gantt, others convergence."""
+    return WorkFigures(spec) if shows_work(spec) else LiveFigures(len(spec.agents), options)
 
 
-class Lab:
+class Lab(Rendering, TimeTravel):
     """The lab for ``spec`` (default: 7 simulated agents debating on a complete graph).
 
     backends  passed to the engine (see :class:`LabController`)
@@ -87,7 +83,7 @@ class Lab:
         spec = spec if spec is not None else team(7, topology="complete", protocol="debate", seed=1)
         self.home = HomeLoop()  # widget callbacks run on this loop, whichever thread received them
         self.controller = LabController(spec, backends=backends, speed=speed, run_factory=run_factory)
-        self.view = ViewState(plot_interval=PLOT_INTERVAL_S)
+        self.view = ViewState(plot_interval=rendering.PLOT_INTERVAL_S)
         self.builder = TeamBuilder(spec)
         self.graph = TeamGraph()
         self.figures = _figures_for(spec, self._options_count())
@@ -103,15 +99,13 @@ class Lab:
         self.presets.add_class("ltl-presets")
         self.preset_info = w.HTML()
         self.export = ExportPanel(self._export_source, self._spawn, self.controller.report, call=self.home.call)
-        self.slot = w.VBox(layout=w.Layout(display="none"))  # the space-time diagram, when a run offers one
-        self._views: list[Callable[[LabController], Any]] = [self._spacetime_for]
-        self._spacetime_choice = spacetime
-        self.spacetime: SpacetimeView | None = None  # built when first shown
+        self.extra_views = ViewSlot(spacetime)  # the space-time diagram, when a run offers one
+        self.slot = self.extra_views.widget
         self._partial: list = []  # events of an asynchronous slice advanced in parts (not yet plotted)
         self._notes_shown = -1
         self._set_team(spec)
         self.widget = compose(self)
-        self._offer_views()
+        self.extra_views.offer(self.controller)
         self._wire()
         self.controller.pace = self._pace
         self._sync()
@@ -193,75 +187,7 @@ class Lab:
         elif action == "step" and ctl.run.done:
             self._spawn(ctl.step())  # reports why (the run has ended)
 
-    # --- controller events -----------------------------------------------------------------
-    def _on_round(self, state: RoundState, events: list) -> None:
-        """Record the round's points; show it now, or as soon as the browser has caught up.
-        (A slice advanced happening by happening is plotted once, when it closes.)"""
-        if self.controller.asynchronous and not any(e.kind in ("RoundEnded", "RunEnded") for e in events):
-            self._partial.extend(events)
-        else:
-            if self._partial:  # (else the controller's slice of the run's log as it is: cheap to plot)
-                events, self._partial = self._partial + list(events), []
-            self.figures.add_round(events, redraw=False,
-                                   **({"state": state} if isinstance(self.figures, WorkFigures) else {}))
-        self.view.round_arrived()
-        self._render()
-
-    async def _pace(self) -> None:
-        """Hold Play while the browser has been drawing one frame for ``MAX_LAG_S`` (a
-        bounded wait). Frames never pile up (one in flight, see ``_render``), so this only
-        keeps the engine from running far past what a stalled page has shown."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PACE_TIMEOUT_S
-        while self.view.must_wait(time.monotonic(), MAX_LAG_S, self.graph.caught_up):
-            if loop.time() >= deadline:
-                self.view.waited(time.monotonic())
-                return
-            await asyncio.sleep(0.005)
-
-    def _render(self, *, force: bool = False) -> None:
-        """Bring every view up to the round it should show (see ``TeamGraph`` on flow control)."""
-        now = time.monotonic()
-        drawn = all(v.caught_up for v in self.figures.views)  # never queue a redraw behind an undrawn one
-        if drawn:
-            self.view.plots_drawn(now)
-        ctl = self.controller
-        if not self.view.take_frame(now, caught_up=self.graph.caught_up, force=force):
-            if ctl.playing and self.view.live and self.view.counter_due(now, COUNTER_INTERVAL_S):
-                self._follow()  # the round counter stays current while the graph's frame is in flight
-                self._sync()
-            return
-        if (drawn or force) and self.view.plots_due(now, playing=ctl.playing, force=force):
-            self.figures.redraw()
-        elif not drawn:
-            self.view.plots_behind = True
-        self._follow()
-        self._show_log()
-        self._sync()
-        if self.view.live and self.controls.timeline.value == CURRENT:  # last: the paint acknowledges the frame
-            self._show(ctl.history[-1], animate=True)
-
-    def _follow(self) -> None:
-        """Bring the scrubber to the latest round (its end, and its value while live)."""
-        ctl, s = self.controller, self.controls.scrubber
-        with s.hold_sync():
-            s.max = max(ctl.round, 0)
-            s.live = self.view.live
-            if self.view.live:
-                s.value = ctl.round
-                s.time_label = self._time_label(ctl.history[-1])
-
-    def _on_state(self, _state: str) -> None:
-        self._sync()  # first: the user sees "idle" and a Play button at once
-        self.graph.hold = not self.controller.playing
-        if not self.controller.playing:
-            self.view.stopped()
-            self._render(force=True)  # a paused or finished lab shows its last round at once
-
-    def _on_error(self, err: BaseException) -> None:
-        self.errors.show(err)
-        self._sync()
-
+    # --- a new run, and what the user clicks -----------------------------------------------
     def _on_reset(self, spec: TeamSpec) -> None:
         if spec != self.builder.spec:
             self.builder.load(spec)
@@ -275,125 +201,9 @@ class Lab:
         self.view.reset()
         s = self.controls.scrubber
         with s.hold_sync():
-            s.value, s.max, s.live, s.time_label = 0, 0, True, self._time_label(self.controller.history[-1])
-        self._offer_views()
+            s.value, s.max, s.live, s.time_label = 0, 0, True, time_label(self.controller, self.controller.history[-1])
+        self.extra_views.offer(self.controller)
         self._sync()
-
-    def _on_fork(self, old: Timeline, k: int) -> None:
-        """A fork from round ``k``: keep rounds 0..k on screen and compare with ``old``."""
-        if isinstance(self.figures, LiveFigures):
-            self.figures.compare(old.label, old.history)  # before truncating: the whole old timeline
-        self.figures.truncate(k)
-        self._partial = unfinished_slice(self.controller.run.events)  # forked mid-slice: its events so far
-        if self.controller.spec != self.builder.spec:
-            self.builder.load(self.controller.spec)
-        self._timelines()
-        self.view.reset()
-        self.view.go_live()
-        self._notes_shown = -1
-        self._render(force=True)
-
-    def _on_fault(self, note: FaultNote) -> None:
-        self._show_log()
-        if note.kind == "injected" and note.agent in self.graph.agents and note.peer is None:
-            marks = [list(m) for m in self.graph.faults]
-            i = self.graph.agents.index(note.agent)
-            marks[i] = sorted(set(marks[i]) | {note.fault})
-            self.graph.faults = marks
-
-    def _show_log(self) -> None:
-        ctl = self.controller
-        key = len(ctl.notes) + 1000 * len(ctl.injected) + 10**6 * ctl.round
-        if key != self._notes_shown:
-            self._notes_shown = key
-            self.fault_log.show(ctl.notes, ctl.faults_in_force(), ctl.round)
-
-    # --- history, timelines, forks -----------------------------------------------------------
-    def _scrubbed(self, change: dict) -> None:
-        r = change["new"]
-        history = self._history()
-        latest = history[-1].round
-        if self.view.live and r == latest:
-            return  # the lab itself moved the scrubber to the new round
-        live = self.view.scrub(r, latest) and self.controls.timeline.value == CURRENT
-        self.controls.scrubber.live = live
-        self.controls.scrubber.time_label = self._time_label(history[min(r, len(history) - 1)])
-        self._show(history[min(r, len(history) - 1)], animate=True)
-        self._sync()
-
-    def back_to_live(self) -> None:
-        """Show the latest round of the current run again (Step and Play do this too)."""
-        if self.controls.timeline.value != CURRENT:
-            self.controls.timeline.value = CURRENT
-        if not self.view.live:
-            self.view.go_live()
-            self.controls.scrubber.live = True
-            self._render(force=True)
-
-    def _history(self) -> list[RoundState]:
-        choice = self.controls.timeline.value
-        for tl in self.controller.timelines:
-            if tl.label == choice:
-                return tl.history
-        return self.controller.history
-
-    def _timelines(self) -> None:
-        labels = [tl.label for tl in self.controller.timelines]
-        t = self.controls.timeline
-        t.options = labels + [CURRENT]
-        t.value = CURRENT
-        t.layout.display = "" if labels else "none"
-
-    def _show_timeline(self) -> None:
-        history = self._history()
-        latest = history[-1].round
-        s = self.controls.scrubber
-        past = self.controls.timeline.value != CURRENT
-        with s.hold_sync():
-            s.max = latest
-            s.value = latest
-            s.live = not past
-        self.view.scrub(latest, latest if not past else latest + 1)
-        self._show(history[-1], animate=False)
-        self._sync()
-
-    def _fork_round(self) -> int:
-        return self.view.shown(self.controller.round)
-
-    async def fork(self, at_round: int | None = None, *, spec: TeamSpec | None = None,
-                   seed: int | None = None) -> Timeline:
-        """Continue the team from ``at_round`` (default: the round on screen) as a new live
-        run — with ``spec`` (default: the builder's) and ``seed`` if given. The timeline it
-        leaves stays in the timeline menu, to scrub and compare."""
-        k = self._fork_round() if at_round is None else at_round
-        base = spec if spec is not None else self.builder.spec
-        if seed is not None and seed != base.seed:
-            base = base.replace(seed=seed)
-        return await self.controller.fork(k, base if base != self.controller.spec else None)
-
-    async def _end(self, fault: Any) -> None:
-        await self.controller.end_fault(fault)
-        self._partial = unfinished_slice(self.controller.run.events)  # the new run's events of the open slice
-        self.view.go_live()
-        self._notes_shown = -1
-        self._render(force=True)
-
-    def _recover(self, agent: str) -> None:
-        """End every crash of ``agent`` (the fault panel's Recover)."""
-        crashes = [f for f in self.controller.faults_in_force() if f.kind in ("crash", "crash_recover")
-                   and agent in (f.targets() or ())]
-        if not crashes:
-            raise ArgumentError("agent", "must be a crashed agent (it has no crash to recover from)", agent)
-        self._spawn(self._end(crashes[-1]))
-
-    # --- what is on screen -------------------------------------------------------------------
-    def _show(self, state: RoundState, *, animate: bool) -> None:
-        playing = self.controller.playing
-        self.graph.show(state, animate=animate, sample=PLAY_FLIGHTS if playing else None)
-        if not playing or self.table.state.round == 0:  # while playing the table waits (unreadable at 20/s,
-            self.table.show(state)                      # and the costliest DOM update); Pause shows it
-            self.message.value = ""
-        self.figures.mark(None if self.view.live and self.controls.timeline.value == CURRENT else state.round)
 
     def _clicked(self, change: dict) -> None:
         selected = change["new"] or {}
@@ -413,7 +223,7 @@ class Lab:
         self.controls.use_slices(unit == "slice")
         if not self.controller.can_advance:  # a replayed trace steps whole slices
             self.controls.happening.layout.display = "none"
-        if getattr(self.figures, "unit", unit) != unit and isinstance(self.figures, LiveFigures):
+        if self.figures.unit != unit:
             self.figures.unit = unit
             self.figures.redraw()
         self.graph.unit = self.table.unit = unit
@@ -425,7 +235,7 @@ class Lab:
         self.table.show(self.controller.history[-1])
 
     def _swap_figures(self, spec: TeamSpec) -> None:
-        work = spec.task.kind == "work_division"
+        work = shows_work(spec)
         if work == isinstance(self.figures, WorkFigures):
             self.figures.reset(len(spec.agents), self._options_count(), **({"spec": spec} if work else {}))
             return
@@ -436,37 +246,6 @@ class Lab:
     def _options_count(self) -> int | None:
         q = self.controller.run.question
         return len(q.options) if q else None
-
-    def _sync(self) -> None:
-        ctl = self.controller
-        past = self.controls.timeline.value != CURRENT
-        self.controls.sync(ctl.state, ctl.run.done, ctl.playing, viewing_past=past, can_fork=ctl.can_fork or self._fork_round() == 0)
-        self.controls.status.value = self._status_html()
-        self.controls.note.value = escape(ctl.logging_note)
-
-    def _status_html(self) -> str:
-        ctl, last = self.controller, self.controller.history[-1]
-        work = ctl.spec.task.kind == "work_division"
-        done = ctl.run.done
-        mark = "" if work and not done else {True: " ✓", False: " ✗"}.get(last.correct, "")
-        word = "progress" if work else "decision"
-        decision = f" · {word} <b>{escape(str(last.decision))}</b>{mark}" if last.decision else ""
-        end = f" ({escape(ctl.run.end_reason)})" if done and ctl.run.end_reason else ""
-        edited = (" · <span class='ltl-invalid-text'>spec edited — press Reset to run it (or Fork from here)</span>"
-                  if self.builder.spec != ctl.spec else "")
-        shown = self.view.shown(last.round)
-        unit = "slice" if ctl.asynchronous else "round"
-        where = "" if self.view.live else f" · <b class='ltl-warning'>viewing {unit} {shown}</b>"
-        timeline = f" · {escape(ctl.label)}" if ctl.timelines else ""
-        clock = f" · virtual time <b>t = {last.time:.3f} s</b>" if ctl.asynchronous else ""
-        return (f"<span class='ltl-status-line' data-round='{last.round}' data-state='{ctl.state}' "
-                f"data-shown='{shown}' data-live='{int(self.view.live)}' data-time='{last.time:.6f}'>"
-                f"{unit} <b>{last.round}</b> of {ctl.spec.budgets.max_rounds}{clock} · {ctl.state}{end}{decision}"
-                f"{where}{timeline}{edited}</span>")
-
-    def _time_label(self, state: RoundState) -> str:
-        """The scrubber's clock for an asynchronous team (its slices are virtual time)."""
-        return f"t = {state.time:.3f} s" if self.controller.asynchronous else ""
 
     # --- presets, export and extra views ---------------------------------------------------------
     async def load_preset(self, key: str) -> None:
@@ -489,25 +268,12 @@ class Lab:
         """Offer an extra view beside the team graph (e.g. the space-time diagram):
         ``factory(controller)`` returns a widget for the current run, or ``None`` when the
         run does not offer that view; it is asked again at every reset."""
-        self._views.append(factory)
-        self._offer_views()
+        self.extra_views.add(factory, self.controller)
 
-    def _spacetime_for(self, controller: LabController) -> SpacetimeView | None:
-        """The built-in view: the live space-time diagram (asynchronous teams, by default)."""
-        wanted = self._spacetime_choice if self._spacetime_choice is not None else controller.asynchronous
-        if self.spacetime is not None:
-            self.spacetime.active = bool(wanted)  # hidden: it stops following the run
-        if not wanted:
-            return None
-        if self.spacetime is None:
-            self.spacetime = SpacetimeView(controller)
-        self.spacetime.refresh(force=True)
-        return self.spacetime
-
-    def _offer_views(self) -> None:
-        shown = [v for v in (f(self.controller) for f in self._views) if v is not None]
-        self.slot.children = tuple(shown)
-        self.slot.layout.display = "" if shown else "none"
+    @property
+    def spacetime(self) -> SpacetimeView | None:
+        """The live space-time diagram, once shown (see ``spacetime``)."""
+        return self.extra_views.spacetime
 
     # --- notebook API ------------------------------------------------------------------------
     @property

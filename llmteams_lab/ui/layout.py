@@ -29,8 +29,9 @@ HELP = {
               "B Byzantine, Y sycophant, T stubborn; halos mark the sides of a partition. Message dots carry "
               "their answer's colour — click one to read it."),
     "plots": ("<b>Live plots.</b> Deliberation: agreement, individual and team accuracy, entropy; messages and "
-              "tokens against O(n) and O(n²). Work teams: tasks done against the speedup bounds, and who did "
-              "what. A dotted line marks the round on screen; after a fork the old timeline is drawn faint."),
+              "tokens against O(n) and O(n²). Work teams (and an elected leader's that assigns tasks): tasks "
+              "done against the speedup bounds, and who did what — a star marks a re-assigned task. A dotted "
+              "line marks the round on screen; after a fork the old timeline is drawn faint."),
     "messages": ("<b>Messages</b> of the round on screen: when each was sent (seconds into the round) and how "
                  "long it was in flight. Click a row to read it."),
     "faults": ("<b>Faults.</b> Click an agent or a link for actions (they act from the next round). The log "

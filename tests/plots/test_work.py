@@ -64,3 +64,30 @@ def test_gantt_cells_of_an_elected_leader_s_team_and_of_a_work_division_team():
     plain = run_sync(work_team(3, p=0.5, size=6, seed=2))
     kinds = {what for _, _, what, _ in activity_cells(plain.events)}
     assert kinds <= {"working", "completed", "failed"} and "completed" in kinds
+
+
+def test_a_claim_open_at_the_end_runs_to_the_last_round_given():
+    """The lab keeps only the task events: ``last_round`` says where the run stands."""
+    from llmteams_lab.plots.work import activity_cells
+
+    events = _frame([(2, "TaskClaimed", "a1", "t1", None)])
+    assert activity_cells(events) == [(2, "a1", "working", "t1")]
+    assert activity_cells(events, last_round=4) == [(r, "a1", "working", "t1") for r in (2, 3, 4)]
+
+
+def test_re_assignments_are_read_from_their_events_and_starred_on_the_gantt():
+    import polars as pl
+
+    from llmteams_lab.plots.work import reassignments
+
+    events = _frame([(1, "TaskClaimed", "a2", "t2", None), (6, "TaskReassigned", "a0", "t2", '{"from": "a2"}'),
+                     (6, "TaskClaimed", "a3", "t2", None)])
+    events = events.with_columns(peer=pl.Series([None, "a3", None], dtype=pl.String))  # the leader gave it to a3
+    moved = reassignments(events)
+    assert moved == [(6, "a3", "t2", "a2")]
+    fig = activity_figure([(1, "a2", "working", "t2")], ["a2", "a3"], reassigned=moved)
+    star = fig.data[-1]
+    assert star.name == "re-assigned" and list(star.x) == [6] and list(star.y) == ["a3"]
+    assert [list(c) for c in star.customdata] == [["t2", "a2"]] and star.marker.symbol == "star"
+    assert "re-assigned" not in {t.name for t in activity_figure([], ["a2"]).data}  # no star without one
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 
-import llmteams_lab.ui.lab as lab_module
+import llmteams_lab.ui.rendering as rendering  # the lab's flow-control bounds
 from llmteams_lab import team
 from llmteams_lab.ui import Lab
 from tests.support import aio, no_stop
@@ -49,8 +49,8 @@ async def test_play_coalesces_rounds_while_the_view_draws_and_an_ack_shows_the_l
 
 @aio
 async def test_play_holds_only_when_the_frame_in_flight_is_older_than_the_lag_bound(monkeypatch):
-    monkeypatch.setattr(lab_module, "MAX_LAG_S", 0.1)
-    monkeypatch.setattr(lab_module, "PACE_TIMEOUT_S", 60.0)
+    monkeypatch.setattr(rendering, "MAX_LAG_S", 0.1)
+    monkeypatch.setattr(rendering, "PACE_TIMEOUT_S", 60.0)
     lab = _lab()
     _view_says(lab, {"type": "view"})
     lab.play()
@@ -68,7 +68,7 @@ async def test_play_holds_only_when_the_frame_in_flight_is_older_than_the_lag_bo
 
 @aio
 async def test_a_view_that_never_answers_only_slows_play_down(monkeypatch):
-    monkeypatch.setattr(lab_module, "PACE_TIMEOUT_S", 0.02)
+    monkeypatch.setattr(rendering, "PACE_TIMEOUT_S", 0.02)
     lab = _lab(rounds=40)
     _view_says(lab, {"type": "view"})  # e.g. a tab closed without a goodbye
     lab.play()
@@ -95,7 +95,7 @@ async def test_a_new_view_counts_as_caught_up_and_stale_acknowledgements_are_ign
 
 @aio
 async def test_plots_are_redrawn_at_a_bounded_rate_while_playing(monkeypatch):
-    monkeypatch.setattr(lab_module, "PLOT_INTERVAL_S", 3600.0)
+    monkeypatch.setattr(rendering, "PLOT_INTERVAL_S", 3600.0)
     lab = _lab(rounds=30)
     await lab.step()
     assert lab.figures.rounds == [1]

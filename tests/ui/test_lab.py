@@ -186,6 +186,7 @@ async def test_work_teams_get_progress_and_gantt_views_and_an_honest_status():
     await lab.step()
     titles = [v.figure["layout"]["title"]["text"] for v in lab.figures.views]
     assert titles == ["Progress vs speedup bounds", "Who did what, round by round"]
+    assert [v.figure["layout"]["xaxis"]["title"]["text"] for v in lab.figures.views] == ["round", "round"]
     assert "✗" not in lab.controls.status.value and "progress" in lab.controls.status.value
     assert set(lab.graph.colors) <= {"#0072B2", "#009E73", "#E69F00", "#D55E00", "#c9ced6"}
     assert [label for label, _ in lab.graph.legend] == ["working", "completed", "blocked", "failed", "idle"]
