@@ -167,9 +167,15 @@ def spacetime_figure(events: pl.DataFrame, *, options: tuple[str, ...] | list[st
     return fig
 
 
+_LEGEND_TURNS, _LEGEND_CHARS = 6, 32  # turn values in the legend at most, and their length there
+
+
 def _add_turns(fig: go.Figure, turns: pl.DataFrame, y: dict[str, int], colors: dict[str, str]) -> None:
-    for value, rows in sorted(turns.group_by("value", maintain_order=True),
-                              key=lambda kv: str(kv[0][0])):
+    """One trace per value the turns gave. Role-playing workloads give a value per action
+    (an elected leader's every assignment is one), so the legend lists the first few,
+    shortened, and says how many more there are; hovering a turn shows its whole value."""
+    groups = sorted(turns.group_by("value", maintain_order=True), key=lambda kv: str(kv[0][0]))
+    for shown, (value, rows) in enumerate(groups):
         answer = value[0]
         xs, ys, text = [], [], []
         for agent, t0, t1, kind in rows.select("agent", "t_start", "t_end", "kind").iter_rows():
@@ -179,9 +185,14 @@ def _add_turns(fig: go.Figure, turns: pl.DataFrame, y: dict[str, int], colors: d
                 label = f"{agent}: {'failed' if kind == 'AgentFailed' else answer}"
                 text += [label, label, None]
         color = colors.get(answer, NO_ANSWER) if answer is not None else NO_ANSWER
+        name = f"turn → {answer}" if answer is not None else "turn (no answer)"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"width": 9, "color": color}, opacity=0.75,
-                                 name=f"turn → {answer}" if answer is not None else "turn (no answer)",
-                                 hovertext=text, hoverinfo="text+x"))
+                                 name=name if len(name) <= _LEGEND_CHARS else name[:_LEGEND_CHARS - 1] + "…",
+                                 showlegend=shown < _LEGEND_TURNS, hovertext=text, hoverinfo="text+x"))
+    if len(groups) > _LEGEND_TURNS:  # a legend entry only, saying what the legend leaves out
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line={"width": 9, "color": NO_ANSWER},
+                                 name=f"… {len(groups) - _LEGEND_TURNS} more turn values (hover a turn)",
+                                 hoverinfo="skip"))
 
 
 def _add_messages(fig: go.Figure, data: dict[str, Any], y: dict[str, int], colors: dict[str, str]) -> None:

@@ -97,3 +97,22 @@ def test_leaders_wear_their_term_until_they_go_down_and_role_changes_are_written
 def test_a_deliberating_run_has_no_role_marks() -> None:
     fig = spacetime_figure(_async_run().events)
     assert not [t for t in fig.data if t.name in ("leader (its own view)", "role changes")]
+
+
+def test_an_assigning_leaders_many_turn_values_keep_the_legend_short() -> None:
+    """Every assignment is a distinct turn value: the legend lists the first few, shortened,
+    and says how many it leaves out; each turn's hover text keeps its whole value."""
+    from llmteams_lab.spec import election_team
+
+    spec = election_team(5, seed=0, duty="assign", work={"parallel_fraction": 0.75, "size": 10}, max_rounds=80)
+    ev = run_sync(spec).events
+    fig = spacetime_figure(ev)
+    turns = [t for t in fig.data if (t.name or "").startswith("turn")]
+    values = {v for v in ev.filter(pl.col("kind") == "AgentReplied")["value"].to_list() if v is not None}
+    assert len(values) > 6  # the case: more values than the legend lists
+    listed = [t for t in turns if t.showlegend is not False]
+    assert len(listed) == 6 and all(len(t.name) <= 32 for t in listed)
+    more = next(t for t in fig.data if (t.name or "").startswith("…"))
+    assert more.name == f"… {len(turns) - 6} more turn values (hover a turn)"
+    hovered = {text.split(": ", 1)[1] for t in turns for text in t.hovertext if text}
+    assert any(v.startswith("assign") for v in values) and values <= hovered
