@@ -105,10 +105,10 @@ class EventStore:
         self._segments: list[_Segment] = []
         self._starts: list[int] = []  # first row of each segment
         self._packed = 0  # rows in segments
-        self._pending: list[list[Any]] = [[] for _ in _DTYPES]  # rows not yet packed, per column (coded)
+        self._pending: list[tuple] = []  # rows not yet packed, each a tuple of stored values in column order
 
     def __len__(self) -> int:
-        return self._packed + len(self._pending[0])
+        return self._packed + len(self._pending)
 
     def kind_code(self, kind: str) -> int:
         code = self._kind_codes.get(kind)
@@ -134,14 +134,12 @@ class EventStore:
                      correct: int, tokens_in: int, tokens_out: int, cost: float, fault: int, detail: int,
                      count: int, cause: int) -> int:
         """Add one event given as stored values (string codes, ``correct`` 0/1/2, NaN cost,
-        -1 cause): the fast path for hot loops. Returns its ``seq``."""
+        -1 cause): the fast path for hot loops. Returns its ``seq``. One tuple per row,
+        turned into columns when packed: one append instead of one per column."""
         p = self._pending
-        seq = self._packed + len(p[0])
-        p[0].append(rnd), p[1].append(kind), p[2].append(agent), p[3].append(peer), p[4].append(t_start)
-        p[5].append(t_end), p[6].append(value), p[7].append(correct), p[8].append(tokens_in)
-        p[9].append(tokens_out), p[10].append(cost), p[11].append(fault), p[12].append(detail)
-        p[13].append(count), p[14].append(cause)
-        return seq
+        p.append((rnd, kind, agent, peer, t_start, t_end, value, correct, tokens_in, tokens_out, cost, fault,
+                  detail, count, cause))
+        return self._packed + len(p) - 1
 
     def append_block(self, event: str, length: int, /, **columns: Any) -> None:
         """Add ``length`` events of kind ``event``. Each keyword is a stored column
@@ -192,10 +190,10 @@ class EventStore:
     def _pack(self) -> None:
         """Move the pending rows into the columns."""
         pending = self._pending
-        if not pending[0]:
+        if not pending:
             return
-        self._pending = [[] for _ in _DTYPES]
-        self._write(len(pending[0]), pending)  # numpy converts each list into its column's dtype
+        self._pending = []
+        self._write(len(pending), [list(col) for col in zip(*pending)])  # numpy converts each to its dtype
 
     def truncate(self, length: int) -> None:
         """Forget every event from position ``length`` on (forks replace a run's tail)."""

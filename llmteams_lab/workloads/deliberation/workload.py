@@ -223,7 +223,7 @@ class Deliberation:
         counts = np.bincount(answers if everyone_valid else answers[valid], minlength=self.k)
         if t_end is None:
             t_end = t0 + (float(slots.latency[pick].max()) if replied.size else 0.0)
-        options = np.flatnonzero(counts).tolist()
+        options = counts.nonzero()[0].tolist()
         used = self._tokens_by_option(answers, everyone_valid, slots.tokens_in[pick], slots.tokens_out[pick],
                                       options, counts, replied.size)
         opts, row, truth = self.question.options, self.log.row, self.truth
