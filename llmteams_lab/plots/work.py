@@ -29,19 +29,26 @@ __all__ = ["TASK_SPAN_KINDS", "activity_cells", "activity_figure", "progress_fig
 TASK_SPAN_KINDS = ("TaskClaimed", "TaskFinished", "TaskCompleted", "TaskAbandoned", "TaskReassigned")
 
 
-def progress_figure(done: Sequence[int], *, agents: int, tasks: int, chain: int,
+def progress_figure(done: Sequence[int], *, agents: int, tasks: int, chain: float, work: float | None = None,
                     title: str = "Progress vs speedup bounds") -> go.Figure:
-    """Cumulative tasks done after each round 1..len(done), against the bounds."""
+    """Cumulative tasks done after each round 1..len(done), against the bounds.
+
+    ``chain``: the work on the DAG's longest dependency chain C, and ``work`` its total
+    work W (default: ``tasks``, unit tasks), both in rounds of one agent's work. A speedup
+    S is W units done in W/S rounds, so its line rises by S·tasks/W tasks a round — with
+    tasks of several units, one agent finishes fewer than one task a round."""
+    work = float(tasks if work is None else work)
     rounds = list(range(0, len(done) + 1))
-    horizon = max(len(done), int(tasks // max(min(agents, tasks / max(chain, 1)), 1)) + 1, 1)
+    p = (work - chain) / work if work else 0.0
+    bound = min(agents, work / max(chain, 1))
+    per_round = tasks / work if work else 0.0  # tasks a round at S = 1, on average
+    horizon = max(len(done), int(work // max(bound, 1)) + 1, 1)
     xs = list(range(0, horizon + 1))
-    p = (tasks - chain) / tasks if tasks else 0.0
-    bound = min(agents, tasks / max(chain, 1))
     fig = go.Figure(layout=base_layout(title, hovermode="x"))
     for name, speed, key in ((f"work/span bound (S ≤ {bound:.2f})", bound, "bound"),
                              (f"Amdahl reference (S = {amdahl(p, agents):.2f})", amdahl(p, agents), "reference"),
                              ("one agent (S = 1)", 1.0, "serial")):
-        fig.add_trace(go.Scatter(x=xs, y=[min(tasks, speed * r) for r in xs], name=name, mode="lines",
+        fig.add_trace(go.Scatter(x=xs, y=[min(tasks, speed * per_round * r) for r in xs], name=name, mode="lines",
                                  **reference_line(key)))
     fig.add_trace(go.Scatter(x=rounds, y=[0, *done], name="tasks done", mode="lines+markers",
                              **series_style("tasks_done")))

@@ -108,7 +108,9 @@ class WorkFigures:
     def reset_spec(self, spec: TeamSpec) -> None:
         dag = spec.task.work.dag if spec.task.work is not None else ()
         self.agents = list(spec.ids)
-        self.tasks, self.chain = max(len(dag), 1), max(len(critical_path(dag)) if dag else 1, 1)
+        units = {t.id: t.work for t in dag}  # the bounds count work (rounds of one agent), not tasks
+        self.tasks, self.work = max(len(dag), 1), max(sum(units.values()), 1)
+        self.chain = max(sum(units[t] for t in critical_path(dag)) if dag else 1, 1)
         self.done: list[int] = []
         self._round_cells: list[Cell] = []  # a work-division team's, from each round's state
         # an elected leader's team's, from its task events (see the module docstring)
@@ -170,7 +172,7 @@ class WorkFigures:
             {"type": "line", "x0": self.marked, "x1": self.marked, "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
              "line": {"color": "#D55E00", "width": 1.5, "dash": "dot"}}]
         for view, fig in ((self.progress, progress_figure(self.done, agents=len(self.agents), tasks=self.tasks,
-                                                          chain=self.chain)),
+                                                          chain=self.chain, work=self.work)),
                           (self.activity, activity_figure(self.cells, self.agents, reassigned=self.reassigned))):
             data = figure_json(fig)
             data["layout"]["height"] = LAB_HEIGHT

@@ -17,6 +17,16 @@ def test_progress_is_drawn_against_one_agent_amdahl_and_the_work_span_bound():
     assert list(serial.y[:3]) == [0, 1, 2]
 
 
+def test_tasks_of_several_units_count_work_not_tasks():
+    """10 tasks of 3 units each (W = 30), 4 of them on the longest chain (C = 12): one agent
+    finishes a task every 3 rounds, and the bound is min(n, W/C) = 2.5, not 10/4."""
+    fig = progress_figure([0, 0, 1], agents=4, tasks=10, chain=12, work=30)
+    serial = next(t for t in fig.data if t.name.startswith("one agent"))
+    assert serial.y[3] == 1.0 and serial.y[12] == 4.0
+    bound = next(t for t in fig.data if t.name.startswith("work/span bound"))
+    assert "S ≤ 2.50" in bound.name and bound.y[12] == 10, "the whole DAG at the bound in max(C, W/n) = 12 rounds"
+
+
 def test_the_gantt_chart_has_a_row_per_agent_and_a_colour_per_activity():
     cells = [(1, "a0", "working", "t1"), (1, "a1", "blocked", ""), (2, "a0", "completed", "t1")]
     fig = activity_figure(cells, ["a0", "a1"])
