@@ -32,6 +32,7 @@ _INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED  # the output hash
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG64's 128-bit LCG multiplier
 _BLOCK = 64  # rounds seeded together at most
+_PLACEHOLDER = np.random.SeedSequence(0)  # immutable: a new bit generator's first state, replaced before any draw
 
 
 def _words(value: int) -> list[int]:
@@ -117,7 +118,7 @@ class RoundStreams:
         self._after = [w for v in self.after for w in _words(v)] if self._fast else []
         self._fast = self._fast and len(self._before) + len(self._after) + 1 <= _POOL + _MAX_EXTRA_WORDS
         self._states: dict[int, tuple[int, int]] = {}
-        self._bits = np.random.PCG64(0)
+        self._bits = np.random.PCG64(_PLACEHOLDER)  # (a SeedSequence made once: half the cost of PCG64(0))
         self._generator = np.random.Generator(self._bits)
 
     def generator(self, round: int) -> np.random.Generator:

@@ -80,9 +80,10 @@ def held_agreement(answers: np.ndarray, alive: np.ndarray) -> tuple[int, int]:
 
 def plurality(counts: np.ndarray) -> int:
     """The option with most votes; ties go to the lowest option index; -1 if no votes."""
-    if counts.size == 0 or counts.max() <= 0:
+    if counts.size == 0:
         return -1
-    return int(np.argmax(counts))
+    best = int(counts.argmax())  # the first of the largest counts
+    return best if counts[best] > 0 else -1
 
 
 class Protocol:
@@ -149,7 +150,8 @@ class Debate(Protocol):
     properties = ("one_decision", "consensus_agreement", "stops_at_consensus")
 
     def decide(self, round, answers, confidence, alive) -> Decision:
-        value = plurality(tally(answers[alive], self.k))
+        held = answers if np.count_nonzero(alive) == answers.size else answers[alive]  # all alive: no gather
+        value = plurality(tally(held, self.k))
         done = self.spec.protocol.stop_at_consensus and self._agreed(answers, alive)
         return Decision(value, done, "consensus" if done else "")
 
