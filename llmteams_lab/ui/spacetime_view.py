@@ -114,9 +114,13 @@ class SpacetimeView(w.VBox):
         # beside the graph the diagram has half the lab's width: the legend goes below it
         # (set on the JSON: a plotly update_layout re-validates the figure, ~25 ms)
         layout = figure["layout"]
-        layout["legend"] = {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"}
-        layout["margin"] = {**layout.get("margin", {}), "r": 10}
-        layout["height"] = layout.get("height", 300) + 90
+        # (the legend's top is placed in pixels below the plot area, clear of the x axis title)
+        height = layout.get("height", 300) + 100
+        margin = layout.get("margin", {})
+        plot_px = max(height - margin.get("t", 60) - margin.get("b", 60), 1)
+        layout["legend"] = {"orientation": "h", "x": 0, "y": -58 / plot_px, "yanchor": "top"}
+        layout["margin"] = {**margin, "r": 10}
+        layout["height"] = height
         return figure
 
     def _windowed(self) -> tuple[pl.DataFrame, str]:
