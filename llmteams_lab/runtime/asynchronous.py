@@ -123,20 +123,28 @@ class Happenings:
             self._open_slice()
         t1 = run.round * self.tick
         done = 0
+        bulk = self.bulk
+        unlogged = None  # per message in bulk: a landing's copies are logged with the next happening's
         while happenings is None or done < happenings:
             nxt = await self._next(t1)
             if nxt is None:
                 break
-            if self.bulk is not None:  # per message: log the copies that arrived before it
-                self.bulk.flush(nxt.time)
+            if bulk is not None:  # per message: log the copies that arrived before it
+                if bulk.logs_before(nxt.kind):
+                    bulk.flush(nxt.time)
+                    unlogged = None
+                else:
+                    unlogged = nxt.time
             await self._handle(nxt)
             self.budget.last_time = nxt.time
             done += 1
             if run.workload.decision.done:
                 self.decided_at = nxt.time
                 break
-            if self._drained():
+            if self.budget.stopping is not None and self._drained():
                 break
+        if unlogged is not None:  # the log a step leaves holds every copy arrived by its last happening
+            bulk.flush(unlogged)
         if (run.workload.decision.done or happenings is None or self._next_due_after(t1)
                 or self._drained()):
             return self._close_slice(t1)
