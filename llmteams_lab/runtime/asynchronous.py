@@ -299,15 +299,18 @@ class Happenings:
     async def _activate(self, batch: list[Happening]) -> None:
         run = self.run
         if self.bulk is not None:  # superseded activations (brought forward) are skipped
-            batch = [h for h in batch if self.wake_at[h.data] == h.time]
-            self.wake_at[[h.data for h in batch]] = np.inf
-        acting = sorted({h.data for h in batch if run.alive[h.data] and self.state[h.data] == _IDLE})
+            wake_at = self.wake_at
+            batch = [h for h in batch if wake_at[h.data] == h.time]
+            for h in batch:
+                wake_at[h.data] = np.inf
+        alive, state, woken = run.alive, self.state, self.woken
+        acting = sorted({h.data for h in batch if alive[h.data] and state[h.data] == _IDLE})
         for h in batch:
-            self.woken[h.data] = False
+            woken[h.data] = False
         if not acting or self.budget.stopping is not None:
             return
         t0 = batch[0].time
-        idx = np.asarray(acting, dtype=np.int64)
+        idx = np.array(acting, dtype=np.int64)
         inbox = self._inbox(idx) if self.bulk is None else self._bulk_inbox(idx, t0)
         inbox.now = t0
         preview = self.budget.refusal(idx, inbox, self.turns, t0)  # on the mailboxes they would read
@@ -392,6 +395,11 @@ class Happenings:
     # --- replies -------------------------------------------------------------------------
     def _reply(self, batch: list[Happening]) -> None:
         """Apply replies that return at one instant (grouped by the turn they belong to)."""
+        if len(batch) == 1:  # one reply (most asynchronous turns)
+            slots, t0, i = batch[0].data
+            self.budget.release(slots)
+            self._apply(slots, t0, [i], batch[0].time)
+            return
         groups: dict[int, tuple[RoundReplySlots, float, list[int]]] = {}
         for h in batch:
             slots, t0, i = h.data
@@ -424,8 +432,8 @@ class Happenings:
         for i, seconds in sorted(work.timers(r, acting).items()):
             self.timer_gen[i] += 1
             self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
-        stop = round_stop_reason(slots.failures.get(i) for i in alive)  # a refused key, usage above bound
-        if stop:
+        stop = round_stop_reason(slots.failures.get(i) for i in alive) if slots.failures else None
+        if stop:  # a refused key, usage above bound
             run.end(stop)
             return
         if self.bulk is not None:

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from llmteams_lab.rounds import on_grid
+from llmteams_lab.rounds import on_grid, stream
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.roster import values
 
@@ -32,7 +32,6 @@ __all__ = ["Links", "draw_delay"]
 
 _STREAM = 0x11C5  # the network's random stream
 _PARETO = 1.2  # tail index of pre-GST extra delays
-_WORD = 1 << 32
 
 
 class Links:
@@ -106,16 +105,10 @@ class Links:
         return self.delays(s, receivers, t_sent, self.generator(s))
 
     def generator(self, s: int) -> np.random.Generator:
-        """The next generator of sender ``s`` (one per message batch it sends):
-        ``PCG64(SeedSequence([seed, stream, s, batch]))``."""
+        """The next generator of sender ``s`` (one per message batch it sends)."""
         batch = self._batches[s]
         self._batches[s] = batch + 1
-        key = [self.seed, _STREAM, s, batch]
-        if self.seed < _WORD and batch < _WORD:
-            # the same entropy as the list's, as the uint32 words SeedSequence would make
-            # of it (each number under 2**32 is one word): ~5 µs less per broadcast
-            key = np.array(key, dtype=np.uint32)  # type: ignore[assignment]
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
+        return stream(self.seed, _STREAM, s, batch)
 
     def delays(self, s: int, receivers: Sequence[int], t_sent: float, rng: np.random.Generator) -> np.ndarray:
         """Seconds in flight of ``s``'s messages to ``receivers`` sent at ``t_sent`` (on the
