@@ -137,7 +137,8 @@ class Links:
 
 def draw_delay(base: Any, jitter: Any, normal: np.ndarray) -> np.ndarray:
     """Times in flight ``base · exp(jitter · z)`` in seconds (``base``, ``jitter``: one
-    value, or one per link): the one place link delays are drawn. numpy's ``exp`` may differ in its last bit between CPUs; :meth:`Links.delays`
-    puts the result on the clock's grid before anything uses it
+    value, or one per link): the one place link delays are drawn. numpy's ``exp`` may
+    differ in its last bit between CPUs; :meth:`Links.delays` puts the result on the
+    clock's grid before anything uses it
     (``tests/runtime/test_float_determinism.py`` moves these draws by one ulp to check)."""
     return base * np.exp(jitter * normal)
