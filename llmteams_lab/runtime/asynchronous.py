@@ -123,7 +123,7 @@ class Happenings(Waking):
         bulk = self.bulk
         unlogged = None  # per message in bulk: a landing's copies are logged with the next happening's
         while happenings is None or done < happenings:
-            nxt = await self._next(t1)
+            nxt = await self.wall.next(self.calendar, t1) if self.wall.on else self._due(t1)
             if nxt is None:
                 break
             if bulk is not None:  # per message: log the copies that arrived before it
@@ -193,11 +193,9 @@ class Happenings(Waking):
                             run.end_reason or "", run.clock)
 
     # --- the calendar ----------------------------------------------------------------------
-    async def _next(self, t1: float) -> Happening | None:
-        """The next happening due by ``t1`` (in real time: waiting for it, or for a call
-        to return), or ``None`` when the slice has nothing more."""
-        if self.wall.on:
-            return await self.wall.next(self.calendar, t1)
+    def _due(self, t1: float) -> Happening | None:
+        """In virtual time, the next happening due by ``t1``, or ``None`` when the slice
+        has nothing more (in real time: ``WallClock.next``)."""
         due = self.calendar.next_time()
         return self.calendar.pop() if due is not None and due <= t1 else None
 
