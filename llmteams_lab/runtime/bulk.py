@@ -104,8 +104,8 @@ class BulkTransit:
         self.waking = 0  # how many agents wait for their waking copy to be logged (``wake_block`` set)
         self.last_sent: list[int] = []  # rows sent by the latest reply batch
         # per message: the copies not logged yet, sorted by (arrival, seq of their send) —
-        # their arrival, their MessageSent's seq, their block's row, their receiver
-        self.when, self.cause, self.block, self.receiver = np.zeros(0), _NO_INTS, _NO_INTS, _NO_INTS
+        # their arrival, their MessageSent's seq, and ``row · n + receiver``
+        self.when, self.cause, self.copy = np.zeros(0), _NO_INTS, _NO_INTS
         self.out_lists = run.network.out
         self.out = [np.asarray(o, dtype=np.int64) for o in self.out_lists]
         self.peers = [(o + 1).astype(np.int32) for o in self.out]  # their agent codes in events
@@ -168,13 +168,7 @@ class BulkTransit:
         order = np.argsort(when, kind="stable")
         self.when = when[order]
         self.cause = np.concatenate((self.cause, np.arange(first, first + m))).take(order)
-        self.block = np.concatenate((self.block, np.full(m, b, dtype=np.int64))).take(order)
-        self.receiver = np.concatenate((self.receiver, receivers)).take(order)
-
-    def due(self, t: float) -> bool:
-        """Whether a queued copy arrived by ``t`` (per message: :meth:`flush` would log it)."""
-        when = self.when
-        return bool(when.size) and when[0] <= t
+        self.copy = np.concatenate((self.copy, receivers + b * self.n)).take(order)
 
     def flush(self, t: float, skip: list[int] | None = None) -> None:
         """Per message: log every queued copy that arrived by ``t``, in the per-message
@@ -185,12 +179,13 @@ class BulkTransit:
         if not when.size or when[0] > t:
             return
         k = int(when.searchsorted(t, side="right"))
-        cause, blocks, ri = self.cause, self.block, self.receiver
+        cause, copy = self.cause, self.copy
         if k == when.size:
-            self.when, self.cause, self.block, self.receiver = np.zeros(0), _NO_INTS, _NO_INTS, _NO_INTS
+            self.when, self.cause, self.copy = np.zeros(0), _NO_INTS, _NO_INTS
         else:
-            self.when, self.cause, self.block, self.receiver = when[k:], cause[k:], blocks[k:], ri[k:]
-            when, cause, blocks, ri = when[:k], cause[:k], blocks[:k], ri[:k]
+            self.when, self.cause, self.copy = when[k:], cause[k:], copy[k:]
+            when, cause, copy = when[:k], cause[:k], copy[:k]
+        blocks, ri = np.divmod(copy, self.n)
         if skip:
             keep = ~(np.isin(blocks, skip) & (when == t))
             when, cause, blocks, ri = when[keep], cause[keep], blocks[keep], ri[keep]
