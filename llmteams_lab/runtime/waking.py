@@ -61,20 +61,18 @@ class Waking:
                 self.calendar.schedule(0.0, TIMER, "heartbeat", i)
 
     def _wake(self, i: int, t: float, cause: int, *, forced: bool = False) -> None:
-        if self.bulk is not None:  # a pending activation can be brought forward
-            if t >= self.wake_at[i] or self.state[i] == BUSY or not self.run.alive[i]:
-                return
-            if self.once and self.turns[i] > 0 and not forced:
-                return
-            self.wake_at[i] = t
-            self.wake_cause[i] = cause
-            self.calendar.schedule(t, ACTIVATE, "activate", i)
-            return
-        if self.woken[i] or self.state[i] == BUSY or not self.run.alive[i]:
+        """Schedule idle agent ``i``'s activation at ``t``, woken by event ``cause`` (-1:
+        none) — unless one is pending (in bulk: unless it is due by ``t``; an earlier one
+        is brought forward), ``i`` is busy or down, or a one-shot agent already acted."""
+        bulk = self.bulk is not None
+        if (t >= self.wake_at[i] if bulk else self.woken[i]) or self.state[i] == BUSY or not self.run.alive[i]:
             return
         if self.once and self.turns[i] > 0 and not forced:
             return
-        self.woken[i] = True
+        if bulk:
+            self.wake_at[i] = t
+        else:
+            self.woken[i] = True
         self.wake_cause[i] = cause
         self.calendar.schedule(t, ACTIVATE, "activate", i)
 
