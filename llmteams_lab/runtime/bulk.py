@@ -47,12 +47,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BulkTransit", "bulk_refusal"]
 
 _INF = np.inf
+# per block (row): its message, the seq of its first MessageSent, its sender as an agent code
+# (index + 1), when it left, string codes, how far it was counted (aggregated), in use
 _COLUMNS = ("answer", "conf", "tokens", "seq", "sender", "sent_at", "value", "detail", "counted", "used")
 # positions of the stored columns a message event fills (``EventStore.append_columns``)
 _ROUND, _AGENT, _PEER, _T_START, _T_END, _VALUE, _TOKENS_OUT, _DETAIL, _CAUSE = (
     BLOCK_COLUMNS.index(name) for name in ("round", "agent", "peer", "t_start", "t_end", "value", "tokens_out",
                                            "detail", "cause"))
 _NO_INTS = np.zeros(0, dtype=np.int64)
+_LATEST = np.maximum.reduce  # an array's largest value, without ndarray.max's Python wrapper
 
 
 def bulk_refusal(run: "Run") -> str | None:
@@ -129,7 +132,7 @@ class BulkTransit:
         detail = run.log.code((out.texts[s] if out.texts else "") or None)
         tok = int(out.tokens[s])
         self.answer[b], self.conf[b], self.tokens[b] = int(out.answers[s]), int(out.confidence[s]), tok
-        self.sender[b], self.sent_at[b], self.value[b], self.detail[b] = s, t, value, detail
+        self.sender[b], self.sent_at[b], self.value[b], self.detail[b] = s + 1, t, value, detail
         self.counted[b] = -1.0  # nothing logged yet (a copy may arrive at t)
         m = reach.size
         if self.per_message:
@@ -142,7 +145,7 @@ class BulkTransit:
             self.seq[b] = run.log.add(MessageSent, run.round, run.network.ids[s], count=m, tokens_out=tok * m,
                                       t_start=t, t_end=t, value=out.values[s] if out.values else None).seq
         self.last_sent.append(b)
-        self.calendar.schedule(float(arrivals.max()), ARRIVE, "land", b)
+        self.calendar.schedule(float(_LATEST(arrivals)), ARRIVE, "land", b)
         return b, row
 
     def _row(self) -> int:
@@ -199,7 +202,7 @@ class BulkTransit:
             return
         m = blocks.size
         first = self.store.append_columns(self.kinds[1], m, (
-            (_ROUND, run.round), (_AGENT, self.sender[blocks] + 1), (_PEER, ri + 1),
+            (_ROUND, run.round), (_AGENT, self.sender[blocks]), (_PEER, ri + 1),
             (_T_START, self.sent_at[blocks]), (_T_END, when), (_VALUE, self.value[blocks]),
             (_TOKENS_OUT, self.tokens[blocks]), (_CAUSE, cause)))
         self._delivered(blocks, ri, np.arange(first, first + m))
@@ -214,7 +217,7 @@ class BulkTransit:
             kind[lost], fault[lost] = self.kinds[2], run.log.code(why)
             self.times[blocks[lost], r] = _INF  # never read
         first = len(run.log.store)
-        run.log.block("MessageDelivered", blocks.size, kind=kind, round=run.round, agent=self.sender[blocks] + 1,
+        run.log.block("MessageDelivered", blocks.size, kind=kind, round=run.round, agent=self.sender[blocks],
                       peer=ri + 1, t_start=self.sent_at[blocks], t_end=when, value=self.value[blocks],
                       tokens_out=self.tokens[blocks], fault=fault, cause=cause)
         got = kind == self.kinds[1]
