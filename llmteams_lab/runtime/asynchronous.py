@@ -132,7 +132,12 @@ class Happenings(Waking):
                     unlogged = None
                 else:
                     unlogged = nxt.time
-            await self._handle(nxt)
+            if nxt.time > run.clock:
+                run.clock = nxt.time
+            if nxt.kind == "activate":  # the one happening that awaits (the agents' backends)
+                await self._activate(self.calendar.pop_same(nxt))
+            else:
+                self._handle(nxt)
             self.budget.last_time = nxt.time
             done += 1
             if run.workload.decision.done:
@@ -210,16 +215,12 @@ class Happenings(Waking):
         model (``datasets.async_fork``)."""
         self.wall.follow(self.run.clock)
 
-    async def _handle(self, h: Happening) -> None:
-        run = self.run
-        if h.time > run.clock:
-            run.clock = h.time
+    def _handle(self, h: Happening) -> None:
+        """Any happening but an activation (``step`` awaits those)."""
         if h.kind == "arrive":
             self.transit.arrive(h.data, h.time)
         elif h.kind == "land":
             self.bulk.land(h.data, h.time)
-        elif h.kind == "activate":
-            await self._activate(self.calendar.pop_same(h))
         elif h.kind == "reply":
             self._reply(self.calendar.pop_same(h))
         elif h.kind == "detect":
