@@ -8,7 +8,8 @@ in synchronous rounds, and the asynchronous team with every message followed one
 time (``runtime.transit``, the path runs that act on single messages take — here the
 reference the bulk path of ``runtime.bulk`` is measured against; same events), are
 measured in the same run. Wall and CPU seconds are both printed: on a shared machine
-read the CPU figures. Prints JSON.
+read the CPU figures (each row also gives the load average when it ended, and the CPU
+microseconds per reply: an asynchronous turn's whole cost). Prints JSON.
 
     python bench/async_throughput.py [--quick]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 
 from _timing import emit, full_budget
@@ -37,7 +39,7 @@ def _spec(n: int, logging: str, execution: str, slices: int):
 def measure(n: int, logging: str, execution: str, slices: int, repeats: int, path: str = "bulk") -> dict:
     spec = _spec(n, logging, execution, slices)
 
-    async def once() -> tuple[float, float, int, int]:
+    async def once() -> tuple[float, float, int, int, int]:
         run = Run(spec)
         if path == "one at a time":
             run.execution.bulk = None  # the per-message path (runtime.transit)
@@ -45,16 +47,18 @@ def measure(n: int, logging: str, execution: str, slices: int, repeats: int, pat
         await run.run()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         delivered = sum(e.count for e in run.events if e.kind == "MessageDelivered")
+        replies = sum(e.count for e in run.events if e.kind in ("AgentReplied", "AnswersTallied"))
         events = len(run.events)
         await run.aclose()
-        return elapsed, cpu, delivered, events
+        return elapsed, cpu, delivered, events, replies
 
     best = min((asyncio.run(once()) for _ in range(repeats)), key=lambda r: r[0])
-    elapsed, cpu, delivered, events = best
+    elapsed, cpu, delivered, events, replies = best
     row = {"n": n, "logging": logging, "execution": execution, "path": path if execution != "synchronous" else "rounds",
            "slices_or_rounds": slices, "seconds": round(elapsed, 4), "cpu_seconds": round(cpu, 4),
            "delivered": delivered, "events": events, "deliveries_per_s": round(delivered / elapsed),
-           "deliveries_per_cpu_s": round(delivered / cpu), "events_per_s": round(events / elapsed)}
+           "deliveries_per_cpu_s": round(delivered / cpu), "events_per_s": round(events / elapsed),
+           "cpu_us_per_reply": round(cpu / replies * 1e6, 1), "load_average": os.getloadavg()[0]}
     target = TARGETS.get((n, logging))
     if target is not None and execution == "asynchronous" and path == "bulk":
         row["target"] = {"deliveries_per_cpu_s": target, "met": delivered / cpu >= target}

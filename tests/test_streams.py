@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmteams_lab.streams import RoundStreams
+from llmteams_lab.streams import RoundStreams, stream
 
 
 def _numpy(seed: int, round: int, stream: int) -> np.random.Generator:
@@ -45,3 +45,12 @@ def test_any_words_before_and_after_the_round() -> None:
         for r in (1, 2, 39, 40, 41, 300):
             want = np.random.Generator(np.random.PCG64([*before, r, *after]))
             assert np.array_equal(streams.generator(r).random(3), want.random(3))
+
+
+@pytest.mark.parametrize("key", [(0,), (1, 0x11C5, 3, 7), (2**32 - 1, 0, 2**31), (2**32, 5, 1), (7, 2**40, 0),
+                                 (2**63 - 1, 2, 0x51A7)])
+def test_a_stream_is_numpys_pcg64_seeded_with_the_key_as_a_list(key) -> None:
+    expected = np.random.Generator(np.random.PCG64(list(key)))
+    got = stream(*key)
+    assert got.bit_generator.state == expected.bit_generator.state
+    assert got.standard_normal(5).tolist() == expected.standard_normal(5).tolist()

@@ -20,10 +20,11 @@ decides, when nothing is left to happen (``quiescent``), or on a budget.
 
 Backends that answer in virtual time (simulated agents, mock, replay) are awaited when
 an agent acts and their latency is the virtual time the turn takes. A real model
-(``openai``) runs in *real time* (like SimPy's ``rt``): the run clock follows the wall
-clock from the run's start, calls run concurrently as agents are woken, and a reply is
-applied when its call returns — the order they returned in is what the log records, so
-replaying the log reproduces the run exactly.
+(``openai``) runs in *real time* (like SimPy's ``rt``, ``runtime.realtime``): the run
+clock follows the wall clock from the run's start, calls run concurrently as agents are
+woken, and a reply is applied when its call returns — the order they returned in is what
+the log records, so replaying the log reproduces the run exactly. What wakes an agent,
+and when, is ``runtime.waking``.
 
 Causality: each reply's ``cause`` is the delivery (or suspicion) that woke its agent,
 each message's the reply it was sent in, each delivery's its message — so
@@ -32,7 +33,6 @@ happened-before can be checked from the log (``metrics.causality``).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,8 +47,8 @@ from llmteams_lab.runtime.detector import Detector
 from llmteams_lab.runtime.dispatch import gather_round, hold_to_limits, log_backend_retries, round_stop_reason
 from llmteams_lab.runtime.lifecycle import RoundSummary
 from llmteams_lab.runtime.mailbox import Mailboxes
+from llmteams_lab.runtime.realtime import WallClock
 from llmteams_lab.runtime.scheduler import (
-    ACTIVATE,
     REPLY,
     TIMER,
     Calendar,
@@ -56,6 +56,7 @@ from llmteams_lab.runtime.scheduler import (
 )
 from llmteams_lab.runtime.transit import Transit
 from llmteams_lab.runtime.turn_budget import TurnBudget
+from llmteams_lab.runtime.waking import BUSY, IDLE, Waking
 from llmteams_lab.spec.faults import MESSAGE_KINDS
 from llmteams_lab.spec.protocol import ONE_SHOT
 
@@ -64,10 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Happenings"]
 
-_IDLE, _BUSY = 0, 1
-
-
-class Happenings:
+class Happenings(Waking):
     """Steps a run as an asynchronous discrete-event simulation (module docstring)."""
 
     name = "asynchronous"
@@ -85,7 +83,7 @@ class Happenings:
             max(4.0 * (net.delay_s if net is not None else 0.0), 0.1)
         self.transit = Transit(run, self.calendar, self.mailboxes, self.tick, bool(net is not None and net.reliable),
                                rto, self._arrived)
-        self.state = np.full(n, _IDLE, dtype=np.int8)
+        self.state = np.full(n, IDLE, dtype=np.int8)
         self.turns = np.zeros(n, dtype=np.int64)  # each agent's turns so far (its local round)
         self.woken = np.zeros(n, dtype=bool)  # an ACTIVATE is pending
         self.wake_cause = np.full(n, -1, dtype=np.int64)
@@ -99,14 +97,13 @@ class Happenings:
         self.detector = Detector(run.network.ids, run.network.inn, det.timeout_s, run.log) if det else None
         self.heartbeat = det.heartbeat_s if det is not None else None
         self.batches = 0  # activation batches so far (keys the simulated agents' draws)
-        self.in_flight: set[asyncio.Task] = set()  # real-time calls
-        self.realtime = not all(g.backend.virtual_time for g in run.groups)
+        self.wall = WallClock(not all(g.backend.virtual_time for g in run.groups))  # real models: real time
+        self.in_flight = self.wall.calls  # real-time calls under way
         # nothing acts on single messages: they go in bulk (``runtime.bulk``), same events
         self.why_per_message = bulk_refusal(run)
         self.bulk = BulkTransit(run, self.calendar, len(run.workload.options), self.wake_cause) \
             if self.why_per_message is None else None
         self.wake_at = np.full(n, np.inf)  # bulk: when each idle agent's pending activation is due
-        self._wall0: float | None = None
         self.decided_at: float | None = None
         self._closed = True  # the current slice was closed (the next step opens one)
         self.budget = TurnBudget(run)  # each turn checked on its mailbox; real-time turns held
@@ -123,20 +120,33 @@ class Happenings:
             self._open_slice()
         t1 = run.round * self.tick
         done = 0
+        bulk = self.bulk
+        unlogged = None  # per message in bulk: a landing's copies are logged with the next happening's
         while happenings is None or done < happenings:
-            nxt = await self._next(t1)
+            nxt = await self.wall.next(self.calendar, t1) if self.wall.on else self._due(t1)
             if nxt is None:
                 break
-            if self.bulk is not None:  # per message: log the copies that arrived before it
-                self.bulk.flush(nxt.time)
-            await self._handle(nxt)
+            if bulk is not None:  # per message: log the copies that arrived before it
+                if bulk.logs_before(nxt.kind):
+                    bulk.flush(nxt.time)
+                    unlogged = None
+                else:
+                    unlogged = nxt.time
+            if nxt.time > run.clock:
+                run.clock = nxt.time
+            if nxt.kind == "activate":  # the one happening that awaits (the agents' backends)
+                await self._activate(self.calendar.pop_same(nxt))
+            else:
+                self._handle(nxt)
             self.budget.last_time = nxt.time
             done += 1
             if run.workload.decision.done:
                 self.decided_at = nxt.time
                 break
-            if self._drained():
+            if self.budget.stopping is not None and self._drained():
                 break
+        if unlogged is not None:  # the log a step leaves holds every copy arrived by its last happening
+            bulk.flush(unlogged)
         if (run.workload.decision.done or happenings is None or self._next_due_after(t1)
                 or self._drained()):
             return self._close_slice(t1)
@@ -144,7 +154,7 @@ class Happenings:
 
     def _drained(self) -> bool:
         """A budget stop whose turns in progress have all finished (``runtime.turn_budget``)."""
-        return self.budget.drained(self.state == _BUSY, self.in_flight)
+        return self.budget.drained(self.state == BUSY, self.in_flight)
 
     def _open_slice(self) -> None:
         run = self.run
@@ -155,17 +165,8 @@ class Happenings:
         t0 = (run.round - 1) * self.tick
         run.log.add(RoundStarted, run.round, t_start=t0, t_end=t0)
         run.faults.begin_round(run.round, t0)
-        for i in np.flatnonzero(~run.alive & (self.state == _BUSY)).tolist():
-            self.state[i] = _IDLE  # a crash loses the turn in progress
-
-    def _start(self) -> None:
-        """Time 0: every agent acts, the detector arms, heartbeats begin."""
-        for i in range(self.n):
-            self._wake(i, 0.0, -1)
-            if self.detector is not None:
-                self.detector.arm(i, lambda due, r: self.calendar.schedule(due, TIMER, "detect", r))
-            if self.heartbeat is not None:
-                self.calendar.schedule(0.0, TIMER, "heartbeat", i)
+        for i in np.flatnonzero(~run.alive & (self.state == BUSY)).tolist():
+            self.state[i] = IDLE  # a crash loses the turn in progress
 
     def _next_due_after(self, t1: float) -> bool:
         due = self.calendar.next_time()
@@ -197,53 +198,31 @@ class Happenings:
                             run.end_reason or "", run.clock)
 
     # --- the calendar ----------------------------------------------------------------------
-    async def _next(self, t1: float) -> Happening | None:
-        """The next happening due by ``t1`` (in real time: waiting for it, or for a call
-        to return), or ``None`` when the slice has nothing more."""
-        if not self.realtime:
-            due = self.calendar.next_time()
-            return self.calendar.pop() if due is not None and due <= t1 else None
-        while True:
-            top = self.calendar.peek()
-            now = self._now()
-            if top is not None and top.time <= min(now, t1):
-                return self.calendar.pop()
-            if now >= t1 and (top is None or top.time > t1):
-                return None
-            if top is None and not self.in_flight:
-                return None
-            until = min(t1, top.time if top is not None else t1)
-            timeout = max(0.0, until - now)
-            if self.in_flight:
-                await asyncio.wait(self.in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                await asyncio.sleep(timeout)
+    def _due(self, t1: float) -> Happening | None:
+        """In virtual time, the next happening due by ``t1``, or ``None`` when the slice
+        has nothing more (in real time: ``WallClock.next``)."""
+        due = self.calendar.next_time()
+        return self.calendar.pop() if due is not None and due <= t1 else None
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the run clock follows the wall clock (``runtime.realtime``)."""
+        return self.wall.on
 
     def follow_wall_clock(self) -> None:
         """Run in real time from now on, the wall clock continuing from the run's clock: a
         fork re-executes a run's recorded turns in virtual time, then hands over to a real
         model (``datasets.async_fork``)."""
-        self.realtime = True
-        self._wall0 = asyncio.get_running_loop().time() - self.run.clock
+        self.wall.follow(self.run.clock)
 
-    def _now(self) -> float:
-        loop = asyncio.get_running_loop()
-        if self._wall0 is None:
-            self._wall0 = loop.time()
-        return on_time_grid(loop.time() - self._wall0)
-
-    async def _handle(self, h: Happening) -> None:
-        run = self.run
-        if h.time > run.clock:
-            run.clock = h.time
+    def _handle(self, h: Happening) -> None:
+        """Any happening but an activation (``step`` awaits those)."""
         if h.kind == "arrive":
             self.transit.arrive(h.data, h.time)
         elif h.kind == "land":
             self.bulk.land(h.data, h.time)
-        elif h.kind == "activate":
-            await self._activate([h] + self.calendar.pop_same(h)[1:])
         elif h.kind == "reply":
-            self._reply([h] + self.calendar.pop_same(h)[1:])
+            self._reply(self.calendar.pop_same(h))
         elif h.kind == "detect":
             self._detect(h.data, h.time)
         elif h.kind == "heartbeat":
@@ -252,66 +231,36 @@ class Happenings:
             self.transit.retransmit(h.data, h.time)
         elif h.kind == "timer":
             i, generation = h.data
-            if generation == self.timer_gen[i] and self.state[i] == _IDLE:
+            if generation == self.timer_gen[i] and self.state[i] == IDLE:
                 self._wake(i, h.time, -1, forced=True)
-
-    # --- waking agents ---------------------------------------------------------------------
-    def _wake(self, i: int, t: float, cause: int, *, forced: bool = False) -> None:
-        if self.bulk is not None:  # a pending activation can be brought forward
-            if t >= self.wake_at[i] or self.state[i] == _BUSY or not self.run.alive[i]:
-                return
-            if self.once and self.turns[i] > 0 and not forced:
-                return
-            self.wake_at[i] = t
-            self.wake_cause[i] = cause
-            self.calendar.schedule(t, ACTIVATE, "activate", i)
-            return
-        if self.woken[i] or self.state[i] == _BUSY or not self.run.alive[i]:
-            return
-        if self.once and self.turns[i] > 0 and not forced:
-            return
-        self.woken[i] = True
-        self.wake_cause[i] = cause
-        self.calendar.schedule(t, ACTIVATE, "activate", i)
-
-    def _ready(self, i: int) -> bool:
-        """Whether idle agent ``i`` acts on what its mailbox holds (its ``wait`` policy)."""
-        if self.continuous:
-            return True
-        if not self.mailboxes.waiting(i):
-            return False
-        if self.waits == "any":
-            return True
-        peers = [p for p in self.run.network.inn[i]
-                 if self.detector is None or p not in self.detector.suspects[i]]
-        heard = self.mailboxes.heard_from(i, peers)
-        need = len(peers) if self.waits == "all" else min(len(peers), self.quorum - 1)
-        return heard >= need
 
     async def _activate(self, batch: list[Happening]) -> None:
         run = self.run
         if self.bulk is not None:  # superseded activations (brought forward) are skipped
-            batch = [h for h in batch if self.wake_at[h.data] == h.time]
-            self.wake_at[[h.data for h in batch]] = np.inf
-        acting = sorted({h.data for h in batch if run.alive[h.data] and self.state[h.data] == _IDLE})
+            wake_at = self.wake_at
+            batch = [h for h in batch if wake_at[h.data] == h.time]
+            for h in batch:
+                wake_at[h.data] = np.inf
+        alive, state, woken = run.alive, self.state, self.woken
+        acting = sorted({h.data for h in batch if alive[h.data] and state[h.data] == IDLE})
         for h in batch:
-            self.woken[h.data] = False
+            woken[h.data] = False
         if not acting or self.budget.stopping is not None:
             return
         t0 = batch[0].time
-        idx = np.asarray(acting, dtype=np.int64)
+        idx = np.array(acting, dtype=np.int64)
         inbox = self._inbox(idx) if self.bulk is None else self._bulk_inbox(idx, t0)
         inbox.now = t0
         preview = self.budget.refusal(idx, inbox, self.turns, t0)  # on the mailboxes they would read
         if preview is None:
             return
-        self.state[idx] = _BUSY
+        self.state[idx] = BUSY
         self.turns[idx] += 1
         self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
         self.batches += 1
         slots = RoundReplySlots(self.n)
         slots.cause = self.wake_cause.copy()
-        if self.realtime:
+        if self.wall.on:
             self.budget.hold(idx, preview, slots)
             self._start_calls(idx, inbox, slots, t0)
             return
@@ -370,20 +319,23 @@ class Happenings:
         call returns, at the wall-clock time it returned."""
         async def call() -> None:
             await self._call(idx, inbox, slots, t0)
-            now = self._now()
+            now = self.wall.now()
             # on the grid, and applied at t0 + latency as in virtual time, so a replay of the
             # log (a fork) re-executes the reply to the last bit
             slots.latency[idx] = on_grid(np.maximum(np.full(idx.size, now - t0), 0.0))
             for i in idx.tolist():
                 self.calendar.schedule(t0 + float(slots.latency[i]), REPLY, "reply", (slots, t0, i))
 
-        task = asyncio.get_running_loop().create_task(call())
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        self.wall.start(call())
 
     # --- replies -------------------------------------------------------------------------
     def _reply(self, batch: list[Happening]) -> None:
         """Apply replies that return at one instant (grouped by the turn they belong to)."""
+        if len(batch) == 1:  # one reply (most asynchronous turns)
+            slots, t0, i = batch[0].data
+            self.budget.release(slots)
+            self._apply(slots, t0, [i], batch[0].time)
+            return
         groups: dict[int, tuple[RoundReplySlots, float, list[int]]] = {}
         for h in batch:
             slots, t0, i = h.data
@@ -398,7 +350,7 @@ class Happenings:
         if self.bulk is not None:
             self.bulk.last_sent = []
         for i in agents:
-            self.state[i] = _IDLE
+            self.state[i] = IDLE
         if not alive:
             return
         acting = np.asarray(alive, dtype=np.int64)
@@ -416,62 +368,11 @@ class Happenings:
         for i, seconds in sorted(work.timers(r, acting).items()):
             self.timer_gen[i] += 1
             self.calendar.schedule(t + seconds, TIMER, "timer", (i, int(self.timer_gen[i])))
-        stop = round_stop_reason(slots.failures.get(i) for i in alive)  # a refused key, usage above bound
-        if stop:
+        stop = round_stop_reason(slots.failures.get(i) for i in alive) if slots.failures else None
+        if stop:  # a refused key, usage above bound
             run.end(stop)
             return
-        if self.bulk is not None:
-            for i in alive:  # woken by the earliest copy it has not read (now, if one is waiting)
-                first = self.bulk.earliest(i, t)
-                if self.mailboxes.waiting(i):  # copies sent one by one since a message fault was injected
-                    first = (t, max(int(self.last_delivery[i]), int(self.bulk.last_delivery[i])))
-                if first is not None and first[0] < self.wake_at[i]:
-                    self._wake(i, first[0], first[1])
-            return
-        for i in alive:
-            if self._ready(i):  # woken by what is waiting: the latest arrival in its mailbox, if any
-                self._wake(i, t, int(self.last_delivery[i]) if self.mailboxes.waiting(i) else -1)
-
-    def _send_bulk(self, out: Any, t: float) -> None:
-        """Each sender's broadcast as one block; an idle receiver wakes at its copy's
-        arrival if that is earlier than its pending activation."""
-        for s in out.senders.tolist():
-            sent = self.bulk.send(s, out, t, int(out.cause[s]) if out.cause is not None else -1)
-            if sent is None:
-                continue
-            b, arrivals = sent
-            idle = (self.state == _IDLE) & self.run.alive & (arrivals < self.wake_at)
-            if self.once:
-                idle &= self.turns == 0
-            for r in np.flatnonzero(idle).tolist():
-                self._wake(r, float(arrivals[r]), self.bulk.wake_ref(r, b))
-
-    # --- arrivals ----------------------------------------------------------------------
-    def _arrived(self, r: int, s: int, t: float, seq: int, counts: bool) -> None:
-        """A message from ``s`` was delivered to ``r`` (``counts``: it joined the mailbox)."""
-        if counts:
-            self.last_delivery[r] = seq
-        if self.detector is not None:
-            self.detector.heard(r, s, t, self.run.round, seq)
-        if self.state[r] == _IDLE and self._ready(r):
-            self._wake(r, t, seq)
-
-    # --- the failure detector and heartbeats -------------------------------------------------
-    def _detect(self, i: int, t: float) -> None:
-        run = self.run
-        fresh = self.detector.check(i, t, run.round, bool(run.alive[i]))
-        if run.alive[i]:
-            self.detector.arm(i, lambda due, r: self.calendar.schedule(due, TIMER, "detect", r))
-        if fresh and self.state[i] == _IDLE and self._ready(i):
-            self._wake(i, t, run.log.seq - 1)  # woken by its last suspicion
-
-    def _beat(self, i: int, t: float) -> None:
-        run = self.run
-        if not run.alive[i]:
-            self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
-            return
-        self.transit.heartbeat(i, t)
-        self.calendar.schedule(t + self.heartbeat, TIMER, "heartbeat", i)
+        self._wake_after_reply(alive, t)
 
     # --- for UIs ---------------------------------------------------------------------------
     def annotate(self, state: dict) -> dict:
@@ -480,7 +381,7 @@ class Happenings:
         for i, aid in enumerate(ids):
             entry = state.setdefault(aid, {})
             waiting = self.bulk.waiting(i, self.run.clock) if self.bulk is not None else self.mailboxes.waiting(i)
-            entry.update(busy=bool(self.state[i] == _BUSY), mailbox=waiting,
+            entry.update(busy=bool(self.state[i] == BUSY), mailbox=waiting,
                          turns=int(self.turns[i]))
             if self.detector is not None:
                 entry["suspects"] = sorted(ids[s] for s in self.detector.suspects[i])

@@ -27,11 +27,13 @@ import numpy as np
 from llmteams_lab.rounds import on_grid
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.roster import values
+from llmteams_lab.streams import RoundStreams, stream
 
 __all__ = ["Links", "draw_delay"]
 
 _STREAM = 0x11C5  # the network's random stream
 _PARETO = 1.2  # tail index of pre-GST extra delays
+_STREAMS_UP_TO = 4_096  # senders that keep a stream object (~1 KB each); above, each batch is seeded alone
 
 
 class Links:
@@ -61,6 +63,7 @@ class Links:
         self.gst = net.gst_s if net is not None else None
         self.delta = net.delta_s if net is not None else None
         self._batches = [0] * self.n  # message batches drawn per sender
+        self._streams: dict[int, RoundStreams] = {}  # per sender, made on its first batch
         self._out_sets: dict[int, frozenset[int]] = {}  # per sender, its out-neighbours as a set (built once)
 
     @property
@@ -105,18 +108,27 @@ class Links:
         return self.delays(s, receivers, t_sent, self.generator(s))
 
     def generator(self, s: int) -> np.random.Generator:
-        """The next generator of sender ``s`` (one per message batch it sends)."""
+        """The next generator of sender ``s`` (one per message batch it sends):
+        ``PCG64([seed, _STREAM, s, batch])``'s, from the sender's streams seeded a block of
+        batches at a time (one-off seeding for a team too big to keep a stream object per
+        sender). Draw from it before asking for the sender's next batch."""
         batch = self._batches[s]
         self._batches[s] = batch + 1
-        return np.random.Generator(np.random.PCG64([self.seed, _STREAM, s, batch]))
+        if self.n > _STREAMS_UP_TO:
+            return stream(self.seed, _STREAM, s, batch)
+        streams = self._streams.get(s)
+        if streams is None:
+            streams = self._streams[s] = RoundStreams((self.seed, _STREAM, s))
+        return streams.generator(batch)
 
     def delays(self, s: int, receivers: Sequence[int], t_sent: float, rng: np.random.Generator) -> np.ndarray:
         """Seconds in flight of ``s``'s messages to ``receivers`` sent at ``t_sent`` (on the
         clock's grid)."""
         m = len(receivers)
-        base = np.full(m, self.delay)
-        jitter = np.full(m, self.jitter)
+        base: Any = self.delay  # one value for every link (the same products as arrays of it)
+        jitter: Any = self.jitter
         if self.per_link:
+            base, jitter = np.full(m, self.delay), np.full(m, self.jitter)
             for j, r in enumerate(receivers):
                 found = self.per_link.get((s, r))
                 if found is not None:
@@ -134,9 +146,10 @@ class Links:
         return np.minimum(delay + extra, gst + delta - t_sent)
 
 
-def draw_delay(base: np.ndarray, jitter: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """Times in flight ``base · exp(jitter · z)`` in seconds: the one place link delays are
-    drawn. numpy's ``exp`` may differ in its last bit between CPUs; :meth:`Links.delays`
-    puts the result on the clock's grid before anything uses it
+def draw_delay(base: Any, jitter: Any, normal: np.ndarray) -> np.ndarray:
+    """Times in flight ``base · exp(jitter · z)`` in seconds (``base``, ``jitter``: one
+    value, or one per link): the one place link delays are drawn. numpy's ``exp`` may
+    differ in its last bit between CPUs; :meth:`Links.delays` puts the result on the
+    clock's grid before anything uses it
     (``tests/runtime/test_float_determinism.py`` moves these draws by one ulp to check)."""
     return base * np.exp(jitter * normal)

@@ -11,7 +11,7 @@ import pytest
 
 from llmteams_lab import FaultSpec, Run, team
 from llmteams_lab.events import events_to_jsonl
-from tests.support import aio
+from tests.support import aio, no_stop
 
 
 def async_team(n: int, *, topology: str = "complete", delay: float = 0.05, jitter: float = 0.3, seed: int = 3,
@@ -45,7 +45,9 @@ async def run_log(spec, *, bulk: bool, inject: list[tuple[int, FaultSpec]] = ())
     async_team(12, topology="star", delay=0.8, jitter=0.5, seed=11),
     async_team(16, delay=0.05, gst_s=3.0, delta_s=0.4, execution="partially_synchronous"),  # partial synchrony
     async_team(9, delay=0.02, jitter=0.0, rounds=40),  # runs to consensus: a decision mid-slice
-], ids=["complete", "instant", "ring", "star", "partial-sync", "to-consensus"])
+    no_stop(async_team(64, seed=1, rounds=3)),  # the benchmark's team: long queues, rows reused
+    no_stop(async_team(24, delay=1.5, jitter=0.8, rounds=6, seed=5)),  # copies landing long after their send
+], ids=["complete", "instant", "ring", "star", "partial-sync", "to-consensus", "n64", "slow-links"])
 @aio
 async def test_per_message_logs_are_identical_in_bulk(spec):
     one, a = await run_log(spec, bulk=False)
@@ -129,3 +131,20 @@ def test_runs_that_act_on_single_messages_never_go_in_bulk(changes, why):
 def test_a_plain_asynchronous_team_goes_in_bulk():
     run = Run(team(6, seed=1).replace(execution="asynchronous"))
     assert run.execution.bulk is not None and run.execution.why_per_message is None
+
+
+@aio
+async def test_a_run_stepped_one_happening_at_a_time_logs_every_copy_that_arrived_by_then():
+    """A landing's copies are logged with the next happening's (``BulkTransit.logs_before``);
+    a step still leaves the log with every copy that arrived by its last happening."""
+    spec = no_stop(async_team(12, rounds=3))
+    _, whole = await run_log(spec, bulk=False)
+    run = Run(spec)
+    bulk = run.execution.bulk
+    steps = 0
+    while not run.done:
+        await run.advance(1)
+        assert not bulk.when.size or bulk.when[0] > run.execution.budget.last_time
+        steps += 1
+    assert steps > 50 and events_to_jsonl(list(run.events)) == events_to_jsonl(whole)
+    await run.aclose()

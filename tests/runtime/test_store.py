@@ -7,7 +7,7 @@ import numpy as np
 
 from llmteams_lab import run_sync, team
 from llmteams_lab.events import AgentReplied, MessageSent, RoundEnded
-from llmteams_lab.runtime.store import EventStore, EventView
+from llmteams_lab.runtime.store import BLOCK_COLUMNS, EventStore, EventView
 from tests.support import no_stop
 
 
@@ -37,6 +37,26 @@ def test_rows_and_blocks_come_back_in_order_across_segment_boundaries() -> None:
     assert list(view) == expected
     assert view[4095] == expected[4095] and view[4096] == expected[4096] and view[-1] == expected[-1]
     assert view[2990:3010] == expected[2990:3010]
+
+
+def test_coded_columns_append_what_a_block_appends_within_and_across_segments() -> None:
+    block, coded = EventStore("r", ["a0", "a1", "a2"]), EventStore("r", ["a0", "a1", "a2"])
+    col = BLOCK_COLUMNS.index
+    for store in (block, coded):
+        _rows(store, 0, 7)  # pending typed rows are packed first
+    for m in (60, 4000, 3, 9000):  # one fits, one crosses into the second segment, ...
+        cause = np.arange(m) + len(block)
+        first = len(block)
+        block.append_block("MessageDelivered", m, round=2, agent=2, peer=np.arange(m) % 3 + 1, t_start=0.25,
+                           t_end=np.arange(m) / 8, value=block.table.code("B"), cause=cause)
+        got = coded.append_columns(coded.kind_code("MessageDelivered"), m, (
+            (col("round"), 2), (col("agent"), 2), (col("peer"), np.arange(m) % 3 + 1), (col("t_start"), 0.25),
+            (col("t_end"), np.arange(m) / 8), (col("value"), coded.table.code("B")), (col("cause"), cause)))
+        assert got == first and len(coded) == len(block)
+        _rows(block, len(block), 2)
+        _rows(coded, len(coded), 2)
+    assert coded.append_columns(coded.kind_code("MessageSent"), 0, ()) == len(coded)
+    assert list(EventView(coded)) == list(EventView(block))
 
 
 def test_truncate_keeps_a_prefix_and_appending_continues_from_it() -> None:

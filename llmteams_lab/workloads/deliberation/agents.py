@@ -87,6 +87,8 @@ class AgentModel:
             return self._replies(answer, truth, normal, batch.inbox_size, slice(None))
         # a few act (an asynchronous turn): each row depends on its own agent only, so
         # computing the acting rows alone gives the same answers at O(acting) cost
+        if idx.size == 1:  # one agent: its rows as views (a slice), not gathers
+            idx = slice(int(idx[0]), int(idx[0]) + 1)  # type: ignore[assignment]
         answer = self._answers(batch, uniform[idx], truth, k, idx)
         return self._replies(answer, truth, normal[idx], batch.inbox_size[idx], idx)
 
