@@ -129,7 +129,7 @@ class RoundStreams:
         self._after = [w for v in self.after for w in _words(v)] if self._fast else []
         self._fast = self._fast and len(self._before) + len(self._after) + 1 <= _POOL + _MAX_EXTRA_WORDS
         self._states: dict[int, tuple[int, int]] = {}
-        self._block = 8 if last_round is None else _BLOCK  # without a last round: 8, 16, ... up to _BLOCK
+        self._block = _BLOCK // 2 if last_round is None else _BLOCK  # without a last round: 32, then 64
         self._bits = np.random.PCG64(_PLACEHOLDER)  # (a SeedSequence made once: half the cost of PCG64(0))
         self._generator = np.random.Generator(self._bits)
 
@@ -146,8 +146,8 @@ class RoundStreams:
 
     def _seed_block(self, first: int) -> None:
         """Seed rounds ``first`` onwards: a block of them, none past the last (a stream with
-        no last round seeds 8 rounds first, then twice as many each time, up to ``_BLOCK``:
-        a key asked for a few times costs no more than seeding those one by one)."""
+        no last round seeds 32 rounds first, then 64: a block costs about as much as
+        seeding five rounds one by one, whatever its size up to 64)."""
         last = min(first + self._block - 1, _MASK32)
         self._block = min(2 * self._block, _BLOCK)
         if self.last_round is not None and self.last_round >= first:

@@ -272,7 +272,7 @@ class BulkTransit:
         if not self.per_message:
             self._drop_to_down(b, row)
             self._count(b, _INF)
-        pending = (row > self.read_until) & (row < _INF)
+        pending = ((row > self.read_until) & (row < _INF)).nonzero()[0]  # indices: three scatters reuse them
         a = int(self.answer[b])
         self.box_size[pending] += 1
         if a >= 0:

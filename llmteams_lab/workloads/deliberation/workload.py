@@ -129,7 +129,8 @@ class Deliberation:
         """One ``AgentReplied`` (or ``AgentFailed``) per acting agent, in agent order, as
         one block when every agent gave an option (the common case), row by row otherwise.
         Remembers each reply's ``seq`` so its messages name it as their cause."""
-        self._reply_seq = np.full(self.answers.size, -1, dtype=np.int64)
+        self._reply_seq = np.empty(self.answers.size, dtype=np.int64)
+        self._reply_seq.fill(-1)
         answers = slots.answer[acting]
         if slots.failures or not acting.size or (answers < 0).any():
             self._log_rows(r, t0, acting, slots)
@@ -152,12 +153,25 @@ class Deliberation:
         fault = np.zeros(acting.size, dtype=np.int32)
         for j, i in enumerate(acting.tolist()) if slots.marks else ():
             fault[j] = log.code(slots.marks.get(i))
+        if acting.size == 1:  # one agent's turn (asynchronous runs): one row, the same values as a block's
+            self._reply_seq[acting] = self._log_one_reply(r, t0, int(acting[0]), int(answers[0]), slots,
+                                                          float(cost[0]), int(fault[0]), int(detail[0]))
+            return
         log.block("AgentReplied", acting.size, round=r, agent=acting + 1, t_start=t0,
                   t_end=t0 + slots.latency[acting], value=self._option_codes[answers],
                   correct=np.where(answers == self.truth, 2, 1).astype(np.int8), tokens_in=slots.tokens_in[acting],
                   tokens_out=slots.tokens_out[acting], cost_usd=cost, fault=fault, detail=detail,
                   cause=slots.cause[acting] if slots.cause is not None else -1)
         self._reply_seq[acting] = np.arange(first, first + acting.size)
+
+    def _log_one_reply(self, r: int, t0: float, i: int, a: int, slots: RoundReplySlots, cost: float, fault: int,
+                       detail: int) -> int:
+        """Agent ``i``'s ``AgentReplied`` (answer ``a``) as one stored row; its ``seq``."""
+        store = self.log.store
+        return store.append_codes(store.kind_code("AgentReplied"), r, i + 1, 0, t0, t0 + float(slots.latency[i]),
+                                  int(self._option_codes[a]), 2 if a == self.truth else 1, int(slots.tokens_in[i]),
+                                  int(slots.tokens_out[i]), cost, fault, detail, 1,
+                                  int(slots.cause[i]) if slots.cause is not None else -1)
 
     def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
         """String codes of the replies' detail JSON (memoised per confidence)."""
