@@ -114,3 +114,20 @@ def test_a_team_row_stores_what_a_typed_event_stores() -> None:
     assert list(rows.events) == list(typed.events)
     got, want = rows.store.columns(), typed.store.columns()
     assert all(np.array_equal(got[c], want[c], equal_nan=True) for c in want)
+
+
+def test_a_few_rows_between_blocks_come_back_as_they_went_in() -> None:
+    """An asynchronous turn appends a row or two, then a block: the few pending rows are
+    packed element by element (more are packed column by column) — the same values."""
+    store = EventStore("r", ["a0", "a1", "a2"])
+    expected: list = []
+    for turn in range(700):  # crosses the first segment (512 rows) into the next
+        expected += _rows(store, len(store), 1 + turn % 5)  # 1..5 pending rows: both packing paths
+        m = 1 + turn % 3
+        store.append_block("MessageSent", m, round=turn, agent=1, peer=np.arange(m) % 3 + 1, t_start=turn / 4,
+                           t_end=turn / 2, tokens_out=60)
+        expected += store.events(len(store) - m, len(store))
+    assert store.events(0, len(store)) == expected
+    assert [e.seq for e in store.events(0, len(store))] == list(range(len(store)))
+    kinds = store.columns()["kind"]
+    assert (kinds == store.kind_code("MessageSent")).sum() == sum(1 + t % 3 for t in range(700))
