@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["RoundStreams", "stream", "stream_states"]
+__all__ = ["KeyedStreams", "RoundStreams", "pcg_state", "seed_words", "stream", "stream_states"]
 
 _MASK32 = 0xFFFFFFFF
 _MASK128 = (1 << 128) - 1
@@ -90,8 +90,14 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def stream_states(entropy: np.ndarray) -> list[tuple[int, int]]:
     """PCG64 ``(state, inc)`` of ``PCG64(SeedSequence(words))`` for every column of
-    ``entropy``, a (words, block) uint32 array. The hash's uses follow SeedSequence's
-    order; uses that are independent of each other are done as one array operation."""
+    ``entropy``, a (words, block) uint32 array."""
+    return [pcg_state(column) for column in seed_words(entropy).T.tolist()]
+
+
+def seed_words(entropy: np.ndarray) -> np.ndarray:
+    """``SeedSequence(words).generate_state(4, np.uint64)`` as eight uint32 words (rows) for
+    every column of ``entropy``, a (words, block) uint32 array. The hash's uses follow
+    SeedSequence's order; uses that are independent of each other are one array operation."""
     words, size = entropy.shape
     pool = np.zeros((_POOL, size), dtype=np.uint32)
     pool[:min(words, _POOL)] = entropy[:_POOL]
@@ -105,14 +111,15 @@ def stream_states(entropy: np.ndarray) -> list[tuple[int, int]]:
     for word in entropy[_POOL:]:  # the words past the pool, each into every pool word
         pool = _mix(pool, _hashed(np.broadcast_to(word, (_POOL, size)), _HASH_A[k:k + _POOL]))
         k += _POOL
-    w = _hashed(pool[[0, 1, 2, 3, 0, 1, 2, 3]], _HASH_B).tolist()  # generate_state(4, uint64), as uint32 words
-    out = []
-    for w0, w1, w2, w3, w4, w5, w6, w7 in zip(*w):
-        seed = ((w1 << 32 | w0) << 64) | (w3 << 32 | w2)  # the uint64 words are read little-endian
-        inc = ((((w5 << 32 | w4) << 64) | (w7 << 32 | w6)) << 1 | 1) & _MASK128
-        state = ((inc + seed) * _PCG_MULT + inc) & _MASK128  # srandom: step from 0, add the seed, step
-        out.append((state, inc))
-    return out
+    return _hashed(pool[[0, 1, 2, 3, 0, 1, 2, 3]], _HASH_B)  # generate_state(4, uint64), as uint32 words
+
+
+def pcg_state(words: list[int]) -> tuple[int, int]:
+    """PCG64's ``(state, inc)`` seeded with the eight uint32 words of :func:`seed_words`."""
+    w0, w1, w2, w3, w4, w5, w6, w7 = words
+    seed = ((w1 << 32 | w0) << 64) | (w3 << 32 | w2)  # the uint64 words are read little-endian
+    inc = ((((w5 << 32 | w4) << 64) | (w7 << 32 | w6)) << 1 | 1) & _MASK128
+    return ((inc + seed) * _PCG_MULT + inc) & _MASK128, inc  # srandom: step from 0, add the seed, step
 
 
 class RoundStreams:
@@ -128,7 +135,7 @@ class RoundStreams:
         self._before = [w for v in self.before for w in _words(v)] if self._fast else []
         self._after = [w for v in self.after for w in _words(v)] if self._fast else []
         self._fast = self._fast and len(self._before) + len(self._after) + 1 <= _POOL + _MAX_EXTRA_WORDS
-        self._states: dict[int, tuple[int, int]] = {}
+        self._first, self._states = 0, []  # the block seeded: (state, inc) of rounds first, first + 1, ...
         self._block = _BLOCK // 2 if last_round is None else _BLOCK  # without a last round: 32, then 64
         self._bits = np.random.PCG64(_PLACEHOLDER)  # (a SeedSequence made once: half the cost of PCG64(0))
         self._generator = np.random.Generator(self._bits)
@@ -136,10 +143,11 @@ class RoundStreams:
     def generator(self, round: int) -> np.random.Generator:
         if not (self._fast and 0 <= round <= _MASK32):
             return stream(*self.before, round, *self.after)
-        state = self._states.get(round)
-        if state is None:
+        at = round - self._first
+        if not 0 <= at < len(self._states):
             self._seed_block(round)
-            state = self._states[round]
+            at = 0
+        state = self._states[at]
         self._bits.state = {"bit_generator": "PCG64", "state": {"state": state[0], "inc": state[1]},
                             "has_uint32": 0, "uinteger": 0}
         return self._generator
@@ -156,4 +164,28 @@ class RoundStreams:
         entropy = np.empty((at + 1 + len(self._after), last + 1 - first), dtype=np.uint32)
         entropy[:] = np.array(self._before + [0] + self._after, dtype=np.uint32)[:, None]
         entropy[at] = np.arange(first, last + 1, dtype=np.uint32)
-        self._states = dict(zip(range(first, last + 1), stream_states(entropy)))
+        self._first, self._states = first, stream_states(entropy)
+
+
+class KeyedStreams:
+    """The streams of each of ``n`` keys (agents, senders): ``generator(key, r)`` is
+    ``Generator(PCG64([*before, key, r]))``'s. Each key's :class:`RoundStreams` is made on
+    its first use; a team of more than :data:`KEYED_UP_TO` keys seeds every draw alone
+    (``stream``), as a key's streams hold up to ~10 KB (a block's states). The generator
+    returned is reused: draw from it before asking for another."""
+
+    def __init__(self, before: Sequence[int], n: int):
+        self.before, self.n = tuple(before), n
+        self._streams: dict[int, RoundStreams] | None = {} if n <= KEYED_UP_TO else None
+
+    def generator(self, key: int, round: int) -> np.random.Generator:
+        streams = self._streams
+        if streams is None:
+            return stream(*self.before, key, round)
+        found = streams.get(key)
+        if found is None:
+            found = streams[key] = RoundStreams((*self.before, key))
+        return found.generator(round)
+
+
+KEYED_UP_TO = 4_096  # keys that keep their own streams (see KeyedStreams)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmteams_lab.streams import RoundStreams, stream
+from llmteams_lab.streams import KEYED_UP_TO, KeyedStreams, RoundStreams, stream
 
 
 def _numpy(seed: int, round: int, stream: int) -> np.random.Generator:
@@ -54,3 +54,12 @@ def test_a_stream_is_numpys_pcg64_seeded_with_the_key_as_a_list(key) -> None:
     got = stream(*key)
     assert got.bit_generator.state == expected.bit_generator.state
     assert got.standard_normal(5).tolist() == expected.standard_normal(5).tolist()
+
+
+@pytest.mark.parametrize("n", [5, KEYED_UP_TO + 1])  # own streams per key, and one-off seeding for many keys
+def test_keyed_streams_draw_what_numpy_draws(n) -> None:
+    streams = KeyedStreams((13, 0x11C5), n)
+    for key, r in ((0, 0), (3, 0), (3, 1), (0, 1), (4, 70), (3, 2)):
+        want = np.random.Generator(np.random.PCG64([13, 0x11C5, key, r])).random(3)
+        assert np.array_equal(streams.generator(key, r).random(3), want)
+    assert (streams._streams is None) == (n > KEYED_UP_TO)  # which path was taken

@@ -27,22 +27,21 @@ import numpy as np
 from llmteams_lab.rounds import on_grid
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.roster import values
-from llmteams_lab.streams import RoundStreams, stream
+from llmteams_lab.streams import KeyedStreams
 
 __all__ = ["Links", "draw_delay"]
 
 _STREAM = 0x11C5  # the network's random stream
 _PARETO = 1.2  # tail index of pre-GST extra delays
-_STREAMS_UP_TO = 4_096  # senders that keep a stream object (~1 KB each); above, each batch is seeded alone
 
 
 class Links:
     """Addressing and delays for one team (see the module docstring)."""
 
     def __init__(self, spec: TeamSpec, network: Any):
-        self.seed = spec.seed
         self._network = network  # its out-neighbour lists are built only if a message needs them
         self.n = len(spec.agents)
+        self.seed = spec.seed  # (the setter makes the senders' streams)
         addressed = values(spec.agents, "recipients") != {None} or values(spec.agents, "fanout") != {None}
         named = addressed or (spec.network is not None and spec.network.links)
         index = {a: i for i, a in enumerate(spec.ids)} if named else {}
@@ -63,8 +62,18 @@ class Links:
         self.gst = net.gst_s if net is not None else None
         self.delta = net.delta_s if net is not None else None
         self._batches = [0] * self.n  # message batches drawn per sender
-        self._streams: dict[int, RoundStreams] = {}  # per sender, made on its first batch
         self._out_sets: dict[int, frozenset[int]] = {}  # per sender, its out-neighbours as a set (built once)
+
+    @property
+    def seed(self) -> int:
+        """The seed the delays are drawn with (a fork with another seed replays its
+        prefix with the recorded one, then draws with its own: ``datasets.async_fork``)."""
+        return self._seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self._seed = value
+        self._streams = KeyedStreams((value, _STREAM), self.n)  # per sender, keyed by batch
 
     @property
     def out(self) -> list[list[int]]:
@@ -110,16 +119,11 @@ class Links:
     def generator(self, s: int) -> np.random.Generator:
         """The next generator of sender ``s`` (one per message batch it sends):
         ``PCG64([seed, _STREAM, s, batch])``'s, from the sender's streams seeded a block of
-        batches at a time (one-off seeding for a team too big to keep a stream object per
-        sender). Draw from it before asking for the sender's next batch."""
+        batches at a time (``streams.KeyedStreams``). Draw from it before asking for the
+        sender's next batch."""
         batch = self._batches[s]
         self._batches[s] = batch + 1
-        if self.n > _STREAMS_UP_TO:
-            return stream(self.seed, _STREAM, s, batch)
-        streams = self._streams.get(s)
-        if streams is None:
-            streams = self._streams[s] = RoundStreams((self.seed, _STREAM, s))
-        return streams.generator(batch)
+        return self._streams.generator(s, batch)
 
     def delays(self, s: int, receivers: Sequence[int], t_sent: float, rng: np.random.Generator) -> np.ndarray:
         """Seconds in flight of ``s``'s messages to ``receivers`` sent at ``t_sent`` (on the

@@ -46,7 +46,7 @@ from llmteams_lab.events import AgentFailed, AgentReplied
 from llmteams_lab.messages import AgentReply, AgentRequest, Message, Question
 from llmteams_lab.rounds import RoundReplySlots, woken_by
 from llmteams_lab.spec import AgentSpec, TaskSpec, TeamSpec
-from llmteams_lab.streams import RoundStreams
+from llmteams_lab.streams import KeyedStreams
 from llmteams_lab.workloads.deliberation import agents as _simulated
 from llmteams_lab.workloads.deliberation.agents import pad_message
 from llmteams_lab.workloads.deliberation.questions import make_question
@@ -289,8 +289,7 @@ class Minds(Backend):
                  answer: Callable[[Choices], str | None] | None = None):
         self.seed, self.decide, self.stream, self.answer = spec.seed, decide, stream, answer
         self.agents = {a.id: (i, a) for i, a in enumerate(spec.agents)}
-        self._last_round = spec.budgets.max_rounds
-        self._streams: dict[int, RoundStreams] = {}  # per agent: its turns' streams (turn_rng's), seeded in blocks
+        self._streams = KeyedStreams((self.seed, self.stream), len(spec.agents))  # turn_rng's, seeded in blocks
 
     def worst_case_round(self, round: int, agents: Sequence[int], request_of: Any) -> tuple[int, float]:
         """Exactly the tokens :meth:`respond` will report: each agent's profile for the
@@ -304,10 +303,7 @@ class Minds(Backend):
 
     async def respond(self, request: AgentRequest) -> AgentReply:
         i, profile = self.agents[request.agent]
-        streams = self._streams.get(i)
-        if streams is None:
-            streams = self._streams[i] = RoundStreams((self.seed, self.stream, i), (), self._last_round)
-        rng = streams.generator(request.round)  # turn_rng(seed, stream, i, round)'s numbers
+        rng = self._streams.generator(i, request.round)  # turn_rng(seed, stream, i, round)'s numbers
         truth = request.question.answer if request.question is not None else None
         choices = self.decide(request, profile, rng, truth or None)
         return AgentReply(request.agent, self.answer(choices) if self.answer else None, None, "",

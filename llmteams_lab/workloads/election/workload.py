@@ -44,7 +44,7 @@ from llmteams_lab.messages import AgentRequest
 from llmteams_lab.protocols import Decision
 from llmteams_lab.rounds import Inbox, Outgoing, RoundReplySlots
 from llmteams_lab.spec import TeamSpec
-from llmteams_lab.streams import RoundStreams
+from llmteams_lab.streams import KeyedStreams
 from llmteams_lab.workloads.election import raft
 from llmteams_lab.workloads.election.assignment import Assignments, ledger
 from llmteams_lab.workloads.election.raft import CANDIDATE, LEADER, WORK, Node, Reading
@@ -80,7 +80,7 @@ class Election:
         self.questions = [question_at(spec.task, self.cfg.question, k, spec.seed) for k in range(decisions)]
         self.nodes = [Node() for _ in range(self.n)]
         self._draws = [0] * self.n
-        self._timeout_streams: dict[int, RoundStreams] = {}  # per agent, made on its first timeout
+        self._timeout_streams = KeyedStreams((spec.seed, _STREAM), self.n)  # per agent, keyed by its draws
         for i, node in enumerate(self.nodes):
             node.deadline = self._timeout(i, 0.0)
         self._turns: dict[int, tuple[Reading, float]] = {}
@@ -95,10 +95,7 @@ class Election:
     def _timeout(self, i: int, now: float) -> float:
         """A fresh election deadline for agent ``i``: now + T·(1 + spread·u)."""
         self._draws[i] += 1
-        streams = self._timeout_streams.get(i)
-        if streams is None:
-            streams = self._timeout_streams[i] = RoundStreams((self.spec.seed, _STREAM, i))
-        u = float(streams.generator(self._draws[i]).random())  # PCG64([seed, _STREAM, i, draw])'s
+        u = float(self._timeout_streams.generator(i, self._draws[i]).random())  # PCG64([seed, _STREAM, i, draw])
         return on_time_grid(now + self.cfg.election_timeout_s * (1.0 + self.cfg.timeout_spread * u))
 
     # --- what agents see ------------------------------------------------------------------
