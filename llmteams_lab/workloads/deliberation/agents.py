@@ -119,16 +119,29 @@ class AgentModel:
 
     def _replies(self, answer: np.ndarray, truth: int, normal: np.ndarray, inbox_size: np.ndarray,
                  idx: np.ndarray | slice) -> RoundReplies:
-        conf = np.where(answer == truth, self.confidence_right[idx], self.confidence_wrong[idx])
-        conf += 0.05 * normal[:, 0]
-        # clip to [0, 1] in place as max then min (np.clip's wrapper costs more than both
-        # ufuncs; the values are the same, up to the sign of a zero that rint/astype erase)
-        np.minimum(np.maximum(conf, 0.0, out=conf), 1.0, out=conf)
-        conf *= 1000
-        confidence = np.rint(conf, out=conf).astype(np.int64)
+        if answer.size == 1 and isinstance(idx, slice):  # one agent's turn: its confidence on Python floats
+            confidence = self._one_confidence(int(answer[0]) == truth, float(normal[0, 0]), idx.start or 0)
+        else:
+            conf = np.where(answer == truth, self.confidence_right[idx], self.confidence_wrong[idx])
+            conf += 0.05 * normal[:, 0]
+            # clip to [0, 1] in place as max then min (np.clip's wrapper costs more than both
+            # ufuncs; the values are the same, up to the sign of a zero that rint/astype erase)
+            np.minimum(np.maximum(conf, 0.0, out=conf), 1.0, out=conf)
+            conf *= 1000
+            confidence = np.rint(conf, out=conf).astype(np.int64)
         latency = draw_latency(self.latency[idx], self.jitter[idx], normal[:, 1])
         tokens_in = self.prompt_tokens[idx] + self.per_message[idx] * inbox_size
         return RoundReplies(answer, confidence, latency, tokens_in, self.reply_tokens[idx].copy())
+
+    def _one_confidence(self, right: bool, z: float, i: int) -> np.ndarray:
+        """One agent's confidence in thousandths: the array path's arithmetic, operation
+        for operation, on Python floats (IEEE doubles both; ``round`` rounds half to even
+        as ``np.rint`` does) — eight numpy calls on one element cost more than the turn's
+        other arithmetic together."""
+        c = float(self.confidence_right[i] if right else self.confidence_wrong[i])
+        c += 0.05 * z
+        c = min(max(c, 0.0), 1.0) * 1000
+        return np.array([round(c)], dtype=np.int64)
 
     def _first_answers(self, uniform: np.ndarray, truth: int, k: int, idx: np.ndarray | slice) -> np.ndarray:
         if truth < 0:  # nobody in this world knows the answer: a guess
