@@ -11,6 +11,8 @@ import functools
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+from hypothesis import strategies as st
+
 from llmteams_lab import Run, team
 from llmteams_lab.backends import MockBackend
 from llmteams_lab.errors import RateLimitedError
@@ -39,6 +41,30 @@ def run_all(spec: TeamSpec, backend: Any = None) -> tuple[Run, list]:
             return run, list(run.events)
 
     return asyncio.run(main())
+
+
+def checks_failed(events: list, properties: Any = None) -> list:
+    """``(check, detail)`` of every property check that fails on ``events`` (``metrics.check_run``)."""
+    from llmteams_lab.metrics import check_run, events_frame
+
+    verdicts = check_run(events_frame(events), properties=properties)
+    return verdicts.filter(~verdicts["ok"]).select("check", "detail").rows()
+
+
+def agent_fault(draw: Callable, kind: str, ids: list[str], start: int, heal_within: int) -> dict | None:
+    """A Hypothesis-drawn fault on the team ``ids`` from round ``start``: a ``crash`` or a
+    ``crash_recover`` of one agent, or a ``partition`` healed within ``heal_within`` rounds
+    (``None`` for other kinds, and for a partition of one agent)."""
+    if kind == "crash":
+        return {"kind": "crash", "agent": draw(st.sampled_from(ids)), "at_round": start}
+    if kind == "crash_recover":
+        return {"kind": "crash_recover", "agent": draw(st.sampled_from(ids)), "start_round": start,
+                "end_round": start + draw(st.integers(1, 30))}
+    if kind == "partition" and len(ids) > 1:
+        cut = draw(st.integers(1, len(ids) - 1))
+        return {"kind": "partition", "groups": [ids[:cut]], "at_round": start,
+                "heal_round": start + draw(st.integers(1, heal_within))}
+    return None
 
 
 def of(events: list, kind: str, **match: Any) -> list:

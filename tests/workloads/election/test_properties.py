@@ -10,9 +10,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmteams_lab.metrics import check_run, events_frame
 from llmteams_lab.spec import election_team
-from tests.support import run_all
+from tests.support import agent_fault, checks_failed, run_all
 
 SAFETY = ("committed_unchanged", "election_safety", "leader_completeness")
 
@@ -27,15 +26,9 @@ def election_runs(draw):
     for _ in range(draw(st.integers(0, 2))):
         kind = draw(st.sampled_from(["crash", "crash_recover", "partition", "duplicate", "delay"]))
         start = draw(st.integers(2, 40))
-        if kind == "crash":
-            faults.append({"kind": "crash", "agent": draw(st.sampled_from(ids)), "at_round": start})
-        elif kind == "crash_recover":
-            faults.append({"kind": "crash_recover", "agent": draw(st.sampled_from(ids)), "start_round": start,
-                           "end_round": start + draw(st.integers(1, 30))})
-        elif kind == "partition" and n > 1:
-            cut = draw(st.integers(1, n - 1))
-            faults.append({"kind": "partition", "groups": [ids[:cut]], "at_round": start,
-                           "heal_round": start + draw(st.integers(1, 40))})
+        fault = agent_fault(draw, kind, ids, start, 40)
+        if fault is not None:
+            faults.append(fault)
         elif kind == "duplicate":
             faults.append({"kind": "duplicate", "probability": 0.3, "start_round": start})
         elif kind == "delay":
@@ -51,6 +44,4 @@ def election_runs(draw):
 @given(spec=election_runs())
 def test_election_safety_holds_under_any_faults(spec) -> None:
     _, events = run_all(spec)
-    verdicts = check_run(events_frame(events), properties=SAFETY)
-    failed = verdicts.filter(~verdicts["ok"])
-    assert failed.is_empty(), failed.select("check", "detail").rows()
+    assert not (failed := checks_failed(events, SAFETY)), failed

@@ -16,7 +16,7 @@ from llmteams_lab.messages import AgentReply
 from llmteams_lab.metrics import check_run, events_frame, gossip_spread, gossip_summary
 from llmteams_lab.spec import gossip_team
 from llmteams_lab.workloads.gossip.peers import Others, pick
-from tests.support import of, run_all
+from tests.support import checks_failed, of, run_all
 
 
 def checks(events) -> dict[str, bool]:
@@ -102,6 +102,4 @@ def gossip_runs(draw):
 @given(spec=gossip_runs())
 def test_gossip_properties_hold_under_faults(spec) -> None:
     _, events = run_all(spec)
-    verdicts = check_run(events_frame(events))
-    failed = verdicts.filter(~verdicts["ok"])
-    assert failed.is_empty(), failed.select("check", "detail").rows()
+    assert not (failed := checks_failed(events)), failed
