@@ -31,7 +31,9 @@ _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875  # the entropy hash
 _INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED  # the output hash
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG64's 128-bit LCG multiplier
-_BLOCK = 64  # rounds seeded together at most
+_BLOCK = 64  # rounds seeded together when the last round is known (a run's budget)
+_FIRST_BLOCK, _MAX_BLOCK = 32, 256  # without a last round: the first block, and the largest
+_NO_WORDS = np.zeros((0, 8), dtype=np.uint32)
 _PLACEHOLDER = np.random.SeedSequence(0)  # immutable: a new bit generator's first state, replaced before any draw
 
 
@@ -127,7 +129,11 @@ class RoundStreams:
     (see the module docstring): the simulated agents' streams are ``before = (seed,)``,
     ``after = (stream,)``. ``last_round``: no round after it will be asked for (the run's
     budget), so a short run seeds no more rounds than it has. The generator returned is
-    reused: draw from it before asking for another round."""
+    reused: draw from it before asking for another round.
+
+    A block keeps the seed words of its rounds (32 bytes a round); a round's PCG64 state
+    is made from them when the round is asked for, so rounds seeded but never reached
+    (an asynchronous agent's last block) cost only their share of the block's hashing."""
 
     def __init__(self, before: Sequence[int], after: Sequence[int] = (), last_round: int | None = None):
         self.before, self.after, self.last_round = tuple(before), tuple(after), last_round
@@ -135,8 +141,8 @@ class RoundStreams:
         self._before = [w for v in self.before for w in _words(v)] if self._fast else []
         self._after = [w for v in self.after for w in _words(v)] if self._fast else []
         self._fast = self._fast and len(self._before) + len(self._after) + 1 <= _POOL + _MAX_EXTRA_WORDS
-        self._first, self._states = 0, []  # the block seeded: (state, inc) of rounds first, first + 1, ...
-        self._block = _BLOCK // 2 if last_round is None else _BLOCK  # without a last round: 32, then 64
+        self._first, self._words = 0, _NO_WORDS  # the block seeded: seed words (rows) of rounds first, first + 1 ...
+        self._block = _FIRST_BLOCK if last_round is None else _BLOCK  # without a last round: 32, then doubling
         self._bits = np.random.PCG64(_PLACEHOLDER)  # (a SeedSequence made once: half the cost of PCG64(0))
         self._generator = np.random.Generator(self._bits)
 
@@ -144,35 +150,42 @@ class RoundStreams:
         if not (self._fast and 0 <= round <= _MASK32):
             return stream(*self.before, round, *self.after)
         at = round - self._first
-        if not 0 <= at < len(self._states):
+        if not 0 <= at < len(self._words):
             self._seed_block(round)
             at = 0
-        state = self._states[at]
-        self._bits.state = {"bit_generator": "PCG64", "state": {"state": state[0], "inc": state[1]},
+        state, inc = pcg_state(self._words[at].tolist())
+        self._bits.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
                             "has_uint32": 0, "uinteger": 0}
         return self._generator
 
     def _seed_block(self, first: int) -> None:
         """Seed rounds ``first`` onwards: a block of them, none past the last (a stream with
-        no last round seeds 32 rounds first, then 64: a block costs about as much as
-        seeding five rounds one by one, whatever its size up to 64)."""
+        no last round seeds 32 rounds first, then twice as many each time up to 256: hashing
+        a block costs about as much as seeding five rounds one by one, whatever its size)."""
         last = min(first + self._block - 1, _MASK32)
-        self._block = min(2 * self._block, _BLOCK)
+        self._block = min(2 * self._block, _MAX_BLOCK)
         if self.last_round is not None and self.last_round >= first:
             last = min(last, self.last_round)
         at = len(self._before)
         entropy = np.empty((at + 1 + len(self._after), last + 1 - first), dtype=np.uint32)
         entropy[:] = np.array(self._before + [0] + self._after, dtype=np.uint32)[:, None]
         entropy[at] = np.arange(first, last + 1, dtype=np.uint32)
-        self._first, self._states = first, stream_states(entropy)
+        self._adopt(first, seed_words(entropy).T.copy())
+
+    def _adopt(self, first: int, words: np.ndarray) -> None:
+        """Take a block seeded elsewhere: the (rounds, 8) seed words of rounds ``first`` on."""
+        self._first, self._words = first, words
 
 
 class KeyedStreams:
     """The streams of each of ``n`` keys (agents, senders): ``generator(key, r)`` is
     ``Generator(PCG64([*before, key, r]))``'s. Each key's :class:`RoundStreams` is made on
-    its first use; a team of more than :data:`KEYED_UP_TO` keys seeds every draw alone
-    (``stream``), as a key's streams hold up to ~10 KB (a block's states). The generator
-    returned is reused: draw from it before asking for another."""
+    its first use; the first key to ask seeds the first block of every key's rounds in one
+    hashing when the team is small (up to :data:`_TOGETHER` rounds in all: an asynchronous
+    team's senders each used to hash a block of their own). A team of more than
+    :data:`KEYED_UP_TO` keys seeds every draw alone (``stream``), as a key's streams hold
+    up to ~8 KB (a block's seed words). The generator returned is reused: draw from it
+    before asking for another."""
 
     def __init__(self, before: Sequence[int], n: int):
         self.before, self.n = tuple(before), n
@@ -185,7 +198,31 @@ class KeyedStreams:
         found = streams.get(key)
         if found is None:
             found = streams[key] = RoundStreams((*self.before, key))
+            if len(streams) == 1 and found._fast and self.n > 1 and 0 <= round <= _MASK32 - _FIRST_BLOCK:
+                self._seed_every_key(found, round)
         return found.generator(round)
+
+    def _seed_every_key(self, first_key: RoundStreams, round: int) -> None:
+        """Seed rounds ``round`` to ``round + 31`` of every key in one hashing (up to
+        :data:`_TOGETHER` rounds: larger teams seed key by key, as they come)."""
+        rounds = min(_FIRST_BLOCK, _TOGETHER // self.n)
+        if rounds < 8:
+            return
+        before = first_key._before[:-1]  # the words before the key (the key is < 2**32: one word)
+        at = len(before)
+        entropy = np.empty((at + 2, self.n * rounds), dtype=np.uint32)
+        entropy[:at] = np.array(before, dtype=np.uint32)[:, None]
+        entropy[at] = np.repeat(np.arange(self.n, dtype=np.uint32), rounds)
+        entropy[at + 1] = np.tile(np.arange(round, round + rounds, dtype=np.uint32), self.n)
+        words = seed_words(entropy).T.copy()
+        streams = self._streams
+        for key in range(self.n):
+            found = streams.get(key)
+            if found is None:
+                found = streams[key] = RoundStreams((*self.before, key))
+            found._adopt(round, words[key * rounds:(key + 1) * rounds])
+            found._block = 2 * _FIRST_BLOCK
 
 
 KEYED_UP_TO = 4_096  # keys that keep their own streams (see KeyedStreams)
+_TOGETHER = 8_192  # rounds of all keys seeded in one hashing at most

@@ -63,3 +63,16 @@ def test_keyed_streams_draw_what_numpy_draws(n) -> None:
         want = np.random.Generator(np.random.PCG64([13, 0x11C5, key, r])).random(3)
         assert np.array_equal(streams.generator(key, r).random(3), want)
     assert (streams._streams is None) == (n > KEYED_UP_TO)  # which path was taken
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 600), first=st.integers(0, 3), draws=st.lists(st.tuples(st.integers(0, 599),
+                                                                         st.integers(0, 400)), max_size=10))
+def test_every_key_seeded_together_draws_what_numpy_draws(n: int, first: int, draws: list[tuple[int, int]]) -> None:
+    """The first key to ask seeds every key's first block in one hashing (small teams):
+    each key's rounds, inside that block and past it, are still numpy's."""
+    streams = KeyedStreams((2**40 + 3, 0x11C5), n)
+    for key, r in [(0, first), *draws]:
+        key %= n
+        want = np.random.Generator(np.random.PCG64([2**40 + 3, 0x11C5, key, r]))
+        assert np.array_equal(streams.generator(key, r).random(3), want.random(3))
