@@ -131,13 +131,18 @@ async def gather_round(groups: list[BackendGroup], acting: np.ndarray, batch: Ro
     can give, to store a reply's answer as its option index. ``deadline_s``: seconds
     left of the wall-time budget — calls still running then are cancelled (see the
     module docstring)."""
-    everyone = acting.size == slots.answer.size  # acting is sorted and distinct
-    if not everyone:
-        acting_mask = np.zeros(slots.answer.size, dtype=bool)
+    n = slots.answer.size
+    everyone = acting.size == n  # acting is sorted and distinct
+    whole = len(groups) == 1 and groups[0].agents.size == n  # one group holds every agent: acting are its own
+    if not (everyone or whole):
+        acting_mask = np.zeros(n, dtype=bool)
         acting_mask[acting] = True
     jobs: list[tuple[Backend, int]] = []
     for group in groups:
-        idx = group.agents if everyone else group.agents[acting_mask[group.agents]]
+        if everyone or whole:
+            idx = group.agents if everyone else acting
+        else:
+            idx = group.agents[acting_mask[group.agents]]
         if idx.size == 0:
             continue
         if group.batched:

@@ -169,9 +169,13 @@ class Run(Lifecycle):
     # --- shared by the execution models --------------------------------------------------
     def count_usage(self, acting: np.ndarray, slots: RoundReplySlots) -> None:
         """Add the tokens ``acting`` agents used (budgets; the bound for unbounded backends)."""
-        everyone = acting.size == slots.tokens_in.size  # no gathers in the common case
-        used = int(slots.tokens_in.sum() + slots.tokens_out.sum()) if everyone else \
-            int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
+        if acting.size == 1:  # one agent's turn (asynchronous runs): two scalars
+            i = int(acting[0])
+            used = int(slots.tokens_in[i]) + int(slots.tokens_out[i])
+        elif acting.size == slots.tokens_in.size:  # everyone: no gathers
+            used = int(slots.tokens_in.sum() + slots.tokens_out.sum())
+        else:
+            used = int(slots.tokens_in[acting].sum() + slots.tokens_out[acting].sum())
         self.tokens_used += used
         self._max_round_tokens = max(self._max_round_tokens, used)
 

@@ -131,6 +131,13 @@ class Deliberation:
         Remembers each reply's ``seq`` so its messages name it as their cause."""
         self._reply_seq = np.empty(self.answers.size, dtype=np.int64)
         self._reply_seq.fill(-1)
+        if acting.size == 1 and not (slots.failures or slots.replies or slots.marks or self._priced):
+            i = int(acting[0])  # one simulated agent's turn (asynchronous runs): no cost, fault or estimate
+            a = int(slots.answer[i])
+            if a >= 0:
+                self._reply_seq[i] = self._log_one_reply(r, t0, i, a, slots, 0.0, 0,
+                                                         self._detail_code(int(slots.confidence[i]), False))
+                return
         answers = slots.answer[acting]
         if slots.failures or not acting.size or (answers < 0).any():
             self._log_rows(r, t0, acting, slots)
@@ -175,12 +182,16 @@ class Deliberation:
 
     def _detail_codes(self, confidence: np.ndarray, estimated: np.ndarray) -> np.ndarray:
         """String codes of the replies' detail JSON (memoised per confidence)."""
-        memo = self._details
-        keys = list(zip(confidence.tolist(), estimated.tolist()))
-        for key in keys:
-            if key not in memo:
-                memo[key] = self.log.code(_reply_detail(*key))
-        return np.fromiter(map(memo.__getitem__, keys), dtype=np.int32, count=len(keys))
+        return np.fromiter(map(self._detail_code, confidence.tolist(), estimated.tolist()), dtype=np.int32,
+                           count=confidence.size)
+
+    def _detail_code(self, confidence: int, estimated: bool) -> int:
+        """The string code of one reply's detail JSON (memoised)."""
+        key = (confidence, estimated)
+        found = self._details.get(key)
+        if found is None:
+            found = self._details[key] = self.log.code(_reply_detail(confidence, estimated))
+        return found
 
     def _log_rows(self, r: int, t0: float, acting: np.ndarray, slots: RoundReplySlots) -> None:
         ids, opts, add = self._ids, self.question.options, self.log.add
