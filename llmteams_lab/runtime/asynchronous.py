@@ -242,9 +242,14 @@ class Happenings(Waking):
             for h in batch:
                 wake_at[h.data] = np.inf
         alive, state, woken = run.alive, self.state, self.woken
-        acting = sorted({h.data for h in batch if alive[h.data] and state[h.data] == IDLE})
-        for h in batch:
-            woken[h.data] = False
+        if len(batch) == 1:  # one agent (most asynchronous activations): no set, no sort
+            i = batch[0].data
+            woken[i] = False
+            acting = [i] if alive[i] and state[i] == IDLE else []
+        else:
+            acting = sorted({h.data for h in batch if alive[h.data] and state[h.data] == IDLE})
+            for h in batch:
+                woken[h.data] = False
         if not acting or self.budget.stopping is not None:
             return
         t0 = batch[0].time
@@ -254,9 +259,10 @@ class Happenings(Waking):
         preview = self.budget.refusal(idx, inbox, self.turns, t0)  # on the mailboxes they would read
         if preview is None:
             return
-        self.state[idx] = BUSY
-        self.turns[idx] += 1
-        self.timer_gen[idx] += 1  # a turn supersedes the agents' pending timers
+        at = acting[0] if len(acting) == 1 else idx  # one agent: scalar updates, no fancy indexing
+        self.state[at] = BUSY
+        self.turns[at] += 1
+        self.timer_gen[at] += 1  # a turn supersedes the agents' pending timers
         self.batches += 1
         slots = RoundReplySlots(self.n)
         slots.cause = self.wake_cause.copy()
