@@ -172,9 +172,12 @@ class RoundStreams:
         entropy[at] = np.arange(first, last + 1, dtype=np.uint32)
         self._adopt(first, seed_words(entropy).T.copy())
 
-    def _adopt(self, first: int, words: np.ndarray) -> None:
-        """Take a block seeded elsewhere: the (rounds, 8) seed words of rounds ``first`` on."""
+    def _adopt(self, first: int, words: np.ndarray, next_block: int | None = None) -> None:
+        """Take a block seeded elsewhere: the (rounds, 8) seed words of rounds ``first`` on
+        (``next_block``: the size of the block seeded after it, if not the current one)."""
         self._first, self._words = first, words
+        if next_block is not None:
+            self._block = next_block
 
 
 class KeyedStreams:
@@ -198,17 +201,18 @@ class KeyedStreams:
         found = streams.get(key)
         if found is None:
             found = streams[key] = RoundStreams((*self.before, key))
-            if len(streams) == 1 and found._fast and self.n > 1 and 0 <= round <= _MASK32 - _FIRST_BLOCK:
-                self._seed_every_key(found, round)
+            first_use = len(streams) == 1
+            if first_use and found._fast and 0 <= key < self.n and 0 <= round <= _MASK32 - _FIRST_BLOCK:
+                self._seed_every_key(round)
         return found.generator(round)
 
-    def _seed_every_key(self, first_key: RoundStreams, round: int) -> None:
+    def _seed_every_key(self, round: int) -> None:
         """Seed rounds ``round`` to ``round + 31`` of every key in one hashing (up to
         :data:`_TOGETHER` rounds: larger teams seed key by key, as they come)."""
         rounds = min(_FIRST_BLOCK, _TOGETHER // self.n)
-        if rounds < 8:
+        if self.n < 2 or rounds < 8:
             return
-        before = first_key._before[:-1]  # the words before the key (the key is < 2**32: one word)
+        before = [w for v in self.before for w in _words(v)]  # then the key (< n <= 4,096: one word), the round
         at = len(before)
         entropy = np.empty((at + 2, self.n * rounds), dtype=np.uint32)
         entropy[:at] = np.array(before, dtype=np.uint32)[:, None]
@@ -220,8 +224,7 @@ class KeyedStreams:
             found = streams.get(key)
             if found is None:
                 found = streams[key] = RoundStreams((*self.before, key))
-            found._adopt(round, words[key * rounds:(key + 1) * rounds])
-            found._block = 2 * _FIRST_BLOCK
+            found._adopt(round, words[key * rounds:(key + 1) * rounds], next_block=2 * _FIRST_BLOCK)
 
 
 KEYED_UP_TO = 4_096  # keys that keep their own streams (see KeyedStreams)
