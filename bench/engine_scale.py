@@ -13,7 +13,9 @@ measured in the same run. Prints JSON.
   random stream costs per agent-step — ``PCG64(SeedSequence([seed, round, stream]))``,
   the simulated agents' per-round stream that makes forks and replays exact, as they
   seed it (``llmteams_lab.streams``, in blocks of rounds) and one at a time by numpy
-  (``..._numpy_us``): a floor under our agent-step.
+  (``..._numpy_us``): a floor under our agent-step. ``ours_lockstep_us``: the same
+  design's agent-step when a batch of 1,000 seeds runs in lockstep
+  (``experiments.lockstep``, what a sweep does with it: the same rows as the engine).
 * ``jsonl``: events per second written to JSONL by ``JsonlSink`` (columnar: per-kind
   templates formatted by polars and written by its CSV writer) for
   a 200-agent all-to-all run's log, against one ``Event.to_json`` per event (target
@@ -37,6 +39,7 @@ import numpy as np
 from _timing import emit, full_budget
 
 from llmteams_lab import Run, run_sync, team
+from llmteams_lab.experiments.lockstep import lockstep_refusal, lockstep_rows
 from llmteams_lab.runtime.network import Network
 from llmteams_lab.runtime.sinks import JsonlSink
 from llmteams_lab.streams import RoundStreams
@@ -152,9 +155,29 @@ def voter_vs_mesa(rounds: int) -> dict:
         row[f"ours_{logging}_us"] = round(ours * 1e6, 3)
         if mesa_s:
             row[f"ours_{logging}_over_mesa"] = round(ours / mesa_s, 2)
+    lockstep = _lockstep_per_agent_step(seeds=1_000, rounds=20)
+    row["ours_lockstep_us"] = round(lockstep * 1e6, 3)
+    row["lockstep"] = "1,000 seeds of the same design (20 rounds each) at once, as a sweep runs them"
     if mesa_s:
-        row["met"] = row["ours_rounds_over_mesa"] <= 1.0
+        row["ours_lockstep_over_mesa"] = round(lockstep / mesa_s, 2)
+        row["met_single_run"] = row["ours_rounds_over_mesa"] <= 1.0
+        row["met_lockstep"] = row["ours_lockstep_over_mesa"] <= 1.0
     return row
+
+
+def _lockstep_per_agent_step(seeds: int, rounds: int) -> float:
+    """Seconds per agent-step of ``experiments.lockstep`` (the sweep's path for a batch of
+    seeds of a simulated debate): the same 10-agent design, rows included."""
+    spec = full_budget(team(10, topology="complete", protocol="debate", max_rounds=rounds, competence=0.4,
+                            conformity=0.3, seed=2))
+    assert lockstep_refusal(spec) is None
+
+    def go() -> float:
+        t = time.perf_counter()
+        lockstep_rows(spec, range(seeds))
+        return time.perf_counter() - t
+
+    return min(go() for _ in range(3)) / (10 * rounds * seeds)
 
 
 def jsonl_and_memory(n: int, rounds: int) -> list[dict]:

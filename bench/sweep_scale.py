@@ -6,6 +6,9 @@ Measured in the same script, so the ratios compare like with like on a shared ma
                 the runs and scaled (``--loop-sample``), unless ``--full-loop``;
 * ``pool``      ``sweep(..., workers=2)`` writing to a parquet directory (rows on disk);
 * ``inprocess`` ``sweep(..., workers=1)`` on a sample (the sweep's own per-run overhead);
+                this design is a simulated, fault-free debate, so its seeds run in lockstep
+                (``experiments.lockstep``); ``engine`` is the same sample with lockstep off
+                (every run in the engine, aggregated logging — the path before lockstep);
 * ``ray``       ``sweep(..., executor="ray", workers=2)`` (``--ray``; Ray's start-up is
                 timed apart: a cluster is usually already up).
 
@@ -35,6 +38,7 @@ from _timing import emit, full_budget  # noqa: E402
 
 from llmteams_lab import run_sync, team  # noqa: E402
 from llmteams_lab.experiments import sweep  # noqa: E402
+from llmteams_lab.experiments.runner import Task, run_task  # noqa: E402
 
 
 def cpu() -> float:
@@ -93,6 +97,11 @@ def main() -> None:
     _, wall, c = timed(lambda: sweep(base, seeds=range(sample)))
     rows.append({"what": "sweep in-process", "runs_timed": sample, "wall_s": round(wall * runs / sample, 2),
                  "cpu_s": round(c * runs / sample, 2), "ms_per_run": round(wall / sample * 1e3, 3),
+                 "vs_loop": round(loop_run / (wall / sample), 3)})
+    engine = Task("engine", {}, base, tuple((s, ("team",)) for s in range(sample)), True, False)
+    _, wall, c = timed(lambda: run_task(engine))
+    rows.append({"what": "the engine path in-process (a task without lockstep)", "runs_timed": sample,
+                 "ms_per_run": round(wall / sample * 1e3, 3), "cpu_ms_per_run": round(c / sample * 1e3, 3),
                  "vs_loop": round(loop_run / (wall / sample), 3)})
 
     out = Path(tempfile.mkdtemp(prefix="sweep-bench-"))

@@ -20,6 +20,7 @@ from typing import Any
 
 from llmteams_lab.errors import LlmTeamsError
 from llmteams_lab.experiments.baselines import baseline_rows
+from llmteams_lab.experiments.lockstep import lockstep_refusal, lockstep_rows
 from llmteams_lab.experiments.outcome import outcome_row
 from llmteams_lab.runtime import Run
 from llmteams_lab.spec import TeamSpec
@@ -35,6 +36,8 @@ class Task:
     seeds  (seed, arms) pairs; arms: "team" and/or "baselines" (the team always runs:
            the baselines are matched to its token spend)
     fast   run with aggregated logging where that gives the same row (see :func:`fast_spec`)
+           and, with ``lockstep``, all seeds at once where the design allows
+           (``experiments.lockstep``: the same rows)
     """
 
     design: str
@@ -42,6 +45,7 @@ class Task:
     spec: TeamSpec
     seeds: tuple[tuple[int, tuple[str, ...]], ...]
     fast: bool = True
+    lockstep: bool = True
 
 
 def fast_spec(spec: TeamSpec) -> TeamSpec | None:
@@ -81,9 +85,12 @@ async def _run_all(task: Task) -> list[dict[str, Any]]:
     quick = fast_spec(task.spec) if task.fast else None
     # one serialisation per design, not per run (run id, RunStarted): ``TeamSpec.reseeded``
     quick_specs = quick.reseeded(seeds) if quick is not None else repeat(None)
+    # the same rows, all seeds at once, where the design allows (``experiments.lockstep``)
+    lockstep = task.fast and task.lockstep and lockstep_refusal(task.spec, seeds) is None
+    together = iter(lockstep_rows(task.spec, seeds)) if lockstep else None
     design = {**task.labels, "design": task.design}
     for (seed, arms), spec, quick_spec in zip(task.seeds, task.spec.reseeded(seeds), quick_specs):
-        team = await _run_one(spec, quick_spec)
+        team = next(together) if together is not None else await _run_one(spec, quick_spec)
         key = {**design, "seed": seed}
         if "team" in arms:
             rows.append({**key, "arm": "team", **team, "samples": 1, "token_ratio": 1.0})
