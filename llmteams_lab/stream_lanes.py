@@ -1,0 +1,226 @@
+"""The first draws of many numpy random streams at once, exactly numpy's numbers.
+
+Why: a lockstep sweep runs many seeds of one small design together, and every agent
+round there starts a fresh stream ``Generator(PCG64(SeedSequence([seed, round,
+stream])))`` to draw a few uniforms and normals. Setting a numpy generator per stream
+costs ~3 µs; here the streams are *lanes* of arrays and every step of PCG64 is a few
+numpy operations over all lanes at once.
+
+How the numbers stay numpy's, bit for bit:
+
+* PCG64 is integer arithmetic: its 128-bit state is a pair of uint64 arrays (uint64
+  products and sums wrap modulo 2**64; the high half of a 64×64-bit product is built from
+  32-bit halves). Each output steps the state ``s ← s·M + inc`` and then outputs the
+  XSL-RR of the new state, as numpy does.
+* ``random()`` is the top 53 bits of one output times 2**-53.
+* ``standard_normal()`` is numpy's 256-layer ziggurat. One output gives, from its low
+  bits up, a layer (8 bits), a sign (1 bit) and a 52-bit magnitude; when the magnitude is
+  under the layer's threshold k the normal is ±magnitude·w[layer] (an exact IEEE product,
+  whatever machine). The tables w and k are not copied from numpy: they are read off
+  numpy's own generator at first use (:func:`_ziggurat`), by making PCG64 output chosen
+  numbers next, and the layout is checked the same way. Any other draw (a magnitude at or
+  past k: numpy then draws more numbers, with ``exp``/``log``) is left to numpy: the whole
+  lane is redrawn by numpy's own generator. Should numpy ever draw differently, the check
+  fails and every lane's normals are numpy's.
+
+``tests/test_stream_lanes.py`` checks both functions against numpy's own generators for
+many seeds, rounds and sizes, including lanes redrawn by numpy.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from llmteams_lab.errors import ArgumentError
+from llmteams_lab.streams import _PCG_MULT
+
+__all__ = ["lane_draws", "lane_states"]
+
+_MASK64 = (1 << 64) - 1
+_MASK128 = (1 << 128) - 1
+_U32 = np.uint64(0xFFFFFFFF)
+_M_HI, _M_LO = np.uint64(_PCG_MULT >> 64), np.uint64(_PCG_MULT & _MASK64)
+_M_LO_HI32, _M_LO_LO32 = np.uint64((_PCG_MULT & _MASK64) >> 32), np.uint64(_PCG_MULT & 0xFFFFFFFF)
+_CHUNK = 4_096  # lanes stepped together: a chunk's arrays stay in the CPU's caches
+_MAGNITUDE = (1 << 52) - 1
+_TWO_TO_MINUS_53 = 2.0 ** -53
+
+
+def _as_words(words: np.ndarray) -> np.ndarray:
+    words = np.asarray(words)
+    if words.ndim != 2 or words.shape[1] != 8 or words.dtype != np.uint32:
+        raise ArgumentError("words", "must be an (L, 8) uint32 array of seed words (streams.seed_words(...).T)",
+                            f"{words.dtype} array of shape {words.shape}")
+    return words
+
+
+def _pair(words: np.ndarray, high: int) -> np.ndarray:
+    """The uint64 of words ``high`` (upper 32 bits) and ``high - 1`` (lower)."""
+    return words[:, high].astype(np.uint64) << np.uint64(32) | words[:, high - 1].astype(np.uint64)
+
+
+def _mul_hi(a: np.ndarray) -> np.ndarray:
+    """The high 64 bits of ``a × M_lo`` (the multiplier's low word), from 32-bit halves."""
+    a1, a0 = a >> np.uint64(32), a & _U32
+    p01, p10 = a0 * _M_LO_HI32, a1 * _M_LO_LO32
+    mid = (a0 * _M_LO_LO32 >> np.uint64(32)) + (p01 & _U32) + (p10 & _U32)
+    return a1 * _M_LO_HI32 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+
+
+def _step(hi: np.ndarray, lo: np.ndarray, inc_hi: np.ndarray, inc_lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PCG64's LCG step ``s·M + inc`` modulo 2**128 on (high, low) word arrays."""
+    new_lo = lo * _M_LO + inc_lo
+    carry = new_lo < inc_lo  # the low sum wrapped
+    new_hi = hi * _M_LO + lo * _M_HI + _mul_hi(lo) + inc_hi + carry
+    return new_hi, new_lo
+
+
+def _output(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """PCG64's XSL-RR output of a state: (high ^ low) rotated right by the top 6 bits."""
+    x = hi ^ lo
+    rot = hi >> np.uint64(58)
+    return x >> rot | x << (-rot & np.uint64(63))
+
+
+def lane_states(words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(L, 8) uint32 seed words -> PCG64 state_hi, state_lo, inc_hi, inc_lo (uint64 arrays of L),
+    exactly :func:`streams.pcg_state` of each row: PCG64's seeding (``inc`` from words 4–7,
+    the state stepped from ``inc +`` the seed of words 0–3) on word arrays."""
+    words = _as_words(words)
+    seed_hi, seed_lo = _pair(words, 1), _pair(words, 3)
+    upper, lower = _pair(words, 5), _pair(words, 7)
+    inc_hi = upper << np.uint64(1) | lower >> np.uint64(63)
+    inc_lo = lower << np.uint64(1) | np.uint64(1)
+    lo = inc_lo + seed_lo
+    hi = inc_hi + seed_hi + (lo < seed_lo)
+    hi, lo = _step(hi, lo, inc_hi, inc_lo)
+    return hi, lo, inc_hi, inc_lo
+
+
+class _Prober:
+    """numpy's generator made to output a chosen 64-bit number next: the state after the
+    step is that number (high word 0: no rotation, the output is the low word), the state
+    before it is found by undoing the step (M is odd, so invertible modulo 2**128)."""
+
+    INC = (0x5851F42D4C957F2D << 64 | 0x14057B7EF767814F) | 1
+    UNSTEP = pow(_PCG_MULT, -1, 1 << 128)
+
+    def __init__(self) -> None:
+        self.bits = np.random.PCG64(0)
+        self.generator = np.random.Generator(self.bits)
+
+    def normal(self, number: int) -> tuple[float, bool]:
+        """numpy's ``standard_normal()`` when the next output is ``number``, and whether it
+        took that one output only."""
+        before = ((number - self.INC) * self.UNSTEP) & _MASK128
+        self.bits.state = {"bit_generator": "PCG64", "state": {"state": before, "inc": self.INC},
+                           "has_uint32": 0, "uinteger": 0}
+        x = float(self.generator.standard_normal())
+        return x, self.bits.state["state"]["state"] == number
+
+    def threshold(self, layer: int) -> int:
+        """The smallest magnitude of ``layer`` that numpy does not take in one output (2**52
+        if none): a binary search, as the magnitudes taken in one output are those below it."""
+        fast, slow = -1, 1 << 52
+        while slow - fast > 1:
+            mid = (fast + slow) // 2
+            if self.normal(mid << 9 | layer)[1]:
+                fast = mid
+            else:
+                slow = mid
+        return slow
+
+
+@cache
+def _ziggurat() -> tuple[np.ndarray, np.ndarray] | None:
+    """numpy's ziggurat tables, read off its generator (a constant, computed once):
+    ``w`` of 512 entries, index ``sign << 8 | layer``, so that the normal is
+    ``magnitude × w`` (negating w negates the product exactly), and the thresholds ``k``
+    (uint64, the same index). None if numpy's normals do not follow this layout."""
+    prober, rng = _Prober(), np.random.default_rng(0x5EED)
+    k = [prober.threshold(layer) for layer in range(256)]
+    w = [prober.normal(1 << 9 | layer)[0] if k[layer] > 1 else 0.0 for layer in range(256)]
+    for layer in range(256):  # the layout, checked: any top bits, either sign, any magnitude under k
+        if k[layer] == 0:
+            continue
+        magnitude, sign, top = int(rng.integers(k[layer])), int(rng.integers(2)), int(rng.integers(8))
+        x, one = prober.normal(top << 61 | magnitude << 9 | sign << 8 | layer)
+        want = float(np.float64(magnitude) * np.float64(w[layer]))
+        if not one or x != (-want if sign else want):
+            return None
+    signed = np.array(w + [-x for x in w], dtype=np.float64)
+    return signed, np.array(k + k, dtype=np.uint64)
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ArgumentError(name, "must be an integer >= 0", value)
+    return int(value)
+
+
+def lane_draws(words: np.ndarray, uniforms: int, normals: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each lane l, with g = numpy Generator over PCG64 with state/inc pcg_state(words[l]):
+    U[l] = g.random(uniforms), then Z[l] = g.standard_normal(normals) from the same generator
+    after the uniforms. Float64 arrays (L, uniforms), (L, normals), bit for bit numpy's.
+
+    Lanes go ``_CHUNK`` at a time; a lane any of whose normals numpy would draw from more
+    than one output is redrawn by numpy's own generator."""
+    words = _as_words(words)
+    uniforms, normals = _count("uniforms", uniforms), _count("normals", normals)
+    tables = _ziggurat() if normals else None
+    u = np.empty((len(words), uniforms), dtype=np.float64)
+    z = np.empty((len(words), normals), dtype=np.float64)
+    redo = []
+    for start in range(0, len(words), _CHUNK):
+        part = slice(start, start + _CHUNK)
+        slow = _draw_chunk(words[part], u[part], z[part], tables)
+        redo.append(np.flatnonzero(slow) + start)
+    if redo:
+        _numpy_lanes(words, np.concatenate(redo), u, z)
+    return u, z
+
+
+def _draw_chunk(words: np.ndarray, u: np.ndarray, z: np.ndarray,
+                tables: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Fill a chunk of lanes' uniforms ``u`` and normals ``z`` (one output at a time, over
+    all its lanes); returns which lanes numpy must redraw (a normal past its fast path)."""
+    hi, lo, inc_hi, inc_lo = lane_states(words)
+    drawn = np.empty((u.shape[1], len(words)), dtype=np.float64)  # output by output, then transposed
+    for j in range(u.shape[1]):
+        hi, lo = _step(hi, lo, inc_hi, inc_lo)
+        np.multiply(_output(hi, lo) >> np.uint64(11), _TWO_TO_MINUS_53, out=drawn[j])
+    u[:] = drawn.T
+    slow = np.zeros(len(words), dtype=bool)
+    if z.shape[1] == 0:
+        return slow
+    if tables is None:  # numpy's normals not as expected: numpy draws every lane
+        return ~slow
+    w, k = tables
+    drawn = np.empty((z.shape[1], len(words)), dtype=np.float64)
+    for j in range(z.shape[1]):
+        hi, lo = _step(hi, lo, inc_hi, inc_lo)
+        number = _output(hi, lo)
+        index = number & np.uint64(0x1FF)  # sign << 8 | layer
+        magnitude = number >> np.uint64(9) & np.uint64(_MAGNITUDE)
+        np.multiply(magnitude, w[index], out=drawn[j])
+        slow |= magnitude >= k[index]
+    z[:] = drawn.T
+    return slow
+
+
+def _numpy_lanes(words: np.ndarray, lanes: np.ndarray, u: np.ndarray, z: np.ndarray) -> None:
+    """Draw ``lanes`` with numpy's own generator, its state set from the lanes' words."""
+    if not len(lanes):
+        return
+    bits = np.random.PCG64(0)
+    generator = np.random.Generator(bits)
+    hi, lo, inc_hi, inc_lo = (a.tolist() for a in lane_states(words[lanes]))
+    state = {"bit_generator": "PCG64", "state": {"state": 0, "inc": 1}, "has_uint32": 0, "uinteger": 0}
+    inner = state["state"]
+    for at, lane in enumerate(lanes.tolist()):
+        inner["state"], inner["inc"] = hi[at] << 64 | lo[at], inc_hi[at] << 64 | inc_lo[at]
+        bits.state = state
+        generator.random(out=u[lane])
+        generator.standard_normal(out=z[lane])
