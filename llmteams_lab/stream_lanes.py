@@ -81,7 +81,7 @@ def _output(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
     """PCG64's XSL-RR output of a state: (high ^ low) rotated right by the top 6 bits."""
     x = hi ^ lo
     rot = hi >> np.uint64(58)
-    return x >> rot | x << (-rot & np.uint64(63))
+    return x >> rot | x << (np.uint64(64) - rot)  # numpy shifts by 64 give 0 (rot = 0: x itself)
 
 
 def lane_states(words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -138,7 +138,7 @@ def _ziggurat() -> tuple[np.ndarray, np.ndarray] | None:
     """numpy's ziggurat tables, read off its generator (a constant, computed once):
     ``w`` of 512 entries, index ``sign << 8 | layer``, so that the normal is
     ``magnitude × w`` (negating w negates the product exactly), and the thresholds ``k``
-    (uint64, the same index). None if numpy's normals do not follow this layout."""
+    (the same index; float64, which holds integers up to 2**53 exactly). None if numpy's normals do not follow this layout."""
     prober, rng = _Prober(), np.random.default_rng(0x5EED)
     k = [prober.threshold(layer) for layer in range(256)]
     w = [prober.normal(1 << 9 | layer)[0] if k[layer] > 1 else 0.0 for layer in range(256)]
@@ -151,7 +151,7 @@ def _ziggurat() -> tuple[np.ndarray, np.ndarray] | None:
         if not one or x != (-want if sign else want):
             return None
     signed = np.array(w + [-x for x in w], dtype=np.float64)
-    return signed, np.array(k + k, dtype=np.uint64)
+    return signed, np.array(k + k, dtype=np.float64)  # thresholds <= 2**52: exact as float64
 
 
 def _count(name: str, value: object) -> int:
@@ -165,62 +165,73 @@ def lane_draws(words: np.ndarray, uniforms: int, normals: int) -> tuple[np.ndarr
     U[l] = g.random(uniforms), then Z[l] = g.standard_normal(normals) from the same generator
     after the uniforms. Float64 arrays (L, uniforms), (L, normals), bit for bit numpy's.
 
-    Lanes go ``_CHUNK`` at a time; a lane any of whose normals numpy would draw from more
-    than one output is redrawn by numpy's own generator."""
+    Lanes go ``_CHUNK`` at a time. From a lane's first normal that numpy draws from more
+    than one output on, numpy's own generator draws the lane's normals (its state set to
+    the lane's state at that point)."""
     words = _as_words(words)
     uniforms, normals = _count("uniforms", uniforms), _count("normals", normals)
     tables = _ziggurat() if normals else None
     u = np.empty((len(words), uniforms), dtype=np.float64)
     z = np.empty((len(words), normals), dtype=np.float64)
-    redo = []
     for start in range(0, len(words), _CHUNK):
         part = slice(start, start + _CHUNK)
-        slow = _draw_chunk(words[part], u[part], z[part], tables)
-        redo.append(np.flatnonzero(slow) + start)
-    if redo:
-        _numpy_lanes(words, np.concatenate(redo), u, z)
+        hi, lo, inc_hi, inc_lo = lane_states(words[part])
+        hi, lo = _uniforms(hi, lo, inc_hi, inc_lo, u[part])
+        lanes, first, at_hi, at_lo = _normals(hi, lo, inc_hi, inc_lo, z[part], tables)
+        _numpy_normals(z[part], lanes, first, (at_hi, at_lo, inc_hi[lanes], inc_lo[lanes]))
     return u, z
 
 
-def _draw_chunk(words: np.ndarray, u: np.ndarray, z: np.ndarray,
-                tables: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """Fill a chunk of lanes' uniforms ``u`` and normals ``z`` (one output at a time, over
-    all its lanes); returns which lanes numpy must redraw (a normal past its fast path)."""
-    hi, lo, inc_hi, inc_lo = lane_states(words)
-    drawn = np.empty((u.shape[1], len(words)), dtype=np.float64)  # output by output, then transposed
+def _uniforms(hi: np.ndarray, lo: np.ndarray, inc_hi: np.ndarray, inc_lo: np.ndarray,
+              u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the lanes' uniforms ``u`` (L, n), one output at a time over all lanes; returns
+    the state after them."""
+    drawn = np.empty((u.shape[1], len(hi)), dtype=np.float64)  # output by output, then transposed
     for j in range(u.shape[1]):
         hi, lo = _step(hi, lo, inc_hi, inc_lo)
-        np.multiply(_output(hi, lo) >> np.uint64(11), _TWO_TO_MINUS_53, out=drawn[j])
+        top = (_output(hi, lo) >> np.uint64(11)).view(np.int64)  # 53 bits: int64 converts faster
+        np.multiply(top.astype(np.float64), _TWO_TO_MINUS_53, out=drawn[j])
     u[:] = drawn.T
-    slow = np.zeros(len(words), dtype=bool)
-    if z.shape[1] == 0:
-        return slow
-    if tables is None:  # numpy's normals not as expected: numpy draws every lane
-        return ~slow
+    return hi, lo
+
+
+def _normals(hi: np.ndarray, lo: np.ndarray, inc_hi: np.ndarray, inc_lo: np.ndarray, z: np.ndarray,
+             tables: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+    """Fill the lanes' normals ``z`` (L, n) on the ziggurat's fast path, one output at a
+    time over all lanes. Returns the lanes numpy must finish, each with the normal it
+    must start from and the state before that normal's output."""
+    if tables is None or z.shape[1] == 0:  # no normals, or numpy's not as read: numpy draws them all
+        every = np.arange(len(hi)) if z.shape[1] else np.arange(0)
+        return every, np.zeros(len(every), dtype=np.intp), hi[every], lo[every]
     w, k = tables
-    drawn = np.empty((z.shape[1], len(words)), dtype=np.float64)
+    slow, first = np.zeros(len(hi), dtype=bool), np.zeros(len(hi), dtype=np.intp)
+    at_hi, at_lo = np.empty_like(hi), np.empty_like(lo)
+    drawn = np.empty((z.shape[1], len(hi)), dtype=np.float64)
     for j in range(z.shape[1]):
+        before_hi, before_lo = hi, lo
         hi, lo = _step(hi, lo, inc_hi, inc_lo)
         number = _output(hi, lo)
-        index = number & np.uint64(0x1FF)  # sign << 8 | layer
-        magnitude = number >> np.uint64(9) & np.uint64(_MAGNITUDE)
-        np.multiply(magnitude, w[index], out=drawn[j])
-        slow |= magnitude >= k[index]
+        index = (number & np.uint64(0x1FF)).view(np.intp)  # sign << 8 | layer
+        magnitude = (number >> np.uint64(9) & np.uint64(_MAGNITUDE)).view(np.int64).astype(np.float64)
+        np.multiply(magnitude, w.take(index), out=drawn[j])  # exact: magnitude < 2**52
+        new = np.flatnonzero((magnitude >= k.take(index)) & ~slow)  # k as float64: exact too
+        if len(new):
+            slow[new], first[new], at_hi[new], at_lo[new] = True, j, before_hi[new], before_lo[new]
     z[:] = drawn.T
-    return slow
+    lanes = np.flatnonzero(slow)
+    return lanes, first[lanes], at_hi[lanes], at_lo[lanes]
 
 
-def _numpy_lanes(words: np.ndarray, lanes: np.ndarray, u: np.ndarray, z: np.ndarray) -> None:
-    """Draw ``lanes`` with numpy's own generator, its state set from the lanes' words."""
+def _numpy_normals(z: np.ndarray, lanes: np.ndarray, first: np.ndarray, states: tuple[np.ndarray, ...]) -> None:
+    """numpy's own generator draws the normals of ``lanes`` from their ``first`` on, its
+    state set to the lanes' ``states`` there (state and inc, as high and low words)."""
     if not len(lanes):
         return
     bits = np.random.PCG64(0)
     generator = np.random.Generator(bits)
-    hi, lo, inc_hi, inc_lo = (a.tolist() for a in lane_states(words[lanes]))
     state = {"bit_generator": "PCG64", "state": {"state": 0, "inc": 1}, "has_uint32": 0, "uinteger": 0}
     inner = state["state"]
-    for at, lane in enumerate(lanes.tolist()):
-        inner["state"], inner["inc"] = hi[at] << 64 | lo[at], inc_hi[at] << 64 | inc_lo[at]
+    for lane, j, hi, lo, inc_hi, inc_lo in zip(lanes.tolist(), first.tolist(), *(a.tolist() for a in states)):
+        inner["state"], inner["inc"] = hi << 64 | lo, inc_hi << 64 | inc_lo
         bits.state = state
-        generator.random(out=u[lane])
-        generator.standard_normal(out=z[lane])
+        generator.standard_normal(out=z[lane, j:])
