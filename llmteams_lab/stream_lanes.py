@@ -42,7 +42,7 @@ __all__ = ["lane_draws", "lane_states"]
 
 _MASK64 = (1 << 64) - 1
 _MASK128 = (1 << 128) - 1
-_U32 = np.uint64(0xFFFFFFFF)
+_U32, _32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 _M_HI, _M_LO = np.uint64(_PCG_MULT >> 64), np.uint64(_PCG_MULT & _MASK64)
 _M_LO_HI32, _M_LO_LO32 = np.uint64((_PCG_MULT & _MASK64) >> 32), np.uint64(_PCG_MULT & 0xFFFFFFFF)
 _CHUNK = 4_096  # lanes stepped together: a chunk's arrays stay in the CPU's caches
@@ -60,22 +60,35 @@ def _as_words(words: np.ndarray) -> np.ndarray:
 
 def _pair(words: np.ndarray, high: int) -> np.ndarray:
     """The uint64 of words ``high`` (upper 32 bits) and ``high - 1`` (lower)."""
-    return words[:, high].astype(np.uint64) << np.uint64(32) | words[:, high - 1].astype(np.uint64)
-
-
-def _mul_hi(a: np.ndarray) -> np.ndarray:
-    """The high 64 bits of ``a × M_lo`` (the multiplier's low word), from 32-bit halves."""
-    a1, a0 = a >> np.uint64(32), a & _U32
-    p01, p10 = a0 * _M_LO_HI32, a1 * _M_LO_LO32
-    mid = (a0 * _M_LO_LO32 >> np.uint64(32)) + (p01 & _U32) + (p10 & _U32)
-    return a1 * _M_LO_HI32 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+    return words[:, high].astype(np.uint64) << _32 | words[:, high - 1].astype(np.uint64)
 
 
 def _step(hi: np.ndarray, lo: np.ndarray, inc_hi: np.ndarray, inc_lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """PCG64's LCG step ``s·M + inc`` modulo 2**128 on (high, low) word arrays."""
-    new_lo = lo * _M_LO + inc_lo
-    carry = new_lo < inc_lo  # the low sum wrapped
-    new_hi = hi * _M_LO + lo * _M_HI + _mul_hi(lo) + inc_hi + carry
+    """PCG64's LCG step ``s·M + inc`` modulo 2**128 on (high, low) word arrays: the new
+    high word is ``hi·M_lo + lo·M_hi + inc_hi``, plus the high half of ``lo·M_lo`` (from
+    32-bit halves: a1·c1, the high halves of the cross products a0·c1 and a1·c0, and the
+    carry of the middle sum), plus the carry of the low word's sum. In place on temporaries
+    (this loop is the hot one)."""
+    a1, a0 = lo >> _32, lo & _U32
+    cross0, cross1 = a0 * _M_LO_HI32, a1 * _M_LO_LO32
+    a0 *= _M_LO_LO32
+    a0 >>= _32  # the middle sum: (a0·c0) >> 32, + the low halves of both cross products
+    a0 += cross0 & _U32
+    a0 += cross1 & _U32
+    new_hi = a1
+    new_hi *= _M_LO_HI32
+    a0 >>= _32
+    new_hi += a0
+    cross0 >>= _32
+    new_hi += cross0
+    cross1 >>= _32
+    new_hi += cross1  # the high half of lo·M_lo
+    new_hi += hi * _M_LO
+    new_hi += lo * _M_HI
+    new_hi += inc_hi
+    new_lo = lo * _M_LO
+    new_lo += inc_lo
+    new_hi += new_lo < inc_lo  # the low sum wrapped
     return new_hi, new_lo
 
 
