@@ -230,7 +230,7 @@ def _normals(hi: np.ndarray, lo: np.ndarray, inc_hi: np.ndarray, inc_lo: np.ndar
         before_hi, before_lo = hi, lo
         hi, lo = _step(hi, lo, inc_hi, inc_lo)
         number = _output(hi, lo)
-        index = (number & np.uint64(0x1FF)).view(np.intp)  # sign << 8 | layer
+        index = (number & np.uint64(0x1FF)).view(np.int64)  # sign << 8 | layer
         magnitude = (number >> np.uint64(9) & np.uint64(_MAGNITUDE)).view(np.int64).astype(np.float64)
         np.multiply(magnitude, w.take(index), out=drawn[j])  # exact: magnitude < 2**52
         new = np.flatnonzero((magnitude >= k.take(index)) & ~slow)  # k as float64: exact too
