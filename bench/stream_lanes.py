@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from _timing import emit
@@ -70,7 +70,7 @@ def measure(lanes: int, repeats: int) -> dict:
     assert np.array_equal(got_u, u) and np.array_equal(got_z, z), "lane_draws differs from numpy"
     lanes_wall, lanes_cpu = best(lambda: lane_draws(words, UNIFORMS, NORMALS), repeats)
     loop_wall, loop_cpu = best(lambda: numpy_loop(states, u, z), repeats)
-    state_wall, state_cpu = best(lambda: [pcg_state(row) for row in rows], repeats)
+    _, state_cpu = best(lambda: [pcg_state(row) for row in rows], repeats)
     per_lane = 1e6 / lanes
     return {
         "lanes": lanes, "uniforms": UNIFORMS, "normals": NORMALS, "repeats": repeats,

@@ -131,7 +131,7 @@ def test_bad_input_is_named(words, uniforms, normals, named) -> None:
 def test_numpy_draws_every_normal_when_its_layout_is_not_as_read(monkeypatch) -> None:
     """Should numpy's normals ever differ from the layout read off its generator, the
     normals are all numpy's (still its numbers, only slower)."""
-    import llmteams_lab.stream_lanes as stream_lanes
+    from llmteams_lab import stream_lanes
 
     monkeypatch.setattr(stream_lanes, "_ziggurat", lambda: None)
     _assert_numpy_draws(9, np.arange(40, 240), np.full(200, 4), 11, 13)
