@@ -81,14 +81,15 @@ def measure(lanes: int, repeats: int) -> dict:
         "pcg_state": {"cpu_seconds": round(state_cpu, 5), "cpu_us_per_lane": round(state_cpu * per_lane, 3)},
         "speedup_vs_loop_cpu": round(loop_cpu / lanes_cpu, 2),
         "speedup_vs_loop_and_pcg_state_cpu": round((loop_cpu + state_cpu) / lanes_cpu, 2),
-        "lanes_redrawn_by_numpy": redrawn(words),
+        "lanes_finished_by_numpy": finished_by_numpy(words),
         "load_average": os.getloadavg()[0],
     }
 
 
-def redrawn(words: np.ndarray) -> float:
-    """The share of lanes whose normals numpy draws from more than one output each (those
-    ``lane_draws`` leaves to numpy): numpy's own account, from the outputs it consumed."""
+def finished_by_numpy(words: np.ndarray) -> float:
+    """The share of lanes with a normal numpy draws from more than one output (``lane_draws``
+    leaves such a lane's normals, from that one on, to numpy): numpy's own account, from
+    the outputs it consumed."""
     bits, slow = np.random.PCG64(0), 0
     generator = np.random.Generator(bits)
     for row in words.tolist():
