@@ -21,7 +21,7 @@ LEVELS = {
     "errors": 0,
     "spec": 1,
     "messages": 2, "events": 2,
-    "backends": 3, "streams": 3,
+    "backends": 3, "streams": 3, "stream_lanes": 3,
     "protocols": 4, "rounds": 4,
     "workloads": 5,
     "runtime": 6,
