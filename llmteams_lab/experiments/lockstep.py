@@ -30,7 +30,8 @@ from llmteams_lab.errors import ArgumentError
 from llmteams_lab.rounds import on_grid
 from llmteams_lab.spec import TeamSpec
 from llmteams_lab.spec.roster import column
-from llmteams_lab.streams import pcg_state, seed_words
+from llmteams_lab.stream_lanes import lane_draws
+from llmteams_lab.streams import seed_words
 from llmteams_lab.workloads.deliberation.agents import STREAM, AgentModel, draw_latency
 from llmteams_lab.workloads.deliberation.questions import make_question
 
@@ -166,7 +167,7 @@ class _Rounds:
         entropy[0] = np.repeat(np.array(self.seeds, dtype=np.uint64), rounds)  # seeds < 2**32 (see play_round)
         entropy[1] = np.tile(np.arange(first, last + 1, dtype=np.uint32), b)
         entropy[2] = STREAM
-        uniform, normal = _lane_draws(seed_words(entropy).T, 3 * n, 2 * n)
+        uniform, normal = lane_draws(seed_words(entropy).T, 3 * n, 2 * n)
         return uniform.reshape(b, rounds, n, 3), normal.reshape(b, rounds, n, 2)
 
     # --- a round --------------------------------------------------------------------
@@ -258,18 +259,3 @@ class _Rounds:
             })
         return out
 
-
-def _lane_draws(words: np.ndarray, uniforms: int, normals: int) -> tuple[np.ndarray, np.ndarray]:
-    """TEMPORARY: numpy's generator set lane by lane (to be replaced by stream_lanes)."""
-    bits = np.random.PCG64(0)
-    gen = np.random.Generator(bits)
-    state = bits.state
-    inner = state["state"]
-    lanes = words.shape[0]
-    u, z = np.empty((lanes, uniforms)), np.empty((lanes, normals))
-    for i, row in enumerate(words.tolist()):
-        inner["state"], inner["inc"] = pcg_state(row)
-        bits.state = state
-        gen.random(out=u[i])
-        gen.standard_normal(out=z[i])
-    return u, z
