@@ -56,7 +56,8 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     logging      "auto": wherever the row is the same, runs log aggregated (about twice as
                  fast for small teams; ``runner.fast_spec``) and a batch of seeds of a
                  simulated, fault-free debate runs in lockstep (``experiments.lockstep``:
-                 ~20× faster for 10 agents); "spec": every run in the engine, as its spec says
+                 the same rows, ~10× less per run for 10 agents); "spec": every run in
+                 the engine, as its spec says
     """
     say = say or _stderr
     seeds = _seeds(seeds)
