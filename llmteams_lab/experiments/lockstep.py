@@ -35,10 +35,12 @@ from llmteams_lab.streams import seed_words
 from llmteams_lab.workloads.deliberation.agents import STREAM, AgentModel, draw_latency
 from llmteams_lab.workloads.deliberation.questions import make_question
 
-__all__ = ["lockstep_refusal", "lockstep_rows"]
+__all__ = ["MAX_AGENTS", "lockstep_refusal", "lockstep_rows"]
 
 _DELIBERATION = ("multiple_choice", "arithmetic", "custom")
 _MASK32 = 0xFFFFFFFF
+_SEEDS_AT_ONCE = 1_000
+MAX_AGENTS = 100  # lockstep pays off for small teams; a large team's round is already vectorised in the engine
 
 
 def lockstep_refusal(spec: TeamSpec, seeds: Sequence[int] = ()) -> str | None:
@@ -48,6 +50,7 @@ def lockstep_refusal(spec: TeamSpec, seeds: Sequence[int] = ()) -> str | None:
     agents = spec.agents
     checks = (
         (all(0 <= s <= _MASK32 for s in seeds), "a seed of 2**32 or more"),
+        (len(agents) <= MAX_AGENTS, f"more than {MAX_AGENTS} agents"),
         (spec.task.kind in _DELIBERATION, "not a deliberation task"),
         (spec.protocol.kind == "debate", "not a debate"),
         (spec.execution == "synchronous", "not synchronous rounds"),
@@ -80,13 +83,14 @@ def lockstep_rows(spec: TeamSpec, seeds: Sequence[int]) -> list[dict[str, Any]]:
     if why is not None:
         raise ArgumentError("spec", f"must be a design the lockstep path covers ({why})", spec.name)
     specs = list(spec.reseeded(seeds))
-    if not specs:
-        return []
-    team = _Team(spec, specs)
-    state = _Rounds(team, [s.seed for s in specs])
-    while state.active.any():
-        state.play_round()
-    return state.rows(specs)
+    rows: list[dict[str, Any]] = []
+    for at in range(0, len(specs), _SEEDS_AT_ONCE):  # bounded memory: a chunk's draws are ~8 MB for 10 agents
+        chunk = specs[at:at + _SEEDS_AT_ONCE]
+        state = _Rounds(_Team(spec, chunk), [s.seed for s in chunk])
+        while state.active.any():
+            state.play_round()
+        rows += state.rows(chunk)
+    return rows
 
 
 class _Team:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from llmteams_lab import FaultSpec, team
 from llmteams_lab.errors import ArgumentError
-from llmteams_lab.experiments.lockstep import lockstep_refusal, lockstep_rows
+from llmteams_lab.experiments import lockstep
+from llmteams_lab.experiments.lockstep import MAX_AGENTS, lockstep_refusal, lockstep_rows
 from llmteams_lab.experiments.runner import _run_one, fast_spec
 
 _TOPOLOGIES = ["complete", "ring", "star", "tree", "small_world", "erdos_renyi", "edges"]
@@ -88,3 +89,17 @@ def test_priced_mocked_and_point_to_point_agents_are_refused() -> None:
     told = spec.replace(agents=(spec.agents[0].replace(recipients=("a1",)), *spec.agents[1:]))
     assert lockstep_refusal(told) == "point-to-point messages"
     assert lockstep_refusal(team(4, protocol="debate", backend="mock")) == "agents other than simulated"
+    assert lockstep_refusal(team(MAX_AGENTS + 1, protocol="debate")) == f"more than {MAX_AGENTS} agents"
+    assert lockstep_refusal(spec, [1, 2**32]) == "a seed of 2**32 or more"
+
+
+def test_a_batch_larger_than_a_chunk_gives_each_seed_its_own_row(monkeypatch) -> None:
+    """Seeds are played a chunk at a time (bounded memory): the rows do not depend on
+    where the chunks fall, nor on the other seeds of a batch."""
+    spec = team(5, protocol="debate", max_rounds=6)
+    whole = lockstep_rows(spec, range(7))
+    monkeypatch.setattr(lockstep, "_SEEDS_AT_ONCE", 3)
+    assert lockstep_rows(spec, range(7)) == whole
+    assert lockstep_rows(spec, [4]) == [whole[4]]
+    assert [r["run_id"] for r in whole] == [f"team-{spec.replace(seed=s).fingerprint()}" for s in range(7)]
+    assert list(whole[0]) == list(_engine_row(spec.replace(seed=0), True))  # the same columns, in the same order
