@@ -37,7 +37,7 @@ from llmteams_lab.workloads.deliberation.questions import make_question
 
 __all__ = ["MAX_AGENTS", "lockstep_refusal", "lockstep_rows"]
 
-_DELIBERATION = ("multiple_choice", "arithmetic", "custom")
+_GENERATED = ("multiple_choice", "arithmetic")  # generated questions (a custom one runs in the engine)
 _MASK32 = 0xFFFFFFFF
 _SEEDS_AT_ONCE = 1_000
 MAX_AGENTS = 100  # lockstep pays off for small teams; a large team's round is already vectorised in the engine
@@ -51,7 +51,7 @@ def lockstep_refusal(spec: TeamSpec, seeds: Sequence[int] = ()) -> str | None:
     checks = (
         (all(0 <= s <= _MASK32 for s in seeds), "a seed of 2**32 or more"),
         (len(agents) <= MAX_AGENTS, f"more than {MAX_AGENTS} agents"),
-        (spec.task.kind in _DELIBERATION, "not a deliberation task"),
+        (spec.task.kind in _GENERATED, "not a generated deliberation question"),
         (spec.protocol.kind == "debate", "not a debate"),
         (spec.execution == "synchronous", "not synchronous rounds"),
         (not spec.faults, "faults injected"),

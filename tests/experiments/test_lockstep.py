@@ -70,6 +70,8 @@ def test_the_sweep_benchmarks_design_over_many_seeds() -> None:
 
 @pytest.mark.parametrize(("change", "why"), [
     ({"protocol": {"kind": "quorum"}}, "not a debate"),
+    ({"task": {"kind": "custom", "prompt": "2 + 2?", "choices": ["3", "4"], "answer": "4"}},
+     "not a generated deliberation question"),
     ({"execution": "asynchronous"}, "not synchronous rounds"),
     ({"faults": (FaultSpec(kind="drop", probability=0.1),)}, "faults injected"),
     ({"network": {"delay_s": 0.1}}, "network delays or mailboxes"),
