@@ -46,7 +46,7 @@ from llmteams_lab.spec import AgentSpec, TeamSpec
 from llmteams_lab.spec.roster import column
 from llmteams_lab.streams import RoundStreams
 
-__all__ = ["STREAM", "AgentModel", "SimulatedBackend", "answer_one", "answer_served", "batch_of_request",
+__all__ = ["AgentModel", "STREAM", "SimulatedBackend", "answer_one", "answer_served", "batch_of_request",
            "draw_latency", "pad_message"]
 
 STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams (PCG64([seed, round, STREAM]))
