@@ -5,7 +5,7 @@ grid        designs from a grid of spec paths (``set_path``, ``designs``)
 sweep       ``sweep``: run the designs on the same seeds, on an executor, into a store
 store       the results on disk (``ResultStore``, ``load_results``)
 runner      one task: a batch of seeds of one design (what workers run)
-lockstep    a batch of seeds of a simulated debate at once, vectorised across runs
+lockstep    a batch of seeds of a simulated debate or vote at once, vectorised across runs
 baselines   self-consistency at the team's token spend, single members
 strategies  error handling side by side: retries, compensation, voting (``compare_strategies``)
 executors   in-process, ``LocalPool`` (worker processes), Ray (``ray_executor``)

@@ -14,8 +14,8 @@ debate's decision and stop rule (``protocols.deliberation``), the synchronous ro
 clock (the slowest reply on the microsecond grid) and the outcome columns
 (``experiments.outcome``). ``tests/experiments/test_lockstep.py`` compares the rows
 with the engine's, field by field, over designs and seeds drawn by Hypothesis. The
-scope is what that comparison covers: simulated deliberating agents debating in
-synchronous rounds on an instant, fault-free network, with no budget but the rounds
+scope is what that comparison covers: simulated deliberating agents debating or voting
+(majority, weighted) in synchronous rounds on an instant, fault-free network, with no budget but the rounds
 (:func:`lockstep_refusal` says what keeps a design out); anything else runs in the
 engine, as before.
 """
@@ -40,6 +40,8 @@ __all__ = ["MAX_AGENTS", "lockstep_refusal", "lockstep_rows"]
 _GENERATED = ("multiple_choice", "arithmetic")  # generated questions (a custom one runs in the engine)
 _MASK32 = 0xFFFFFFFF
 _SEEDS_AT_ONCE = 1_000
+_PROTOCOLS = ("debate", "majority", "weighted")
+_REASONS = ("", "consensus", "max_rounds", "voted")  # a run's end, by code
 MAX_AGENTS = 100  # lockstep pays off for small teams; a large team's round is already vectorised in the engine
 
 
@@ -52,7 +54,7 @@ def lockstep_refusal(spec: TeamSpec, seeds: Sequence[int] = ()) -> str | None:
         (all(0 <= s <= _MASK32 for s in seeds), "a seed of 2**32 or more"),
         (len(agents) <= MAX_AGENTS, f"more than {MAX_AGENTS} agents"),
         (spec.task.kind in _GENERATED, "not a generated deliberation question"),
-        (spec.protocol.kind == "debate", "not a debate"),
+        (spec.protocol.kind in _PROTOCOLS, "not a debate or a vote (majority, weighted)"),
         (spec.execution == "synchronous", "not synchronous rounds"),
         (not spec.faults, "faults injected"),
         (spec.network is None or _instant(spec.network), "network delays or mailboxes"),
@@ -101,6 +103,7 @@ class _Team:
         self.n = len(spec.agents)
         self.model = AgentModel(spec.agents)
         self.max_rounds = spec.budgets.max_rounds
+        self.protocol = spec.protocol.kind
         self.stop_at_consensus = spec.protocol.stop_at_consensus
         questions = [make_question(s.task, s.seed if s.task.seed is None else s.task.seed) for s in specs]
         self.options = [q.options for q in questions]
@@ -143,7 +146,7 @@ class _Rounds:
         self.tokens_out = np.zeros(b, dtype=np.int64)
         self.rounds = np.zeros(b, dtype=np.int64)
         self.decision = np.full(b, -1, dtype=np.int64)
-        self.reason = np.zeros(b, dtype=np.int8)  # 1: consensus, 2: max_rounds
+        self.reason = np.zeros(b, dtype=np.int8)  # an index of _REASONS
         self.right_first = np.zeros(b, dtype=np.int64)
         self.right_last = np.zeros(b, dtype=np.int64)
         self.modal_last = np.zeros(b, dtype=np.int64)
@@ -157,7 +160,7 @@ class _Rounds:
         ``PCG64([seed, round, STREAM])`` stream, as the simulated agents draw it. Drawn
         for several rounds at once (lanes are cheap in bulk), rows of stopped runs too."""
         team, r = self.team, self.round
-        ahead = 4 if team.stop_at_consensus else team.max_rounds
+        ahead = team.max_rounds if team.protocol == "debate" and not team.stop_at_consensus else 4
         if self._draws is None or r >= self._drawn_from + self._draws[0].shape[1]:
             last = min(r + ahead - 1, team.max_rounds)
             self._draws = self._draw_rounds(r, last)
@@ -195,7 +198,7 @@ class _Rounds:
         self.tokens_out[active] += int(model.reply_tokens.sum())
         self.clock[active] = (self.clock + latency.max(axis=1))[active]
         self.answers = answers
-        self._decide(answers, truth, r)
+        self._decide(answers, confidence, truth, r)
         self._inboxes(answers, confidence)
 
     def _answer(self, uniform: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -211,10 +214,13 @@ class _Rounds:
         conform = (self.size > 0) & (uniform[..., 2] < model.conformity)
         return np.where(conform, self.weight.argmax(axis=2), self.answers)
 
-    def _decide(self, answers: np.ndarray, truth: np.ndarray, r: int) -> None:
-        """The debate's decision (the plurality, ties to the lowest option) and stop rule,
-        and the round's tally for the row, for the runs still going."""
-        counts = (answers[..., None] == np.arange(self.team.k)).sum(axis=1)  # (runs, k)
+    def _decide(self, answers: np.ndarray, confidence: np.ndarray, truth: np.ndarray, r: int) -> None:
+        """The protocol's decision and stop rule (``protocols.deliberation``: the plurality
+        of the answers, or of the confidences for a weighted vote — ties to the lowest
+        option, none when nothing weighs; a debate stops at consensus if told to, a vote
+        after its one round), and the round's tally for the row, for the runs going on."""
+        votes = answers[..., None] == np.arange(self.team.k)  # (runs, n, k)
+        counts = votes.sum(axis=1)  # (runs, k)
         modal = counts.max(axis=1)
         right = (answers == truth).sum(axis=1)
         active = self.active
@@ -223,11 +229,16 @@ class _Rounds:
             self.right_first[:] = right
         self.right_last[active] = right[active]
         self.modal_last[active] = modal[active]
-        self.decision[active] = counts.argmax(axis=1)[active]
+        scores = (votes * confidence[..., None]).sum(axis=1) if self.team.protocol == "weighted" else counts
+        self.decision[active] = np.where(scores.max(axis=1) > 0, scores.argmax(axis=1), -1)[active]
         self.consensus_at[active & agreed & (self.consensus_at == 0)] = r
-        stop = agreed if self.team.stop_at_consensus else np.zeros_like(agreed)
-        ended = active & (stop | (r >= self.team.max_rounds))
-        self.reason[ended] = np.where(stop[ended], 1, 2)
+        if self.team.protocol == "debate":
+            stop = agreed if self.team.stop_at_consensus else np.zeros_like(agreed)
+            ended = active & (stop | (r >= self.team.max_rounds))
+            self.reason[ended] = np.where(stop[ended], 1, 2)
+        else:  # a vote: decided after its one round
+            ended = active.copy()
+            self.reason[ended] = 3
         self.rounds[ended] = r
         self.active = active & ~ended
 
@@ -246,14 +257,15 @@ class _Rounds:
         team, n = self.team, self.team.n
         out = []
         for b, spec in enumerate(specs):
-            rounds, decided = int(self.rounds[b]), int(self.decision[b])
+            rounds, decision = int(self.rounds[b]), int(self.decision[b])
             tokens_in, tokens_out = int(self.tokens_in[b]), int(self.tokens_out[b])
             at = int(self.consensus_at[b])
             arcs = int(team.arcs[b if team.arcs.size > 1 else 0])
             out.append({
                 "run_id": f"{spec.name}-{spec.fingerprint()}", "n_agents": n,
-                "reason": "consensus" if self.reason[b] == 1 else "max_rounds",
-                "decision": team.options[b][decided], "correct": decided == int(team.truth[b]), "decided": True,
+                "reason": _REASONS[self.reason[b]],
+                "decision": team.options[b][decision] if decision >= 0 else None,
+                "correct": decision == int(team.truth[b]) if decision >= 0 else None, "decided": decision >= 0,
                 "rounds": rounds, "rounds_to_consensus": at or None,
                 "agreement": int(self.modal_last[b]) / n, "accuracy_first": int(self.right_first[b]) / n,
                 "accuracy_last": int(self.right_last[b]) / n,

@@ -55,7 +55,7 @@ def sweep(base: TeamSpec, grid: Mapping[str, Any] | None = None, *, seeds: Itera
     max_cost_usd an LLM-backed sweep whose worst case is above this needs ``yes=True``
     logging      "auto": wherever the row is the same, runs log aggregated (about twice as
                  fast for small teams; ``runner.fast_spec``) and a batch of seeds of a
-                 simulated, fault-free debate runs in lockstep (``experiments.lockstep``:
+                 simulated, fault-free debate or vote runs in lockstep (``experiments.lockstep``:
                  the same rows, ~10× less per run for 10 agents); "spec": every run in
                  the engine, as its spec says
     """
