@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["KeyedStreams", "RoundStreams", "pcg_state", "seed_words", "stream", "stream_states"]
+__all__ = ["KeyedStreams", "RoundStreams", "pcg_state", "seed_words", "stream"]
 
 _MASK32 = 0xFFFFFFFF
 _MASK128 = (1 << 128) - 1
@@ -88,12 +88,6 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     result = x * np.uint32(_MIX_L) - y * np.uint32(_MIX_R)
     result ^= result >> 16
     return result
-
-
-def stream_states(entropy: np.ndarray) -> list[tuple[int, int]]:
-    """PCG64 ``(state, inc)`` of ``PCG64(SeedSequence(words))`` for every column of
-    ``entropy``, a (words, block) uint32 array."""
-    return [pcg_state(column) for column in seed_words(entropy).T.tolist()]
 
 
 def seed_words(entropy: np.ndarray) -> np.ndarray:

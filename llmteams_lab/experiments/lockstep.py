@@ -10,14 +10,14 @@ all this computes.
 
 The same rows: every number is the engine's, computed by the same arithmetic in the
 same order — the simulated agents' model (``workloads.deliberation.agents``), the
-debate's decision and stop rule (``protocols.deliberation``), the synchronous round's
+protocol's decision and stop rule (``protocols.deliberation``), the synchronous round's
 clock (the slowest reply on the microsecond grid) and the outcome columns
 (``experiments.outcome``). ``tests/experiments/test_lockstep.py`` compares the rows
 with the engine's, field by field, over designs and seeds drawn by Hypothesis. The
 scope is what that comparison covers: simulated deliberating agents debating or voting
-(majority, weighted) in synchronous rounds on an instant, fault-free network, with no budget but the rounds
-(:func:`lockstep_refusal` says what keeps a design out); anything else runs in the
-engine, as before.
+(majority, weighted) in synchronous rounds on an instant, fault-free network, with no
+budget but the rounds (:func:`lockstep_refusal` says what keeps a design out); anything
+else runs in the engine, as before.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class _Rounds:
     def _draw_rounds(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
         b, n, rounds = len(self.seeds), self.team.n, last - first + 1
         entropy = np.empty((3, b * rounds), dtype=np.uint32)
-        entropy[0] = np.repeat(np.array(self.seeds, dtype=np.uint64), rounds)  # seeds < 2**32 (see play_round)
+        entropy[0] = np.repeat(np.array(self.seeds, dtype=np.uint32), rounds)  # one word each: lockstep_refusal
         entropy[1] = np.tile(np.arange(first, last + 1, dtype=np.uint32), b)
         entropy[2] = STREAM
         uniform, normal = lane_draws(seed_words(entropy).T, 3 * n, 2 * n)
@@ -179,8 +179,8 @@ class _Rounds:
 
     # --- a round --------------------------------------------------------------------
     def play_round(self) -> None:
-        """One synchronous debate round of every run still going (a stopped run's
-        arrays move on too, unread: its row was taken when it stopped)."""
+        """One synchronous round of every run still going (a stopped run's arrays
+        move on too, unread: its row was taken when it stopped)."""
         team, model = self.team, self.team.model
         self.round += 1
         r = self.round

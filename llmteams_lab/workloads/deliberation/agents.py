@@ -50,7 +50,6 @@ __all__ = ["AgentModel", "STREAM", "SimulatedBackend", "answer_one", "answer_ser
            "draw_latency", "pad_message"]
 
 STREAM = 0x51A7  # separates the simulated agents' stream from other seeded streams (PCG64([seed, round, STREAM]))
-_STREAM = STREAM
 
 
 class AgentModel:
@@ -167,11 +166,11 @@ class SimulatedBackend(Backend):
         self.tokens = ProfileTokens(spec.agents)
         self.model = AgentModel(spec.agents)
         self._index = {a: i for i, a in enumerate(spec.ids)}
-        self.streams = RoundStreams((spec.seed,), (_STREAM,), spec.budgets.max_rounds)
+        self.streams = RoundStreams((spec.seed,), (STREAM,), spec.budgets.max_rounds)
 
     def respond_round(self, batch: RoundBatch) -> RoundReplies:
         """Vectorised replies of ``batch.acting`` (see :meth:`AgentModel.respond`)."""
-        rng = self.streams.generator(batch.round)  # PCG64([seed, round, _STREAM]), seeded in blocks
+        rng = self.streams.generator(batch.round)  # PCG64([seed, round, STREAM]), seeded in blocks
         uniform = rng.random((self.n, 3))
         normal = rng.standard_normal((self.n, 2))
         question = batch.question
